@@ -1,0 +1,1 @@
+"""melody-generator: learn monophonic folk melodies and write new ones."""

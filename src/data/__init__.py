@@ -1,0 +1,1 @@
+"""Corpus parsing, token cache and window datasets."""

@@ -1,0 +1,287 @@
+"""The song corpus as a cached uint8 token array: find files, parse in parallel, normalize, split."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import os
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from src.atomic import atomic_dir
+from src.data import encoding
+from src.data.encoding import SCORE_SUFFIXES, Skip, Song, Unit
+from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
+from src.errors import UserError
+
+ENCODING_VERSION = 1  # bump when the encoding changes meaning: old caches are then rebuilt
+SPLITS = ("train", "val", "test")
+BUNDLED = {"essen_erk": "erk*.abc", "essen": "*.abc"}
+_SERIAL_BELOW = 64  # parse small corpora in-process: a pool costs more than it saves
+
+
+@dataclass(frozen=True)
+class EncodingConfig:
+    """Everything that decides the tokens; its hash names the cache folder."""
+
+    corpus: str = "essen_erk"
+    step: float = 0.25
+    min_pitch: int = 48
+    max_pitch: int = 84
+    normalize_key: bool = True
+    val_fraction: float = 0.05
+    test_fraction: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 0 < self.step <= 4:
+            raise UserError(f"data.step={self.step} is invalid: accepted 0 < step <= 4 quarter notes")
+        if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
+                and self.val_fraction + self.test_fraction < 1):
+            raise UserError("data.val_fraction and data.test_fraction must be in [0, 1) and sum below 1")
+        Vocabulary(self.min_pitch, self.max_pitch)  # validates the range
+
+    @classmethod
+    def from_data_config(cls, data) -> EncodingConfig:
+        """The encoding part of the `data` config group (extra keys are ignored)."""
+        kinds = {"corpus": str, "step": float, "min_pitch": int, "max_pitch": int,
+                 "normalize_key": bool, "val_fraction": float, "test_fraction": float}
+        values = {}
+        for key, kind in kinds.items():
+            value = data[key]
+            if kind is not str and (isinstance(value, str) or value is None):
+                raise UserError(f"data.{key}={value!r} is invalid: accepted a {kind.__name__}")
+            values[key] = kind(value)
+        return cls(**values)
+
+
+@dataclass
+class Corpus:
+    """Loaded cache: `tokens` holds every song followed by its closing `/`."""
+
+    tokens: np.ndarray  # (N,) uint8 ids
+    songs: list[dict]  # per song: source, index, title, key, transposition, split, offset, length
+    vocab: Vocabulary
+    report: dict
+    path: Path
+
+    def split(self, name: str) -> list[dict]:
+        return [s for s in self.songs if s["split"] == name]
+
+
+def load_or_build(config: EncodingConfig, cache_dir: str | Path = "data/processed",
+                  workers: int | None = None) -> Corpus:
+    """Load the cache for `config`, building it first if it is missing or incomplete."""
+    root, files, name = corpus_files(config.corpus)
+    path = Path(cache_dir) / f"{name}-{_cache_hash(config, root, files)}"
+    corpus = _load(path)
+    if corpus is None:
+        build(config, root, files, path, workers)
+        corpus = _load(path)
+        assert corpus is not None, f"cache at {path} did not load after building"
+        corpus.report["loaded_from_cache"] = False
+    return corpus
+
+
+def corpus_files(corpus: str) -> tuple[Path, list[Path], str]:
+    """(root, score files, cache name) for a bundled corpus name or a folder path."""
+    if corpus in BUNDLED:
+        root = Path(encoding.m21.__file__).parent / "corpus" / "essenFolksong"
+        return root, sorted(root.glob(BUNDLED[corpus])), corpus
+    root = Path(corpus).expanduser()
+    if not root.is_dir():
+        raise UserError(
+            f"data.corpus={corpus!r} is neither a bundled corpus nor an existing folder; "
+            f"accepted: {', '.join(BUNDLED)}, or a folder of {'/'.join(SCORE_SUFFIXES)} files"
+        )
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SCORE_SUFFIXES)
+    if not files:
+        raise UserError(f"corpus folder {root} holds no {'/'.join(SCORE_SUFFIXES)} files")
+    return root.resolve(), [f.resolve() for f in files], root.resolve().name or "corpus"
+
+
+def build(config: EncodingConfig, root: Path, files: list[Path], path: Path,
+          workers: int | None = None) -> None:
+    """Parse every file, encode, dedup, split, and write the cache folder atomically."""
+    start = time.perf_counter()
+    vocab = Vocabulary(config.min_pitch, config.max_pitch)
+    units: list[Unit] = []
+    skips: list[Skip] = []
+    for file in files:
+        for item in encoding.list_units(file, root):
+            (skips if isinstance(item, Skip) else units).append(item)
+    parsed = _parse_all(units, config.step, workers)
+
+    profiles = np.array(encoding.key_profiles(), dtype=np.float64)  # (2, 12): major, minor
+    seen: set[bytes] = set()
+    kept: list[tuple[dict, np.ndarray]] = []
+    for item in parsed:
+        if isinstance(item, Skip):
+            skips.append(item)
+            continue
+        encoded = _encode_song(item, vocab, profiles, config.normalize_key)
+        if isinstance(encoded, Skip):
+            skips.append(encoded)
+            continue
+        song, ids = encoded
+        digest = ids.tobytes()
+        if digest in seen:
+            skips.append(Skip(item.source, item.index, "duplicate"))
+            continue
+        seen.add(digest)
+        song["split"] = song_split(ids, config.val_fraction, config.test_fraction)
+        kept.append((song, ids))
+    if not kept:
+        reasons = Counter(s.reason for s in skips)
+        raise UserError(f"corpus {config.corpus!r} has no usable song (skipped: {dict(reasons)})")
+
+    chunks, offset = [], 0
+    for song, ids in kept:
+        song["offset"], song["length"] = offset, len(ids)
+        chunks.append(ids)
+        chunks.append(np.array([BOUNDARY_ID], dtype=np.uint8))
+        offset += len(ids) + 1
+    tokens = np.concatenate(chunks)
+    songs = [song for song, _ in kept]
+    report = _report(config, files, parsed, skips, songs, time.perf_counter() - start, workers)
+    with atomic_dir(path) as tmp:
+        np.save(tmp / "tokens.npy", tokens)
+        _write_json(tmp / "songs.json", songs)
+        _write_json(tmp / "mapping.json", vocab.mapping)
+        _write_json(tmp / "report.json", report)  # written last: its presence marks completion
+
+
+def song_split(ids: np.ndarray, val_fraction: float, test_fraction: float) -> str:
+    """Stable split from a hash of the song's tokens: unchanged by corpus order or growth."""
+    u = int.from_bytes(hashlib.sha256(ids.tobytes()).digest()[:8], "big") / 2**64
+    if u < test_fraction:
+        return "test"
+    if u < test_fraction + val_fraction:
+        return "val"
+    return "train"
+
+
+def estimate_key(events: list[tuple[int | None, int]], profiles: np.ndarray) -> tuple[int, str]:
+    """Duration-weighted pitch-class histogram correlated with the 24 rotated key profiles."""
+    histogram = np.zeros(12)
+    for pitch, steps in events:
+        if pitch is not None:
+            histogram[pitch % 12] += steps
+    # rotated[m, t, j] = weight of pitch class j in mode m with tonic t
+    rotated = np.stack([[np.roll(profile, tonic) for tonic in range(12)] for profile in profiles])
+    h = histogram - histogram.mean()
+    r = rotated - rotated.mean(axis=-1, keepdims=True)
+    denominator = np.sqrt((r**2).sum(-1) * (h**2).sum()) + 1e-12
+    correlation = (r * h).sum(-1) / denominator  # (2, 12)
+    mode, tonic = np.unravel_index(int(np.argmax(correlation)), correlation.shape)
+    return int(tonic), ("major", "minor")[mode]
+
+
+def fit_octaves(low: int, high: int, min_pitch: int, max_pitch: int) -> int | None:
+    """Whole-octave shift (semitones) nearest zero that puts [low, high] inside the range."""
+    for octaves in sorted(range(-10, 11), key=abs):
+        if min_pitch <= low + 12 * octaves and high + 12 * octaves <= max_pitch:
+            return 12 * octaves
+    return None
+
+
+def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,
+                 normalize_key: bool) -> tuple[dict, np.ndarray] | Skip:
+    tonic, mode = song.declared_key or estimate_key(song.events, profiles)
+    # nearest move of the tonic to C (major) or A (minor), in -5..+6 semitones
+    shift = ((((0 if mode == "major" else 9) - tonic) + 5) % 12 - 5) if normalize_key else 0
+    pitches = [p + shift for p, _ in song.events if p is not None]
+    octave = fit_octaves(min(pitches), max(pitches), vocab.min_pitch, vocab.max_pitch)
+    if octave is None:
+        return Skip(song.source, song.index, "range", f"pitches {min(pitches)}..{max(pitches)}")
+    shift += octave
+    ids: list[int] = []
+    for pitch, steps in song.events:
+        ids.append(REST_ID if pitch is None else vocab.pitch_to_id(pitch + shift))
+        ids.extend([HOLD_ID] * (steps - 1))
+    names = "C C# D Eb E F F# G Ab A Bb B".split()
+    record = {
+        "source": song.source, "index": song.index, "title": song.title,
+        "key": f"{names[tonic]} {mode}", "key_declared": song.declared_key is not None,
+        "transposition": shift, "time_signature": song.time_signature,
+    }
+    return record, np.asarray(ids, dtype=np.uint8)
+
+
+def _parse_all(units: list[Unit], step: float, workers: int | None) -> list[Song | Skip]:
+    work = partial(encoding.parse_unit, step=step)
+    workers = workers or os.cpu_count() or 1
+    bar = tqdm(total=len(units), desc="parsing", unit="tune", disable=None)
+    results: list[Song | Skip] = []
+    if workers == 1 or len(units) < _SERIAL_BELOW:
+        for unit in units:
+            results.extend(work(unit))
+            bar.update()
+    else:
+        # forkserver: safe when the caller already has threads (torch, Lightning); the server
+        # imports music21 once and forks every worker from it.
+        context = mp.get_context("forkserver")
+        context.set_forkserver_preload(["src.data.encoding"])
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            for batch in pool.map(work, units, chunksize=8):
+                results.extend(batch)
+                bar.update()
+    bar.close()
+    return results
+
+
+def _report(config: EncodingConfig, files: list[Path], parsed: list, skips: list[Skip],
+            songs: list[dict], seconds: float, workers: int | None) -> dict:
+    split_tokens = Counter()
+    split_songs = Counter()
+    for song in songs:
+        split_tokens[song["split"]] += song["length"] + 1  # + the closing '/'
+        split_songs[song["split"]] += 1
+    return {
+        "config": asdict(config), "encoding_version": ENCODING_VERSION,
+        "files": len(files), "songs_read": len(songs) + len(skips), "songs_kept": len(songs),
+        "skipped": dict(sorted(Counter(s.reason for s in skips).items())),
+        "skipped_examples": [asdict(s) for s in skips[:50]],
+        "songs_per_split": {s: split_songs[s] for s in SPLITS},
+        "tokens_per_split": {s: split_tokens[s] for s in SPLITS},
+        "build_seconds": round(seconds, 2), "workers": workers or os.cpu_count(),
+    }
+
+
+def _cache_hash(config: EncodingConfig, root: Path, files: list[Path]) -> str:
+    fingerprint = {
+        "config": asdict(config) | {"corpus": config.corpus if config.corpus in BUNDLED else str(root)},
+        "version": ENCODING_VERSION, "music21": encoding.m21.__version__,
+        "files": [(str(f.relative_to(root)), f.stat().st_size, f.stat().st_mtime_ns
+                   if config.corpus not in BUNDLED else 0) for f in files],
+    }
+    return hashlib.sha256(json.dumps(fingerprint, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _load(path: Path) -> Corpus | None:
+    """Load a complete cache; None when absent or left incomplete (it is then rebuilt)."""
+    names = ("tokens.npy", "songs.json", "mapping.json", "report.json")
+    if not all((path / n).is_file() for n in names):
+        return None
+    try:
+        tokens = np.load(path / "tokens.npy")
+        songs = json.loads((path / "songs.json").read_text())
+        vocab = Vocabulary.from_mapping(json.loads((path / "mapping.json").read_text()))
+        report = json.loads((path / "report.json").read_text())
+    except (OSError, ValueError, UserError):
+        return None
+    if tokens.dtype != np.uint8 or sum(s["length"] + 1 for s in songs) != len(tokens):
+        return None
+    report["loaded_from_cache"] = True
+    return Corpus(tokens, songs, vocab, report, path)
+
+
+def _write_json(path: Path, data) -> None:
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False))

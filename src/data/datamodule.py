@@ -1,0 +1,178 @@
+"""Sliding-window datasets over the token cache (DESIGN §3) and the LightningDataModule."""
+
+from __future__ import annotations
+
+import lightning as L
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import DataLoader, Dataset
+
+from src.data.corpus import Corpus, EncodingConfig, load_or_build
+from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, Vocabulary
+from src.errors import UserError
+
+
+def split_array(corpus: Corpus, split: str, sequence_length: int) -> tuple[np.ndarray, np.ndarray]:
+    """One split laid out as `/`*L song `/`*L song ... `/`, plus the target positions.
+
+    Every song is preceded by `sequence_length` boundaries (the sampler's prompt), so the window
+    before a song's first symbol is all `/`. Targets: every symbol of every song and each
+    song's closing `/` (the first boundary after it).
+    Returns (tokens (N,) uint8, targets (T,) int64 positions into tokens).
+    """
+    songs = corpus.split(split)
+    lengths = np.array([s["length"] for s in songs], dtype=np.int64)
+    starts = sequence_length + np.concatenate([[0], np.cumsum(lengths + sequence_length)[:-1]])
+    tokens = np.full(int(lengths.sum() + sequence_length * len(songs) + 1), BOUNDARY_ID, np.uint8)
+    targets = np.empty(int(lengths.sum() + len(songs)), np.int64)
+    cursor = 0
+    for song, start, length in zip(songs, starts, lengths, strict=True):
+        tokens[start:start + length] = corpus.tokens[song["offset"]:song["offset"] + length]
+        targets[cursor:cursor + length + 1] = np.arange(start, start + length + 1)  # + closing '/'
+        cursor += length + 1
+    return tokens, targets
+
+
+class WindowDataset(Dataset):
+    """(window, next symbol) pairs; windows are views over one uint8 array.
+
+    `__getitems__` gathers a whole batch with one vectorized index, so a batch costs one
+    tensor op instead of `batch_size` Python calls.
+    """
+
+    def __init__(self, tokens: np.ndarray, targets: np.ndarray, sequence_length: int,
+                 vocab_size: int, augment: tuple[int, int] | None = None) -> None:
+        self.tokens = torch.from_numpy(tokens)  # (N,) uint8
+        self.targets = torch.from_numpy(targets)  # (T,) int64 positions
+        self.windows = self.tokens.unfold(0, sequence_length, 1)  # (N-L+1, L) view, no copy
+        self.sequence_length = sequence_length
+        self.vocab_size = vocab_size
+        self.augment = augment
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, Tensor]]:
+        x, y = self.batch(torch.as_tensor(indices, dtype=torch.long))
+        return [(x, y)]
+
+    def batch(self, indices: Tensor) -> tuple[Tensor, Tensor]:
+        """Windows (B, L) uint8 and next symbols (B,) int64 for these example indices."""
+        positions = self.targets[indices]
+        x = self.windows[positions - self.sequence_length]  # (B, L) gather
+        y = self.tokens[positions]
+        if self.augment is not None:
+            x, y = transpose(x, y, self.augment, self.vocab_size)
+        return x, y.long()
+
+
+def transpose(x: Tensor, y: Tensor, shift_range: tuple[int, int], vocab_size: int) -> tuple[Tensor, Tensor]:
+    """Shift each example's pitches by a random number of semitones, staying in the vocabulary.
+
+    The shift is drawn uniformly from the part of `shift_range` that keeps the window and its
+    target inside the range: the same distribution as redrawing until it fits.
+    """
+    both = torch.cat([x, y[:, None]], dim=1).long()  # (B, L+1)
+    is_pitch = both >= FIRST_PITCH_ID
+    lowest = torch.where(is_pitch, both, vocab_size).amin(dim=1)  # (B,)
+    highest = torch.where(is_pitch, both, 0).amax(dim=1)
+    low = torch.clamp(FIRST_PITCH_ID - lowest, min=shift_range[0])  # no-pitch rows keep the range
+    high = torch.clamp(vocab_size - 1 - highest, max=shift_range[1])
+    shift = low + (torch.rand(len(both)) * (high - low + 1)).long().clamp(max=high - low)
+    both = torch.where(is_pitch, both + shift[:, None], both).to(torch.uint8)
+    return both[:, :-1], both[:, -1]
+
+
+def _single_batch(items: list[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
+    """Collate for datasets whose `__getitems__` already returns one gathered batch."""
+    return items[0]
+
+
+class MelodyDataModule(L.LightningDataModule):
+    """Builds or loads the token cache and serves seeded, shuffled window batches per split."""
+
+    def __init__(
+        self, corpus: str = "essen_erk", step: float = 0.25, min_pitch: int = 48,
+        max_pitch: int = 84, normalize_key: bool = True, val_fraction: float = 0.05,
+        test_fraction: float = 0.05, cache_dir: str = "data/processed",
+        prepare_workers: int | None = None, sequence_length: int = 64, batch_size: int = 256,
+        num_workers: int = 0, transpose_augment: list[int] | tuple[int, int] | None = None,
+    ) -> None:
+        super().__init__()
+        self.encoding_config = EncodingConfig.from_data_config(locals())
+        for key, value, minimum in (("sequence_length", sequence_length, 1),
+                                    ("batch_size", batch_size, 1), ("num_workers", num_workers, 0)):
+            if int(value) < minimum:
+                raise UserError(f"data.{key}={value} is invalid: accepted integers >= {minimum}")
+        self.cache_dir, self.prepare_workers = cache_dir, prepare_workers
+        self.sequence_length, self.batch_size = int(sequence_length), int(batch_size)
+        self.num_workers = int(num_workers)
+        self.augment = _check_augment(transpose_augment)
+        self.vocab = Vocabulary(int(min_pitch), int(max_pitch))
+        self.corpus: Corpus | None = None
+        self.datasets: dict[str, WindowDataset] = {}
+
+    @property
+    def encoding(self) -> dict:
+        """Plain-data encoding settings stored in every checkpoint."""
+        config = self.encoding_config
+        return {
+            "mapping": self.vocab.mapping, "step": config.step, "min_pitch": config.min_pitch,
+            "max_pitch": config.max_pitch, "normalize_key": config.normalize_key,
+            "sequence_length": self.sequence_length, "corpus": config.corpus,
+        }
+
+    def load_corpus(self) -> Corpus:
+        if self.corpus is None:
+            self.corpus = load_or_build(self.encoding_config, self.cache_dir, self.prepare_workers)
+        return self.corpus
+
+    def prepare_data(self) -> None:
+        self.load_corpus()  # builds the cache once, on one process
+
+    def setup(self, stage: str | None = None) -> None:
+        corpus = self.load_corpus()
+        for split in ("train", "val", "test"):
+            if split in self.datasets:
+                continue
+            tokens, targets = split_array(corpus, split, self.sequence_length)
+            augment = self.augment if split == "train" else None
+            self.datasets[split] = WindowDataset(
+                tokens, targets, self.sequence_length, len(self.vocab), augment)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        if len(self.datasets[split]) == 0:
+            raise UserError(f"the {split} split of {self.encoding_config.corpus!r} is empty: "
+                            "use a larger corpus or change data.val_fraction/test_fraction")
+        return DataLoader(
+            self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
+            num_workers=self.num_workers, collate_fn=_single_batch,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+
+def _check_augment(value) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    try:
+        low, high = (int(v) for v in value)
+    except (TypeError, ValueError):
+        low, high = 1, 0
+    if not low <= 0 <= high:
+        raise UserError(
+            f"data.transpose_augment={value} is invalid: accepted null or [low, high] "
+            "semitones with low <= 0 <= high, e.g. [-5, 6]")
+    return low, high

@@ -1,0 +1,293 @@
+"""The only module that touches music21: score files -> note events, and symbols -> MIDI/MusicXML.
+
+Parsing works on *units* (one ABC tune, or one whole file of another format) so a corpus can be
+parsed in parallel and one broken tune never costs the rest of its file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import warnings
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import music21 as m21
+
+from src.atomic import atomic_path
+from src.data.vocab import symbols_to_events
+
+SCORE_SUFFIXES = (".abc", ".krn", ".xml", ".musicxml", ".mxl", ".mid", ".midi")
+MIDI_SUFFIXES = (".mid", ".midi")
+TEXT_SUFFIXES = (".abc", ".krn", ".xml", ".musicxml")
+MAJOR_MODES = {"major", "ionian", "lydian", "mixolydian"}
+MINOR_MODES = {"minor", "aeolian", "dorian", "phrygian", "locrian"}
+_ABC_MODE = re.compile(
+    r"^\s*([A-Ga-g][#b]?)\s*(m|min|minor|maj|major|ion|ionian|dor|dorian|phr|phrygian|"
+    r"lyd|lydian|mix|mixolydian|aeo|aeolian|loc|locrian)\b",
+    re.IGNORECASE,
+)
+_ABC_MODE_NAMES = {"m": "minor", "min": "minor", "maj": "major"}
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One piece of parsing work: a whole file, or one tune of a multi-tune ABC file."""
+
+    path: str  # absolute path of the file
+    source: str  # path relative to the corpus root, as written to songs.json
+    index: int = 0  # tune index within the file
+    text: str | None = None  # the tune's ABC text when the unit is one tune
+
+
+@dataclass
+class Song:
+    """A parsed monophonic song: (MIDI pitch or None for a rest, steps) events, no leading/trailing rest."""
+
+    source: str
+    index: int
+    title: str
+    events: list[tuple[int | None, int]]
+    declared_key: tuple[int, str] | None  # (tonic pitch class, "major" | "minor") if the file states a mode
+    time_signature: str | None
+
+
+@dataclass
+class Skip:
+    """A unit or song left out, with the reason counted in the report."""
+
+    source: str
+    index: int
+    reason: str
+    detail: str = field(default="")
+
+
+class _SkipSong(Exception):
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(detail)
+        self.reason, self.detail = reason, detail
+
+
+def list_units(path: Path, root: Path) -> list[Unit | Skip]:
+    """Split a file into parse units (ABC: one per `X:` tune); unreadable files become Skips."""
+    source = str(path.relative_to(root))
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        return [Skip(source, 0, "unreadable", str(err))]
+    if not data.strip():
+        return [Skip(source, 0, "empty")]
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES and b"\x00" in data[:8192]:
+        return [Skip(source, 0, "binary")]
+    if suffix != ".abc":
+        return [Unit(str(path), source)]
+    text = _decode_text(data)
+    tunes = [t for t in re.split(r"(?m)^(?=X:)", text) if t.startswith("X:")]
+    if not tunes:
+        return [Skip(source, 0, "parse_error", "no 'X:' tune header")]
+    return [Unit(str(path), source, i, tune) for i, tune in enumerate(tunes)]
+
+
+def parse_unit(unit: Unit, step: float) -> list[Song | Skip]:
+    """Parse one unit into Songs (or Skips with their reason). Never raises for bad input."""
+    with warnings.catch_warnings(), _without_beaming():
+        warnings.simplefilter("ignore")
+        try:
+            score = _parse_score(unit)
+        except Exception as err:  # music21 raises many kinds on malformed input
+            return [Skip(unit.source, unit.index, "parse_error", f"{type(err).__name__}: {err}"[:200])]
+        scores = list(score.scores) if isinstance(score, m21.stream.Opus) else [score]
+        results: list[Song | Skip] = []
+        for offset, one in enumerate(scores):
+            index = unit.index + offset
+            try:
+                results.append(_song_from_score(one, unit, index, step))
+            except _SkipSong as skip:
+                results.append(Skip(unit.source, index, skip.reason, skip.detail))
+            except Exception as err:
+                detail = f"{type(err).__name__}: {err}"[:200]
+                results.append(Skip(unit.source, index, "parse_error", detail))
+        return results
+
+
+def key_profiles() -> tuple[list[float], list[float]]:
+    """music21's default key-analysis weights (Aarden-Essen), major then minor, tonic first."""
+    analyzer = m21.analysis.discrete.AardenEssen()
+    return analyzer.getWeights("major"), analyzer.getWeights("minor")
+
+
+def analyze_key(path: str) -> tuple[int, str]:
+    """music21's own `analyze('key')` of a single-tune file: (tonic pitch class, mode). For tests."""
+    key = m21.converter.parse(path).analyze("key")
+    return key.tonic.pitchClass, key.mode
+
+
+def melody_stream(
+    symbols: list[str], step: float = 0.25, qpm: float = 120, time_signature: str | None = None,
+    title: str | None = None,
+) -> m21.stream.Score:
+    """Symbols of one song -> a one-part music21 score with tempo and time signature."""
+    part = m21.stream.Part()
+    part.append(m21.tempo.MetronomeMark(number=qpm))
+    part.append(m21.meter.TimeSignature(time_signature or "4/4"))
+    step_ql = Fraction(step).limit_denominator(64)
+    for pitch, steps in symbols_to_events(symbols):
+        length = step_ql * steps
+        part.append(m21.note.Rest(quarterLength=length) if pitch is None
+                    else m21.note.Note(pitch, quarterLength=length))
+    score = m21.stream.Score([part])
+    score.insert(0, m21.metadata.Metadata(title=title or "melody"))
+    return score
+
+
+def write_midi(symbols: list[str], path: str | Path, **stream_kwargs) -> None:
+    """Write one melody as a standard MIDI file, whole or not at all.
+
+    The flat part is written directly, so a note crossing a barline stays one MIDI note
+    and the last note keeps its full length.
+    """
+    part = melody_stream(symbols, **stream_kwargs).parts[0]
+    midi_file = m21.midi.translate.streamToMidiFile(part)
+    with atomic_path(path) as tmp:
+        midi_file.open(str(tmp), "wb")
+        try:
+            midi_file.write()
+        finally:
+            midi_file.close()
+
+
+def write_musicxml(symbols: list[str], path: str | Path, **stream_kwargs) -> None:
+    """Write one melody as MusicXML (measures and ties made by music21), whole or not at all."""
+    score = melody_stream(symbols, **stream_kwargs)
+    with atomic_path(path) as tmp:
+        score.write("musicxml", fp=str(tmp.with_suffix(".musicxml")))
+        tmp.with_suffix(".musicxml").replace(tmp)
+
+
+def read_melody(path: str | Path, step: float = 0.25) -> list[tuple[int | None, int]]:
+    """Parse a single-melody file (e.g. one written by write_midi) back into events."""
+    path = Path(path)
+    results = parse_unit(Unit(str(path), path.name), step)
+    song = results[0]
+    if isinstance(song, Skip):
+        raise ValueError(f"{path}: {song.reason} {song.detail}")
+    return song.events
+
+
+def _decode_text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("latin-1")  # the Essen ABC files are Latin-1
+
+
+def _parse_score(unit: Unit) -> m21.stream.Stream:
+    if unit.text is not None:
+        return m21.converter.parse(unit.text, format="abc", forceSource=True)
+    path = Path(unit.path)
+    if path.suffix.lower() in MIDI_SUFFIXES and path.read_bytes()[:4] != b"MThd":
+        raise ValueError("not a standard MIDI file (no MThd header)")
+    return m21.converter.parse(path, forceSource=True)
+
+
+def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: float) -> Song:
+    parts = [p for p in getattr(score, "parts", []) if p.recurse().notes]
+    if len(parts) > 1:
+        raise _SkipSong("polyphony", f"{len(parts)} parts with notes")
+    events = _events(score.flatten(), Fraction(step).limit_denominator(64))
+    signature = score.recurse().getElementsByClass(m21.meter.TimeSignature).first()
+    title = score.metadata.title if score.metadata is not None and score.metadata.title else ""
+    return Song(
+        source=unit.source, index=index, title=title or f"{Path(unit.source).stem} #{index + 1}",
+        events=events, declared_key=_declared_key(score, unit),
+        time_signature=signature.ratioString if signature is not None else None,
+    )
+
+
+def _events(flat: m21.stream.Stream, step: Fraction) -> list[tuple[int | None, int]]:
+    """Flat stream -> grid events. Ties become holds; rests merge; outer rests are dropped."""
+    events: list[tuple[int | None, int]] = []
+    cursor: int | None = None  # end of the last event, in steps
+    for element in flat.notesAndRests:
+        if isinstance(element, m21.harmony.Harmony) or element.duration.isGrace:
+            continue  # chord symbols and grace notes carry no melody time
+        if isinstance(element, m21.chord.Chord):
+            if len(element.pitches) != 1:
+                raise _SkipSong("chord", f"chord at offset {element.offset}")
+            pitch: int | None = element.pitches[0].midi
+        elif isinstance(element, m21.note.Unpitched):
+            raise _SkipSong("unpitched", f"unpitched note at offset {element.offset}")
+        else:
+            pitch = element.pitch.midi if element.isNote else None
+        onset, length = Fraction(element.offset) / step, Fraction(element.quarterLength) / step
+        if onset.denominator != 1 or length.denominator != 1:
+            raise _SkipSong("off_grid", f"offset {element.offset}, length {element.quarterLength}")
+        onset_i, length_i = int(onset), int(length)
+        if length_i == 0:
+            continue
+        if cursor is not None and onset_i < cursor:
+            raise _SkipSong("polyphony", f"overlapping notes at offset {element.offset}")
+        if cursor is not None and onset_i > cursor:
+            events.append((None, onset_i - cursor))  # a gap is a rest
+        tie = getattr(element, "tie", None)
+        continues = tie is not None and tie.type in ("stop", "continue")
+        if events and ((continues and events[-1][0] == pitch) or (pitch is None and events[-1][0] is None)):
+            events[-1] = (pitch, events[-1][1] + length_i)
+        else:
+            events.append((pitch, length_i))
+        cursor = onset_i + length_i
+    events = _merge_rests(events)
+    while events and events[0][0] is None:
+        events.pop(0)
+    while events and events[-1][0] is None:
+        events.pop()
+    if not events:
+        raise _SkipSong("no_notes")
+    return events
+
+
+def _merge_rests(events: list[tuple[int | None, int]]) -> list[tuple[int | None, int]]:
+    merged: list[tuple[int | None, int]] = []
+    for pitch, steps in events:
+        if merged and pitch is None and merged[-1][0] is None:
+            merged[-1] = (None, merged[-1][1] + steps)
+        else:
+            merged.append((pitch, steps))
+    return merged
+
+
+def _declared_key(score: m21.stream.Stream, unit: Unit) -> tuple[int, str] | None:
+    """The key the file states with a mode; None when only a signature (or nothing) is given.
+
+    ABC: music21 reads every `K:` as major, so the raw field must name a mode (`K:Am`, `K:Ddor`).
+    MIDI key-signature events are too often defaults to trust, so MIDI always uses analysis.
+    """
+    if unit.text is not None:
+        match = re.search(r"(?m)^K:(.*)$", unit.text)
+        found = _ABC_MODE.match(match.group(1)) if match else None
+        if not found:
+            return None
+        mode = found.group(2).lower()
+        mode = _ABC_MODE_NAMES.get(mode, mode)
+        full = next((m for m in MAJOR_MODES | MINOR_MODES if m.startswith(mode[:3])), "major")
+        tonic = m21.pitch.Pitch(found.group(1).replace("b", "-") if len(found.group(1)) > 1 else found.group(1))
+        return tonic.pitchClass, "minor" if full in MINOR_MODES else "major"
+    if Path(unit.path).suffix.lower() in MIDI_SUFFIXES:
+        return None
+    key = score.recurse().getElementsByClass(m21.key.Key).first()
+    if key is None or key.mode not in MAJOR_MODES | MINOR_MODES:
+        return None
+    return key.tonic.pitchClass, "minor" if key.mode in MINOR_MODES else "major"
+
+
+@contextlib.contextmanager
+def _without_beaming():
+    """Skip music21's beaming while parsing: it is engraving only and ~60% of ABC parse time."""
+    original = m21.stream.Stream.makeBeams
+    m21.stream.Stream.makeBeams = lambda self, *args, **kwargs: None if kwargs.get("inPlace") else self
+    try:
+        yield
+    finally:
+        m21.stream.Stream.makeBeams = original

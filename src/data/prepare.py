@@ -1,0 +1,41 @@
+"""`python -m src.data.prepare [data.corpus=...]`: build or load the token cache, print its report."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from src.config import compose_config
+from src.data.corpus import SPLITS, Corpus, EncodingConfig, load_or_build
+from src.errors import exit_on_user_error
+
+
+def format_report(corpus: Corpus, seconds: float) -> str:
+    """Human-readable report: songs read, kept, skipped per reason, tokens per split, seconds."""
+    report = corpus.report
+    skipped = ", ".join(f"{reason} {count}" for reason, count in report["skipped"].items()) or "none"
+    splits = ", ".join(f"{s} {report['songs_per_split'][s]} songs / "
+                       f"{report['tokens_per_split'][s]} tokens" for s in SPLITS)
+    source = "loaded from cache" if report.get("loaded_from_cache") else "built"
+    return "\n".join([
+        f"corpus      {report['config']['corpus']} ({report['files']} files)",
+        f"cache       {corpus.path} ({source} in {seconds:.2f} s; build took {report['build_seconds']} s)",
+        f"songs read  {report['songs_read']}",
+        f"songs kept  {report['songs_kept']}",
+        f"skipped     {skipped}",
+        f"splits      {splits}",
+    ])
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> Corpus:
+    cfg = compose_config("prepare", sys.argv[1:] if argv is None else argv)
+    config = EncodingConfig.from_data_config(cfg.data)
+    start = time.perf_counter()
+    corpus = load_or_build(config, cfg.data.cache_dir, cfg.data.prepare_workers)
+    print(format_report(corpus, time.perf_counter() - start))
+    return corpus
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The allowlist of networks and `build_net`, which builds one from a flat model config."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+
+from torch import nn
+
+from src.errors import UserError
+from src.models.lstm_attn import LSTMAttention
+
+# `_target_` -> class. Configs and checkpoints are untrusted input: only these may be built.
+NETS: dict[str, type[nn.Module]] = {
+    "src.models.lstm_attn.LSTMAttention": LSTMAttention,
+}
+
+# Keys of a model config that describe it rather than set the network.
+_DESCRIPTIVE_KEYS = ("_target_", "name")
+
+
+def build_net(config: Mapping, vocab_size: int) -> nn.Module:
+    """Build the network a flat model config names by `_target_`, with `vocab_size` added."""
+    target = config.get("_target_")
+    cls = NETS.get(target) if isinstance(target, str) else None
+    if cls is None:
+        raise UserError(
+            f"model._target_={target!r} is not an accepted network; accepted: {', '.join(NETS)}"
+        )
+    settings = {k: v for k, v in config.items() if k not in _DESCRIPTIVE_KEYS}
+    accepted = [p for p in inspect.signature(cls).parameters if p != "vocab_size"]
+    unknown = [k for k in settings if k not in accepted]
+    if unknown:
+        raise UserError(
+            f"model.{unknown[0]} is not a setting of {cls.__name__}; "
+            f"accepted: {', '.join(accepted)}"
+        )
+    return cls(vocab_size=vocab_size, **settings)

@@ -1,0 +1,103 @@
+"""The reference network: the original project's MusicModel (BiLSTM -> conv -> attention), fixed."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from src.errors import UserError
+from src.models.attention import MultiHeadSelfAttention, check_heads
+from src.models.sampling import sample_windowed
+
+
+class LSTMAttention(nn.Module):
+    """Next symbol after a window of ids: one-hot -> BiLSTM -> conv -> attention -> linear."""
+
+    # Targets per training window: 1 = only the symbol after the window (y is (B,), logits (B, V)).
+    # Every-position (causal) nets will say otherwise and return (B, L, V) for (B, L) targets.
+    targets_per_window: int = 1
+
+    def __init__(
+        self,
+        vocab_size: int,
+        hidden_size: int = 128,
+        num_layers: int = 2,
+        heads: int = 4,
+        dropout: float = 0.2,
+    ) -> None:
+        super().__init__()
+        check_positive_int("vocab_size", vocab_size)
+        check_positive_int("model.hidden_size", hidden_size)
+        check_positive_int("model.num_layers", num_layers)
+        check_positive_int("model.heads", heads)
+        check_dropout(dropout)
+        check_heads(2 * hidden_size, heads)
+        width = 2 * hidden_size  # both LSTM directions side by side
+        self.vocab_size = vocab_size
+        self.lstm = nn.LSTM(
+            vocab_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            bidirectional=True,
+            dropout=dropout if num_layers > 1 else 0.0,  # only applied between layers
+        )
+        self.conv = nn.Conv1d(width, width, kernel_size=3, padding=1)
+        self.residual = nn.Linear(width, width)
+        self.norm = nn.LayerNorm(width)
+        self.attention = MultiHeadSelfAttention(width, heads)
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(width, vocab_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Ids (B, L), any integer dtype -> logits (B, V) for the symbol after the window."""
+        x = F.one_hot(x.long(), self.vocab_size).to(self.head.weight.dtype)  # (B, L, V)
+        h, _ = self.lstm(x)  # (B, L, 2H)
+        h = self.conv(h.transpose(1, 2)).transpose(1, 2)  # conv over (B, 2H, L), back to (B, L, 2H)
+        h = self.drop(h)
+        h = self.drop(self.norm(h + self.residual(h)))  # (B, L, 2H)
+        h = self.drop(self.attention(h))  # (B, L, 2H); not causal: the LSTM already sees both ways
+        return self.head(h[:, -1])  # (B, V)
+
+    def sample(
+        self,
+        prompt: Tensor,
+        steps: int,
+        window: int,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        min_steps: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> list[list[int]]:
+        """Generate from int64 prompts (B, T >= window); see `sample_windowed`."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return sample_windowed(
+                    self,
+                    prompt.to(self.head.weight.device),
+                    steps,
+                    window,
+                    temperature=temperature,
+                    top_k=top_k,
+                    top_p=top_p,
+                    min_steps=min_steps,
+                    generator=generator,
+                )
+        finally:
+            self.train(was_training)
+
+
+def check_positive_int(key: str, value: object) -> None:
+    """Raise UserError unless `value` is an integer >= 1."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise UserError(f"{key}={value!r} is not accepted; accepted: an integer >= 1")
+
+
+def check_dropout(value: object, key: str = "model.dropout") -> None:
+    """Raise UserError unless `value` is a probability in [0, 1)."""
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 1:
+        raise UserError(f"{key}={value!r} is not accepted; accepted: a number in [0, 1)")

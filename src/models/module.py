@@ -1,0 +1,233 @@
+"""The LightningModule: loss, metrics and optimizer around a plain network; checkpoint loading."""
+
+from __future__ import annotations
+
+import pickle
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from src.data.vocab import Vocabulary
+from src.errors import UserError
+from src.models import build_net
+from src.models.metrics import MelodyMetrics
+
+ENCODING_KEYS = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
+STAGES = ("train", "val", "test")
+
+
+class MelodyModule(L.LightningModule):
+    """Next-symbol training of a network built from plain-data settings stored in the checkpoint."""
+
+    def __init__(
+        self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None
+    ) -> None:
+        super().__init__()
+        hparams = {"net": net, "encoding": encoding, "optimizer": optimizer, "scheduler": scheduler}
+        for key, value in hparams.items():
+            if not isinstance(value, Mapping) and not (key == "scheduler" and value is None):
+                raise TypeError(f"{key} must be a dict, got {type(value).__name__}")
+        # copies as plain data, so that a checkpoint loads with torch.load(weights_only=True)
+        hparams = {key: _plain(value, key) for key, value in hparams.items()}
+        missing = [k for k in ENCODING_KEYS if k not in hparams["encoding"]]
+        if missing:
+            raise UserError(
+                f"encoding lacks {', '.join(missing)}; needs {', '.join(ENCODING_KEYS)}"
+            )
+        self.save_hyperparameters(hparams)
+        self.vocab = Vocabulary.from_mapping(hparams["encoding"]["mapping"])
+        self.window = int(hparams["encoding"]["sequence_length"])
+        self.net = build_net(hparams["net"], len(self.vocab))
+        # attributes, not a ModuleDict: "train" would clash with nn.Module.train
+        self.train_metrics = MelodyMetrics(prefix="train/")
+        self.val_metrics = MelodyMetrics(prefix="val/")
+        self.test_metrics = MelodyMetrics(prefix="test/")
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Ids (B, L) -> logits, as the network gives them ((B, V) or (B, L, V))."""
+        return self.net(x)
+
+    def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
+        x, y = batch  # (B, L) uint8 ids; (B,) int64 targets, or (B, L) for every-position nets
+        logits = self.net(x)  # (B, V) or (B, L, V)
+        logits, y = logits.reshape(-1, logits.shape[-1]), y.reshape(-1).long()  # (N, V), (N,)
+        loss = F.cross_entropy(logits, y)
+        metrics = getattr(self, f"{stage}_metrics")
+        training = stage == "train"
+        if training:
+            metrics(logits.detach(), y)  # per-step values as well as the epoch's sums
+        else:
+            metrics.update(logits, y)
+        # N targets weigh this batch's mean loss in the epoch mean (N = B for window nets)
+        self.log(
+            f"{stage}/loss",
+            loss,
+            on_step=training,
+            on_epoch=True,
+            prog_bar=True,
+            sync_dist=not training,
+            batch_size=y.numel(),
+        )
+        # logging the Metric objects lets Lightning compute them over the epoch and reset them
+        self.log_dict(metrics, on_step=training, on_epoch=True, batch_size=y.numel())
+        return loss
+
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        return self._step(batch, "val")
+
+    def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        return self._step(batch, "test")
+
+    def configure_optimizers(self):
+        """Adam from `optimizer`; optional `scheduler`: none, cosine (per epoch) or plateau."""
+        settings = {k: v for k, v in self.hparams.optimizer.items() if not k.startswith("_")}
+        _expect_keys("optimizer", settings, ("name", "lr", "weight_decay"))
+        if settings.get("name", "adam") != "adam":
+            raise UserError(f"optimizer.name={settings['name']!r} is not accepted; accepted: adam")
+        lr, weight_decay = settings.get("lr", 1e-3), settings.get("weight_decay", 0.0)
+        _expect_number("optimizer.lr", lr, lambda v: v > 0, "a number > 0")
+        _expect_number("optimizer.weight_decay", weight_decay, lambda v: v >= 0, "a number >= 0")
+        optimizer = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
+        scheduler = self._scheduler(optimizer)
+        if scheduler is None:
+            return optimizer
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def _scheduler(self, optimizer: torch.optim.Optimizer) -> dict | None:
+        settings = dict(self.hparams.scheduler or {"name": "none"})
+        name = settings.get("name", "none")
+        if name == "none":
+            _expect_keys("scheduler", settings, ("name",))
+            return None
+        if name == "cosine":
+            _expect_keys("scheduler", settings, ("name",))
+            epochs = self.trainer.max_epochs
+            if not epochs or epochs < 1:
+                raise UserError(
+                    "scheduler.name=cosine needs trainer.max_epochs >= 1 (it anneals per epoch)"
+                )
+            cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+            return {"scheduler": cosine, "interval": "epoch"}
+        if name == "plateau":
+            _expect_keys("scheduler", settings, ("name", "factor", "patience"))
+            factor, patience = settings.get("factor", 0.5), settings.get("patience", 2)
+            _expect_number("scheduler.factor", factor, lambda v: 0 < v < 1, "a number in (0, 1)")
+            if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
+                raise UserError(
+                    f"scheduler.patience={patience!r} is not accepted; accepted: an integer >= 0"
+                )
+            plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
+                optimizer, mode="min", factor=factor, patience=patience
+            )
+            return {"scheduler": plateau, "interval": "epoch", "monitor": "val/loss"}
+        raise UserError(f"scheduler.name={name!r} is not accepted; accepted: none, cosine, plateau")
+
+    def sample(
+        self,
+        prompt: Tensor,
+        steps: int,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        min_steps: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> list[list[int]]:
+        """Generate ids from int64 prompts (B, T >= window) with the trained window length."""
+        return self.net.sample(
+            prompt, steps, self.window, temperature, top_k, top_p, min_steps, generator
+        )
+
+
+def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> MelodyModule:
+    """Rebuild a MelodyModule in eval mode from this project's checkpoint, never unpickling code."""
+    path = Path(path)
+    if not path.is_file():
+        reason = "is a folder, not a .ckpt file" if path.is_dir() else "does not exist"
+        raise UserError(f"checkpoint {path} {reason}")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UserError(_explain_unpickling(path, err)) from None
+    except Exception as err:  # zip, EOF and key errors of files that are no (whole) checkpoint
+        raise UserError(
+            f"checkpoint {path} cannot be read: not a torch checkpoint, or truncated "
+            f"({type(err).__name__}: {_first_line(err)})"
+        ) from None
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if not (
+        isinstance(hparams, dict)
+        and isinstance(hparams.get("net"), dict)
+        and isinstance(hparams.get("encoding"), dict)
+        and isinstance(checkpoint.get("state_dict"), dict)
+    ):
+        raise UserError(
+            f"checkpoint {path} is not from melody-generator: it lacks hyper_parameters "
+            "'net' and 'encoding' or a 'state_dict'"
+        )
+    try:
+        module = MelodyModule(
+            net=hparams["net"],
+            encoding=hparams["encoding"],
+            optimizer=hparams.get("optimizer") or {},
+            scheduler=hparams.get("scheduler"),
+        )
+        module.load_state_dict(checkpoint["state_dict"])
+    except (TypeError, ValueError, KeyError, RuntimeError) as err:
+        raise UserError(
+            f"checkpoint {path} does not fit its own settings ({type(err).__name__}: "
+            f"{_first_line(err)})"
+        ) from None
+    if isinstance(map_location, str | torch.device):
+        module.to(map_location)
+    return module.eval()
+
+
+def _explain_unpickling(path: Path, err: pickle.UnpicklingError) -> str:
+    text = str(err)
+    refused = re.search(r"GLOBAL (\S+)", text)
+    if refused or any(s in text for s in ("call reduce", "Can only build", "new object")):
+        what = f" ({refused.group(1)})" if refused else ""
+        return (
+            f"checkpoint {path} was refused: it contains code or objects{what}, not only "
+            "settings and weights; only checkpoints written by melody-generator are accepted"
+        )
+    return f"checkpoint {path} cannot be read: not a torch checkpoint, or corrupt"
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0][:160] if lines else "no message"
+
+
+def _plain(value: object, where: str) -> object:
+    """Copy `value` as plain dicts, lists and scalars (e.g. from an OmegaConf container)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, Mapping):
+        if not all(isinstance(k, str) for k in value):
+            raise TypeError(f"{where}: keys must be strings")
+        return {k: _plain(v, f"{where}.{k}") for k, v in value.items()}
+    if isinstance(value, Sequence):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    raise TypeError(f"{where}: {type(value).__name__} is not plain data (dict, list, str, number)")
+
+
+def _expect_keys(group: str, settings: Mapping, accepted: Sequence[str]) -> None:
+    unknown = [k for k in settings if k not in accepted]
+    if unknown:
+        raise UserError(
+            f"{group}.{unknown[0]} is not accepted here; accepted keys: {', '.join(accepted)}"
+        )
+
+
+def _expect_number(key: str, value: object, ok, accepted: str) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not ok(value):
+        raise UserError(f"{key}={value!r} is not accepted; accepted: {accepted}")

@@ -1,0 +1,88 @@
+"""Window/target alignment, augmentation range, batching and seeded shuffling."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from src.data.datamodule import MelodyDataModule, WindowDataset, split_array, transpose
+from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID
+
+
+def make_datamodule(corpus_dir, cache_dir, **kwargs) -> MelodyDataModule:
+    datamodule = MelodyDataModule(corpus=str(corpus_dir), cache_dir=str(cache_dir),
+                                  prepare_workers=1, **kwargs)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return datamodule
+
+
+def test_windows_align_with_targets_at_song_starts_and_ends(erk5_corpus):
+    length = 8
+    tokens, targets = split_array(erk5_corpus, "train", length)
+    songs = erk5_corpus.split("train")
+    assert len(targets) == sum(s["length"] + 1 for s in songs)
+    dataset = WindowDataset(tokens, targets, length, len(erk5_corpus.vocab))
+    first = songs[0]
+    song = erk5_corpus.tokens[first["offset"]:first["offset"] + first["length"]]
+    x, y = dataset.batch(torch.arange(first["length"] + 2))
+    assert (x[0] == BOUNDARY_ID).all() and y[0] == song[0]  # song start: the window is all '/'
+    assert x[1].tolist() == [BOUNDARY_ID] * 7 + [song[0]] and y[1] == song[1]
+    closing = first["length"]  # the target after the last symbol is the closing '/'
+    assert x[closing].tolist() == song[-length:].tolist() and y[closing] == BOUNDARY_ID
+    assert (x[closing + 1] == BOUNDARY_ID).all()  # the next song starts from a clean prompt
+    second = songs[1]
+    assert y[closing + 1] == erk5_corpus.tokens[second["offset"]]
+
+
+def test_windows_are_views_not_copies(erk5_corpus):
+    tokens, targets = split_array(erk5_corpus, "train", 16)
+    dataset = WindowDataset(tokens, targets, 16, len(erk5_corpus.vocab))
+    assert dataset.windows.untyped_storage().data_ptr() == dataset.tokens.untyped_storage().data_ptr()
+
+
+def test_augmentation_stays_in_range_and_moves_whole_windows():
+    torch.manual_seed(0)
+    vocab_size = 40
+    x = torch.randint(0, vocab_size, (5000, 16), dtype=torch.uint8)
+    x[:10] = BOUNDARY_ID  # windows with no pitch at all
+    y = torch.randint(0, vocab_size, (5000,), dtype=torch.uint8)
+    shifted_x, shifted_y = transpose(x, y, (-5, 6), vocab_size)
+    assert shifted_x.max() < vocab_size and shifted_y.max() < vocab_size
+    pitch = x >= FIRST_PITCH_ID
+    assert torch.equal(shifted_x[~pitch], x[~pitch])  # holds, rests and '/' never move
+    delta = (shifted_x.long() - x.long())
+    lowest = torch.where(pitch, delta, 99).amin(1)
+    highest = torch.where(pitch, delta, -99).amax(1)
+    has_pitch = pitch.any(1)
+    assert torch.equal(lowest[has_pitch], highest[has_pitch])  # one shift per example
+    assert lowest[has_pitch].min() >= -5 and highest[has_pitch].max() <= 6
+
+
+def test_augmentation_reaches_every_allowed_shift():
+    torch.manual_seed(0)
+    x = torch.full((4000, 4), FIRST_PITCH_ID + 10, dtype=torch.uint8)
+    shifted, _ = transpose(x, x[:, 0].clone(), (-5, 6), 40)
+    assert sorted(set((shifted[:, 0].long() - x[:, 0].long()).tolist())) == list(range(-5, 7))
+
+
+def test_batches_are_seeded_and_shuffled(erk5_dir, tmp_path):
+    datamodule = make_datamodule(erk5_dir, tmp_path, sequence_length=32, batch_size=16,
+                                 val_fraction=0.2, test_fraction=0.2)
+    torch.manual_seed(1)
+    first = next(iter(datamodule.train_dataloader()))
+    torch.manual_seed(1)
+    again = next(iter(datamodule.train_dataloader()))
+    x, y = first
+    assert x.shape == (16, 32) and x.dtype == torch.uint8 and y.dtype == torch.int64
+    assert torch.equal(first[0], again[0]) and torch.equal(first[1], again[1])
+    val_x, val_y = next(iter(datamodule.val_dataloader()))
+    assert (val_x[0] == BOUNDARY_ID).all()  # unshuffled: the first val target opens a song
+
+
+def test_encoding_settings_are_plain_data(erk5_dir, tmp_path):
+    datamodule = make_datamodule(erk5_dir, tmp_path, sequence_length=32)
+    encoding = datamodule.encoding
+    assert encoding["mapping"]["/"] == 0 and encoding["sequence_length"] == 32
+    assert all(isinstance(v, (str, int, float, bool, dict)) for v in encoding.values())
+    assert np.isclose(encoding["step"], 0.25)

@@ -1,0 +1,103 @@
+"""Exact symbols for hand-written tunes, skip reasons, key analysis and MIDI/MusicXML round trips."""
+
+from __future__ import annotations
+
+import pytest
+
+from src.data import encoding
+from src.data.corpus import EncodingConfig, estimate_key, fit_octaves, load_or_build
+from src.data.vocab import Vocabulary, events_to_symbols
+from tests.conftest import ESSEN_DIR, write_tunes
+
+HEADER = "M:4/4\nL:1/8\n"
+
+
+def encode_folder(folder, tmp_path, **config):
+    corpus = load_or_build(EncodingConfig(corpus=str(folder), **config), tmp_path / "cache", workers=1)
+    by_source = {}
+    for song in corpus.songs:
+        ids = corpus.tokens[song["offset"]:song["offset"] + song["length"]]
+        by_source[song["source"]] = " ".join(corpus.vocab.decode(ids))
+    return corpus, by_source
+
+
+def test_hand_written_tunes_give_exact_symbols(tmp_path):
+    folder = write_tunes(tmp_path / "tunes", {
+        # dotted quarter, eighth, quarter, quarter rest; a tie across the bar; a final whole note
+        "dotted_tie_rest": HEADER + "K:Cmaj\nC3 D E2 z2 | G4- G2 c2 | c8 |]",
+        # a declared minor key moves E minor to A minor (+5); the final note is a half note
+        "minor": HEADER + "K:Em\nE2 G2 B2 e2 | B4 E4 |]",
+        # two octaves above the range (86..96) is brought down by one octave to 74..84
+        "high": HEADER + "K:Cmaj\nd'2 c''2 d'4 |]",
+        "triplet": HEADER + "K:Cmaj\n(3CDE C2 D2 E2 |]",
+        "chord": HEADER + "K:Cmaj\n[CEG]4 C4 |]",
+    })
+    corpus, symbols = encode_folder(folder, tmp_path)
+    assert symbols["dotted_tie_rest.abc"] == (
+        "60 _ _ _ _ _ 62 _ 64 _ _ _ r _ _ _ 67 " + "_ " * 11 + "72 _ _ _ 72" + " _" * 15
+    )
+    assert symbols["minor.abc"] == "69 _ _ _ 72 _ _ _ 76 _ _ _ 81 _ _ _ 76 _ _ _ _ _ _ _ 69 _ _ _ _ _ _ _"
+    assert symbols["high.abc"] == "74 _ _ _ 84 _ _ _ 74 _ _ _ _ _ _ _"
+    assert corpus.report["skipped"] == {"chord": 1, "off_grid": 1}
+    assert corpus.report["songs_kept"] == 3 and corpus.report["songs_read"] == 5
+
+
+def test_outer_rests_dropped_and_inner_rests_merged(tmp_path):
+    folder = write_tunes(tmp_path / "tunes", {"rests": HEADER + "K:Cmaj\nz2 C2 z z D2 z4 |]"})
+    _, symbols = encode_folder(folder, tmp_path)
+    assert symbols["rests.abc"] == "60 _ _ _ r _ _ _ 62 _ _ _"
+
+
+def test_grace_notes_dropped(tmp_path):
+    folder = write_tunes(tmp_path / "tunes", {"grace": HEADER + "K:Cmaj\n{B}c4 c4 |]"})
+    _, symbols = encode_folder(folder, tmp_path)
+    assert symbols["grace.abc"] == "72 _ _ _ _ _ _ _ 72 _ _ _ _ _ _ _"
+
+
+def test_key_not_normalized_when_disabled(tmp_path):
+    folder = write_tunes(tmp_path / "tunes", {"minor": HEADER + "K:Em\nE2 G2 B2 e2 |]"})
+    _, symbols = encode_folder(folder, tmp_path, normalize_key=False)
+    assert symbols["minor.abc"] == "64 _ _ _ 67 _ _ _ 71 _ _ _ 76 _ _ _"
+
+
+def test_fit_octaves_prefers_smallest_shift():
+    assert fit_octaves(50, 70, 48, 84) == 0
+    assert fit_octaves(40, 60, 48, 84) == 12
+    assert fit_octaves(86, 96, 48, 84) == -12
+    assert fit_octaves(40, 90, 48, 84) is None
+
+
+@pytest.mark.parametrize("tune", [0, 3, 7, 12, 20])
+def test_key_estimate_matches_music21_analysis(tmp_path, tune):
+    units = encoding.list_units(ESSEN_DIR / "erk5.abc", ESSEN_DIR)
+    path = tmp_path / "tune.abc"
+    path.write_text(units[tune].text)
+    song = encoding.parse_unit(units[tune], 0.25)[0]
+    import numpy as np
+    profiles = np.array(encoding.key_profiles())
+    assert estimate_key(song.events, profiles) == encoding.analyze_key(str(path))
+
+
+def test_real_songs_round_trip_through_midi_and_musicxml(erk5_corpus, tmp_path):
+    vocab = erk5_corpus.vocab
+    for song in erk5_corpus.songs[:8]:
+        symbols = vocab.decode(erk5_corpus.tokens[song["offset"]:song["offset"] + song["length"]])
+        for suffix, writer in ((".mid", encoding.write_midi), (".musicxml", encoding.write_musicxml)):
+            path = tmp_path / f"song{suffix}"
+            writer(symbols, path, time_signature=song["time_signature"], qpm=90)
+            assert events_to_symbols(encoding.read_melody(path)) == symbols, (song["title"], suffix)
+
+
+def test_written_files_carry_tempo_and_time_signature(tmp_path):
+    import music21
+    path = tmp_path / "m.musicxml"
+    encoding.write_musicxml("60 _ _ 62 _ _ 64 _ _ _ _ _".split(), path, qpm=100, time_signature="3/8")
+    score = music21.converter.parse(path)
+    assert score.recurse().getElementsByClass(music21.meter.TimeSignature).first().ratioString == "3/8"
+    assert score.recurse().getElementsByClass(music21.tempo.MetronomeMark).first().number == 100
+
+
+def test_vocabulary_is_fixed_by_config():
+    vocab = Vocabulary(48, 84)
+    assert len(vocab) == 40 and vocab.symbols[:4] == ("/", "_", "r", "48")
+    assert Vocabulary.from_mapping(vocab.mapping) == vocab

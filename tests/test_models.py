@@ -1,0 +1,339 @@
+"""Networks, attention, sampling, the LightningModule and checkpoint loading (CPU, tiny sizes)."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import lightning as L
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from src.data.vocab import BOUNDARY_ID, Vocabulary
+from src.errors import UserError
+from src.models import NETS, build_net
+from src.models.attention import MultiHeadSelfAttention
+from src.models.lstm_attn import LSTMAttention
+from src.models.module import MelodyModule, load_module
+from src.models.sampling import filter_logits, sample_windowed
+
+V, WINDOW = 40, 8
+NET = {
+    "_target_": "src.models.lstm_attn.LSTMAttention",
+    "name": "lstm_attn",
+    "hidden_size": 8,
+    "num_layers": 2,
+    "heads": 4,
+    "dropout": 0.0,
+}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: thread hand-offs cost more than they save, badly so on a busy machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _encoding() -> dict:
+    vocab = Vocabulary(48, 84)
+    return {
+        "mapping": vocab.mapping,
+        "sequence_length": WINDOW,
+        "step": 0.25,
+        "min_pitch": 48,
+        "max_pitch": 84,
+    }
+
+
+def _windows(n: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randint(0, V, (n, WINDOW), generator=g).to(torch.uint8)
+    return x, torch.randint(0, V, (n,), generator=g)
+
+
+def _net(**overrides) -> LSTMAttention:
+    torch.manual_seed(0)
+    return build_net({**NET, **overrides}, V)
+
+
+# ---------------------------------------------------------------- network and config
+
+
+def test_forward_shapes_for_uint8_and_int64_ids():
+    net = _net().eval()
+    x, _ = _windows(3)
+    assert net(x).shape == (3, V)
+    assert torch.equal(net(x), net(x.long()))
+    assert net.targets_per_window == 1
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key"),
+    [
+        ({"heads": 3}, "model.heads"),  # 2 * 8 = 16 is not divisible by 3
+        ({"hidden_size": 0}, "model.hidden_size"),
+        ({"num_layers": -1}, "model.num_layers"),
+        ({"dropout": 1.0}, "model.dropout"),
+        ({"dropout": -0.1}, "model.dropout"),
+        ({"hidden_size": "big"}, "model.hidden_size"),
+    ],
+)
+def test_bad_settings_name_the_key(overrides, key):
+    with pytest.raises(UserError, match=key) as info:
+        build_net({**NET, **overrides}, V)
+    assert "accepted" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_heads_error_names_both_settings():
+    with pytest.raises(UserError, match=r"model\.heads=3 .*2 \* model\.hidden_size = 16"):
+        MultiHeadSelfAttention(16, heads=3)
+
+
+def test_build_net_allows_only_listed_targets():
+    with pytest.raises(UserError, match="accepted: src.models.lstm_attn.LSTMAttention"):
+        build_net({**NET, "_target_": "os.system"}, V)
+    with pytest.raises(UserError, match="model.width is not a setting"):
+        build_net({**NET, "width": 3}, V)
+    assert all(isinstance(_net(), cls) for cls in NETS.values())
+
+
+def test_adam_steps_lower_the_loss():
+    net = _net(dropout=0.0)
+    x, y = _windows(32)
+    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(15):
+        loss = torch.nn.functional.cross_entropy(net(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.7 * losses[0]
+
+
+# ---------------------------------------------------------------- attention
+
+
+def _naive_attention(att: MultiHeadSelfAttention, x: torch.Tensor, causal: bool) -> torch.Tensor:
+    B, T, E = x.shape
+    hd = E // att.heads
+    q, k, v = (x @ att.qkv.weight.T + att.qkv.bias).split(E, dim=2)
+    out = []
+    for h in range(att.heads):
+        part = slice(h * hd, (h + 1) * hd)
+        scores = q[..., part] @ k[..., part].transpose(1, 2) / math.sqrt(hd)  # (B, T, T)
+        if causal:
+            scores = scores.masked_fill(torch.ones(T, T).triu(1).bool(), -math.inf)
+        out.append(torch.softmax(scores, dim=-1) @ v[..., part])
+    return torch.cat(out, dim=2) @ att.proj.weight.T + att.proj.bias
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_attention_matches_naive_reference(causal):
+    torch.manual_seed(0)
+    att = MultiHeadSelfAttention(16, heads=4).eval()
+    x = torch.randn(2, 5, 16)
+    assert att(x, causal=causal).shape == (2, 5, 16)
+    torch.testing.assert_close(att(x, causal=causal), _naive_attention(att, x, causal))
+
+
+def test_causal_attention_ignores_later_positions():
+    torch.manual_seed(0)
+    att = MultiHeadSelfAttention(16, heads=4).eval()
+    x = torch.randn(2, 6, 16)
+    changed = x.clone()
+    changed[:, 4:] = torch.randn(2, 2, 16)
+    torch.testing.assert_close(att(x, causal=True)[:, :4], att(changed, causal=True)[:, :4])
+    assert not torch.allclose(att(x)[:, :4], att(changed)[:, :4])  # not causal: they do matter
+
+
+# ---------------------------------------------------------------- sampling
+
+
+def test_filter_logits_top_k_and_top_p():
+    logits = torch.log(torch.tensor([[0.5, 0.3, 0.2], [0.2, 0.4, 0.4]]))
+    kept = lambda out: (out > -math.inf).tolist()  # noqa: E731
+    assert kept(filter_logits(logits, top_k=1)) == [[True, False, False], [False, True, False]]
+    assert kept(filter_logits(logits, top_k=2)) == [[True, True, False], [False, True, True]]
+    assert kept(filter_logits(logits, top_p=0.5)) == [[True, False, False], [False, True, True]]
+    assert kept(filter_logits(logits, top_p=0.75)) == [[True, True, False], [False, True, True]]
+    torch.testing.assert_close(filter_logits(logits), logits)
+
+
+@pytest.mark.parametrize(
+    ("settings", "key"),
+    [
+        ({"temperature": 0.0}, "temperature"),
+        ({"top_k": -1}, "top_k"),
+        ({"top_p": 0.0}, "top_p"),
+        ({"top_p": 1.5}, "top_p"),
+        ({"steps": 0}, "steps"),
+    ],
+)
+def test_bad_sampling_settings(settings, key):
+    args = {"steps": 5, **settings}
+    with pytest.raises(UserError, match=key):
+        _net().sample(torch.zeros(1, WINDOW, dtype=torch.long), window=WINDOW, **args)
+
+
+def _counting_model(window_seen: list[int]):
+    """Next symbol is always (last id + 1) mod V, id 0 being '/'."""
+
+    def next_logits(ids: torch.Tensor) -> torch.Tensor:
+        window_seen.append(ids.shape[1])
+        return torch.nn.functional.one_hot((ids[:, -1] + 1) % V, V).float() * 10
+
+    return next_logits
+
+
+def test_sampling_stops_at_boundary_per_melody():
+    seen: list[int] = []
+    prompt = torch.zeros(3, WINDOW + 2, dtype=torch.long)
+    prompt[:, -1] = torch.tensor([37, 35, 5])
+    out = sample_windowed(_counting_model(seen), prompt, steps=10, window=WINDOW, top_k=1)
+    assert out == [[38, 39], [36, 37, 38, 39], list(range(6, 16))]
+    assert set(seen) == {WINDOW}
+
+
+def test_min_steps_forbids_an_early_boundary():
+    def wants_to_stop(ids: torch.Tensor) -> torch.Tensor:
+        logits = torch.zeros(ids.shape[0], V)
+        logits[:, BOUNDARY_ID] = 10.0
+        return logits
+
+    prompt = torch.zeros(2, WINDOW, dtype=torch.long)
+    assert sample_windowed(wants_to_stop, prompt, 20, WINDOW, top_k=1) == [[], []]
+    out = sample_windowed(wants_to_stop, prompt, 20, WINDOW, min_steps=3, top_k=1)
+    assert [len(m) for m in out] == [3, 3] and BOUNDARY_ID not in out[0] + out[1]
+
+
+def test_same_seed_same_melodies():
+    net = _net().train()
+    prompt = torch.zeros(4, WINDOW, dtype=torch.long)
+    draw = lambda seed: net.sample(  # noqa: E731
+        prompt,
+        30,
+        WINDOW,
+        temperature=1.5,
+        min_steps=5,
+        generator=torch.Generator().manual_seed(seed),
+    )
+    first = draw(7)
+    assert first == draw(7)
+    assert all(len(m) >= 5 for m in first)
+    assert net.training  # restored after sampling in eval mode
+
+
+def test_top_k_1_is_greedy_decoding():
+    net = _net().eval()
+    prompt = torch.zeros(2, WINDOW, dtype=torch.long)
+    prompt[1, -1] = 20
+    expected = []
+    for row in prompt:
+        context, melody = row.tolist(), []
+        for _ in range(25):
+            with torch.no_grad():
+                token = int(net(torch.tensor([context[-WINDOW:]])).argmax())
+            if token == BOUNDARY_ID:
+                break
+            melody.append(token)
+            context.append(token)
+        expected.append(melody)
+    got = net.sample(
+        prompt, 25, WINDOW, temperature=0.7, top_k=1, generator=torch.Generator().manual_seed(0)
+    )
+    assert got == expected
+
+
+# ---------------------------------------------------------------- LightningModule and checkpoints
+
+
+def _module(scheduler: dict | None = None) -> MelodyModule:
+    torch.manual_seed(0)
+    return MelodyModule(dict(NET), _encoding(), {"lr": 1e-3, "weight_decay": 0.0}, scheduler)
+
+
+def _fit(module: MelodyModule, **trainer_args) -> L.Trainer:
+    x, y = _windows(16)
+    loader = DataLoader(TensorDataset(x, y), batch_size=8)
+    trainer = L.Trainer(
+        logger=False,
+        enable_checkpointing=False,
+        accelerator="cpu",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **trainer_args,
+    )
+    trainer.fit(module, loader, loader)
+    return trainer
+
+
+@pytest.mark.parametrize(
+    "scheduler", [None, {"name": "cosine"}, {"name": "plateau", "factor": 0.5, "patience": 2}]
+)
+def test_one_epoch_logs_every_metric(scheduler):
+    trainer = _fit(_module(scheduler), max_epochs=1, limit_train_batches=1, limit_val_batches=1)
+    names = {"loss", "acc", "bits", "onset_acc", "pitch_acc", "hold_acc", "top5_acc"}
+    logged = set(trainer.callback_metrics)
+    assert {f"val/{n}" for n in names} <= logged
+    assert {f"train/{n}_epoch" for n in names} <= logged
+
+
+def test_bad_optimizer_and_scheduler_settings():
+    with pytest.raises(UserError, match="optimizer.lr"):
+        MelodyModule(dict(NET), _encoding(), {"lr": -1.0}).configure_optimizers()
+    with pytest.raises(UserError, match="scheduler.name='step'"):
+        _module({"name": "step"}).configure_optimizers()
+
+
+def test_save_load_gives_identical_logits(tmp_path):
+    module = _module()
+    trainer = _fit(module, max_steps=1)
+    trainer.save_checkpoint(tmp_path / "m.ckpt")
+    loaded = load_module(tmp_path / "m.ckpt")
+    assert not loaded.training and loaded.window == WINDOW
+    x, _ = _windows(4, seed=1)
+    module.eval()
+    with torch.no_grad():
+        assert torch.equal(module(x), loaded(x))
+    raw = torch.load(tmp_path / "m.ckpt", weights_only=True)
+    assert raw["hyper_parameters"]["encoding"] == _encoding()
+
+
+class _Evil:
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, "w"))
+
+
+def test_load_refuses_bad_files(tmp_path):
+    (tmp_path / "random.ckpt").write_bytes(bytes(range(256)) * 8)
+    torch.save({"a": 1}, tmp_path / "plain.ckpt")
+    torch.save({"state_dict": {}, "hyper_parameters": {"lr": 1}}, tmp_path / "other.ckpt")
+    torch.save({"x": _Evil(tmp_path / "pwned")}, tmp_path / "evil.ckpt")
+    with open(tmp_path / "evil.pkl", "wb") as f:
+        pickle.dump(_Evil(tmp_path / "pwned"), f, protocol=2)
+    good = tmp_path / "good.ckpt"
+    torch.save({"a": torch.ones(100)}, good)
+    (tmp_path / "truncated.ckpt").write_bytes(good.read_bytes()[:300])
+    expect = {
+        "missing.ckpt": "does not exist",
+        "random.ckpt": "cannot be read",
+        "truncated.ckpt": "cannot be read",
+        "plain.ckpt": "not from melody-generator",
+        "other.ckpt": "not from melody-generator",
+        "evil.ckpt": "refused: it contains code",
+        "evil.pkl": "refused: it contains code",
+        ".": "is a folder",
+    }
+    for name, message in expect.items():
+        with pytest.raises(UserError, match=message) as info:
+            load_module(tmp_path / name)
+        assert "\n" not in str(info.value)
+    assert not (tmp_path / "pwned").exists()
