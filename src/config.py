@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
-from hydra.errors import HydraException
+from hydra.errors import HydraException, InstantiationException
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -20,7 +21,24 @@ def compose_config(name: str, overrides: list[str] | None = None) -> DictConfig:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
             return compose(config_name=name, overrides=list(overrides or []))
     except (HydraException, OmegaConfBaseException) as err:
-        raise UserError(one_line(err)) from None
+        raise UserError(_explain_compose_error(err)) from None
+
+
+def _explain_compose_error(err: BaseException) -> str:
+    """Hydra's multi-line composition errors as one line naming the key and what is accepted."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    first = lines[0] if lines else type(err).__name__
+    options = next((i for i, line in enumerate(lines) if line.startswith("Available options")), None)
+    if options is not None:
+        accepted = []
+        for line in lines[options + 1:]:
+            if line.startswith("Config search path"):
+                break
+            accepted.append(line)
+        return f"{first}; accepted: {', '.join(accepted)}"
+    if first.startswith("Could not override"):
+        return f"{first.rstrip('.')}: no such key; accepted: the keys in conf/ (or '+key=value' to add one)"
+    return first
 
 
 def one_line(err: BaseException) -> str:
@@ -32,3 +50,16 @@ def one_line(err: BaseException) -> str:
 def to_plain(cfg) -> dict:
     """OmegaConf -> plain dict (resolved), for hyperparameters that must load with weights_only."""
     return OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else dict(cfg)
+
+
+def build(node, **kwargs):
+    """`hydra.utils.instantiate`, letting a UserError raised by the constructor through unwrapped."""
+    try:
+        return instantiate(node, **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__
+        while cause is not None and not isinstance(cause, UserError):
+            cause = cause.__cause__
+        if cause is not None:
+            raise cause from None
+        raise

@@ -86,15 +86,16 @@ class MelodyModule(L.LightningModule):
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         return self._step(batch, "test")
 
+    @staticmethod
+    def check_config(net: dict, optimizer: dict, scheduler: dict | None) -> None:
+        """Validate model, optimizer and scheduler settings before any data or training work."""
+        build_net(net, vocab_size=len(Vocabulary()))
+        _optimizer_settings(optimizer)
+        _scheduler_settings(scheduler)
+
     def configure_optimizers(self):
         """Adam from `optimizer`; optional `scheduler`: none, cosine (per epoch) or plateau."""
-        settings = {k: v for k, v in self.hparams.optimizer.items() if not k.startswith("_")}
-        _expect_keys("optimizer", settings, ("name", "lr", "weight_decay"))
-        if settings.get("name", "adam") != "adam":
-            raise UserError(f"optimizer.name={settings['name']!r} is not accepted; accepted: adam")
-        lr, weight_decay = settings.get("lr", 1e-3), settings.get("weight_decay", 0.0)
-        _expect_number("optimizer.lr", lr, lambda v: v > 0, "a number > 0")
-        _expect_number("optimizer.weight_decay", weight_decay, lambda v: v >= 0, "a number >= 0")
+        lr, weight_decay = _optimizer_settings(self.hparams.optimizer)
         optimizer = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
         scheduler = self._scheduler(optimizer)
         if scheduler is None:
@@ -102,13 +103,9 @@ class MelodyModule(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     def _scheduler(self, optimizer: torch.optim.Optimizer) -> dict | None:
-        settings = dict(self.hparams.scheduler or {"name": "none"})
-        name = settings.get("name", "none")
-        if name == "none":
-            _expect_keys("scheduler", settings, ("name",))
-            return None
+        settings = _scheduler_settings(self.hparams.scheduler)
+        name = settings["name"]
         if name == "cosine":
-            _expect_keys("scheduler", settings, ("name",))
             epochs = self.trainer.max_epochs
             if not epochs or epochs < 1:
                 raise UserError(
@@ -117,18 +114,11 @@ class MelodyModule(L.LightningModule):
             cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
             return {"scheduler": cosine, "interval": "epoch"}
         if name == "plateau":
-            _expect_keys("scheduler", settings, ("name", "factor", "patience"))
-            factor, patience = settings.get("factor", 0.5), settings.get("patience", 2)
-            _expect_number("scheduler.factor", factor, lambda v: 0 < v < 1, "a number in (0, 1)")
-            if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
-                raise UserError(
-                    f"scheduler.patience={patience!r} is not accepted; accepted: an integer >= 0"
-                )
             plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(
-                optimizer, mode="min", factor=factor, patience=patience
+                optimizer, mode="min", factor=settings["factor"], patience=settings["patience"]
             )
             return {"scheduler": plateau, "interval": "epoch", "monitor": "val/loss"}
-        raise UserError(f"scheduler.name={name!r} is not accepted; accepted: none, cosine, plateau")
+        return None
 
     def sample(
         self,
@@ -231,3 +221,34 @@ def _expect_keys(group: str, settings: Mapping, accepted: Sequence[str]) -> None
 def _expect_number(key: str, value: object, ok, accepted: str) -> None:
     if not isinstance(value, int | float) or isinstance(value, bool) or not ok(value):
         raise UserError(f"{key}={value!r} is not accepted; accepted: {accepted}")
+
+
+def _optimizer_settings(optimizer: Mapping) -> tuple[float, float]:
+    """(lr, weight_decay) from the `optimizer` settings, checked."""
+    settings = {k: v for k, v in optimizer.items() if not k.startswith("_")}
+    _expect_keys("optimizer", settings, ("name", "lr", "weight_decay"))
+    if settings.get("name", "adam") != "adam":
+        raise UserError(f"optimizer.name={settings['name']!r} is not accepted; accepted: adam")
+    lr, weight_decay = settings.get("lr", 1e-3), settings.get("weight_decay", 0.0)
+    _expect_number("optimizer.lr", lr, lambda v: v > 0, "a number > 0")
+    _expect_number("optimizer.weight_decay", weight_decay, lambda v: v >= 0, "a number >= 0")
+    return float(lr), float(weight_decay)
+
+
+def _scheduler_settings(scheduler: Mapping | None) -> dict:
+    """The `scheduler` settings, checked, with defaults filled in."""
+    settings = dict(scheduler or {"name": "none"})
+    name = settings.setdefault("name", "none")
+    if name in ("none", "cosine"):
+        _expect_keys("scheduler", settings, ("name",))
+        return settings
+    if name == "plateau":
+        _expect_keys("scheduler", settings, ("name", "factor", "patience"))
+        factor, patience = settings.setdefault("factor", 0.5), settings.setdefault("patience", 2)
+        _expect_number("scheduler.factor", factor, lambda v: 0 < v < 1, "a number in (0, 1)")
+        if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
+            raise UserError(
+                f"scheduler.patience={patience!r} is not accepted; accepted: an integer >= 0"
+            )
+        return settings
+    raise UserError(f"scheduler.name={name!r} is not accepted; accepted: none, cosine, plateau")

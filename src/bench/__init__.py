@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m src.bench.prepare` compares our data preparation with the seed project's."""

@@ -1,0 +1,116 @@
+"""`python -m src.train experiment=NAME [key=value ...]`: train, test the best checkpoint, report it.
+
+Reads top to bottom: data -> model -> callbacks -> loggers -> trainer -> fit -> validate/test best.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import shlex
+import sys
+from pathlib import Path
+
+import hydra
+import lightning as L
+import torch
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from src.atomic import atomic_path
+from src.config import CONFIG_DIR, build, compose_config, to_plain
+from src.errors import USER_ERROR_EXIT, UserError
+from src.models.module import MelodyModule
+
+REPORTED = ("bits", "pitch_acc", "onset_acc", "hold_acc", "acc", "top5_acc", "loss")
+
+
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit, then score the best checkpoint on val and test. Returns `{val/..., test/...}` metrics."""
+    L.seed_everything(cfg.seed, workers=True)
+    datamodule = build(cfg.data)
+    module = MelodyModule(
+        net=to_plain(cfg.model), encoding=datamodule.encoding,
+        optimizer=to_plain(cfg.optimizer), scheduler=to_plain(cfg.scheduler),
+    )
+    callbacks = [build(c) for c in cfg.callbacks.values() if c is not None]
+    loggers = [build(c) for c in cfg.logger.values() if c is not None]
+    trainer: L.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers)
+    for logger in trainer.loggers:
+        logger.log_hyperparams({"config": to_plain(cfg)})
+
+    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+    ckpt = best or None
+    metrics: dict[str, float] = {}
+    for stage, run in (("val", trainer.validate), ("test", trainer.test)):
+        for name, value in run(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0].items():
+            metrics[name] = float(value)
+    metrics = dict(sorted(metrics.items()))
+    if trainer.is_global_zero:
+        run_dir = Path(trainer.default_root_dir)
+        with atomic_path(run_dir / "metrics.json") as tmp:
+            tmp.write_text(json.dumps({"best_checkpoint": best, "metrics": metrics}, indent=1))
+        print(summary(run_dir, best, metrics))
+    return metrics
+
+
+def summary(run_dir: Path, best: str, metrics: dict[str, float]) -> str:
+    """What a researcher needs after a run: where it is, how good it is, how to sample from it."""
+    test = "  ".join(f"{name} {metrics[f'test/{name}']:.4f}" for name in REPORTED
+                     if f"test/{name}" in metrics)
+    sample = f"python -m src.sample ckpt={shlex.quote(best or str(run_dir))}"
+    return "\n".join([
+        "",
+        f"run folder       {run_dir}",
+        f"best checkpoint  {best or '(none: checkpointing disabled)'}",
+        f"test metrics     {test}",
+        f"sample with      {sample}",
+    ])
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
+def _hydra_main(cfg: DictConfig) -> float | None:
+    try:
+        metrics = train(cfg)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(USER_ERROR_EXIT) from None
+    value = metrics.get(cfg.optimized_metric)
+    return None if value is None or math.isnan(value) else value
+
+
+def _resume_overrides(argv: list[str]) -> list[str]:
+    """`ckpt_path=<run>/checkpoints/last.ckpt` resumes inside that run's folder (unless told otherwise)."""
+    if any(a.startswith(("hydra.run.dir=", "-m", "--multirun")) for a in argv):
+        return argv
+    for arg in argv:
+        if arg.startswith("ckpt_path=") and arg != "ckpt_path=null":
+            ckpt = Path(arg.split("=", 1)[1])
+            if not ckpt.is_file():
+                raise UserError(f"ckpt_path={ckpt} does not exist; accepted: a run's checkpoints/last.ckpt")
+            run_dir = ckpt.resolve().parent.parent
+            if (run_dir / ".hydra").is_dir():
+                return [*argv, f"hydra.run.dir={run_dir}"]
+    return argv
+
+
+def main() -> None:
+    """Check the overrides compose (one-line error, exit 2) before Hydra takes over."""
+    argv = sys.argv[1:]
+    try:
+        argv = _resume_overrides(argv)
+        if not any(a in ("-m", "--multirun") or a.startswith("-") for a in argv):
+            cfg = compose_config("config", [a for a in argv if not a.startswith("hydra.")])
+            MelodyModule.check_config(to_plain(cfg.model), to_plain(cfg.optimizer), to_plain(cfg.scheduler))
+            build(cfg.data)  # validates data.* without touching the corpus
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        raise SystemExit(USER_ERROR_EXIT) from None
+    sys.argv = [sys.argv[0], *argv]
+    torch.set_float32_matmul_precision("high")
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

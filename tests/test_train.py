@@ -1,0 +1,122 @@
+"""`python -m src.train`: every experiment runs, resume continues, bad input fails early, DDP on CPU."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
+
+from src.config import CONFIG_DIR
+from src.train import main as train_main
+from src.train import train
+
+EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny nets: thread hand-offs cost more than they give
+    yield
+    torch.set_num_threads(threads)
+
+
+def small_data(corpus_dir: Path, cache_dir: Path) -> list[str]:
+    return [f"data.corpus={corpus_dir}", f"data.cache_dir={cache_dir}", "data.prepare_workers=1",
+            "data.val_fraction=0.2", "data.test_fraction=0.2"]
+
+
+def run_config(run_dir: Path, overrides: list[str]):
+    """Compose the real config as `python -m src.train` would, with the run folder at `run_dir`."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(run_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS)
+def test_every_experiment_runs_with_fast_dev_run(experiment, erk5_dir, tmp_path):
+    overrides = [f"experiment={experiment}", "trainer=cpu", "trainer.fast_dev_run=true",
+                 "callbacks.sample_export.steps=8", *small_data(erk5_dir, tmp_path / "cache")]
+    if experiment == "lstm_attn_seed":
+        overrides.append("data.batch_size=8")  # the original sizes, one small batch on CPU
+    metrics = train(run_config(tmp_path / "run", overrides))
+    assert {"val/bits", "test/bits", "test/pitch_acc", "test/onset_acc"} <= set(metrics)
+    assert all(v == v for k, v in metrics.items() if k.endswith(("bits", "loss")))
+
+
+def test_debug_run_leaves_checkpoints_samples_and_events(erk5_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    metrics = train(run_config(run, ["experiment=debug", *small_data(erk5_dir, tmp_path / "cache")]))
+    assert (run / "checkpoints" / "best.ckpt").is_file() and (run / "checkpoints" / "last.ckpt").is_file()
+    assert sorted(p.name for p in (run / "samples").iterdir())[:2] == ["epoch=000-0.mid", "epoch=000-1.mid"]
+    assert list(run.glob("events.out.tfevents.*"))
+    saved = json.loads((run / "metrics.json").read_text())
+    assert saved["metrics"]["test/bits"] == pytest.approx(metrics["test/bits"])
+    out = capsys.readouterr().out
+    assert f"python -m src.sample ckpt={run / 'checkpoints' / 'best.ckpt'}" in out
+    checkpoint = torch.load(run / "checkpoints" / "best.ckpt", weights_only=True)
+    assert checkpoint["hyper_parameters"]["encoding"]["mapping"]["/"] == 0
+
+
+def test_resume_from_last_checkpoint_continues_at_the_right_step(erk5_dir, tmp_path):
+    data = small_data(erk5_dir, tmp_path / "cache")
+    common = ["experiment=debug", "trainer.limit_train_batches=3", "callbacks.sample_export.every_n_epochs=9"]
+    first = tmp_path / "first"
+    train(run_config(first, [*common, "trainer.max_epochs=1", *data]))
+    last = first / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["global_step"] == 3
+    resumed = tmp_path / "resumed"
+    train(run_config(resumed, [*common, "trainer.max_epochs=2", f"ckpt_path={last}", *data]))
+    state = torch.load(resumed / "checkpoints" / "last.ckpt", weights_only=True)
+    assert state["global_step"] == 6 and state["epoch"] == 1
+
+
+def run_train_cli(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "src.train", *args], capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def test_unknown_experiment_is_one_line_exit_2(tmp_path):
+    result = run_train_cli("experiment=nope", f"hydra.run.dir={tmp_path / 'run'}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "experiment" in lines[0] and "lstm_attn" in lines[0], lines
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["model.heads=3"], "model.heads"),
+    (["model.hidden_size=-4"], "model.hidden_size"),
+    (["model.dropout=1.0"], "model.dropout"),
+    (["optimizer.lr=0"], "optimizer.lr"),
+    (["data.batch_size=0"], "data.batch_size"),
+])
+def test_bad_overrides_fail_before_training_with_one_line(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["src.train", *args, f"hydra.run.dir={tmp_path / 'run'}"])
+    with pytest.raises(SystemExit) as exit_info:
+        train_main()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1 and message in lines[0], lines
+    assert not (tmp_path / "run").exists()
+
+
+def test_ddp_fast_dev_run_with_two_cpu_processes(erk5_dir, tmp_path):
+    result = run_train_cli(
+        "experiment=debug", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+        "trainer.fast_dev_run=true", *small_data(erk5_dir, tmp_path / "cache"),
+        f"hydra.run.dir={tmp_path / 'run'}", timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "test metrics" in result.stdout
