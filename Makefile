@@ -37,3 +37,6 @@ tensorboard: install
 
 clean-cache:
 	rm -rf data/processed
+
+sample: install
+	$(PY) -m src.sample ckpt=$(CKPT) $(ARGS)

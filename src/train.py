@@ -14,7 +14,6 @@ from pathlib import Path
 import hydra
 import lightning as L
 import torch
-from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from src.atomic import atomic_path
@@ -43,7 +42,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     ckpt = best or None
     metrics: dict[str, float] = {}
-    for stage, run in (("val", trainer.validate), ("test", trainer.test)):
+    for run in (trainer.validate, trainer.test):
         for name, value in run(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0].items():
             metrics[name] = float(value)
     metrics = dict(sorted(metrics.items()))

@@ -6,7 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import open_dict
 
+from src.config import CONFIG_DIR
 from src.data.corpus import EncodingConfig, corpus_files, load_or_build
 
 ESSEN_DIR = corpus_files("essen_erk")[0]
@@ -32,3 +38,43 @@ def erk5_dir(tmp_path_factory) -> Path:
 def erk5_corpus(erk5_dir, tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
     return load_or_build(EncodingConfig(corpus=str(erk5_dir)), cache, workers=1)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny nets: thread hand-offs cost more than they give
+    yield
+    torch.set_num_threads(threads)
+
+
+def small_data(corpus_dir: Path, cache_dir: Path) -> list[str]:
+    return [f"data.corpus={corpus_dir}", f"data.cache_dir={cache_dir}", "data.prepare_workers=1",
+            "data.val_fraction=0.2", "data.test_fraction=0.2"]
+
+
+def run_config(run_dir: Path, overrides: list[str]):
+    """Compose the real config as `python -m src.train` would, with the run folder at `run_dir`."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(run_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def trained_run(erk5_dir, tmp_path_factory) -> Path:
+    """A run folder of the debug experiment trained on erk5 (a toy model, a few seconds)."""
+    from src.train import train
+
+    root = tmp_path_factory.mktemp("trained")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train(run_config(root / "run", ["experiment=debug", *small_data(erk5_dir, root / "cache")]))
+    finally:
+        torch.set_num_threads(threads)
+    return root / "run"

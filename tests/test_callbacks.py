@@ -26,15 +26,6 @@ NET = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny tensors: thread hand-offs cost more than they save, badly so on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _module() -> MelodyModule:
     torch.manual_seed(0)
     encoding = {

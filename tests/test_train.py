@@ -5,45 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
 
 from src.config import CONFIG_DIR
 from src.train import main as train_main
 from src.train import train
+from tests.conftest import run_config, small_data
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny nets: thread hand-offs cost more than they give
-    yield
-    torch.set_num_threads(threads)
-
-
-def small_data(corpus_dir: Path, cache_dir: Path) -> list[str]:
-    return [f"data.corpus={corpus_dir}", f"data.cache_dir={cache_dir}", "data.prepare_workers=1",
-            "data.val_fraction=0.2", "data.test_fraction=0.2"]
-
-
-def run_config(run_dir: Path, overrides: list[str]):
-    """Compose the real config as `python -m src.train` would, with the run folder at `run_dir`."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(run_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    return cfg
 
 
 @pytest.mark.parametrize("experiment", EXPERIMENTS)

@@ -184,6 +184,11 @@ def estimate_key(events: list[tuple[int | None, int]], profiles: np.ndarray) -> 
     return int(tonic), ("major", "minor")[mode]
 
 
+def shift_to_reference(tonic: int, mode: str) -> int:
+    """Nearest move (-5..+6 semitones) of a tonic pitch class to C (major) or A (minor)."""
+    return (((0 if mode == "major" else 9) - tonic) + 5) % 12 - 5
+
+
 def fit_octaves(low: int, high: int, min_pitch: int, max_pitch: int) -> int | None:
     """Whole-octave shift (semitones) nearest zero that puts [low, high] inside the range."""
     for octaves in sorted(range(-10, 11), key=abs):
@@ -195,8 +200,7 @@ def fit_octaves(low: int, high: int, min_pitch: int, max_pitch: int) -> int | No
 def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,
                  normalize_key: bool) -> tuple[dict, np.ndarray] | Skip:
     tonic, mode = song.declared_key or estimate_key(song.events, profiles)
-    # nearest move of the tonic to C (major) or A (minor), in -5..+6 semitones
-    shift = ((((0 if mode == "major" else 9) - tonic) + 5) % 12 - 5) if normalize_key else 0
+    shift = shift_to_reference(tonic, mode) if normalize_key else 0
     pitches = [p + shift for p, _ in song.events if p is not None]
     octave = fit_octaves(min(pitches), max(pitches), vocab.min_pitch, vocab.max_pitch)
     if octave is None:

@@ -272,7 +272,8 @@ def _declared_key(score: m21.stream.Stream, unit: Unit) -> tuple[int, str] | Non
         mode = found.group(2).lower()
         mode = _ABC_MODE_NAMES.get(mode, mode)
         full = next((m for m in MAJOR_MODES | MINOR_MODES if m.startswith(mode[:3])), "major")
-        tonic = m21.pitch.Pitch(found.group(1).replace("b", "-") if len(found.group(1)) > 1 else found.group(1))
+        name = found.group(1)
+        tonic = m21.pitch.Pitch(name[0] + name[1:].replace("b", "-"))
         return tonic.pitchClass, "minor" if full in MINOR_MODES else "major"
     if Path(unit.path).suffix.lower() in MIDI_SUFFIXES:
         return None

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pickle
-import re
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import lightning as L
 import torch
@@ -134,67 +131,6 @@ class MelodyModule(L.LightningModule):
         return self.net.sample(
             prompt, steps, self.window, temperature, top_k, top_p, min_steps, generator
         )
-
-
-def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> MelodyModule:
-    """Rebuild a MelodyModule in eval mode from this project's checkpoint, never unpickling code."""
-    path = Path(path)
-    if not path.is_file():
-        reason = "is a folder, not a .ckpt file" if path.is_dir() else "does not exist"
-        raise UserError(f"checkpoint {path} {reason}")
-    try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise UserError(_explain_unpickling(path, err)) from None
-    except Exception as err:  # zip, EOF and key errors of files that are no (whole) checkpoint
-        raise UserError(
-            f"checkpoint {path} cannot be read: not a torch checkpoint, or truncated "
-            f"({type(err).__name__}: {_first_line(err)})"
-        ) from None
-    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
-    if not (
-        isinstance(hparams, dict)
-        and isinstance(hparams.get("net"), dict)
-        and isinstance(hparams.get("encoding"), dict)
-        and isinstance(checkpoint.get("state_dict"), dict)
-    ):
-        raise UserError(
-            f"checkpoint {path} is not from melody-generator: it lacks hyper_parameters "
-            "'net' and 'encoding' or a 'state_dict'"
-        )
-    try:
-        module = MelodyModule(
-            net=hparams["net"],
-            encoding=hparams["encoding"],
-            optimizer=hparams.get("optimizer") or {},
-            scheduler=hparams.get("scheduler"),
-        )
-        module.load_state_dict(checkpoint["state_dict"])
-    except (TypeError, ValueError, KeyError, RuntimeError) as err:
-        raise UserError(
-            f"checkpoint {path} does not fit its own settings ({type(err).__name__}: "
-            f"{_first_line(err)})"
-        ) from None
-    if isinstance(map_location, str | torch.device):
-        module.to(map_location)
-    return module.eval()
-
-
-def _explain_unpickling(path: Path, err: pickle.UnpicklingError) -> str:
-    text = str(err)
-    refused = re.search(r"GLOBAL (\S+)", text)
-    if refused or any(s in text for s in ("call reduce", "Can only build", "new object")):
-        what = f" ({refused.group(1)})" if refused else ""
-        return (
-            f"checkpoint {path} was refused: it contains code or objects{what}, not only "
-            "settings and weights; only checkpoints written by melody-generator are accepted"
-        )
-    return f"checkpoint {path} cannot be read: not a torch checkpoint, or corrupt"
-
-
-def _first_line(err: BaseException) -> str:
-    lines = str(err).strip().splitlines()
-    return lines[0][:160] if lines else "no message"
 
 
 def _plain(value: object, where: str) -> object:

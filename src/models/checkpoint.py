@@ -1,0 +1,101 @@
+"""Checkpoints as untrusted input: find one, hash it, load it with `weights_only=True`."""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+import re
+from pathlib import Path
+
+import torch
+
+from src.errors import UserError
+from src.models.module import MelodyModule
+
+CHECKPOINT_NAMES = ("checkpoints/best.ckpt", "best.ckpt", "checkpoints/last.ckpt")
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A `.ckpt` file as given, or a run folder's best checkpoint (else its last)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        for name in CHECKPOINT_NAMES:
+            if (path / name).is_file():
+                return path / name
+        raise UserError(f"folder {path} holds no checkpoint; looked for {', '.join(CHECKPOINT_NAMES)}")
+    if not path.exists():
+        raise UserError(f"checkpoint {path} does not exist; accepted: a .ckpt file or a run folder")
+    return path
+
+
+def file_sha256(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> MelodyModule:
+    """Rebuild a MelodyModule in eval mode from this project's checkpoint, never unpickling code."""
+    path = Path(path)
+    if not path.is_file():
+        reason = "is a folder, not a .ckpt file" if path.is_dir() else "does not exist"
+        raise UserError(f"checkpoint {path} {reason}")
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise UserError(_explain_unpickling(path, err)) from None
+    except Exception as err:  # zip, EOF and key errors of files that are no (whole) checkpoint
+        raise UserError(
+            f"checkpoint {path} cannot be read: not a torch checkpoint, or truncated "
+            f"({type(err).__name__}: {_first_line(err)})"
+        ) from None
+    hparams = checkpoint.get("hyper_parameters") if isinstance(checkpoint, dict) else None
+    if not (
+        isinstance(hparams, dict)
+        and isinstance(hparams.get("net"), dict)
+        and isinstance(hparams.get("encoding"), dict)
+        and isinstance(checkpoint.get("state_dict"), dict)
+    ):
+        raise UserError(
+            f"checkpoint {path} is not from melody-generator: it lacks hyper_parameters "
+            "'net' and 'encoding' or a 'state_dict'"
+        )
+    try:
+        module = MelodyModule(
+            net=hparams["net"],
+            encoding=hparams["encoding"],
+            optimizer=hparams.get("optimizer") or {},
+            scheduler=hparams.get("scheduler"),
+        )
+        module.load_state_dict(checkpoint["state_dict"])
+    except (TypeError, ValueError, KeyError, RuntimeError) as err:
+        raise UserError(
+            f"checkpoint {path} does not fit its own settings ({type(err).__name__}: "
+            f"{_first_line(err)})"
+        ) from None
+    if isinstance(map_location, str | torch.device):
+        module.to(map_location)
+    return module.eval()
+
+
+def _explain_unpickling(path: Path, err: pickle.UnpicklingError) -> str:
+    text = str(err)
+    refused = re.search(r"GLOBAL (\S+)", text)
+    with open(path, "rb") as file:
+        head = file.read(2)
+    is_pickle = head[:1] == b"\x80" or head == b"PK"  # a pickle protocol mark, or torch's zip format
+    markers = ("call reduce", "Can only build", "new object", "Weights only load failed")
+    if refused or (is_pickle and any(s in text for s in markers)):
+        what = f" ({refused.group(1)})" if refused else ""
+        return (
+            f"checkpoint {path} was refused: it is not plain settings and weights (it would unpickle "
+            f"code or objects{what}); only checkpoints written by melody-generator are accepted"
+        )
+    return f"checkpoint {path} cannot be read: not a torch checkpoint, or corrupt"
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0][:160] if lines else "no message"

@@ -1,0 +1,186 @@
+"""`python -m src.sample ckpt=PATH_OR_RUN_DIR [seed="60 _ 62 _"] [key=value ...]`: write melodies.
+
+Every setting of the model (type, sizes, vocabulary, grid, window) comes from the checkpoint.
+All input is checked before anything is written; files are written whole or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import torch
+import yaml
+from omegaconf import OmegaConf
+
+from src.atomic import atomic_dir, atomic_path
+from src.config import CONFIG_DIR
+from src.data.corpus import shift_to_reference
+from src.data.encoding import write_midi, write_musicxml
+from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
+from src.errors import UserError, exit_on_user_error
+from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
+
+MAX_STEPS = 10_000
+MAX_SAMPLES = 1_000
+TEXT_KEYS = ("ckpt", "seed", "key", "out_dir", "name", "device", "time_signature")
+_KEY = re.compile(r"^([A-Ga-g])([#b]?)(m|min|minor|maj|major)?$")
+_PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+
+def parse_args(argv: list[str]) -> dict:
+    """`key=value` pairs over conf/sample.yaml. Values are taken literally (so `key=f#m` works)."""
+    settings = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "sample.yaml"))
+    for arg in argv:
+        name, sep, value = arg.partition("=")
+        if not sep or name not in settings:
+            raise UserError(f"unknown argument {arg!r}; accepted: {', '.join(f'{k}=' for k in settings)}")
+        settings[name] = value if name in TEXT_KEYS else _scalar(name, value)
+    return settings
+
+
+def parse_key(text: str) -> tuple[int, str]:
+    """`E`, `Bb`, `f#m`, `Am`, `c` (lowercase alone = minor, as in music21) -> (tonic pc, mode)."""
+    match = _KEY.match(text.strip())
+    if not match:
+        raise UserError(f"key={text!r} is not a key; accepted: a tonic A-G with # or b and an "
+                        "optional m for minor, e.g. E, Bb, f#m, Am")
+    letter, accidental, mode = match.groups()
+    tonic = (_PITCH_CLASS[letter.upper()] + {"#": 1, "b": -1, "": 0}[accidental]) % 12
+    minor = mode in ("m", "min", "minor") or (mode is None and letter.islower())
+    return tonic, "minor" if minor else "major"
+
+
+def check_settings(settings: dict) -> None:
+    """Range checks of the sampling settings; each failure names the setting and what is accepted."""
+    checks = [
+        ("steps", lambda v: 1 <= v <= MAX_STEPS, f"an integer 1..{MAX_STEPS}", int),
+        ("min_steps", lambda v: 0 <= v, "an integer >= 0", int),
+        ("num_samples", lambda v: 1 <= v <= MAX_SAMPLES, f"an integer 1..{MAX_SAMPLES}", int),
+        ("top_k", lambda v: v >= 0, "an integer >= 0 (0 = off)", int),
+        ("rng_seed", lambda v: True, "an integer", int),
+        ("temperature", lambda v: v > 0, "a number > 0", float),
+        ("top_p", lambda v: 0 < v <= 1, "a number in (0, 1]", float),
+        ("qpm", lambda v: 0 < v <= 1000, "a number in (0, 1000]", float),
+    ]
+    for name, ok, accepted, kind in checks:
+        value = settings[name]
+        is_kind = isinstance(value, int) if kind is int else isinstance(value, int | float)
+        if isinstance(value, bool) or not is_kind or not ok(value):
+            raise UserError(f"{name}={value!r} is not accepted; accepted: {accepted}")
+    if not settings["ckpt"]:
+        raise UserError("ckpt= is required: a .ckpt file or a run folder")
+
+
+def sample_melodies(module, seed: list[str], settings: dict) -> list[list[str]]:
+    """Seed symbols + generated symbols for each of `num_samples` melodies (one batch)."""
+    vocab = module.vocab
+    prompt = [BOUNDARY_ID] * module.window + vocab.encode(seed).tolist()
+    device = torch.device(settings["device"])
+    prompt_ids = torch.tensor([prompt], dtype=torch.long, device=device).expand(settings["num_samples"], -1)
+    generator = torch.Generator(device=device).manual_seed(settings["rng_seed"])
+    generated = module.sample(
+        prompt_ids, settings["steps"], temperature=settings["temperature"], top_k=settings["top_k"],
+        top_p=settings["top_p"], min_steps=settings["min_steps"], generator=generator,
+    )
+    melodies = []
+    for ids in generated:
+        melody = seed + vocab.decode(ids)
+        if melody and melody[0] == HOLD:
+            melody[0] = REST  # a new song that opens with a hold: it can only be timed as a rest
+        melodies.append(melody)
+    return melodies
+
+
+def transpose_symbols(symbols: list[str], semitones: int) -> list[str]:
+    """Move pitch symbols by `semitones`; anything else (including bad symbols, checked later) stays."""
+    return [str(int(s) + semitones) if s.isdigit() else s for s in symbols]
+
+
+def write_melodies(melodies: list[list[str]], out_dir: Path, settings: dict, meta: dict) -> list[Path]:
+    """NAME_kk.{mid,musicxml,json} per melody; a new folder appears whole, an existing one per file."""
+    def write_all(folder: Path) -> list[Path]:
+        paths = []
+        for k, melody in enumerate(melodies):
+            stem = folder / f"{settings['name']}_{k:02d}"
+            style = {"step": meta["step"], "qpm": settings["qpm"], "time_signature": settings["time_signature"]}
+            write_midi(melody, stem.with_suffix(".mid"), **style)
+            write_musicxml(melody, stem.with_suffix(".musicxml"), title=f"{settings['name']} {k}", **style)
+            record = {**meta, "index": k, "symbols": " ".join(melody)}
+            with atomic_path(stem.with_suffix(".json")) as tmp:
+                tmp.write_text(json.dumps(record, indent=1))
+            paths.append(stem.with_suffix(".mid"))
+        return paths
+
+    if out_dir.exists():
+        return write_all(out_dir)
+    with atomic_dir(out_dir) as tmp:
+        write_all(tmp)
+    return [out_dir / p.name for p in sorted(out_dir.glob("*.mid"))]
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> list[list[str]]:
+    settings = parse_args(sys.argv[1:] if argv is None else argv)
+    check_settings(settings)
+    out_dir = Path(settings["out_dir"] or Path("outputs/samples") / time.strftime("%Y-%m-%d_%H-%M-%S"))
+    _check_writable(out_dir)
+    try:
+        device = torch.device(settings["device"])
+    except RuntimeError:
+        raise UserError(f"device={settings['device']!r} is not a device; accepted: cpu, cuda, cuda:N") from None
+    ckpt = resolve_checkpoint(settings["ckpt"])
+    module = load_module(ckpt, map_location=device)
+    encoding = module.hparams.encoding
+
+    shift = 0
+    if settings["key"]:
+        if not encoding.get("normalize_key", True):
+            raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
+        shift = shift_to_reference(*parse_key(settings["key"]))  # seed key -> the model's C / A
+    seed_text = " ".join(transpose_symbols(str(settings["seed"]).split(), shift))
+    try:
+        seed = module.vocab.parse_melody(seed_text)
+    except UserError as err:
+        note = f" (after moving key {settings['key']} to the model's key by {shift:+d})" if shift else ""
+        raise UserError(f"seed: {err}{note}") from None
+    if BOUNDARY in seed:
+        raise UserError("seed may not contain '/': a seed is the start of one song")
+
+    melodies = [transpose_symbols(m, -shift) for m in sample_melodies(module, seed, settings)]
+    meta = {
+        "seed": str(settings["seed"]), "settings": {k: settings[k] for k in (
+            "steps", "min_steps", "temperature", "top_k", "top_p", "num_samples", "rng_seed", "key", "qpm")},
+        "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt),
+        "model": module.hparams.net.get("name", module.hparams.net.get("_target_")),
+        "step": encoding["step"],
+    }
+    write_melodies(melodies, out_dir, settings, meta)
+    for melody in melodies:
+        print(" ".join(melody))
+    print(f"wrote {len(melodies)} melodies to {out_dir}", file=sys.stderr)
+    return melodies
+
+
+def _scalar(name: str, value: str):
+    try:
+        return yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        raise UserError(f"{name}={value!r} is not a value") from None
+
+
+def _check_writable(out_dir: Path) -> None:
+    """Fail before any work when `out_dir` (or the folder it would be made in) cannot be written."""
+    probe = out_dir
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"out_dir={out_dir} cannot be written ({probe} is not a writable folder)")
+
+
+if __name__ == "__main__":
+    main()

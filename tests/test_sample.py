@@ -1,0 +1,153 @@
+"""`python -m src.sample`: melodies from a checkpoint, reproducible, exact files, clear refusals."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import mido
+import pytest
+import torch
+
+from src.data.vocab import BOUNDARY_ID, symbols_to_events
+from src.models.checkpoint import load_module
+from src.sample import main as sample_main
+from src.sample import parse_key
+
+SEED = "60 _ 62 _ 64 _ _ _"
+
+
+def sample(run: Path, out: Path, *args: str) -> list[list[str]]:
+    return sample_main([f"ckpt={run}", f"out_dir={out}", *args])
+
+
+def test_same_rng_seed_gives_identical_melodies(trained_run, tmp_path):
+    args = (f"seed={SEED}", "steps=40", "num_samples=3", "rng_seed=7")
+    first = sample(trained_run, tmp_path / "a", *args)
+    again = sample(trained_run, tmp_path / "b", *args)
+    other = sample(trained_run, tmp_path / "c", *args[:-1], "rng_seed=8")
+    assert first == again and first != other
+    assert len(first) == 3 and all(m[:len(SEED.split())] == SEED.split() for m in first)
+
+
+def test_top_k_1_equals_greedy_decoding(trained_run, tmp_path):
+    melody = sample(trained_run, tmp_path / "a", f"seed={SEED}", "steps=30", "top_k=1", "rng_seed=3")[0]
+    module = load_module(trained_run / "checkpoints" / "best.ckpt")
+    ids = [BOUNDARY_ID] * module.window + module.vocab.encode(SEED.split()).tolist()
+    greedy = []
+    with torch.no_grad():
+        for _ in range(30):
+            window = torch.tensor([ids[-module.window:]])
+            token = int(module(window).argmax(-1))
+            if token == BOUNDARY_ID:
+                break
+            ids.append(token)
+            greedy.append(module.vocab.symbols[token])
+    assert melody == SEED.split() + greedy
+
+
+def midi_notes(midi: mido.MidiFile) -> list[tuple[int, int, int]]:
+    notes, open_notes, now = [], {}, 0
+    for message in mido.merge_tracks(midi.tracks):
+        now += message.time
+        if message.type == "note_on" and message.velocity > 0:
+            open_notes[message.note] = now
+        elif message.type == "note_off" or (message.type == "note_on" and message.velocity == 0):
+            onset = open_notes.pop(message.note)
+            notes.append((message.note, onset, now - onset))
+    return sorted(notes, key=lambda n: n[1])
+
+
+def test_midi_holds_exactly_the_printed_notes(trained_run, tmp_path, capsys):
+    melodies = sample(trained_run, tmp_path / "out", f"seed={SEED}", "steps=60", "num_samples=2", "rng_seed=1")
+    printed = [line.split() for line in capsys.readouterr().out.strip().splitlines()]
+    assert printed == melodies
+    for k, symbols in enumerate(printed):
+        midi = mido.MidiFile(tmp_path / "out" / f"melody_{k:02d}.mid")
+        per_step = midi.ticks_per_beat // 4  # a 16th note
+        expected, onset = [], 0
+        for pitch, steps in symbols_to_events(symbols):
+            if pitch is not None:
+                expected.append((pitch, onset * per_step, steps * per_step))
+            onset += steps
+        assert midi_notes(midi) == expected  # the last note included, at its full length
+        record = json.loads((tmp_path / "out" / f"melody_{k:02d}.json").read_text())
+        assert record["symbols"].split() == symbols and len(record["checkpoint_sha256"]) == 64
+        assert (tmp_path / "out" / f"melody_{k:02d}.musicxml").stat().st_size > 0
+
+
+def test_key_moves_the_seed_into_the_model_key_and_back(trained_run, tmp_path):
+    seed_in_e = "64 _ 66 _ 68 _ _ _ 71 _"  # E major
+    melody = sample(trained_run, tmp_path / "e", f"seed={seed_in_e}", "key=E", "steps=20")[0]
+    assert melody[:10] == seed_in_e.split()
+    in_c = sample(trained_run, tmp_path / "c", "seed=60 _ 62 _ 64 _ _ _ 67 _", "steps=20")[0]
+    moved = [s if not s.isdigit() else str(int(s) + 4) for s in in_c]
+    assert melody == moved  # same music, written in E
+    assert parse_key("f#m") == (6, "minor") and parse_key("Bb") == (10, "major") and parse_key("a") == (9, "minor")
+
+
+def test_empty_seed_starts_a_new_song(trained_run, tmp_path):
+    melody = sample(trained_run, tmp_path / "x", "seed=", "steps=16", "min_steps=16")[0]
+    assert len(melody) == 16 and melody[0] != "_"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["seed=60 _ x"], "not a pitch number"),
+    (["seed=60 _ 99"], "outside the model's range 48..84"),
+    (["seed=_ 60"], "cannot start with '_'"),
+    (["temperature=0"], "temperature"),
+    (["top_p=1.5"], "top_p"),
+    (["top_p=0"], "top_p"),
+    (["top_k=-1"], "top_k"),
+    (["steps=0"], "steps"),
+    (["steps=100000"], "steps"),
+    (["num_samples=0"], "num_samples"),
+    (["key=H"], "key"),
+    (["colour=red"], "unknown argument"),
+])
+def test_bad_settings_are_one_line_and_write_nothing(args, message, trained_run, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        sample(trained_run, tmp_path / "out", *args)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(err) == 1 and message in err[0], err
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_checkpoints_are_refused(trained_run, tmp_path, capsys):
+    (tmp_path / "empty_run").mkdir()
+    (tmp_path / "notes.ckpt").write_text("not a checkpoint")
+    torch.save({"state_dict": {}, "epoch": 3}, tmp_path / "foreign.ckpt")
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (tmp_path / "pwned",))
+
+    (tmp_path / "evil.ckpt").write_bytes(pickle.dumps({"hyper_parameters": Payload()}, protocol=2))
+    cases = {"missing.ckpt": "does not exist", "empty_run": "holds no checkpoint",
+             "notes.ckpt": "cannot be read", "foreign.ckpt": "not from melody-generator",
+             "evil.ckpt": "refused"}
+    for name, message in cases.items():
+        with pytest.raises(SystemExit):
+            sample_main([f"ckpt={tmp_path / name}", f"out_dir={tmp_path / 'out'}"])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and message in err[0], (name, err)
+    assert not (tmp_path / "pwned").exists() and not (tmp_path / "out").exists()
+
+
+def test_unwritable_out_dir_is_refused(trained_run, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(SystemExit):
+        sample(trained_run, blocker / "sub")
+    assert "cannot be written" in capsys.readouterr().err
+
+
+def test_cli_prints_one_melody_per_line(trained_run, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "src.sample", f"ckpt={trained_run}", "seed=60 _ 62 _", "num_samples=2",
+         "steps=12", f"out_dir={tmp_path / 'o'}"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert len(result.stdout.strip().splitlines()) == 2 and (tmp_path / "o" / "melody_01.mid").is_file()
