@@ -107,7 +107,8 @@ def write_melodies(melodies: list[list[str]], out_dir: Path, settings: dict, met
         paths = []
         for k, melody in enumerate(melodies):
             stem = folder / f"{settings['name']}_{k:02d}"
-            style = {"step": meta["step"], "qpm": settings["qpm"], "time_signature": settings["time_signature"]}
+            style = {"step": meta["step"], "qpm": settings["qpm"],
+                     "time_signature": settings["time_signature"]}
             write_midi(melody, stem.with_suffix(".mid"), **style)
             write_musicxml(melody, stem.with_suffix(".musicxml"), title=f"{settings['name']} {k}", **style)
             record = {**meta, "index": k, "symbols": " ".join(melody)}
@@ -132,7 +133,8 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
     try:
         device = torch.device(settings["device"])
     except RuntimeError:
-        raise UserError(f"device={settings['device']!r} is not a device; accepted: cpu, cuda, cuda:N") from None
+        raise UserError(
+            f"device={settings['device']!r} is not a device; accepted: cpu, cuda, cuda:N") from None
     ckpt = resolve_checkpoint(settings["ckpt"])
     module = load_module(ckpt, map_location=device)
     encoding = module.hparams.encoding

@@ -34,7 +34,8 @@ def test_same_rng_seed_gives_identical_melodies(trained_run, tmp_path):
 
 
 def test_top_k_1_equals_greedy_decoding(trained_run, tmp_path):
-    melody = sample(trained_run, tmp_path / "a", f"seed={SEED}", "steps=30", "top_k=1", "rng_seed=3")[0]
+    melody = sample(trained_run, tmp_path / "a", f"seed={SEED}", "steps=30", "top_k=1",
+                    "rng_seed=3")[0]
     module = load_module(trained_run / "checkpoints" / "best.ckpt")
     ids = [BOUNDARY_ID] * module.window + module.vocab.encode(SEED.split()).tolist()
     greedy = []
@@ -62,7 +63,8 @@ def midi_notes(midi: mido.MidiFile) -> list[tuple[int, int, int]]:
 
 
 def test_midi_holds_exactly_the_printed_notes(trained_run, tmp_path, capsys):
-    melodies = sample(trained_run, tmp_path / "out", f"seed={SEED}", "steps=60", "num_samples=2", "rng_seed=1")
+    melodies = sample(trained_run, tmp_path / "out", f"seed={SEED}", "steps=60", "num_samples=2",
+                      "rng_seed=1")
     printed = [line.split() for line in capsys.readouterr().out.strip().splitlines()]
     assert printed == melodies
     for k, symbols in enumerate(printed):
@@ -86,7 +88,8 @@ def test_key_moves_the_seed_into_the_model_key_and_back(trained_run, tmp_path):
     in_c = sample(trained_run, tmp_path / "c", "seed=60 _ 62 _ 64 _ _ _ 67 _", "steps=20")[0]
     moved = [s if not s.isdigit() else str(int(s) + 4) for s in in_c]
     assert melody == moved  # same music, written in E
-    assert parse_key("f#m") == (6, "minor") and parse_key("Bb") == (10, "major") and parse_key("a") == (9, "minor")
+    assert parse_key("f#m") == (6, "minor") and parse_key("Bb") == (10, "major")
+    assert parse_key("a") == (9, "minor")
 
 
 def test_empty_seed_starts_a_new_song(trained_run, tmp_path):
