@@ -19,7 +19,7 @@ from omegaconf import DictConfig
 from src.atomic import atomic_path
 from src.config import CONFIG_DIR, build, compose_config, to_plain
 from src.errors import USER_ERROR_EXIT, UserError
-from src.models.module import MelodyModule
+from src.models import module_class
 
 REPORTED = ("bits", "pitch_acc", "onset_acc", "hold_acc", "acc", "top5_acc", "loss")
 
@@ -28,7 +28,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then score the best checkpoint on val and test. Returns `{val/..., test/...}` metrics."""
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data)
-    module = MelodyModule(
+    module = module_class(cfg.model)(
         net=to_plain(cfg.model), encoding=datamodule.encoding,
         optimizer=to_plain(cfg.optimizer), scheduler=to_plain(cfg.scheduler),
     )
@@ -101,7 +101,8 @@ def main() -> None:
         argv = _resume_overrides(argv)
         if not any(a in ("-m", "--multirun") or a.startswith("-") for a in argv):
             cfg = compose_config("config", [a for a in argv if not a.startswith("hydra.")])
-            MelodyModule.check_config(to_plain(cfg.model), to_plain(cfg.optimizer), to_plain(cfg.scheduler))
+            module_class(cfg.model).check_config(
+                to_plain(cfg.model), to_plain(cfg.optimizer), to_plain(cfg.scheduler))
             build(cfg.data)  # validates data.* without touching the corpus
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

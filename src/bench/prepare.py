@@ -69,7 +69,7 @@ def measure(name: str, **kwargs) -> dict:
     process.join()
     if status != "ok":
         raise RuntimeError(f"{name} failed:\n{payload}")
-    return payload
+    return payload | {"loadavg_1m_after": round(os.getloadavg()[0], 2)}  # other work on the machine
 
 
 def ours_load(corpus: str, cache_dir: str, workers: int) -> dict:
@@ -325,7 +325,10 @@ def main(argv: list[str] | None = None) -> dict:
     results["target_checks"] = target_lines(results)
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps(results, indent=1) + "\n")
+    machine = results["machine"]
     print(table(results))
+    print(f"machine: {machine['cpus']} CPUs, 1-min load {machine['loadavg_start'][0]:.1f} at start, "
+          f"{machine['loadavg_end'][0]:.1f} at end; timings are noisy when other work runs")
     print("\n".join(results["target_checks"]))
     print(json.dumps(results))
     return results

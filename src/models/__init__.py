@@ -36,3 +36,11 @@ def build_net(config: Mapping, vocab_size: int) -> nn.Module:
             f"accepted: {', '.join(accepted)}"
         )
     return cls(vocab_size=vocab_size, **settings)
+
+
+def module_class(net: Mapping) -> type:
+    """The LightningModule that trains this kind of network (all share one constructor signature:
+    `(net, encoding, optimizer, scheduler)` and `check_config(net, optimizer, scheduler)`)."""
+    from src.models.module import MelodyModule
+
+    return MelodyModule

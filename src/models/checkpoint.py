@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from src.errors import UserError
+from src.models import module_class
 from src.models.module import MelodyModule
 
 CHECKPOINT_NAMES = ("checkpoints/best.ckpt", "best.ckpt", "checkpoints/last.ckpt")
@@ -63,7 +64,7 @@ def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> M
             "'net' and 'encoding' or a 'state_dict'"
         )
     try:
-        module = MelodyModule(
+        module = module_class(hparams["net"])(
             net=hparams["net"],
             encoding=hparams["encoding"],
             optimizer=hparams.get("optimizer") or {},
