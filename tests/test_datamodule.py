@@ -86,3 +86,10 @@ def test_encoding_settings_are_plain_data(erk5_dir, tmp_path):
     assert encoding["mapping"]["/"] == 0 and encoding["sequence_length"] == 32
     assert all(isinstance(v, (str, int, float, bool, dict)) for v in encoding.values())
     assert np.isclose(encoding["step"], 0.25)
+
+
+def test_an_empty_split_gives_an_empty_dataset(erk5_corpus):
+    from dataclasses import replace
+    corpus = replace(erk5_corpus, songs=[s for s in erk5_corpus.songs if s["split"] != "val"])
+    tokens, targets = split_array(corpus, "val", 8)
+    assert len(targets) == 0 and len(WindowDataset(tokens, targets, 8, 40)) == 0

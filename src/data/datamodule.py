@@ -1,4 +1,7 @@
-"""Sliding-window datasets over the token cache (DESIGN §3) and the LightningDataModule."""
+"""Sliding-window datasets over the token cache (DESIGN §3) and the LightningDataModule.
+
+`windows=segments` serves fixed-length segments instead (src/data/segments.py, for the VAE).
+"""
 
 from __future__ import annotations
 
@@ -22,6 +25,8 @@ def split_array(corpus: Corpus, split: str, sequence_length: int) -> tuple[np.nd
     Returns (tokens (N,) uint8, targets (T,) int64 positions into tokens).
     """
     songs = corpus.split(split)
+    if not songs:
+        return np.full(1, BOUNDARY_ID, np.uint8), np.empty(0, np.int64)
     lengths = np.array([s["length"] for s in songs], dtype=np.int64)
     starts = sequence_length + np.concatenate([[0], np.cumsum(lengths + sequence_length)[:-1]])
     tokens = np.full(int(lengths.sum() + sequence_length * len(songs) + 1), BOUNDARY_ID, np.uint8)
@@ -101,20 +106,27 @@ class MelodyDataModule(L.LightningDataModule):
         test_fraction: float = 0.05, cache_dir: str = "data/processed",
         prepare_workers: int | None = None, sequence_length: int = 64, batch_size: int = 256,
         num_workers: int = 0, transpose_augment: list[int] | tuple[int, int] | None = None,
+        windows: str = "next", segment_length: int = 64, segment_stride: int = 16,
     ) -> None:
         super().__init__()
         self.encoding_config = EncodingConfig.from_data_config(locals())
         for key, value, minimum in (("sequence_length", sequence_length, 1),
-                                    ("batch_size", batch_size, 1), ("num_workers", num_workers, 0)):
+                                    ("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
+                                    ("segment_length", segment_length, 1),
+                                    ("segment_stride", segment_stride, 1)):
             if int(value) < minimum:
                 raise UserError(f"data.{key}={value} is invalid: accepted integers >= {minimum}")
         self.cache_dir, self.prepare_workers = cache_dir, prepare_workers
         self.sequence_length, self.batch_size = int(sequence_length), int(batch_size)
         self.num_workers = int(num_workers)
+        if windows not in ("next", "segments"):
+            raise UserError(f"data.windows={windows!r} is invalid: accepted next, segments")
+        self.windows, self.segment_length = windows, int(segment_length)
+        self.segment_stride = int(segment_stride)
         self.augment = _check_augment(transpose_augment)
         self.vocab = Vocabulary(int(min_pitch), int(max_pitch))
         self.corpus: Corpus | None = None
-        self.datasets: dict[str, WindowDataset] = {}
+        self.datasets: dict[str, Dataset] = {}
 
     @property
     def encoding(self) -> dict:
@@ -124,7 +136,8 @@ class MelodyDataModule(L.LightningDataModule):
             "mapping": self.vocab.mapping, "step": config.step, "min_pitch": config.min_pitch,
             "max_pitch": config.max_pitch, "normalize_key": config.normalize_key,
             "sequence_length": self.sequence_length, "corpus": config.corpus,
-        }
+        } | ({"windows": "segments", "segment_length": self.segment_length}
+             if self.windows == "segments" else {})  # `next` checkpoints stay as they were
 
     def load_corpus(self) -> Corpus:
         if self.corpus is None:
@@ -141,13 +154,19 @@ class MelodyDataModule(L.LightningDataModule):
                 continue
             tokens, targets = split_array(corpus, split, self.sequence_length)
             augment = self.augment if split == "train" else None
+            if self.windows == "segments":
+                from src.data.segments import SegmentDataset  # it imports `transpose` from here
+                self.datasets[split] = SegmentDataset(
+                    tokens, self.segment_length, self.segment_stride, len(self.vocab), augment)
+                continue
             self.datasets[split] = WindowDataset(
                 tokens, targets, self.sequence_length, len(self.vocab), augment)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         if len(self.datasets[split]) == 0:
+            shorter = " (or a smaller data.segment_length)" if self.windows == "segments" else ""
             raise UserError(f"the {split} split of {self.encoding_config.corpus!r} is empty: "
-                            "use a larger corpus or change data.val_fraction/test_fraction")
+                            f"use a larger corpus or change data.val_fraction/test_fraction{shorter}")
         return DataLoader(
             self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
             num_workers=self.num_workers, collate_fn=_single_batch,

@@ -8,11 +8,17 @@ from collections.abc import Mapping
 from torch import nn
 
 from src.errors import UserError
+from src.models.gru import GRUNet
 from src.models.lstm_attn import LSTMAttention
+from src.models.ngram import NGramNet
+from src.models.vae import MelodyVAE
 
 # `_target_` -> class. Configs and checkpoints are untrusted input: only these may be built.
 NETS: dict[str, type[nn.Module]] = {
     "src.models.lstm_attn.LSTMAttention": LSTMAttention,
+    "src.models.gru.GRUNet": GRUNet,
+    "src.models.ngram.NGramNet": NGramNet,
+    "src.models.vae.MelodyVAE": MelodyVAE,
 }
 
 # Keys of a model config that describe it rather than set the network.
@@ -41,6 +47,15 @@ def build_net(config: Mapping, vocab_size: int) -> nn.Module:
 def module_class(net: Mapping) -> type:
     """The LightningModule that trains this kind of network (all share one constructor signature:
     `(net, encoding, optimizer, scheduler)` and `check_config(net, optimizer, scheduler)`)."""
+    name = net.get("name")
+    if name == "ngram":  # counted, not optimized
+        from src.models.ngram_module import NGramModule
+
+        return NGramModule
+    if name == "vae":  # reconstruction + KL on whole segments
+        from src.models.vae_module import VAEModule
+
+        return VAEModule
     from src.models.module import MelodyModule
 
     return MelodyModule

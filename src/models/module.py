@@ -21,6 +21,8 @@ STAGES = ("train", "val", "test")
 class MelodyModule(L.LightningModule):
     """Next-symbol training of a network built from plain-data settings stored in the checkpoint."""
 
+    windows = "next"  # the `data.windows` batches this module trains on
+
     def __init__(
         self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None
     ) -> None:
@@ -36,10 +38,16 @@ class MelodyModule(L.LightningModule):
             raise UserError(
                 f"encoding lacks {', '.join(missing)}; needs {', '.join(ENCODING_KEYS)}"
             )
+        windows = hparams["encoding"].get("windows", "next")
+        if windows != self.windows:
+            raise UserError(
+                f"model {hparams['net'].get('name')} trains on data.windows={self.windows}, "
+                f"got data.windows={windows}"
+            )
         self.save_hyperparameters(hparams)
         self.vocab = Vocabulary.from_mapping(hparams["encoding"]["mapping"])
         self.window = int(hparams["encoding"]["sequence_length"])
-        self.net = build_net(hparams["net"], len(self.vocab))
+        self.net = build_net(self.net_config(hparams["net"]), len(self.vocab))
         # attributes, not a ModuleDict: "train" would clash with nn.Module.train
         self.train_metrics = MelodyMetrics(prefix="train/")
         self.val_metrics = MelodyMetrics(prefix="val/")
@@ -82,6 +90,11 @@ class MelodyModule(L.LightningModule):
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         return self._step(batch, "test")
+
+    @staticmethod
+    def net_config(net: dict) -> dict:
+        """The part of the model config that builds the network: all of it here."""
+        return net
 
     @staticmethod
     def check_config(net: dict, optimizer: dict, scheduler: dict | None) -> None:

@@ -1,0 +1,71 @@
+"""A plain recurrent baseline: one-hot window -> unidirectional GRU -> linear on the last position."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from src.models.lstm_attn import check_dropout, check_positive_int
+from src.models.sampling import sample_windowed
+
+
+class GRUNet(nn.Module):
+    """Next symbol after a window of ids: one-hot -> multi-layer GRU -> linear on the last state."""
+
+    targets_per_window: int = 1  # y is (B,), logits (B, V)
+
+    def __init__(
+        self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2
+    ) -> None:
+        super().__init__()
+        check_positive_int("vocab_size", vocab_size)
+        check_positive_int("model.hidden_size", hidden_size)
+        check_positive_int("model.num_layers", num_layers)
+        check_dropout(dropout)
+        self.vocab_size = vocab_size
+        self.gru = nn.GRU(
+            vocab_size,
+            hidden_size,
+            num_layers=num_layers,
+            batch_first=True,
+            dropout=dropout if num_layers > 1 else 0.0,  # only applied between layers
+        )
+        self.drop = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden_size, vocab_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Ids (B, L), any integer dtype -> logits (B, V) for the symbol after the window."""
+        x = F.one_hot(x.long(), self.vocab_size).to(self.head.weight.dtype)  # (B, L, V)
+        h, _ = self.gru(x)  # (B, L, H)
+        return self.head(self.drop(h[:, -1]))  # (B, V)
+
+    def sample(
+        self,
+        prompt: Tensor,
+        steps: int,
+        window: int,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        min_steps: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> list[list[int]]:
+        """Generate from int64 prompts (B, T >= window); see `sample_windowed`."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return sample_windowed(
+                    self,
+                    prompt.to(self.head.weight.device),
+                    steps,
+                    window,
+                    temperature=temperature,
+                    top_k=top_k,
+                    top_p=top_p,
+                    min_steps=min_steps,
+                    generator=generator,
+                )
+        finally:
+            self.train(was_training)

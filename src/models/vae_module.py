@@ -1,0 +1,112 @@
+"""Training the melody VAE: reconstruction + annealed beta * free-bits KL on whole segments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import torch
+from torch import Tensor
+from torchmetrics import MetricCollection
+
+from src.errors import UserError
+from src.models.metrics import MelodyMetrics
+from src.models.module import MelodyModule
+from src.models.sampling import check_sampling_settings
+from src.models.vae import ramp, vae_loss
+
+# Settings of the model config that shape the training, not the network, with their defaults.
+VAE_SETTINGS = {"beta": 0.2, "free_bits": 0.5, "anneal_steps": 1000, "scheduled_sampling": 0.0}
+
+
+def vae_settings(net: Mapping) -> dict:
+    """The VAE training settings of a model config, defaults filled in, each checked (UserError)."""
+    settings = {key: net.get(key, default) for key, default in VAE_SETTINGS.items()}
+    checks = {
+        "beta": (lambda v: v >= 0, "a number >= 0"),
+        "free_bits": (lambda v: v >= 0, "a number >= 0 (nats per latent dimension)"),
+        "anneal_steps": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (optimizer steps)"),
+        "scheduled_sampling": (lambda v: 0 <= v <= 1, "a probability in [0, 1] (0 = off)"),
+    }
+    for key, (ok, accepted) in checks.items():
+        value = settings[key]
+        if not isinstance(value, int | float) or isinstance(value, bool) or not ok(value):
+            raise UserError(f"model.{key}={value!r} is not accepted; accepted: {accepted}")
+    return settings
+
+
+class VAEModule(MelodyModule):
+    """Reconstructs (B, T) segments through a latent code; logs the loss terms and MelodyMetrics."""
+
+    windows = "segments"
+
+    def __init__(self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None) -> None:
+        super().__init__(net, encoding, optimizer, scheduler)
+        self.vae = vae_settings(self.hparams.net)
+        data_length = self.hparams.encoding.get("segment_length")
+        if data_length is not None and data_length != self.net.segment_length:
+            raise UserError(
+                f"model.segment_length={self.net.segment_length} differs from "
+                f"data.segment_length={data_length}; accepted: the same length"
+            )
+        # MelodyMetrics of the reconstruction, with its plain accuracy named recon_acc
+        for stage in ("train", "val", "test"):
+            metrics = {("recon_acc" if name == "acc" else name): metric
+                       for name, metric in MelodyMetrics().items(keep_base=True)}
+            setattr(self, f"{stage}_metrics",
+                    MetricCollection(metrics, prefix=f"{stage}/", compute_groups=False))
+
+    @staticmethod
+    def net_config(net: dict) -> dict:
+        """The model config without the VAE training settings (checked here)."""
+        vae_settings(net)
+        return {key: value for key, value in net.items() if key not in VAE_SETTINGS}
+
+    @staticmethod
+    def check_config(net: dict, optimizer: dict, scheduler: dict | None) -> None:
+        MelodyModule.check_config(VAEModule.net_config(net), optimizer, scheduler)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Ids (B, T) -> logits (B, T, V), mean and logvar (B, Z) (z = the mean in eval mode)."""
+        return self.net(x)
+
+    def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
+        x, y = batch  # (B, T) uint8 segments; (B, T) int64 targets: the same symbols
+        training = stage == "train"
+        progress = ramp(self.global_step, self.vae["anneal_steps"])
+        sample_prob = self.vae["scheduled_sampling"] * progress if training else 0.0
+        logits, mean, logvar = self.net(x, sample_prob)  # (B, T, V), (B, Z), (B, Z)
+        # val/test weigh the KL by the final beta: val/loss (which picks the best checkpoint) must not
+        # favour early checkpoints just because beta was still small then
+        beta = self.vae["beta"] * (progress if training else 1.0)
+        terms = vae_loss(logits, y, mean, logvar, beta, self.vae["free_bits"])
+        for name, value in terms.items():
+            self.log(f"{stage}/{name}", value, on_step=training, on_epoch=True, prog_bar=name == "loss",
+                     sync_dist=not training, batch_size=y.numel())
+        if training:
+            self.log("train/beta", beta, on_step=True, on_epoch=False)
+        metrics = getattr(self, f"{stage}_metrics")
+        if training:
+            metrics(logits.detach(), y)
+        else:
+            metrics.update(logits, y)
+        self.log_dict(metrics, on_step=training, on_epoch=True, batch_size=y.numel())
+        return terms["loss"]
+
+    def sample(
+        self,
+        prompt: Tensor,
+        steps: int,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        min_steps: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> list[list[int]]:
+        """One new segment per prompt row, from z ~ N(0, I): a VAE does not continue a prompt.
+
+        `steps` is capped at the segment length the model was trained on; `min_steps` is moot (the
+        decoder never draws `/`).
+        """
+        check_sampling_settings(temperature, top_k, top_p, steps, min_steps)
+        length = min(steps, self.net.segment_length)
+        return self.net.prior(len(prompt), length, temperature, top_k, top_p, generator).tolist()
