@@ -26,7 +26,7 @@ def split_array(corpus: Corpus, split: str, sequence_length: int) -> tuple[np.nd
     """
     songs = corpus.split(split)
     if not songs:
-        return np.full(1, BOUNDARY_ID, np.uint8), np.empty(0, np.int64)
+        return np.full(sequence_length + 1, BOUNDARY_ID, np.uint8), np.empty(0, np.int64)
     lengths = np.array([s["length"] for s in songs], dtype=np.int64)
     starts = sequence_length + np.concatenate([[0], np.cumsum(lengths + sequence_length)[:-1]])
     tokens = np.full(int(lengths.sum() + sequence_length * len(songs) + 1), BOUNDARY_ID, np.uint8)
