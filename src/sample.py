@@ -1,5 +1,8 @@
 """`python -m src.sample ckpt=PATH_OR_RUN_DIR [seed="60 _ 62 _"] [key=value ...]`: write melodies.
 
+`mode=continue` (default) continues the seed; a VAE checkpoint takes `mode=prior` (new segments),
+`mode=vary` (variations of the seed) or `mode=interpolate` (from seed to seed2).
+
 Every setting of the model (type, sizes, vocabulary, grid, window) comes from the checkpoint.
 All input is checked before anything is written; files are written whole or not at all.
 """
@@ -24,10 +27,13 @@ from src.data.encoding import write_midi, write_musicxml
 from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
 from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
+from src.models.vae import fit_segment
+from src.models.vae_module import VAEModule
 
 MAX_STEPS = 10_000
 MAX_SAMPLES = 1_000
-TEXT_KEYS = ("ckpt", "seed", "key", "out_dir", "name", "device", "time_signature")
+TEXT_KEYS = ("ckpt", "seed", "seed2", "key", "out_dir", "name", "device", "time_signature", "mode")
+MODES = ("continue", "prior", "vary", "interpolate")  # all but `continue` need a VAE checkpoint
 _KEY = re.compile(r"^([A-Ga-g])([#b]?)(m|min|minor|maj|major)?$")
 _PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
@@ -74,6 +80,10 @@ def check_settings(settings: dict) -> None:
             raise UserError(f"{name}={value!r} is not accepted; accepted: {accepted}")
     if not settings["ckpt"]:
         raise UserError("ckpt= is required: a .ckpt file or a run folder")
+    if settings["mode"] not in MODES:
+        raise UserError(f"mode={settings['mode']!r} is not accepted; accepted: {', '.join(MODES)}")
+    if settings["mode"] == "interpolate" and settings["num_samples"] < 2:
+        raise UserError("mode=interpolate needs num_samples >= 2 (the two ends are included)")
 
 
 def sample_melodies(module, seed: list[str], settings: dict) -> list[list[str]]:
@@ -94,6 +104,35 @@ def sample_melodies(module, seed: list[str], settings: dict) -> list[list[str]]:
             melody[0] = REST  # a new song that opens with a hold: it can only be timed as a rest
         melodies.append(melody)
     return melodies
+
+
+def vae_melodies(module, seed: list[str], seed2: list[str], settings: dict) -> list[list[str]]:
+    """Segments from a VAE checkpoint: from the prior, variations of the seed, or seed -> seed2."""
+    vocab, mode, n = module.vocab, settings["mode"], settings["num_samples"]
+    length = module.net.segment_length
+    if (mode == "prior") != (not seed):
+        raise UserError("mode=prior takes no seed (it draws new melodies); mode=vary and mode=interpolate "
+                        "need one" if seed else f"mode={mode} needs a seed")
+    if (mode == "interpolate") != bool(seed2):
+        raise UserError("mode=interpolate needs seed2 (where the path ends)" if mode == "interpolate"
+                        else f"seed2 is only used by mode=interpolate, not mode={mode}")
+    for text, symbols in (("seed", seed), ("seed2", seed2)):
+        if symbols and len(symbols) != length:  # a VAE reads one whole segment
+            how = f"padded with {length - len(symbols)} holds" if len(symbols) < length else "cropped"
+            print(f"{text}: {len(symbols)} symbols {how} to the model's segment_length={length}",
+                  file=sys.stderr)
+    ids = [torch.tensor(fit_segment(vocab.encode(s).tolist(), length)) for s in (seed, seed2) if s]
+    steps = min(settings["steps"], length)
+    generator = torch.Generator(device=settings["device"]).manual_seed(settings["rng_seed"])
+    sampling = {"temperature": settings["temperature"], "top_k": settings["top_k"],
+                "top_p": settings["top_p"], "generator": generator}
+    if mode == "prior":
+        drawn = module.net.prior(n, steps, **sampling)
+    elif mode == "vary":
+        drawn = module.net.vary(ids[0], n, steps, **sampling)
+    else:
+        drawn = module.net.interpolate(ids[0], ids[1], n, steps)  # greedy: the ends as reconstructed
+    return [vocab.decode(row) for row in drawn.tolist()]
 
 
 def transpose_symbols(symbols: list[str], semitones: int) -> list[str]:
@@ -144,21 +183,25 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
         if not encoding.get("normalize_key", True):
             raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
         shift = shift_to_reference(*parse_key(settings["key"]))  # seed key -> the model's C / A
-    seed_text = " ".join(transpose_symbols(str(settings["seed"]).split(), shift))
-    try:
-        seed = module.vocab.parse_melody(seed_text)
-    except UserError as err:
-        note = f" (after moving key {settings['key']} to the model's key by {shift:+d})" if shift else ""
-        raise UserError(f"seed: {err}{note}") from None
-    if BOUNDARY in seed:
-        raise UserError("seed may not contain '/': a seed is the start of one song")
+    seed, seed2 = (_parse_seed(module, settings, name, shift) for name in ("seed", "seed2"))
+    is_vae = isinstance(module, VAEModule)
+    model = module.hparams.net.get("name", module.hparams.net.get("_target_"))
+    if settings["mode"] == "continue" and is_vae:
+        raise UserError(f"mode=continue does not apply to the VAE checkpoint ({model}): it does not "
+                        "continue a seed; accepted: mode=prior, mode=vary, mode=interpolate")
+    if settings["mode"] != "continue" and not is_vae:
+        raise UserError(f"mode={settings['mode']} needs a VAE checkpoint (experiment=vae); this one is "
+                        f"{model}: accepted mode=continue")
 
-    melodies = [transpose_symbols(m, -shift) for m in sample_melodies(module, seed, settings)]
+    generate = vae_melodies if is_vae else lambda m, s, _, settings: sample_melodies(m, s, settings)
+    melodies = [transpose_symbols(m, -shift) for m in generate(module, seed, seed2, settings)]
     meta = {
-        "seed": str(settings["seed"]), "settings": {k: settings[k] for k in (
+        "mode": settings["mode"], "seed": str(settings["seed"]),
+        **({"seed2": str(settings["seed2"])} if settings["mode"] == "interpolate" else {}),
+        "settings": {k: settings[k] for k in (
             "steps", "min_steps", "temperature", "top_k", "top_p", "num_samples", "rng_seed", "key", "qpm")},
         "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt),
-        "model": module.hparams.net.get("name", module.hparams.net.get("_target_")),
+        "model": model,
         "step": encoding["step"],
     }
     write_melodies(melodies, out_dir, settings, meta)
@@ -166,6 +209,19 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
         print(" ".join(melody))
     print(f"wrote {len(melodies)} melodies to {out_dir}", file=sys.stderr)
     return melodies
+
+
+def _parse_seed(module, settings: dict, name: str, shift: int) -> list[str]:
+    """Setting `name` (seed or seed2) as symbols in the model's key, checked."""
+    text = " ".join(transpose_symbols(str(settings[name]).split(), shift))
+    try:
+        seed = module.vocab.parse_melody(text)
+    except UserError as err:
+        note = f" (after moving key {settings['key']} to the model's key by {shift:+d})" if shift else ""
+        raise UserError(f"{name}: {err}{note}") from None
+    if BOUNDARY in seed:
+        raise UserError(f"{name} may not contain '/': a seed is the start of one song")
+    return seed
 
 
 def _scalar(name: str, value: str):
