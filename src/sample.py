@@ -82,7 +82,17 @@ def check_settings(settings: dict) -> None:
         raise UserError("ckpt= is required: a .ckpt file or a run folder")
     if settings["mode"] not in MODES:
         raise UserError(f"mode={settings['mode']!r} is not accepted; accepted: {', '.join(MODES)}")
-    if settings["mode"] == "interpolate" and settings["num_samples"] < 2:
+    mode, seed, seed2 = settings["mode"], str(settings["seed"]).strip(), str(settings["seed2"]).strip()
+    if mode == "prior" and seed:
+        raise UserError("mode=prior takes no seed (it draws new melodies); accepted: seed= empty, "
+                        "or mode=vary to vary the seed")
+    if mode in ("vary", "interpolate") and not seed:
+        raise UserError(f"mode={mode} needs a seed: a melody such as seed=\"60 _ 62 _ 64 _ _ _\"")
+    if mode == "interpolate" and not seed2:
+        raise UserError("mode=interpolate needs seed2: the melody the path ends at")
+    if mode != "interpolate" and seed2:
+        raise UserError(f"seed2 is only used by mode=interpolate, not mode={mode}")
+    if mode == "interpolate" and settings["num_samples"] < 2:
         raise UserError("mode=interpolate needs num_samples >= 2 (the two ends are included)")
 
 
@@ -109,13 +119,7 @@ def sample_melodies(module, seed: list[str], settings: dict) -> list[list[str]]:
 def vae_melodies(module, seed: list[str], seed2: list[str], settings: dict) -> list[list[str]]:
     """Segments from a VAE checkpoint: from the prior, variations of the seed, or seed -> seed2."""
     vocab, mode, n = module.vocab, settings["mode"], settings["num_samples"]
-    length = module.net.segment_length
-    if (mode == "prior") != (not seed):
-        raise UserError("mode=prior takes no seed (it draws new melodies); mode=vary and mode=interpolate "
-                        "need one" if seed else f"mode={mode} needs a seed")
-    if (mode == "interpolate") != bool(seed2):
-        raise UserError("mode=interpolate needs seed2 (where the path ends)" if mode == "interpolate"
-                        else f"seed2 is only used by mode=interpolate, not mode={mode}")
+    length = module.net.segment_length  # seeds are read as one whole segment: padded or cropped
     for text, symbols in (("seed", seed), ("seed2", seed2)):
         if symbols and len(symbols) != length:  # a VAE reads one whole segment
             how = f"padded with {length - len(symbols)} holds" if len(symbols) < length else "cropped"
@@ -193,8 +197,11 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
         raise UserError(f"mode={settings['mode']} needs a VAE checkpoint (experiment=vae); this one is "
                         f"{model}: accepted mode=continue")
 
-    generate = vae_melodies if is_vae else lambda m, s, _, settings: sample_melodies(m, s, settings)
-    melodies = [transpose_symbols(m, -shift) for m in generate(module, seed, seed2, settings)]
+    if is_vae:
+        melodies = vae_melodies(module, seed, seed2, settings)
+    else:
+        melodies = sample_melodies(module, seed, settings)
+    melodies = [transpose_symbols(m, -shift) for m in melodies]
     meta = {
         "mode": settings["mode"], "seed": str(settings["seed"]),
         **({"seed2": str(settings["seed2"])} if settings["mode"] == "interpolate" else {}),

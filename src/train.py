@@ -103,7 +103,8 @@ def main() -> None:
             cfg = compose_config("config", [a for a in argv if not a.startswith("hydra.")])
             module_class(cfg.model).check_config(
                 to_plain(cfg.model), to_plain(cfg.optimizer), to_plain(cfg.scheduler))
-            build(cfg.data)  # validates data.* without touching the corpus
+            datamodule = build(cfg.data)  # validates data.* without touching the corpus
+            module_class(cfg.model).check_windows(datamodule.windows, cfg.model.get("name"))
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(USER_ERROR_EXIT) from None

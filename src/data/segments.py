@@ -44,6 +44,8 @@ class SegmentDataset(Dataset):
 
     def __init__(self, tokens: np.ndarray, length: int = 64, stride: int = 16, vocab_size: int = 40,
                  augment: tuple[int, int] | None = None) -> None:
+        if len(tokens) < length:  # no segment fits (an empty split): room for an empty view
+            tokens = np.concatenate([tokens, np.full(length - len(tokens), BOUNDARY_ID, np.uint8)])
         self.tokens = torch.from_numpy(tokens)  # (N,) uint8
         self.starts = torch.from_numpy(segment_starts(tokens, length, stride))  # (S,) int64
         self.segments = self.tokens.unfold(0, length, 1)  # (N-T+1, T) view, no copy

@@ -38,12 +38,7 @@ class MelodyModule(L.LightningModule):
             raise UserError(
                 f"encoding lacks {', '.join(missing)}; needs {', '.join(ENCODING_KEYS)}"
             )
-        windows = hparams["encoding"].get("windows", "next")
-        if windows != self.windows:
-            raise UserError(
-                f"model {hparams['net'].get('name')} trains on data.windows={self.windows}, "
-                f"got data.windows={windows}"
-            )
+        self.check_windows(hparams["encoding"].get("windows", "next"), hparams["net"].get("name"))
         self.save_hyperparameters(hparams)
         self.vocab = Vocabulary.from_mapping(hparams["encoding"]["mapping"])
         self.window = int(hparams["encoding"]["sequence_length"])
@@ -90,6 +85,14 @@ class MelodyModule(L.LightningModule):
 
     def test_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         return self._step(batch, "test")
+
+    @classmethod
+    def check_windows(cls, windows: str, name: object) -> None:
+        """Raise UserError unless `data.windows` gives the batches this module trains on."""
+        if windows != cls.windows:
+            raise UserError(
+                f"model {name} trains on data.windows={cls.windows}, got data.windows={windows}"
+            )
 
     @staticmethod
     def net_config(net: dict) -> dict:

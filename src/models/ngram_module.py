@@ -10,9 +10,6 @@ from torch import Tensor
 from src.errors import UserError
 from src.models.module import MelodyModule
 
-# An n-gram has no parameters to optimize; Lightning then steps a stand-in optimizer, as intended here.
-warnings.filterwarnings("ignore", message=r"`LightningModule.configure_optimizers` returned `None`")
-
 
 class NGramModule(MelodyModule):
     """Counts each training batch's (context, next symbol) pairs; validates and tests like MelodyModule.
@@ -33,7 +30,16 @@ class NGramModule(MelodyModule):
         self._pairs: list[tuple[Tensor, Tensor]] = []  # this epoch's (contexts (B, order-1), targets (B,))
         self._stale = False  # pairs were counted since the tables were last built
 
+    def setup(self, stage: str) -> None:
+        if stage == "fit" and self.trainer.world_size > 1:  # each process would count only its shard
+            raise UserError(
+                f"the n-gram counts in one process, got {self.trainer.world_size} processes; "
+                "accepted: trainer.devices=1 (and trainer.num_nodes=1)"
+            )
+
     def configure_optimizers(self) -> None:
+        # nothing to optimize: Lightning then steps a stand-in optimizer, as `training_step` intends
+        warnings.filterwarnings("ignore", message=r"`LightningModule.configure_optimizers` returned `None`")
         return None
 
     def on_train_epoch_start(self) -> None:
