@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from src.models.lstm_attn import check_dropout, check_positive_int
-from src.models.sampling import sample_windowed
+from src.models.sampling import WindowSampling
 
 
-class GRUNet(nn.Module):
+class GRUNet(WindowSampling, nn.Module):
     """Next symbol after a window of ids: one-hot -> multi-layer GRU -> linear on the last state."""
 
     targets_per_window: int = 1  # y is (B,), logits (B, V)
@@ -39,33 +38,3 @@ class GRUNet(nn.Module):
         x = F.one_hot(x.long(), self.vocab_size).to(self.head.weight.dtype)  # (B, L, V)
         h, _ = self.gru(x)  # (B, L, H)
         return self.head(self.drop(h[:, -1]))  # (B, V)
-
-    def sample(
-        self,
-        prompt: Tensor,
-        steps: int,
-        window: int,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        min_steps: int = 0,
-        generator: torch.Generator | None = None,
-    ) -> list[list[int]]:
-        """Generate from int64 prompts (B, T >= window); see `sample_windowed`."""
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                return sample_windowed(
-                    self,
-                    prompt.to(self.head.weight.device),
-                    steps,
-                    window,
-                    temperature=temperature,
-                    top_k=top_k,
-                    top_p=top_p,
-                    min_steps=min_steps,
-                    generator=generator,
-                )
-        finally:
-            self.train(was_training)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from src.errors import UserError
 from src.models.attention import MultiHeadSelfAttention, check_heads
-from src.models.sampling import sample_windowed
+from src.models.sampling import WindowSampling
 
 
-class LSTMAttention(nn.Module):
+class LSTMAttention(WindowSampling, nn.Module):
     """Next symbol after a window of ids: one-hot -> BiLSTM -> conv -> attention -> linear."""
 
     # Targets per training window: 1 = only the symbol after the window (y is (B,), logits (B, V)).
@@ -59,36 +58,6 @@ class LSTMAttention(nn.Module):
         h = self.drop(self.norm(h + self.residual(h)))  # (B, L, 2H)
         h = self.drop(self.attention(h))  # (B, L, 2H); not causal: the LSTM already sees both ways
         return self.head(h[:, -1])  # (B, V)
-
-    def sample(
-        self,
-        prompt: Tensor,
-        steps: int,
-        window: int,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        min_steps: int = 0,
-        generator: torch.Generator | None = None,
-    ) -> list[list[int]]:
-        """Generate from int64 prompts (B, T >= window); see `sample_windowed`."""
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                return sample_windowed(
-                    self,
-                    prompt.to(self.head.weight.device),
-                    steps,
-                    window,
-                    temperature=temperature,
-                    top_k=top_k,
-                    top_p=top_p,
-                    min_steps=min_steps,
-                    generator=generator,
-                )
-        finally:
-            self.train(was_training)
 
 
 def check_positive_int(key: str, value: object) -> None:

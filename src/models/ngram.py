@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from src.errors import UserError
 from src.models.lstm_attn import check_positive_int
-from src.models.sampling import sample_windowed
+from src.models.sampling import WindowSampling
 
 MAX_ORDER = 10
 
@@ -18,7 +18,7 @@ MAX_ORDER = 10
 TABLES = ("grams", "counts", "contexts", "totals", "types")
 
 
-class NGramNet(nn.Module):
+class NGramNet(WindowSampling, nn.Module):
     """P(next | last order-1 symbols) by interpolated Kneser-Ney; `fit` fills the tables.
 
     Codes are base-V numbers, oldest symbol first: a k-gram `s_1 .. s_k` is `sum s_i V^(k-i)`, its
@@ -92,31 +92,6 @@ class NGramNet(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         """Ids (B, L >= order-1) -> logits (B, V): log-probabilities of the next symbol."""
         return self.probs(x).log().float()
-
-    def sample(
-        self,
-        prompt: Tensor,
-        steps: int,
-        window: int,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        min_steps: int = 0,
-        generator: torch.Generator | None = None,
-    ) -> list[list[int]]:
-        """Generate from int64 prompts (B, T >= window); see `sample_windowed`."""
-        with torch.no_grad():
-            return sample_windowed(
-                self,
-                prompt.to(self.grams_1.device),
-                steps,
-                window,
-                temperature=temperature,
-                top_k=top_k,
-                top_p=top_p,
-                min_steps=min_steps,
-                generator=generator,
-            )
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
         for k in range(1, self.order + 1):

@@ -121,3 +121,33 @@ def _is_int(value: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class WindowSampling:
+    """Mixin for nets that map a window of ids (B, L) to next-symbol logits (B, V): adds `sample`."""
+
+    def sample(
+        self,
+        prompt: Tensor,
+        steps: int,
+        window: int,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        min_steps: int = 0,
+        generator: torch.Generator | None = None,
+    ) -> list[list[int]]:
+        """Generate from int64 prompts (B, T >= window) in eval mode; see `sample_windowed`."""
+        was_training = self.training
+        self.eval()
+        weight = next(self.parameters(), None)
+        weight = next(self.buffers(), None) if weight is None else weight  # the n-gram has only buffers
+        try:
+            with torch.no_grad():
+                return sample_windowed(
+                    self, prompt if weight is None else prompt.to(weight.device), steps, window,
+                    temperature=temperature, top_k=top_k, top_p=top_p, min_steps=min_steps,
+                    generator=generator,
+                )
+        finally:
+            self.train(was_training)
