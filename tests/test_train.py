@@ -91,3 +91,27 @@ def test_ddp_fast_dev_run_with_two_cpu_processes(erk5_dir, tmp_path):
         f"hydra.run.dir={tmp_path / 'run'}", timeout=400)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "test metrics" in result.stdout
+
+
+def test_optuna_sweep_returns_the_optimized_metric(erk5_dir, tmp_path):
+    sweep = tmp_path / "sweep"
+    result = run_train_cli(
+        "-m", "hparams_search=optuna", "experiment=debug", "hydra.sweeper.n_trials=2",
+        "trainer.max_epochs=1", "trainer.limit_train_batches=2", "callbacks.sample_export.steps=4",
+        *small_data(erk5_dir, tmp_path / "cache"), f"hydra.sweep.dir={sweep}", timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = (sweep / "optimization_results.yaml").read_text()
+    assert "best_value" in results and (sweep / "0" / "metrics.json").is_file()
+    best = float(results.split("best_value:")[1].split()[0])
+    trials = [json.loads((sweep / str(i) / "metrics.json").read_text())["metrics"]["val/bits"]
+              for i in (0, 1)]
+    assert best == pytest.approx(min(trials))
+
+
+@pytest.mark.parametrize("launcher, target", [
+    ("local", "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"),
+    ("slurm", "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher"),
+])
+def test_launcher_configs_compose(launcher, target, tmp_path):
+    cfg = run_config(tmp_path, [f"hydra/launcher={launcher}"])
+    assert cfg.hydra.launcher._target_ == target
