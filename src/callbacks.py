@@ -1,4 +1,5 @@
-"""Training callbacks: listen to the model as it learns (MIDI files, TensorBoard text, piano rolls, audio)."""
+"""Training callbacks: listen to the model as it learns (MIDI files, TensorBoard text, piano rolls, audio,
+and the cheap scores of src.eval: in-key rate and repetition of the exported melodies)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
 from src.data.encoding import write_midi
-from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
+from src.data.vocab import BOUNDARY, HOLD, REST
 from src.errors import UserError
+from src.eval.keys import melody_key
+from src.eval.stats import in_key_rate, repetition
 from src.render import piano_roll, synthesize
+from src.sample import continue_melodies
 
 AUDIO_RATE = 16000  # Hz: enough for 4 partials of pitch 84 (4.2 kHz), ~1 MB per 32 s clip in the event file
 
@@ -75,28 +79,22 @@ class SampleExport(L.Callback):
     def export(
         self, module: L.LightningModule, folder: Path, epoch: int, writer=None, global_step: int = 0
     ) -> list[list[str]]:
-        """Sample `num_samples` melodies; write `folder/epoch=NNN-k.mid` and, given a writer, TB summaries."""
-        vocab, encoding = module.vocab, module.hparams.encoding
+        """Sample `num_samples` melodies; write `folder/epoch=NNN-k.mid` and, given a writer, TB summaries
+        (per melody under `samples/k`; `samples/in_key_rate` and `samples/repetition`: their means)."""
+        encoding = module.hparams.encoding
         seed = self._seed_symbols(module)
-        # the sampler's prompt: a full window of '/' (a song start), then the seed
-        prompt = [BOUNDARY_ID] * module.window + vocab.encode(seed).tolist()
-        prompt_ids = torch.tensor([prompt], dtype=torch.long, device=module.device)  # (1, T)
         generator = torch.Generator(device=module.device).manual_seed(self.rng_seed)  # global RNG untouched
-        generated = module.sample(
-            prompt_ids.expand(self.num_samples, -1),
-            self.steps,
-            temperature=self.temperature,
-            generator=generator,
-        )
-        melodies = []
-        for k, ids in enumerate(generated):
-            melody = seed + vocab.decode(ids)
-            if melody and melody[0] == HOLD:
-                melody[0] = REST  # no seed and an untrained model may open with a hold: time it as a rest
-            melodies.append(melody)
+        # the sampler's prompt (a full window of '/': a song start, then the seed); a melody opening with
+        # a hold (no seed, an untrained model) gets a rest there
+        melodies = continue_melodies(module, [seed] * self.num_samples, self.steps, generator,
+                                     temperature=self.temperature)
+        for k, melody in enumerate(melodies):
             write_midi(melody, folder / f"epoch={epoch:03d}-{k}.mid", step=encoding["step"], qpm=self.qpm)
             if writer is not None:
                 self._log(writer, k, melody, module, global_step)
+        if writer is not None:
+            for name, value in sample_scores(melodies, encoding.get("normalize_key", True)).items():
+                writer.add_scalar(f"samples/{name}", value, global_step)
         return melodies
 
     def _seed_symbols(self, module: L.LightningModule) -> list[str]:
@@ -119,6 +117,17 @@ class SampleExport(L.Callback):
         audio = synthesize(melody, step=module.hparams.encoding["step"], qpm=self.qpm, sample_rate=AUDIO_RATE)
         clip = torch.from_numpy(audio)[None]  # (1, N)
         writer.add_audio(f"samples/{k}/audio", clip, global_step, sample_rate=AUDIO_RATE)
+
+
+def sample_scores(melodies: list[list[str]], normalize_key: bool = True) -> dict[str, float]:
+    """Mean in-key rate (in the estimated key) and repetition of the melodies that have notes."""
+    scores = {}
+    for name, score in (("in_key_rate", lambda m: in_key_rate(m, *melody_key(m, normalize_key))),
+                        ("repetition", repetition)):
+        values = [score(m) for m in melodies if any(s not in (HOLD, REST) for s in m)]
+        if values:
+            scores[name] = float(sum(values) / len(values))
+    return scores
 
 
 def _is_int(value: object) -> bool:

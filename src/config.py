@@ -1,9 +1,13 @@
-"""Compose Hydra configs outside `@hydra.main` (prepare, sample, tests) with clear override errors."""
+"""Compose Hydra configs outside `@hydra.main` (prepare, sample, tests) with clear override errors;
+literal `name=value` settings for the sample and evaluate commands."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
+import yaml
 from hydra import compose, initialize_config_dir
 from hydra.errors import HydraException, InstantiationException
 from hydra.utils import instantiate
@@ -63,3 +67,40 @@ def build(node, **kwargs):
         if cause is not None:
             raise cause from None
         raise
+
+
+def literal_settings(argv: list[str], name: str, text_keys: tuple[str, ...]) -> dict:
+    """`key=value` pairs over `conf/<name>.yaml`, without Hydra's grammar (so `key=f#m` or a path
+    with `,` passes): keys in `text_keys` are taken as text, others as YAML scalars."""
+    settings = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / f"{name}.yaml"))
+    for arg in argv:
+        key, sep, value = arg.partition("=")
+        if not sep or key not in settings:
+            raise UserError(f"unknown argument {arg!r}; accepted: {', '.join(f'{k}=' for k in settings)}")
+        settings[key] = value if key in text_keys else _scalar(key, value)
+    return settings
+
+
+def check_values(settings: dict, checks: list[tuple[str, Callable[[object], bool], str, type]]) -> None:
+    """Each (name, ok, accepted, int or float) check of `settings`; the first failure raises UserError."""
+    for name, ok, accepted, kind in checks:
+        value = settings[name]
+        is_kind = isinstance(value, int) if kind is int else isinstance(value, int | float)
+        if isinstance(value, bool) or not is_kind or not ok(value):
+            raise UserError(f"{name}={value!r} is not accepted; accepted: {accepted}")
+
+
+def check_writable(out_dir: Path) -> None:
+    """Fail before any work when `out_dir` (or the folder it would be made in) cannot be written."""
+    probe = out_dir
+    while not probe.exists():
+        probe = probe.parent
+    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+        raise UserError(f"out_dir={out_dir} cannot be written ({probe} is not a writable folder)")
+
+
+def _scalar(name: str, value: str):
+    try:
+        return yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        raise UserError(f"{name}={value!r} is not a value") from None

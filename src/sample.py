@@ -10,18 +10,15 @@ All input is checked before anything is written; files are written whole or not 
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
 from pathlib import Path
 
 import torch
-import yaml
-from omegaconf import OmegaConf
 
 from src.atomic import atomic_dir, atomic_path
-from src.config import CONFIG_DIR
+from src.config import check_values, check_writable, literal_settings
 from src.data.corpus import shift_to_reference
 from src.data.encoding import write_midi, write_musicxml
 from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
@@ -40,13 +37,7 @@ _PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 def parse_args(argv: list[str]) -> dict:
     """`key=value` pairs over conf/sample.yaml. Values are taken literally (so `key=f#m` works)."""
-    settings = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "sample.yaml"))
-    for arg in argv:
-        name, sep, value = arg.partition("=")
-        if not sep or name not in settings:
-            raise UserError(f"unknown argument {arg!r}; accepted: {', '.join(f'{k}=' for k in settings)}")
-        settings[name] = value if name in TEXT_KEYS else _scalar(name, value)
-    return settings
+    return literal_settings(argv, "sample", TEXT_KEYS)
 
 
 def parse_key(text: str) -> tuple[int, str]:
@@ -73,11 +64,7 @@ def check_settings(settings: dict) -> None:
         ("top_p", lambda v: 0 < v <= 1, "a number in (0, 1]", float),
         ("qpm", lambda v: 0 < v <= 1000, "a number in (0, 1000]", float),
     ]
-    for name, ok, accepted, kind in checks:
-        value = settings[name]
-        is_kind = isinstance(value, int) if kind is int else isinstance(value, int | float)
-        if isinstance(value, bool) or not is_kind or not ok(value):
-            raise UserError(f"{name}={value!r} is not accepted; accepted: {accepted}")
+    check_values(settings, checks)
     if not settings["ckpt"]:
         raise UserError("ckpt= is required: a .ckpt file or a run folder")
     if settings["mode"] not in MODES:
@@ -98,17 +85,28 @@ def check_settings(settings: dict) -> None:
 
 def sample_melodies(module, seed: list[str], settings: dict) -> list[list[str]]:
     """Seed symbols + generated symbols for each of `num_samples` melodies (one batch)."""
-    vocab = module.vocab
-    prompt = [BOUNDARY_ID] * module.window + vocab.encode(seed).tolist()
-    device = torch.device(settings["device"])
-    prompt_ids = torch.tensor([prompt], dtype=torch.long, device=device).expand(settings["num_samples"], -1)
-    generator = torch.Generator(device=device).manual_seed(settings["rng_seed"])
-    generated = module.sample(
-        prompt_ids, settings["steps"], temperature=settings["temperature"], top_k=settings["top_k"],
-        top_p=settings["top_p"], min_steps=settings["min_steps"], generator=generator,
+    generator = torch.Generator(device=torch.device(settings["device"])).manual_seed(settings["rng_seed"])
+    return continue_melodies(
+        module, [seed] * settings["num_samples"], settings["steps"], generator,
+        temperature=settings["temperature"], top_k=settings["top_k"], top_p=settings["top_p"],
+        min_steps=settings["min_steps"],
     )
+
+
+def continue_melodies(module, seeds: list[list[str]], steps: int, generator: torch.Generator,
+                      **sampling) -> list[list[str]]:
+    """Each seed (all of one length) continued once, in one batch on the generator's device.
+
+    Returns seed + generated symbols per melody; `sampling` takes temperature, top_k, top_p, min_steps.
+    """
+    if len({len(seed) for seed in seeds}) > 1:
+        raise ValueError("the seeds of one batch must have one length")
+    vocab = module.vocab
+    prompt = [[BOUNDARY_ID] * module.window + vocab.encode(seed).tolist() for seed in seeds]  # (B, T)
+    prompt_ids = torch.tensor(prompt, dtype=torch.long, device=generator.device)
+    generated = module.sample(prompt_ids, steps, generator=generator, **sampling)
     melodies = []
-    for ids in generated:
+    for seed, ids in zip(seeds, generated, strict=True):
         melody = seed + vocab.decode(ids)
         if melody and melody[0] == HOLD:
             melody[0] = REST  # a new song that opens with a hold: it can only be timed as a rest
@@ -172,7 +170,7 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
     settings = parse_args(sys.argv[1:] if argv is None else argv)
     check_settings(settings)
     out_dir = Path(settings["out_dir"] or Path("outputs/samples") / time.strftime("%Y-%m-%d_%H-%M-%S"))
-    _check_writable(out_dir)
+    check_writable(out_dir)
     try:
         device = torch.device(settings["device"])
     except RuntimeError:
@@ -229,22 +227,6 @@ def _parse_seed(module, settings: dict, name: str, shift: int) -> list[str]:
     if BOUNDARY in seed:
         raise UserError(f"{name} may not contain '/': a seed is the start of one song")
     return seed
-
-
-def _scalar(name: str, value: str):
-    try:
-        return yaml.safe_load(value) if value.strip() else None
-    except yaml.YAMLError:
-        raise UserError(f"{name}={value!r} is not a value") from None
-
-
-def _check_writable(out_dir: Path) -> None:
-    """Fail before any work when `out_dir` (or the folder it would be made in) cannot be written."""
-    probe = out_dir
-    while not probe.exists():
-        probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"out_dir={out_dir} cannot be written ({probe} is not a writable folder)")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from tensorboard.backend.event_processing.event_accumulator import DEFAULT_SIZE_GUIDANCE, EventAccumulator
 from torch.utils.data import DataLoader, TensorDataset
 
-from src.callbacks import SampleExport
+from src.callbacks import SampleExport, sample_scores
 from src.data.encoding import read_melody
 from src.data.vocab import Vocabulary, symbols_to_events
 from src.errors import UserError
@@ -95,6 +95,12 @@ def test_fit_writes_midi_and_tensorboard_summaries(tmp_path):
     audio = events.Audio("samples/0/audio")[0]
     assert audio.step == trainer.global_step == 2
     assert audio.length_frames == round(len(melodies[0]) * 0.125 * audio.sample_rate)
+    # the cheap scores of src.eval, as means over the exported melodies
+    scores = sample_scores(melodies)
+    assert set(scores) == {"in_key_rate", "repetition"}
+    for name, value in scores.items():
+        logged = events.Scalars(f"samples/{name}")
+        assert [(e.step, pytest.approx(e.value)) for e in logged] == [(2, value)] and 0 <= value <= 1
 
 
 def test_every_n_epochs_and_the_last_epoch(tmp_path):

@@ -25,6 +25,8 @@ from src.errors import UserError
 ENCODING_VERSION = 1  # bump when the encoding changes meaning: old caches are then rebuilt
 SPLITS = ("train", "val", "test")
 BUNDLED = {"essen_erk": "erk*.abc", "essen": "*.abc"}
+KEY_NAMES = "C C# D Eb E F F# G Ab A Bb B".split()  # tonic pitch class -> name in songs.json
+MODES = ("major", "minor")  # the order of encoding.key_profiles()
 _SERIAL_BELOW = 64  # parse small corpora in-process: a pool costs more than it saves
 
 
@@ -168,8 +170,10 @@ def song_split(ids: np.ndarray, val_fraction: float, test_fraction: float) -> st
     return "train"
 
 
-def estimate_key(events: list[tuple[int | None, int]], profiles: np.ndarray) -> tuple[int, str]:
-    """Duration-weighted pitch-class histogram correlated with the 24 rotated key profiles."""
+def estimate_key(events: list[tuple[int | None, int]], profiles: np.ndarray,
+                 candidates: tuple[tuple[int, str], ...] | None = None) -> tuple[int, str]:
+    """Duration-weighted pitch-class histogram correlated with the 24 rotated key profiles, or only
+    with the (tonic, mode) `candidates` (e.g. C major and A minor for a key-normalized model)."""
     histogram = np.zeros(12)
     for pitch, steps in events:
         if pitch is not None:
@@ -180,8 +184,13 @@ def estimate_key(events: list[tuple[int | None, int]], profiles: np.ndarray) -> 
     r = rotated - rotated.mean(axis=-1, keepdims=True)
     denominator = np.sqrt((r**2).sum(-1) * (h**2).sum()) + 1e-12
     correlation = (r * h).sum(-1) / denominator  # (2, 12)
+    if candidates is not None:
+        allowed = np.zeros_like(correlation, dtype=bool)
+        for tonic, mode in candidates:
+            allowed[MODES.index(mode), tonic] = True
+        correlation = np.where(allowed, correlation, -np.inf)
     mode, tonic = np.unravel_index(int(np.argmax(correlation)), correlation.shape)
-    return int(tonic), ("major", "minor")[mode]
+    return int(tonic), MODES[mode]
 
 
 def shift_to_reference(tonic: int, mode: str) -> int:
@@ -210,10 +219,9 @@ def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,
     for pitch, steps in song.events:
         ids.append(REST_ID if pitch is None else vocab.pitch_to_id(pitch + shift))
         ids.extend([HOLD_ID] * (steps - 1))
-    names = "C C# D Eb E F F# G Ab A Bb B".split()
     record = {
         "source": song.source, "index": song.index, "title": song.title,
-        "key": f"{names[tonic]} {mode}", "key_declared": song.declared_key is not None,
+        "key": f"{KEY_NAMES[tonic]} {mode}", "key_declared": song.declared_key is not None,
         "transposition": shift, "time_signature": song.time_signature,
     }
     return record, np.asarray(ids, dtype=np.uint8)

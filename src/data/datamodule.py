@@ -136,6 +136,7 @@ class MelodyDataModule(L.LightningDataModule):
             "mapping": self.vocab.mapping, "step": config.step, "min_pitch": config.min_pitch,
             "max_pitch": config.max_pitch, "normalize_key": config.normalize_key,
             "sequence_length": self.sequence_length, "corpus": config.corpus,
+            "val_fraction": config.val_fraction, "test_fraction": config.test_fraction,  # the split
         } | ({"windows": "segments", "segment_length": self.segment_length}
              if self.windows == "segments" else {})  # `next` checkpoints stay as they were
 

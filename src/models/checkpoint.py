@@ -37,8 +37,8 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> MelodyModule:
-    """Rebuild a MelodyModule in eval mode from this project's checkpoint, never unpickling code."""
+def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict:
+    """This project's checkpoint as a dict, loaded with `weights_only=True` and its layout checked."""
     path = Path(path)
     if not path.is_file():
         reason = "is a folder, not a .ckpt file" if path.is_dir() else "does not exist"
@@ -63,6 +63,13 @@ def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> M
             f"checkpoint {path} is not from melody-generator: it lacks hyper_parameters "
             "'net' and 'encoding' or a 'state_dict'"
         )
+    return checkpoint
+
+
+def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> MelodyModule:
+    """Rebuild a MelodyModule in eval mode from this project's checkpoint, never unpickling code."""
+    checkpoint = read_checkpoint(path, map_location)
+    hparams = checkpoint["hyper_parameters"]
     try:
         module = module_class(hparams["net"])(
             net=hparams["net"],

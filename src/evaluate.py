@@ -1,0 +1,255 @@
+"""`python -m src.evaluate ckpt=PATH_OR_RUN_DIR [key=value ...]`: the honest numbers of one checkpoint.
+`python -m src.evaluate runs=SWEEP_DIR_OR_RUN_DIRS`: a leaderboard of finished runs (src/eval/leaderboard.py).
+
+For one checkpoint: the test metrics exactly as training scores them (the same DataModule and test step),
+musical statistics of generated melodies (seeded with the test songs' openings, and unseeded) against the
+held-out songs, and their verbatim overlap with the training split. Writes report.json, report.md and
+report_*.png (src/eval/report.py). Arguments are literal `name=value` pairs over conf/evaluate.yaml.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import inspect
+import json
+import logging
+import math
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import lightning as L
+import numpy as np
+import torch
+import yaml
+
+from src.config import check_values, check_writable, literal_settings
+from src.data.datamodule import MelodyDataModule, split_array
+from src.data.vocab import HOLD_ID
+from src.errors import UserError, exit_on_user_error
+from src.eval import leaderboard, report
+from src.eval.keys import melody_key, song_key
+from src.eval.memorization import TrainingPhrases, memorization
+from src.eval.stats import distances, summarize
+from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
+from src.models.vae_module import VAEModule
+from src.sample import MAX_SAMPLES, MAX_STEPS, continue_melodies
+
+TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir")
+# encoding settings that, when a checkpoint stores them, override the run's data config
+_FROM_ENCODING = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "sequence_length",
+                  "val_fraction", "test_fraction", "windows", "segment_length")
+
+
+def check_settings(settings: dict) -> None:
+    """Range checks; each failure names the setting and what is accepted."""
+    check_values(settings, [
+        ("num_samples", lambda v: 1 <= v <= MAX_SAMPLES, f"an integer 1..{MAX_SAMPLES}", int),
+        ("steps", lambda v: 1 <= v <= MAX_STEPS, f"an integer 1..{MAX_STEPS}", int),
+        ("seed_length", lambda v: v >= 1, "an integer >= 1", int),
+        ("top_k", lambda v: v >= 0, "an integer >= 0 (0 = off)", int),
+        ("rng_seed", lambda v: True, "an integer", int),
+        ("window", lambda v: v >= 1, "an integer >= 1", int),
+        ("batch_size", lambda v: v >= 1, "an integer >= 1", int),
+        ("temperature", lambda v: v > 0, "a number > 0", float),
+        ("top_p", lambda v: 0 < v <= 1, "a number in (0, 1]", float),
+    ])
+    if bool(settings["ckpt"]) == bool(settings["runs"]):
+        raise UserError("give one of ckpt= (a .ckpt file or run folder: a report) or runs= (a sweep "
+                        "folder or run folders separated by commas: a leaderboard)")
+
+
+def run_folder(ckpt: Path) -> Path:
+    """The run folder a checkpoint belongs to (`RUN/checkpoints/best.ckpt` -> RUN)."""
+    return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+
+
+def run_config(run_dir: Path) -> tuple[dict, str]:
+    """The run's composed config (split fractions, cache folder, test limits, ...) and where it came from."""
+    for path, key in ((run_dir / ".hydra" / "config.yaml", None), (run_dir / "hparams.yaml", "config")):
+        if path.is_file():
+            config = yaml.safe_load(path.read_text()) or {}
+            config = config.get(key, {}) if key else config
+            if isinstance(config.get("data"), dict):
+                return config, str(path)
+    return {}, "no .hydra/config.yaml or hparams.yaml in the run folder"
+
+
+def build_datamodule(module, data: dict, settings: dict) -> MelodyDataModule:
+    """The checkpoint's DataModule: its encoding over the run's data config, no augmentation."""
+    accepted = set(inspect.signature(MelodyDataModule).parameters)
+    kwargs = {k: v for k, v in data.items() if k in accepted}
+    kwargs |= {k: v for k, v in module.hparams.encoding.items() if k in _FROM_ENCODING}
+    kwargs |= {"batch_size": settings["batch_size"], "num_workers": 0, "transpose_augment": None}
+    if settings["cache_dir"]:
+        kwargs["cache_dir"] = settings["cache_dir"]
+    return MelodyDataModule(**kwargs)
+
+
+def heldout_metrics(module, datamodule: MelodyDataModule, device: torch.device) -> dict[str, float]:
+    """`test/*` metrics of the module on the test split, by Lightning's test loop as in training."""
+    accelerator = {"cpu": "cpu", "cuda": "gpu", "mps": "mps"}.get(device.type, device.type)
+    devices = [device.index or 0] if device.type == "cuda" else 1
+    with _quiet():
+        trainer = L.Trainer(accelerator=accelerator, devices=devices, logger=False,
+                            enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+        results = trainer.test(module, datamodule=datamodule, verbose=False)[0]
+    module.to(device).eval()  # the test loop's teardown may have moved it
+    return {name: float(value) for name, value in sorted(results.items())}
+
+
+def evaluate(settings: dict) -> tuple[dict, Path]:
+    """The report of one checkpoint (a dict of plain data) and the folder it belongs in."""
+    started = time.perf_counter()
+    ckpt = resolve_checkpoint(settings["ckpt"])
+    run_dir = run_folder(ckpt)
+    out_dir = Path(settings["out_dir"] or run_dir)
+    check_writable(out_dir)
+    try:
+        device = torch.device(settings["device"])
+    except RuntimeError:
+        raise UserError(
+            f"device={settings['device']!r} is not a device; accepted: cpu, cuda, cuda:N") from None
+    module = load_module(ckpt, map_location=device)
+    encoding, vocab = module.hparams.encoding, module.vocab
+    config, config_source = run_config(run_dir)
+    datamodule = build_datamodule(module, config.get("data", {}), settings)
+    split_from = ("the checkpoint" if "test_fraction" in encoding else config_source if config else
+                  f"the defaults ({config_source}; the run may have used others)")
+    corpus = datamodule.load_corpus()
+    if corpus.vocab.mapping != vocab.mapping:
+        raise UserError(f"the corpus cache {corpus.path} has another vocabulary than checkpoint {ckpt}")
+    test_songs, train_songs = corpus.split("test"), corpus.split("train")
+    real = [vocab.decode(corpus.tokens[s["offset"]:s["offset"] + s["length"]]) for s in test_songs]
+    seconds, notes = {}, []
+
+    tick = time.perf_counter()
+    heldout = heldout_report(module, datamodule, device, run_dir, config, notes)
+    seconds["heldout"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    generated = generate(module, test_songs, real, settings, device, notes)  # name -> (melodies, keys, seed)
+    seconds["generation"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    sets = {"real": summarize(real, [song_key(s) for s in test_songs])}
+    sets |= {name: summarize(melodies, keys) for name, (melodies, keys, _) in generated.items()}
+    seconds["statistics"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    index = TrainingPhrases([corpus.tokens[s["offset"]:s["offset"] + s["length"]] for s in train_songs])
+    memorized = {"real": memorization(index, [vocab.encode(m) for m in real], settings["window"])}
+    for name, (melodies, _, skip) in generated.items():  # the seed is given, not generated: left out
+        memorized[name] = memorization(index, [vocab.encode(m[skip:]) for m in melodies], settings["window"])
+    for result in memorized.values():
+        song = result.pop("longest_max_song")
+        result["longest_max_title"] = train_songs[song]["title"] if song >= 0 else None
+    seconds["memorization"] = time.perf_counter() - tick
+    seconds["total"] = time.perf_counter() - started
+
+    return {
+        "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt), "run_dir": str(run_dir),
+        "model": module.hparams.net.get("name", module.hparams.net.get("_target_")),
+        "vae": isinstance(module, VAEModule),
+        "encoding": {k: v for k, v in encoding.items() if k != "mapping"},
+        "data": {"split_from": split_from, "config_from": config_source, "cache": str(corpus.path),
+                 "test_songs": len(test_songs), "train_songs": len(train_songs),
+                 "val_fraction": datamodule.encoding_config.val_fraction,
+                 "test_fraction": datamodule.encoding_config.test_fraction},
+        "settings": {k: v for k, v in settings.items() if k not in ("ckpt", "runs", "out_dir")},
+        "heldout": heldout,
+        "sets": sets,
+        "distances": {name: distances(sets["real"], sets[name]) for name in generated},
+        "ended": {name: math.nan if isinstance(module, VAEModule)  # a VAE writes whole segments
+                  else float(np.mean([len(m) - skip < settings["steps"] for m in melodies]))
+                  for name, (melodies, _, skip) in generated.items()},
+        "memorization": memorized,
+        "notes": notes,
+        "melodies": {name: [" ".join(m) for m in melodies] for name, (melodies, _, _) in generated.items()},
+        "seconds": {k: round(v, 2) for k, v in seconds.items()},
+    }, out_dir
+
+
+def heldout_report(module, datamodule: MelodyDataModule, device: torch.device, run_dir: Path, config: dict,
+                   notes: list[str]) -> dict:
+    """Test metrics, the accuracy of always answering `_`, and the run's own metrics.json to compare."""
+    metrics = heldout_metrics(module, datamodule, device)
+    tokens, targets = split_array(datamodule.load_corpus(), "test", module.window)
+    saved = run_dir / "metrics.json"
+    saved = json.loads(saved.read_text()).get("metrics") if saved.is_file() else None
+    if saved and abs(saved.get("test/bits", math.nan) - metrics.get("test/bits", math.nan)) <= 1e-4:
+        notes.append("the held-out metrics equal the run's metrics.json (test/bits to 1e-4)")
+    elif saved:
+        limit = (config.get("trainer") or {}).get("limit_test_batches")
+        why = (f": the run scored only trainer.limit_test_batches={limit} test batches, this evaluation all "
+               "of them" if limit is not None else "")
+        notes.append(f"test/bits differs from the run's metrics.json{why}")
+    return {
+        "metrics": metrics, "targets": len(targets),
+        "always_hold_acc": float((tokens[targets] == HOLD_ID).mean()) if len(targets) else math.nan,
+        "metrics_json": {k: v for k, v in saved.items() if k.startswith("test/")} if saved else None,
+    }
+
+
+def generate(module, test_songs: list[dict], real: list[list[str]], settings: dict, device: torch.device,
+             notes: list[str]) -> dict[str, tuple[list[list[str]], list[tuple[int, str]], int]]:
+    """name -> (melodies, the key each is scored in, seed length) of the seeded and unseeded sets.
+
+    Seeded: the opening `seed_length` steps of the test songs longer than that, in split order (again
+    from the first when there are fewer than `num_samples`), each continued once; scored in its song's
+    key. Unseeded: from a song start; scored in the key estimated from its notes.
+    """
+    generator = torch.Generator(device=device).manual_seed(settings["rng_seed"])
+    sampling = {k: settings[k] for k in ("temperature", "top_k", "top_p")}
+    n, length, steps = settings["num_samples"], settings["seed_length"], settings["steps"]
+    openers = [i for i, s in enumerate(test_songs) if s["length"] > length]
+    generated = {}
+    if isinstance(module, VAEModule):
+        notes.append("VAE checkpoint: no seeded set (a VAE does not continue a seed); the unseeded set is "
+                     f"drawn from its prior, one segment of {module.net.segment_length} steps each, so "
+                     "melody length is fixed; held-out metrics are of its reconstruction of test segments")
+    elif not openers:
+        notes.append(f"no test song is longer than seed_length={length}: no seeded set")
+    else:
+        chosen = [openers[k % len(openers)] for k in range(n)]
+        melodies = continue_melodies(module, [real[i][:length] for i in chosen], steps, generator, **sampling)
+        generated["seeded"] = (melodies, [song_key(test_songs[i]) for i in chosen], length)
+    melodies = continue_melodies(module, [[]] * n, steps, generator, **sampling)
+    normalize = bool(module.hparams.encoding.get("normalize_key", True))
+    generated["unseeded"] = (melodies, [melody_key(m, normalize) for m in melodies], 0)
+    return generated
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> dict:
+    settings = literal_settings(sys.argv[1:] if argv is None else argv, "evaluate", TEXT_KEYS)
+    check_settings(settings)
+    if settings["runs"]:
+        return leaderboard.main(settings["runs"], settings["out_dir"])
+    result, out_dir = evaluate(settings)
+    paths = report.write(result, out_dir)
+    print(report.markdown(result))
+    print(f"wrote {', '.join(p.name for p in paths)} to {out_dir}", file=sys.stderr)
+    return result
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Lightning's start-up lines and the few-workers hint are noise in a report command."""
+    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # torch deprecates what Lightning uses
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""`python -m src.evaluate`: a report of one run, a leaderboard of several, one-line refusals."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from src.data.corpus import EncodingConfig, load_or_build
+from src.data.datamodule import split_array
+from src.data.vocab import Vocabulary
+from src.evaluate import main as evaluate_main
+from src.models.checkpoint import load_module
+from src.train import train
+from tests.conftest import run_config, small_data
+
+QUICK = ("num_samples=3", "steps=24", "seed_length=8", "window=16")
+
+
+def test_report_of_a_trained_run(trained_run, erk5_dir, tmp_path, capsys):
+    out = tmp_path / "report"
+    result = evaluate_main([f"ckpt={trained_run}", f"out_dir={out}", *QUICK])
+    assert sorted(p.name for p in out.iterdir()) == [
+        "report.json", "report.md", "report_histograms.png", "report_scalars.png"]
+    for png in out.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    saved = json.loads((out / "report.json").read_text())  # strict JSON: nan written as null
+    assert saved["checkpoint_sha256"] == result["checkpoint_sha256"]
+    assert saved["data"]["test_fraction"] == 0.2  # the run's split, read from its config
+
+    # held-out bits: every test target, as an independent plain loop computes them
+    corpus = load_or_build(EncodingConfig(corpus=str(erk5_dir), val_fraction=0.2, test_fraction=0.2),
+                           trained_run.parent / "cache")
+    module = load_module(trained_run / "checkpoints" / "best.ckpt")
+    tokens, targets = split_array(corpus, "test", module.window)
+    windows = torch.from_numpy(tokens).unfold(0, module.window, 1)[torch.from_numpy(targets) - module.window]
+    with torch.no_grad():
+        nats = torch.nn.functional.cross_entropy(module(windows), torch.from_numpy(tokens[targets]).long())
+    assert result["heldout"]["targets"] == len(targets)
+    assert result["heldout"]["metrics"]["test/bits"] == pytest.approx(float(nats) / math.log(2), rel=1e-5)
+
+    sets = result["sets"]
+    assert sets["real"]["count"] == len(corpus.split("test"))
+    assert sets["seeded"]["count"] == sets["unseeded"]["count"] == 3
+    test_songs = {" ".join(corpus.vocab.decode(corpus.tokens[s["offset"]:s["offset"] + 8]))
+                  for s in corpus.split("test")}
+    for melody in result["melodies"]["seeded"]:
+        assert " ".join(melody.split()[:8]) in test_songs and len(melody.split()) <= 8 + 24
+    assert set(result["distances"]["seeded"]) == {*sets["real"]["scalars"], "pitch_classes", "durations"}
+    memory = result["memorization"]
+    assert memory["real"]["window"] == 16 and 0 <= memory["unseeded"]["share"] <= 1
+
+    markdown = (out / "report.md").read_text()
+    for heading in ("## Held-out metrics", "## Generated vs held-out melodies", "## Memorization"):
+        assert heading in markdown
+    assert "| test/bits |" in markdown and "| in-key rate |" in markdown
+    assert markdown.strip() in capsys.readouterr().out
+
+    again = evaluate_main([f"ckpt={trained_run}", f"out_dir={tmp_path / 'again'}", *QUICK])
+    assert again["melodies"] == result["melodies"]  # the same rng_seed, the same melodies
+
+
+def test_default_out_dir_is_the_run_folder(trained_run, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    evaluate_main([f"ckpt={run / 'checkpoints' / 'best.ckpt'}", *QUICK])
+    assert (run / "report.json").is_file() and (run / "report.md").is_file()
+
+
+def test_a_vae_gets_reconstruction_metrics_and_prior_samples(trained_run, erk5_dir, tmp_path):
+    run = tmp_path / "vae"  # no logger, no config files: the split must come from the checkpoint
+    data = small_data(erk5_dir, trained_run.parent / "cache")
+    train(run_config(run, ["experiment=vae", "trainer.fast_dev_run=true", "model.hidden_size=16",
+                           "callbacks.sample_export.steps=8", *data]))
+    result = evaluate_main([f"ckpt={run}", *QUICK, "steps=100"])
+    assert result["vae"] and "test/recon_acc" in result["heldout"]["metrics"]
+    assert result["data"]["split_from"] == "the checkpoint" and result["data"]["test_fraction"] == 0.2
+    assert "seeded" not in result["sets"] and any("VAE" in note for note in result["notes"])
+    assert result["sets"]["unseeded"]["scalars"]["length"] == [64.0] * 3  # one prior segment each
+    assert json.loads((run / "report.json").read_text())["ended"] == {"unseeded": None}
+
+
+def fake_run(folder: Path, experiment: str, overrides: list[str], seed: int, bits: float,
+             mapping: dict | None = None, checkpoint: bool = True) -> Path:
+    """A run folder as src.train leaves it, with a checkpoint holding only settings."""
+    (folder / ".hydra").mkdir(parents=True)
+    (folder / ".hydra" / "config.yaml").write_text(yaml.safe_dump({"seed": seed, "model": {"name": "x"}}))
+    (folder / ".hydra" / "overrides.yaml").write_text(
+        yaml.safe_dump([f"experiment={experiment}", *overrides, f"seed={seed}", "hydra.run.dir=x"]))
+    metrics = {"test/bits": bits, "test/pitch_acc": 0.5, "test/onset_acc": bits / 10, "test/acc": 0.7,
+               "val/bits": bits + 0.1}
+    (folder / "metrics.json").write_text(json.dumps({"best_checkpoint": "", "metrics": metrics}))
+    if checkpoint:
+        (folder / "checkpoints").mkdir()
+        encoding = {"mapping": mapping or Vocabulary().mapping, "sequence_length": 4}
+        torch.save({"hyper_parameters": {"net": {"name": "x"}, "encoding": encoding}, "state_dict": {}},
+                   folder / "checkpoints" / "best.ckpt")
+    return folder
+
+
+def test_leaderboard_groups_seeds_as_mean_and_std(tmp_path, capsys):
+    sweep = tmp_path / "sweep"
+    for job, (experiment, overrides, seed, bits) in enumerate([
+        ("gru", ["model.hidden_size=64"], 0, 1.0), ("gru", ["model.hidden_size=64"], 1, 1.2),
+        ("gru", ["model.hidden_size=64"], 2, 1.4), ("lstm_attn", [], 0, 2.0), ("lstm_attn", [], 1, 2.5),
+        ("gru", ["model.hidden_size=128"], 0, 0.9),
+    ]):
+        fake_run(sweep / str(job), experiment, overrides, seed, bits)
+    (sweep / "multirun.yaml").write_text("{}")
+    board = evaluate_main([f"runs={sweep}"])
+    groups = [(g["experiment"], g["overrides"], g["seeds"]) for g in board["groups"]]
+    assert groups == [("gru", ["model.hidden_size=128"], [0]), ("gru", ["model.hidden_size=64"], [0, 1, 2]),
+                      ("lstm_attn", [], [0, 1])]  # best mean test bits first
+    gru = board["groups"][1]["metrics"]
+    assert gru["test/bits"]["mean"] == pytest.approx(1.2) and gru["test/bits"]["std"] == pytest.approx(0.2)
+    assert gru["test/onset_acc"]["std"] == pytest.approx(0.02)
+    lstm = board["groups"][2]["metrics"]["test/bits"]
+    assert lstm["mean"] == 2.25 and lstm["std"] == pytest.approx(0.5 / math.sqrt(2))
+    assert board["groups"][0]["metrics"]["test/bits"]["std"] is None  # one seed: no spread
+    assert [r["seed"] for r in board["runs"]][:2] == [0, 0] and len(board["runs"]) == 6
+    table = (sweep / "leaderboard.md").read_text()
+    assert "| gru | model.hidden_size=64 | 0, 1, 2 | 1.2000 ± 0.2000 |" in table
+    assert "| 3 | lstm_attn | - | 0 | 2.0000 |" in table
+    assert json.loads((sweep / "leaderboard.json").read_text())["groups"][1]["n"] == 3
+    assert table.strip() in capsys.readouterr().out
+
+
+def test_leaderboard_of_listed_run_folders(tmp_path):
+    a = fake_run(tmp_path / "a", "gru", [], 0, 1.5)
+    b = fake_run(tmp_path / "b", "gru", [], 1, 1.7)
+    board = evaluate_main([f"runs={a},{b}", f"out_dir={tmp_path / 'board'}"])
+    assert board["groups"][0]["seeds"] == [0, 1]
+    assert (tmp_path / "board" / "leaderboard.md").is_file()
+
+
+def refusal(capsys, *args: str) -> str:
+    with pytest.raises(SystemExit) as info:
+        evaluate_main(list(args))
+    assert info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and "\n" not in err
+    return err
+
+
+def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert "holds no checkpoint" in refusal(capsys, f"ckpt={tmp_path / 'empty'}")
+    assert "holds no run folders" in refusal(capsys, f"runs={tmp_path / 'empty'}")
+    fake_run(tmp_path / "sweep" / "0", "gru", [], 0, 1.0)
+    fake_run(tmp_path / "sweep" / "1", "gru", [], 1, 1.1, checkpoint=False)
+    assert "holds no checkpoint" in refusal(capsys, f"runs={tmp_path / 'sweep'}")
+    fake_run(tmp_path / "mixed" / "0", "gru", [], 0, 1.0)
+    fake_run(tmp_path / "mixed" / "1", "gru", [], 1, 1.0, mapping=Vocabulary(36, 96).mapping)
+    assert "different vocabularies" in refusal(capsys, f"runs={tmp_path / 'mixed'}")
+    assert "give one of ckpt=" in refusal(capsys)
+    assert "unknown argument" in refusal(capsys, "ckpt=x", "nope=1")
+    assert "num_samples=0" in refusal(capsys, "ckpt=x", "num_samples=0")
