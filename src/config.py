@@ -104,3 +104,13 @@ def _scalar(name: str, value: str):
         return yaml.safe_load(value) if value.strip() else None
     except yaml.YAMLError:
         raise UserError(f"{name}={value!r} is not a value") from None
+
+
+def parse_device(text: str):
+    """A torch device from `device=` (cpu, cuda, cuda:N), or a UserError saying what is accepted."""
+    import torch
+
+    try:
+        return torch.device(text)
+    except RuntimeError:
+        raise UserError(f"device={text!r} is not a device; accepted: cpu, cuda, cuda:N") from None

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import yaml
 
-from src.config import check_values, check_writable, literal_settings
+from src.config import check_values, check_writable, literal_settings, parse_device
 from src.data.datamodule import MelodyDataModule, split_array
 from src.data.vocab import HOLD_ID
 from src.errors import UserError, exit_on_user_error
@@ -106,11 +106,7 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
     run_dir = run_folder(ckpt)
     out_dir = Path(settings["out_dir"] or run_dir)
     check_writable(out_dir)
-    try:
-        device = torch.device(settings["device"])
-    except RuntimeError:
-        raise UserError(
-            f"device={settings['device']!r} is not a device; accepted: cpu, cuda, cuda:N") from None
+    device = parse_device(settings["device"])
     module = load_module(ckpt, map_location=device)
     encoding, vocab = module.hparams.encoding, module.vocab
     config, config_source = run_config(run_dir)

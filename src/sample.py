@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 
 from src.atomic import atomic_dir, atomic_path
-from src.config import check_values, check_writable, literal_settings
+from src.config import check_values, check_writable, literal_settings, parse_device
 from src.data.corpus import shift_to_reference
 from src.data.encoding import write_midi, write_musicxml
 from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
@@ -171,11 +171,7 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
     check_settings(settings)
     out_dir = Path(settings["out_dir"] or Path("outputs/samples") / time.strftime("%Y-%m-%d_%H-%M-%S"))
     check_writable(out_dir)
-    try:
-        device = torch.device(settings["device"])
-    except RuntimeError:
-        raise UserError(
-            f"device={settings['device']!r} is not a device; accepted: cpu, cuda, cuda:N") from None
+    device = parse_device(settings["device"])
     ckpt = resolve_checkpoint(settings["ckpt"])
     module = load_module(ckpt, map_location=device)
     encoding = module.hparams.encoding
