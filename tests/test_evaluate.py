@@ -160,3 +160,15 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert "give one of ckpt=" in refusal(capsys)
     assert "unknown argument" in refusal(capsys, "ckpt=x", "nope=1")
     assert "num_samples=0" in refusal(capsys, "ckpt=x", "num_samples=0")
+
+
+def test_leaderboard_ranks_reconstruction_scores_after_next_symbol_scores():
+    from src.eval.leaderboard import COLUMNS, build
+
+    def row(experiment: str, bits: float) -> dict:
+        metrics = {key: 0.5 for key, _ in COLUMNS} | {"test/bits": bits}
+        return {"run": experiment, "experiment": experiment, "overrides": [], "seed": 0,
+                "metrics": metrics, "mapping": {"/": 0}}
+
+    board = build([row("vae (reconstruction)", 1.0), row("gru", 1.3), row("ngram", 1.4)])
+    assert [r["experiment"] for r in board["runs"]] == ["gru", "ngram", "vae (reconstruction)"]

@@ -57,6 +57,8 @@ def read_run(run: Path) -> dict:
     config, overrides = _config(run)
     experiment = _experiment(run, overrides) or config.get("model", {}).get("name") or "?"
     encoding = read_checkpoint(ckpt)["hyper_parameters"]["encoding"]
+    if encoding.get("windows", "next") == "segments":
+        experiment += " (reconstruction)"  # a VAE's bits are of rebuilding segments: not comparable
     return {
         "run": str(run), "experiment": experiment,
         "overrides": [o for o in overrides if not o.startswith(_NOT_SETTINGS)],
@@ -83,9 +85,9 @@ def build(rows: list[dict]) -> dict:
             "seeds": [m["seed"] for m in members], "runs": [m["run"] for m in members],
             "metrics": {key: mean_std([m["metrics"][key] for m in members]) for key, _ in COLUMNS},
         })
-    grouped.sort(key=lambda g: _sort_key(g["metrics"]["test/bits"]["mean"]))
+    grouped.sort(key=lambda g: (_is_reconstruction(g), _sort_key(g["metrics"]["test/bits"]["mean"])))
     runs = sorted(({k: v for k, v in r.items() if k != "mapping"} for r in rows),
-                  key=lambda r: _sort_key(r["metrics"]["test/bits"]))
+                  key=lambda r: (_is_reconstruction(r), _sort_key(r["metrics"]["test/bits"])))
     return {"groups": grouped, "runs": runs}
 
 
@@ -181,3 +183,8 @@ def _mean_std(summary: dict) -> str:
     if summary["mean"] is None:
         return "-"
     return f"{summary['mean']:.4f}" + (f" ± {summary['std']:.4f}" if summary["std"] is not None else "")
+
+
+def _is_reconstruction(row: dict) -> bool:
+    """Reconstruction scores (VAE) rank after next-symbol scores, whatever their bits."""
+    return row["experiment"].endswith("(reconstruction)")
