@@ -78,3 +78,16 @@ def trained_run(erk5_dir, tmp_path_factory) -> Path:
     finally:
         torch.set_num_threads(threads)
     return root / "run"
+
+
+def adam_losses(net, x, y, lr: float, steps: int = 15) -> list[float]:
+    """Cross-entropy after each of `steps` Adam steps on one fixed batch (for "loss falls" tests)."""
+    optimizer = torch.optim.Adam(net.parameters(), lr=lr)
+    losses = []
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(net(x), y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

@@ -7,12 +7,13 @@ import torch
 from omegaconf import OmegaConf
 
 from src.config import CONFIG_DIR
+from src.data.vocab import Vocabulary
 from src.errors import UserError
 from src.models import NETS, build_net
 from src.models.gru import GRUNet
 from src.models.module import MelodyModule
 from src.train import train
-from tests.conftest import run_config, small_data
+from tests.conftest import adam_losses, run_config, small_data
 
 V, WINDOW = 40, 8
 NET = {"_target_": "src.models.gru.GRUNet", "name": "gru", "hidden_size": 16, "num_layers": 2,
@@ -59,19 +60,12 @@ def test_bad_settings_name_the_key(overrides, key):
 def test_adam_steps_lower_the_loss():
     net = _net()
     x, y = _windows(32)
-    opt = torch.optim.Adam(net.parameters(), lr=3e-2)
-    losses = []
-    for _ in range(15):
-        loss = torch.nn.functional.cross_entropy(net(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = adam_losses(net, x, y, lr=3e-2)
     assert losses[-1] < 0.7 * losses[0]
 
 
 def test_same_seed_same_melodies_through_the_module():
-    vocab_mapping = {s: i for i, s in enumerate(["/", "_", "r", *map(str, range(48, 85))])}
+    vocab_mapping = Vocabulary().mapping
     encoding = {"mapping": vocab_mapping, "sequence_length": WINDOW, "step": 0.25, "min_pitch": 48,
                 "max_pitch": 84}
     torch.manual_seed(0)

@@ -18,6 +18,7 @@ from src.models.checkpoint import load_module
 from src.models.lstm_attn import LSTMAttention
 from src.models.module import MelodyModule
 from src.models.sampling import filter_logits, sample_windowed
+from tests.conftest import adam_losses
 
 V, WINDOW = 40, 8
 NET = {
@@ -96,14 +97,7 @@ def test_build_net_allows_only_listed_targets():
 def test_adam_steps_lower_the_loss():
     net = _net(dropout=0.0)
     x, y = _windows(32)
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
-    losses = []
-    for _ in range(15):
-        loss = torch.nn.functional.cross_entropy(net(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
+    losses = adam_losses(net, x, y, lr=1e-2)
     assert losses[-1] < 0.7 * losses[0]
 
 
