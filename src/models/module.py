@@ -57,25 +57,23 @@ class MelodyModule(L.LightningModule):
         logits = self.net(x)  # (B, V) or (B, L, V)
         logits, y = logits.reshape(-1, logits.shape[-1]), y.reshape(-1).long()  # (N, V), (N,)
         loss = F.cross_entropy(logits, y)
+        training = stage == "train"
+        # N targets weigh this batch's mean loss in the epoch mean (N = B for window nets)
+        self.log(f"{stage}/loss", loss, on_step=training, on_epoch=True, prog_bar=True,
+                 sync_dist=not training, batch_size=y.numel())
+        self._log_metrics(stage, logits, y)
+        return loss
+
+    def _log_metrics(self, stage: str, logits: Tensor, y: Tensor) -> None:
+        """Update and log the stage's DESIGN §6 metrics: train per step and per epoch, else per epoch."""
         metrics = getattr(self, f"{stage}_metrics")
         training = stage == "train"
         if training:
             metrics(logits.detach(), y)  # per-step values as well as the epoch's sums
         else:
             metrics.update(logits, y)
-        # N targets weigh this batch's mean loss in the epoch mean (N = B for window nets)
-        self.log(
-            f"{stage}/loss",
-            loss,
-            on_step=training,
-            on_epoch=True,
-            prog_bar=True,
-            sync_dist=not training,
-            batch_size=y.numel(),
-        )
         # logging the Metric objects lets Lightning compute them over the epoch and reset them
         self.log_dict(metrics, on_step=training, on_epoch=True, batch_size=y.numel())
-        return loss
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         return self._step(batch, "train")

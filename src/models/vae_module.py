@@ -84,12 +84,7 @@ class VAEModule(MelodyModule):
                      sync_dist=not training, batch_size=y.numel())
         if training:
             self.log("train/beta", beta, on_step=True, on_epoch=False)
-        metrics = getattr(self, f"{stage}_metrics")
-        if training:
-            metrics(logits.detach(), y)
-        else:
-            metrics.update(logits, y)
-        self.log_dict(metrics, on_step=training, on_epoch=True, batch_size=y.numel())
+        self._log_metrics(stage, logits, y)
         return terms["loss"]
 
     def sample(
