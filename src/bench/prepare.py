@@ -1,7 +1,6 @@
 """`python -m src.bench.prepare`: our data preparation vs a re-creation of the seed project's, side by side.
 
-Every measurement runs in a fresh spawned process, so its peak RSS is its own: the child reads
-`ru_maxrss` for itself and for its waited-for children (our parse workers) and reports the larger.
+Every measurement runs in a fresh spawned process (src/bench/process.py), so its peak RSS is its own.
 The `seed_style_*` functions are OUR re-creation of the original project's preprocessing (music21
 parse of every tune, `analyze('key')` + `transpose`, string encoding, integer mapping, one-hot
 windows), written for this benchmark; they are not the seed's code. Numbers marked "extrapolated"
@@ -11,67 +10,21 @@ are scaled from what was measured, never measured themselves.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
-import multiprocessing as mp
 import os
 import resource
 import shutil
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 from src.atomic import atomic_path
+from src.bench.process import measure
 from src.bench.seed_style import SEQ, STEP, mem_available, seed_style_tunes
 
 MB = 2**20
 TARGETS = {"warm_load_s": 1.0, "cold_essen_erk_s": 30.0, "train_rss_essen_mb": 1536.0}
-
-
-def _peak_rss() -> dict:
-    mine = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"peak_rss_mb": round(max(mine, children), 1),
-            "peak_rss_source": "children" if children > mine else "self",
-            "rss_self_mb": round(mine, 1), "rss_children_mb": round(children, 1)}
-
-
-def _child(conn, name: str, kwargs: dict) -> None:
-    try:
-        start = time.perf_counter()
-        module, _, function = name.rpartition(":")
-        owner = importlib.import_module(module) if module else sys.modules[__name__]
-        result = getattr(owner, function)(**kwargs)
-        result["process_seconds"] = round(time.perf_counter() - start, 3)
-        try:  # let the forkserver (parent of the parse workers) exit, so RUSAGE_CHILDREN sees them
-            from multiprocessing import forkserver
-            forkserver._forkserver._stop()
-        except Exception:
-            pass
-        conn.send(("ok", result | _peak_rss()))
-    except BaseException:
-        conn.send(("error", traceback.format_exc()))
-    finally:
-        conn.close()
-
-
-def measure(name: str, **kwargs) -> dict:
-    """Run `name(**kwargs)` (a function of this module) in a fresh spawned process."""
-    context = mp.get_context("spawn")
-    receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(sender, name, kwargs), daemon=False)
-    process.start()
-    sender.close()
-    try:
-        status, payload = receiver.recv()
-    except EOFError:
-        status, payload = "error", "the process died without a result (killed for memory?)"
-    process.join()
-    if status != "ok":
-        raise RuntimeError(f"{name} failed:\n{payload}")
-    return payload | {"loadavg_1m_after": round(os.getloadavg()[0], 2)}  # other work on the machine
 
 
 def ours_load(corpus: str, cache_dir: str, workers: int) -> dict:
@@ -124,7 +77,7 @@ def bench_corpus(name: str, args, parent: str) -> dict:
                                   ("ours_warm", "ours_load", {"workers": workers}),
                                   ("ours_train", "ours_train", {})):
         print(f"[{name}] {key} ...", file=sys.stderr, flush=True)
-        out[key] = measure(function, corpus=corpus, cache_dir=cache, **kwargs)
+        out[key] = measure(f"src.bench.prepare:{function}", corpus=corpus, cache_dir=cache, **kwargs)
     shutil.rmtree(cache, ignore_errors=True)
     sample = 200 if args.quick and not args.limit_tunes else None
     budget = None if name == "essen_erk" or args.limit_tunes else args.seed_budget

@@ -1,10 +1,11 @@
-"""Training windows/s: our Lightning run vs a plain PyTorch loop (the original `train_model`), same net.
+"""Training speed per experiment: windows/s and supervised targets/s, Lightning vs a plain loop.
 
-`python -m src.bench.train_speed [--steps 12] [--sizes lstm_attn lstm_attn_seed] [--out FILE]`
-Both loops consume the same batches from our DataModule and run the same network (which makes the
-one-hot inside its forward); the plain loop is the seed's `train_model` (Adam, `loss.backward()`,
-no Lightning, no metrics), so the ratio is Lightning's own overhead (metrics, logging, hooks).
-Timings skip warm-up steps and are interleaved (plain, Lightning, plain, Lightning).
+`python -m src.bench.train_speed [--experiments lstm_attn lstm_attn_lm] [--steps 12] [--plain]`
+Each experiment's net, data and batch size come from its config (conf/experiment/NAME.yaml). The
+plain loop is the seed's `train_model` (Adam, `loss.backward()`, clipping, no Lightning, no
+metrics) on the same batches and net, so Lightning / plain is Lightning's own overhead (metrics,
+logging, hooks). A window net supervises one target per window; a causal net one per position.
+Timings skip warm-up steps; with --plain the two loops are interleaved (plain, Lightning, x2).
 """
 
 from __future__ import annotations
@@ -13,41 +14,46 @@ import argparse
 import json
 import time
 from itertools import islice
-from pathlib import Path
 
 import lightning as L
 import torch
 import torch.nn.functional as F
 
 from src.atomic import atomic_path
-from src.data.datamodule import MelodyDataModule
-from src.models.module import MelodyModule
+from src.config import build, compose_config, to_plain
+from src.models import module_class
 
-SIZES = {  # name -> (model settings, batch size); the experiment configs' values
-    "lstm_attn": ({"hidden_size": 128, "num_layers": 2, "heads": 4, "dropout": 0.2}, 64),
-    "lstm_attn_seed": ({"hidden_size": 256, "num_layers": 8, "heads": 8, "dropout": 0.5}, 64),
-}
 WARMUP = 2
 
 
-def make_module(datamodule: MelodyDataModule, settings: dict) -> MelodyModule:
-    net = {"_target_": "src.models.lstm_attn.LSTMAttention", "name": "lstm_attn", **settings}
-    return MelodyModule(net, datamodule.encoding, {"lr": 1e-3})
+def experiment_parts(experiment: str, corpus: str = "essen_erk", cache_dir: str = "data/processed",
+                     overrides: tuple[str, ...] = ()) -> tuple:
+    """(datamodule set up for fitting, a fresh LightningModule, the composed config) of an experiment."""
+    cfg = compose_config("config", [f"experiment={experiment}", f"data.corpus={corpus}",
+                                    f"data.cache_dir={cache_dir}", *overrides])
+    datamodule = build(cfg.data)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    module = module_class(cfg.model)(net=to_plain(cfg.model), encoding=datamodule.encoding,
+                                     optimizer=to_plain(cfg.optimizer), scheduler=None)
+    return datamodule, module, cfg
 
 
-def plain_loop(datamodule: MelodyDataModule, settings: dict, steps: int) -> float:
+def plain_loop(datamodule, module, steps: int, clip: float | None) -> float:
     """Seconds per step of the seed-style loop (after warm-up)."""
     torch.manual_seed(0)
-    net = make_module(datamodule, settings).net.train()
+    net = module.net.train()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     times = []
-    for x, y in islice(datamodule.train_dataloader(), steps + WARMUP):
+    epochs = (batch for _ in iter(int, 1) for batch in datamodule.train_dataloader())  # endless
+    for x, y in islice(epochs, steps + WARMUP):
         start = time.perf_counter()
-        logits = net(x)  # (B, V); the one-hot (B, L, V) is made inside
-        loss = F.cross_entropy(logits, y)
+        logits = net(x)  # (B, V) or (B, L, V); the one-hot is made inside
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        if clip:
+            torch.nn.utils.clip_grad_norm_(net.parameters(), clip)
         optimizer.step()
         times.append(time.perf_counter() - start)
     return sum(times[WARMUP:]) / steps
@@ -66,52 +72,56 @@ class StepTimer(L.Callback):
         self.times.append(time.perf_counter() - self._start)
 
 
-def lightning_loop(datamodule: MelodyDataModule, settings: dict, steps: int) -> float:
+def lightning_loop(datamodule, module, steps: int, clip: float | None) -> float:
     """Seconds per step of our LightningModule (metrics logged per step, as in training)."""
     torch.manual_seed(0)
     timer = StepTimer()
     trainer = L.Trainer(
         max_steps=steps + WARMUP, limit_val_batches=0, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, callbacks=[timer],
-        accelerator="cpu", gradient_clip_val=1.0,
+        accelerator="cpu", gradient_clip_val=clip,
     )
-    trainer.fit(make_module(datamodule, settings), datamodule=datamodule)
+    trainer.fit(module, datamodule=datamodule)
     return sum(timer.times[WARMUP:]) / steps
 
 
-def main(argv: list[str] | None = None) -> dict:
+def speed(experiment: str, steps: int = 12, plain: bool = False, corpus: str = "essen_erk",
+          cache_dir: str = "data/processed") -> dict:
+    """Windows/s and targets/s of an experiment's training step (and of the plain loop with `plain`)."""
+    datamodule, module, cfg = experiment_parts(experiment, corpus, cache_dir)
+    clip = cfg.trainer.get("gradient_clip_val")
+    x, y = next(iter(datamodule.train_dataloader()))
+    per_step = {"lightning": []} | ({"plain": []} if plain else {})
+    for _ in range(2 if plain else 1):
+        if plain:
+            per_step["plain"].append(plain_loop(datamodule, module, steps, clip))
+        per_step["lightning"].append(lightning_loop(datamodule, module, steps, clip))
+    result = {"experiment": experiment, "model": cfg.model.name, "batch": len(x),
+              "targets_per_batch": y.numel(), "steps": steps, "threads": torch.get_num_threads()}
+    for loop, times in per_step.items():
+        seconds = min(times)
+        result[loop] = {"s_per_step": round(seconds, 4), "windows_per_s": round(len(x) / seconds, 1),
+                        "targets_per_s": round(y.numel() / seconds, 1)}
+    if plain:
+        result["lightning_over_plain"] = round(result["lightning"]["windows_per_s"]
+                                               / result["plain"]["windows_per_s"], 3)
+    return result
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", nargs="+", default=list(SIZES), choices=list(SIZES))
+    parser.add_argument("--experiments", nargs="+", default=["lstm_attn", "lstm_attn_lm"])
     parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--corpus", default="essen_erk")
-    parser.add_argument("--cache-dir", default="data/processed")
-    parser.add_argument("--out", default="docs/bench/train_speed.json")
+    parser.add_argument("--plain", action="store_true", help="also time the plain loop, interleaved")
+    parser.add_argument("--out", default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
-    results = {"threads": torch.get_num_threads(), "steps": args.steps, "sizes": {}}
-    rows = ["| size | batch | plain loop windows/s | Lightning windows/s | Lightning / plain |",
-            "| --- | --- | --- | --- | --- |"]
-    for name in args.sizes:
-        settings, batch = SIZES[name]
-        datamodule = MelodyDataModule(corpus=args.corpus, cache_dir=args.cache_dir, batch_size=batch)
-        datamodule.prepare_data()
-        datamodule.setup("fit")
-        plain, lightning = [], []
-        for _ in range(2):  # interleaved repeats
-            plain.append(plain_loop(datamodule, settings, args.steps))
-            lightning.append(lightning_loop(datamodule, settings, args.steps))
-        plain_rate, lightning_rate = batch / min(plain), batch / min(lightning)
-        results["sizes"][name] = {"batch": batch, **settings, "plain_windows_per_s": plain_rate,
-                                  "lightning_windows_per_s": lightning_rate,
-                                  "ratio": lightning_rate / plain_rate}
-        rows.append(f"| {name} | {batch} | {plain_rate:.0f} | {lightning_rate:.0f} | "
-                    f"{lightning_rate / plain_rate:.2f}x |")
-    print("\n".join(rows))
-    with atomic_path(args.out) as tmp:
-        tmp.write_text(json.dumps(results, indent=1))
+    results = [speed(name, args.steps, args.plain) for name in args.experiments]
+    if args.out:
+        with atomic_path(args.out) as tmp:
+            tmp.write_text(json.dumps(results, indent=1))
     print(json.dumps(results))
     return results
 
 
 if __name__ == "__main__":
-    Path("docs/bench").mkdir(parents=True, exist_ok=True)
     main()

@@ -1,6 +1,8 @@
 """Sliding-window datasets over the token cache (DESIGN §3) and the LightningDataModule.
 
-`windows=segments` serves fixed-length segments instead (src/data/segments.py, for the VAE).
+`windows=segments` serves fixed-length segments instead (src/data/segments.py, for the VAE), and
+`windows=every` strided windows with a target at every position and whole songs to score
+(src/data/sequences.py, for causal nets).
 """
 
 from __future__ import annotations
@@ -119,8 +121,8 @@ class MelodyDataModule(L.LightningDataModule):
         self.cache_dir, self.prepare_workers = cache_dir, prepare_workers
         self.sequence_length, self.batch_size = int(sequence_length), int(batch_size)
         self.num_workers = int(num_workers)
-        if windows not in ("next", "segments"):
-            raise UserError(f"data.windows={windows!r} is invalid: accepted next, segments")
+        if windows not in ("next", "segments", "every"):
+            raise UserError(f"data.windows={windows!r} is invalid: accepted next, segments, every")
         self.windows, self.segment_length = windows, int(segment_length)
         self.segment_stride = int(segment_stride)
         self.augment = _check_augment(transpose_augment)
@@ -138,7 +140,8 @@ class MelodyDataModule(L.LightningDataModule):
             "sequence_length": self.sequence_length, "corpus": config.corpus,
             "val_fraction": config.val_fraction, "test_fraction": config.test_fraction,  # the split
         } | ({"windows": "segments", "segment_length": self.segment_length}
-             if self.windows == "segments" else {})  # `next` checkpoints stay as they were
+             if self.windows == "segments" else {}) | ({"windows": "every"}
+             if self.windows == "every" else {})  # `next` checkpoints stay as they were
 
     def load_corpus(self) -> Corpus:
         if self.corpus is None:
@@ -153,6 +156,9 @@ class MelodyDataModule(L.LightningDataModule):
         for split in ("train", "val", "test"):
             if split in self.datasets:
                 continue
+            if self.windows == "every":
+                self.datasets[split] = self._every_position(corpus, split)
+                continue
             tokens, targets = split_array(corpus, split, self.sequence_length)
             augment = self.augment if split == "train" else None
             if self.windows == "segments":
@@ -162,6 +168,15 @@ class MelodyDataModule(L.LightningDataModule):
                 continue
             self.datasets[split] = WindowDataset(
                 tokens, targets, self.sequence_length, len(self.vocab), augment)
+
+    def _every_position(self, corpus: Corpus, split: str) -> Dataset:
+        from src.data.sequences import SongSequences, StridedWindows, stream_array
+
+        tokens, starts = stream_array(corpus, split)
+        if split == "train":
+            return StridedWindows(tokens, self.sequence_length, self.segment_stride, len(self.vocab),
+                                  self.augment)
+        return SongSequences(tokens, starts)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         if len(self.datasets[split]) == 0:

@@ -11,6 +11,7 @@ from src.errors import UserError
 BOUNDARY, HOLD, REST = "/", "_", "r"
 BOUNDARY_ID, HOLD_ID, REST_ID = 0, 1, 2
 FIRST_PITCH_ID = 3
+IGNORE_ID = -100  # a target position with nothing to predict (padding after a song in a batch)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from torch import nn
 
 from src.errors import UserError
 from src.models.gru import GRUNet
+from src.models.lm import GRULM, LSTMAttentionLM
 from src.models.lstm_attn import LSTMAttention
 from src.models.ngram import NGramNet
 from src.models.vae import MelodyVAE
@@ -17,6 +18,8 @@ from src.models.vae import MelodyVAE
 NETS: dict[str, type[nn.Module]] = {
     "src.models.lstm_attn.LSTMAttention": LSTMAttention,
     "src.models.gru.GRUNet": GRUNet,
+    "src.models.lm.LSTMAttentionLM": LSTMAttentionLM,
+    "src.models.lm.GRULM": GRULM,
     "src.models.ngram.NGramNet": NGramNet,
     "src.models.vae.MelodyVAE": MelodyVAE,
 }
@@ -56,6 +59,8 @@ def module_class(net: Mapping) -> type:
         from src.models.vae_module import VAEModule
 
         return VAEModule
-    from src.models.module import MelodyModule
+    from src.models.module import EveryPositionModule, MelodyModule
 
+    if getattr(NETS.get(net.get("_target_")), "every_position", False):  # causal nets
+        return EveryPositionModule
     return MelodyModule

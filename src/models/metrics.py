@@ -1,6 +1,7 @@
 """Next-symbol metrics of DESIGN §6, accumulated as sums and counts over a whole epoch.
 
-Each takes logits (N, V) or (B, L, V) and targets (N,) or (B, L). A rate over an empty subset (a
+Each takes logits (N, V) or (B, L, V) and targets (N,) or (B, L); targets equal to IGNORE_ID
+(padding after a song, in batches of whole songs) are skipped. A rate over an empty subset (a
 split with no `_` targets, say) is nan rather than 0: there was nothing to be right or wrong about.
 """
 
@@ -12,7 +13,7 @@ import torch
 from torch import Tensor
 from torchmetrics import Metric, MetricCollection
 
-from src.data.vocab import HOLD_ID, REST_ID
+from src.data.vocab import HOLD_ID, IGNORE_ID, REST_ID
 
 
 class _MaskedAccuracy(Metric):
@@ -125,8 +126,10 @@ class MelodyMetrics(MetricCollection):
 
 
 def _flatten(logits: Tensor, target: Tensor) -> tuple[Tensor, Tensor]:
-    """(B, L, V), (B, L) -> (B*L, V), (B*L,); (N, V), (N,) unchanged."""
-    return logits.reshape(-1, logits.shape[-1]), target.reshape(-1).long()
+    """(B, L, V), (B, L) -> (N, V), (N,) without the IGNORE_ID targets (padding)."""
+    logits, target = logits.reshape(-1, logits.shape[-1]), target.reshape(-1).long()
+    keep = target != IGNORE_ID  # (B*L,)
+    return logits[keep], target[keep]
 
 
 def _rate(total: Tensor, count: Tensor) -> Tensor:

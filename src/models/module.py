@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from src.data.vocab import Vocabulary
+from src.data.vocab import IGNORE_ID, Vocabulary
 from src.errors import UserError
 from src.models import build_net
 from src.models.metrics import MelodyMetrics
@@ -56,11 +56,13 @@ class MelodyModule(L.LightningModule):
         x, y = batch  # (B, L) uint8 ids; (B,) int64 targets, or (B, L) for every-position nets
         logits = self.net(x)  # (B, V) or (B, L, V)
         logits, y = logits.reshape(-1, logits.shape[-1]), y.reshape(-1).long()  # (N, V), (N,)
-        loss = F.cross_entropy(logits, y)
+        loss = F.cross_entropy(logits, y, ignore_index=IGNORE_ID)  # padding after a song: no target
         training = stage == "train"
-        # N targets weigh this batch's mean loss in the epoch mean (N = B for window nets)
+        # the targets weigh this batch's mean loss in the epoch mean (B for window nets); training
+        # windows have no padding, songs scored whole do
+        targets = y.numel() if training else int((y != IGNORE_ID).sum())
         self.log(f"{stage}/loss", loss, on_step=training, on_epoch=True, prog_bar=True,
-                 sync_dist=not training, batch_size=y.numel())
+                 sync_dist=not training, batch_size=targets)
         self._log_metrics(stage, logits, y)
         return loss
 
@@ -145,6 +147,12 @@ class MelodyModule(L.LightningModule):
         return self.net.sample(
             prompt, steps, self.window, temperature, top_k, top_p, min_steps, generator
         )
+
+
+class EveryPositionModule(MelodyModule):
+    """Causal nets: loss at every position of strided windows; scored song by song."""
+
+    windows = "every"
 
 
 def _plain(value: object, where: str) -> object:

@@ -91,18 +91,13 @@ def sample_windowed(
             f"prompt must be (B, T) with T >= window={window}, got {tuple(prompt.shape)}"
         )
     B = prompt.shape[0]
-    draw_device = generator.device if generator is not None else prompt.device
     context = prompt[:, -window:].long()  # (B, window): a rolling window, not the whole history
     running = torch.ones(B, dtype=torch.bool, device=prompt.device)  # (B,)
     outputs: list[list[int]] = [[] for _ in range(B)]
     for step in range(steps):
         live = running.nonzero().squeeze(1)  # (b,)
-        logits = next_logits(context[live]).float() / temperature  # (b, V)
-        if step < min_steps:
-            logits[:, stop_id] = -math.inf
-        logits = filter_logits(logits, top_k, top_p)
-        probs = torch.softmax(logits, dim=-1).to(draw_device)  # (b, V)
-        drawn = torch.multinomial(probs, 1, generator=generator).squeeze(1).to(prompt.device)
+        drawn = draw(next_logits(context[live]), temperature, top_k, top_p,
+                     step < min_steps, generator, stop_id)  # (b,)
         new = torch.full((B,), stop_id, dtype=torch.long, device=prompt.device)  # (B,)
         new[live] = drawn
         for i, token in zip(live.tolist(), drawn.tolist(), strict=True):
@@ -113,6 +108,106 @@ def sample_windowed(
             break
         context = torch.cat([context[:, 1:], new[:, None]], dim=1)  # (B, window)
     return outputs
+
+
+def sample_causal(
+    advance: Callable[[Tensor, object], tuple[Tensor, object]],
+    prompt: Tensor,
+    steps: int,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    min_steps: int = 0,
+    generator: torch.Generator | None = None,
+    stop_id: int = 0,
+    cached: bool = True,
+) -> list[list[int]]:
+    """Draw up to `steps` symbols per melody from a causal net, one recurrent step per symbol.
+
+    Args:
+        advance: maps ids (B, T) and the state after the ids before them (None at the start) to
+            logits (B, T, V) and the state after them.
+        prompt: int64 ids (B, T); runs of leading `/` are cut to one (a causal net saw one `/`
+            between songs in training, not a window of them).
+        cached: False recomputes the whole sequence every step instead of carrying the state
+            (the reference the cached path is tested and benchmarked against).
+    Other arguments as in `sample_windowed`.
+    """
+    check_sampling_settings(temperature, top_k, top_p, steps, min_steps)
+    sequence = one_leading_boundary(prompt.long(), stop_id)  # (B, T')
+    logits, state = advance(sequence, None)
+    logits = logits[:, -1]  # (B, V): after the prompt
+    B = sequence.shape[0]
+    running = torch.ones(B, dtype=torch.bool, device=sequence.device)  # (B,)
+    drawn_so_far = []
+    for step in range(steps):
+        # every row draws, finished ones too: the batch keeps its shape and the cache its rows
+        drawn = draw(logits, temperature, top_k, top_p, step < min_steps, generator, stop_id)  # (B,)
+        drawn_so_far.append(torch.where(running, drawn, stop_id))
+        running &= drawn != stop_id
+        if step == steps - 1 or not running.any():
+            break
+        if cached:
+            logits, state = advance(drawn[:, None], state)  # one step: (B, 1, V)
+        else:
+            sequence = torch.cat([sequence, drawn[:, None]], dim=1)
+            logits, _ = advance(sequence, None)  # the whole history again: (B, T' + step + 1, V)
+        logits = logits[:, -1]
+    ids = torch.stack(drawn_so_far, dim=1).tolist()  # (B, steps drawn)
+    return [row[:row.index(stop_id)] if stop_id in row else row for row in ids]
+
+
+def one_leading_boundary(prompt: Tensor, boundary_id: int = 0) -> Tensor:
+    """Cut each row's leading run of `/` to a single `/` -> (B, T'); shorter rows are left-padded
+    with `/` (only when rows' seeds differ in length)."""
+    rows = []
+    for row in prompt:
+        leading = int((row != boundary_id).int().argmax()) if (row != boundary_id).any() else len(row)
+        rows.append(row[max(leading - 1, 0):])
+    width = max(len(row) for row in rows)
+    return torch.stack([torch.nn.functional.pad(row, (width - len(row), 0), value=boundary_id)
+                        for row in rows])
+
+
+class CausalSampling:
+    """Mixin for causal nets with `advance(ids, state) -> (logits, state)`: adds `sample`."""
+
+    def sample(
+        self,
+        prompt: Tensor,
+        steps: int,
+        window: int | None = None,
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        min_steps: int = 0,
+        generator: torch.Generator | None = None,
+        cached: bool = True,
+    ) -> list[list[int]]:
+        """Generate from int64 prompts (B, T) in eval mode; `window` is unused (the net carries its
+        own context); see `sample_causal`."""
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return sample_causal(
+                    self.advance, prompt.to(next(self.parameters()).device), steps,
+                    temperature=temperature, top_k=top_k, top_p=top_p, min_steps=min_steps,
+                    generator=generator, cached=cached,
+                )
+        finally:
+            self.train(was_training)
+
+
+def draw(logits: Tensor, temperature: float, top_k: int, top_p: float, forbid_stop: bool,
+         generator: torch.Generator | None, stop_id: int = 0) -> Tensor:
+    """One id per row of next-symbol logits (b, V), drawn on the generator's device -> (b,) int64."""
+    logits = logits.float() / temperature
+    if forbid_stop:
+        logits[:, stop_id] = -math.inf
+    probs = torch.softmax(filter_logits(logits, top_k, top_p), dim=-1)  # (b, V)
+    draw_device = generator.device if generator is not None else logits.device
+    return torch.multinomial(probs.to(draw_device), 1, generator=generator).squeeze(1).to(logits.device)
 
 
 def _is_int(value: object) -> bool:

@@ -1,0 +1,172 @@
+"""Causal nets (lstm_attn_lm, gru_lm): causality, cached == recomputed, every-position batches."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from src.data.sequences import SongSequences, StridedWindows, stream_array
+from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
+from src.models.attention import MultiHeadSelfAttention
+from src.models.lm import GRULM, LSTMAttentionLM
+from src.models.metrics import MelodyMetrics
+from src.models.sampling import one_leading_boundary
+
+V = 40
+
+
+def nets() -> list[torch.nn.Module]:
+    torch.manual_seed(0)
+    # attention_window 6 < the sequences below: the local mask and the cache trimming both matter
+    return [LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6),
+            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0)]
+
+
+@pytest.mark.parametrize("net", nets(), ids=lambda n: type(n).__name__)
+def test_changing_a_future_symbol_leaves_earlier_logits_unchanged(net):
+    net.eval()
+    x = torch.randint(0, V, (3, 20))
+    changed = x.clone()
+    changed[:, 12] = (changed[:, 12] + 1) % V
+    before, after = net(x), net(changed)
+    assert before.shape == (3, 20, V)
+    torch.testing.assert_close(before[:, :12], after[:, :12], rtol=0, atol=0)
+    assert not torch.allclose(before[:, 12:], after[:, 12:])  # the change is seen from there on
+
+
+@pytest.mark.parametrize("net", nets(), ids=lambda n: type(n).__name__)
+def test_carried_state_gives_the_logits_of_the_whole_sequence(net):
+    net = net.double().eval()
+    x = torch.randint(0, V, (2, 25))
+    whole = net(x)
+    logits, state = net.advance(x[:, :9])  # a prompt, then one symbol at a time
+    pieces = [logits]
+    for t in range(9, 25):
+        logits, state = net.advance(x[:, t:t + 1], state)
+        pieces.append(logits)
+    torch.testing.assert_close(torch.cat(pieces, dim=1), whole, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("net", nets(), ids=lambda n: type(n).__name__)
+def test_cached_sampling_draws_the_melodies_of_full_recomputation(net):
+    net = net.double()
+    prompt = torch.full((5, 12), BOUNDARY_ID)
+    prompt[:, 8:] = torch.randint(FIRST_PITCH_ID, V, (4,))  # one seed, as the CLI gives it
+    kwargs = {"temperature": 1.3, "top_k": 10, "min_steps": 5}
+    cached = net.sample(prompt, 40, generator=torch.Generator().manual_seed(7), **kwargs)
+    recomputed = net.sample(prompt, 40, generator=torch.Generator().manual_seed(7), cached=False, **kwargs)
+    assert cached == recomputed
+    assert all(5 <= len(m) <= 40 and BOUNDARY_ID not in m for m in cached)
+    assert len({tuple(m) for m in cached}) > 1  # rows draw independently
+
+
+def test_local_attention_matches_a_banded_reference_whole_and_in_pieces():
+    torch.manual_seed(0)
+    att = MultiHeadSelfAttention(16, heads=4).eval()
+    x = torch.randn(2, 11, 16)
+    window = 4
+    q, k, v = (x @ att.qkv.weight.T + att.qkv.bias).split(16, dim=2)
+    i, j = torch.arange(11)[:, None], torch.arange(11)[None, :]
+    allowed = (j <= i) & (j > i - window)
+    heads = []
+    for h in range(4):
+        part = slice(4 * h, 4 * h + 4)
+        scores = (q[..., part] @ k[..., part].transpose(1, 2) / 2).masked_fill(~allowed, -math.inf)
+        heads.append(torch.softmax(scores, -1) @ v[..., part])
+    reference = torch.cat(heads, 2) @ att.proj.weight.T + att.proj.bias
+    whole, _ = att.local_causal(x, window)
+    torch.testing.assert_close(whole, reference)
+    first, cache = att.local_causal(x[:, :5], window)
+    assert cache[0].shape == (2, 4, window - 1, 4)  # only what the next position can see
+    pieces = [first]
+    for t in range(5, 11):
+        out, cache = att.local_causal(x[:, t:t + 1], window, cache)
+        pieces.append(out)
+    torch.testing.assert_close(torch.cat(pieces, 1), reference)
+
+
+def test_prompts_keep_one_leading_boundary():
+    prompt = torch.tensor([[0, 0, 0, 0, 5, 1, 6], [0, 0, 0, 0, 0, 0, 0], [7, 1, 1, 1, 1, 1, 8]])
+    assert one_leading_boundary(prompt).tolist() == [[0, 0, 0, 0, 5, 1, 6], [0, 0, 0, 0, 0, 0, 0],
+                                                     [7, 1, 1, 1, 1, 1, 8]]
+    assert one_leading_boundary(prompt[:1]).tolist() == [[0, 5, 1, 6]]
+    assert one_leading_boundary(prompt[1:2]).tolist() == [[0]]
+    # rows that differ: the shorter is left-padded with '/'
+    assert one_leading_boundary(prompt[:2]).tolist() == [[0, 5, 1, 6], [0, 0, 0, 0]]
+
+
+def test_every_position_windows_move_targets_on_by_one():
+    tokens = np.arange(50, dtype=np.uint8)  # value = position, to read starts off
+    windows = StridedWindows(tokens, sequence_length=8, stride=5, vocab_size=V, jitter=False)
+    assert len(windows) == 9  # starts 0, 5, ..., 40 (the last window starts at 41)
+    x, y = windows.batch(torch.arange(len(windows)))
+    assert x.shape == y.shape == (9, 8) and x.dtype == torch.uint8 and y.dtype == torch.int64
+    assert x[1].tolist() == list(range(5, 13)) and y[1].tolist() == list(range(6, 14))
+    torch.manual_seed(0)
+    jittered = StridedWindows(tokens, 8, 5, V)
+    starts = torch.stack([jittered.batch(torch.arange(9))[0][:, 0] for _ in range(50)]).long()
+    offsets = starts - torch.arange(9) * 5  # (50, 9), clamped at the last window
+    assert offsets.min() == 0 and offsets[:, :8].max() == 4 and starts.max() == 41
+    assert windows.windows.untyped_storage().data_ptr() == windows.tokens.untyped_storage().data_ptr()
+
+
+def test_augmented_windows_shift_inputs_and_targets_together():
+    torch.manual_seed(0)
+    tokens = np.random.default_rng(0).integers(0, V, 400).astype(np.uint8)
+    x, y = StridedWindows(tokens, 16, 16, V, augment=(-5, 6)).batch(torch.arange(20))
+    assert torch.equal(x[:, 1:].long(), y[:, :-1])  # still one stream moved on by one
+    assert y.max() < V
+
+
+def test_songs_are_scored_whole_with_padding_ignored():
+    # '/ 5 1 6 / 7 /': songs [5 1 6] and [7]
+    tokens = np.array([0, 5, 1, 6, 0, 7, 0], dtype=np.uint8)
+    songs = SongSequences(tokens, np.array([0, 4]))
+    [(x, y)] = songs.__getitems__([0, 1])  # longest first
+    assert x.tolist() == [[0, 5, 1, 6], [0, 7, 0, 0]]
+    assert y.tolist() == [[5, 1, 6, 0], [7, 0, IGNORE_ID, IGNORE_ID]]
+
+
+def test_padded_song_batches_score_like_songs_one_by_one():
+    torch.manual_seed(0)
+    net = nets()[0].eval()
+    tokens = np.array([0, 5, 1, 6, 1, 0, 7, 0, 9, 1, 1, 2, 8, 0], dtype=np.uint8)
+    songs = SongSequences(tokens, np.array([0, 5, 7]))
+    together, apart = MelodyMetrics(), MelodyMetrics()
+    [(x, y)] = songs.__getitems__([0, 1, 2])
+    together.update(net(x), y)
+    for i in range(3):
+        [(x, y)] = songs.__getitems__([i])
+        apart.update(net(x), y)
+    a, b = together.compute(), apart.compute()
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], equal_nan=True)
+    assert together["bits"].count == 5 + 2 + 6  # every symbol and each closing "/", once
+
+
+def test_stream_array_holds_each_split_song_once(erk5_corpus):
+    tokens, starts = stream_array(erk5_corpus, "train")
+    songs = erk5_corpus.split("train")
+    assert len(tokens) == 1 + sum(s["length"] + 1 for s in songs) and (tokens[starts] == BOUNDARY_ID).all()
+    second = erk5_corpus.tokens[songs[1]["offset"]:songs[1]["offset"] + songs[1]["length"]]
+    assert tokens[starts[1] + 1:starts[1] + 1 + len(second)].tolist() == second.tolist()
+
+
+@pytest.mark.parametrize("net", nets(), ids=lambda n: type(n).__name__)
+def test_adam_steps_lower_the_every_position_loss(net):
+    torch.manual_seed(0)
+    pattern = torch.tensor([5, 1, 1, 1, 7, 1, 9, 1])  # a learnable tune, at a random phase per row
+    x = pattern[(torch.arange(24) + torch.randint(0, 8, (8, 1))) % 8]  # (8, 24)
+    optimizer = torch.optim.Adam(net.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(15):
+        loss = torch.nn.functional.cross_entropy(net(x[:, :-1]).reshape(-1, V), x[:, 1:].reshape(-1))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
