@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install train test lint prepare tensorboard bench sample clean-cache
+.PHONY: install train test lint prepare tensorboard bench sample clean-cache app browser notebook
 
 install: $(STAMP)
 
@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml Makefile
 train: install
 	$(PY) -m src.train $(ARGS)
 
-test: install
+test: install browser
 	$(PY) -m pytest -q $(ARGS)
 
 lint: install
@@ -40,3 +40,26 @@ clean-cache:
 
 sample: install
 	$(PY) -m src.sample ckpt=$(CKPT) $(ARGS)
+
+# The web app on http://localhost:8501 (settings in .streamlit/config.toml; the same flags again here).
+APP_FLAGS := --browser.gatherUsageStats false --server.headless true --server.address 127.0.0.1 \
+	--server.fileWatcherType none --client.toolbarMode viewer --global.developmentMode false
+app: install
+	$(VENV)/bin/streamlit run src/app/main.py $(APP_FLAGS) $(ARGS)
+
+# Debian's Chromium for the browser test of the app (tests/test_app_browser.py); never a browser download.
+# Without root (or sudo) or apt-get it says so and the test is skipped with that reason.
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then :; \
+	elif ! command -v apt-get >/dev/null; then echo "browser: no apt-get: the Chromium test will be skipped"; \
+	elif [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends chromium fonts-dejavu-core >/dev/null) || echo "browser: apt-get failed"; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then (sudo apt-get update -qq && \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+		fonts-dejavu-core >/dev/null) || echo "browser: apt-get failed"; \
+	else echo "browser: $(CHROMIUM) is missing and installing it needs root: the Chromium test will be skipped"; fi
+
+# Run notebooks/explore.ipynb top to bottom; the executed copy goes to outputs/notebooks/.
+notebook: install
+	$(PY) -m src.app.notebook notebooks/explore.ipynb outputs/notebooks/explore.ipynb

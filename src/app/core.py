@@ -1,0 +1,257 @@
+"""The app's plain functions: find checkpoints, load them safely, check a request, generate melodies."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import torch
+
+from src.app.media import Rendered, render
+from src.config import literal_settings
+from src.data.corpus import shift_to_reference
+from src.data.vocab import BOUNDARY
+from src.errors import UserError
+from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint
+from src.models.vae_module import VAEModule
+from src.sample import (
+    TEXT_KEYS,
+    check_settings,
+    continue_melodies,
+    parse_key,
+    transpose_symbols,
+    vae_melodies,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+# A web page is shared: requests are held well below what the command line accepts.
+MAX_APP_STEPS = 1000  # about two minutes at 120 qpm; the WAV of one melody stays under 6 MB
+MAX_SEED_SYMBOLS = 1000
+MAX_SEED_CHARS = 8000  # a seed text longer than this is refused before it is even split
+MAX_MELODIES = 8
+MAX_TOTAL_STEPS = 2000  # steps x melodies of one request: at most ~11 MB of WAV held per session
+MAX_LISTED_RUNS = 200  # newest run checkpoints listed from outputs/
+GENERATION_SLOTS = threading.BoundedSemaphore(2)  # 2 cores: more at once only adds memory and waiting
+LOADED_MODELS = 3  # modules kept in memory, least recently used dropped first
+TYPE_LABELS = {"lstm_attn": "LSTM + attention", "gru": "GRU", "vae": "VAE", "ngram": "n-gram",
+               "lstm_attn_lm": "LSTM + attention (causal LM)", "gru_lm": "GRU (causal LM)"}
+EXAMPLE_SEEDS = {
+    "C major scale": "60 _ 62 _ 64 _ 65 _ 67 _ _ 69 71 _ 72 _ _",
+    "Hänschen klein": "67 _ 64 _ 64 _ _ _ 65 _ 62 _ 62 _ _ _",
+    "Alle meine Entchen": "60 _ 62 _ 64 _ 65 _ 67 _ _ _ 67 _ _ _",
+    "A minor, dotted": "69 _ _ 71 72 _ 71 _ 69 _ _ _ 64 _ _ _",
+    "(empty: a new song)": "",
+}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """A checkpoint the page offers: where it is, its network type, run and test bits."""
+
+    path: Path
+    kind: str  # the checkpoint's net.name (e.g. gru, vae)
+    run: str  # "bundled NAME" or the run folder relative to outputs/
+    bits: float | None  # test/bits from the run's metrics.json (or models/NAME.metrics.json)
+
+    @property
+    def label(self) -> str:
+        bits = f"test {self.bits:.3f} bits" if self.bits is not None else "no test bits"
+        return f"{TYPE_LABELS.get(self.kind, self.kind)} · {self.run} · {bits}"
+
+
+@dataclass
+class Request:
+    """What the page asks for; field names follow `python -m src.sample`."""
+
+    seed: str = ""
+    seed2: str = ""
+    mode: str = "continue"
+    steps: int = 256
+    min_steps: int = 0
+    temperature: float = 1.0
+    top_k: int = 0
+    top_p: float = 1.0
+    num_samples: int = 1
+    rng_seed: int = 0
+    key: str = ""
+    qpm: float = 120.0
+    synth: str = "auto"
+
+
+@dataclass
+class Result:
+    """Generated melodies rendered to files, plus one-line notes for the page."""
+
+    entry: ModelEntry
+    request: Request
+    melodies: list[Rendered]
+    notes: list[str] = field(default_factory=list)
+
+
+def model_dirs() -> tuple[Path, Path]:
+    """(bundled models folder, runs folder): $MELODY_MODELS_DIR and $MELODY_OUTPUTS_DIR, else the repo's."""
+    models = os.environ.get("MELODY_MODELS_DIR") or REPO / "models"
+    outputs = os.environ.get("MELODY_OUTPUTS_DIR") or REPO / "outputs"
+    return Path(models), Path(outputs)
+
+
+def find_checkpoints(models_dir: Path, outputs_dir: Path) -> list[tuple[Path, str]]:
+    """(checkpoint, run label): models/*.ckpt by name, then each run's best (else last), newest first."""
+    found = [(p, f"bundled {p.stem}") for p in sorted(models_dir.glob("*.ckpt")) if p.is_file()]
+    runs = {folder.parent for folder in outputs_dir.rglob("checkpoints") if folder.is_dir()}
+    picked = []
+    for run in runs:
+        ckpt = next((run / n for n in CHECKPOINT_NAMES if (run / n).is_file()), None)
+        if ckpt is not None:
+            picked.append((ckpt.stat().st_mtime, ckpt, str(run.relative_to(outputs_dir))))
+    picked.sort(key=lambda item: (-item[0], item[2]))
+    return found + [(ckpt, run) for _, ckpt, run in picked[:MAX_LISTED_RUNS]]
+
+
+_describe_cache: dict[tuple, str | UserError] = {}
+_describe_lock = threading.Lock()
+
+
+def list_models(models_dir: Path, outputs_dir: Path) -> tuple[list[ModelEntry], list[str]]:
+    """The usable checkpoints, and a one-line reason for each file that was refused or unreadable."""
+    entries, problems = [], []
+    for path, run in find_checkpoints(models_dir, outputs_dir):
+        kind = _describe(path)
+        if isinstance(kind, UserError):
+            problems.append(str(kind))
+        else:
+            entries.append(ModelEntry(path, kind, run, _test_bits(path)))
+    return entries, problems
+
+
+def _describe(path: Path) -> str | UserError:
+    """The net name stored in a checkpoint (read with weights_only), cached per file version."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _describe_lock:
+        if key not in _describe_cache:
+            try:
+                net = read_checkpoint(path)["hyper_parameters"]["net"]
+                _describe_cache[key] = str(net.get("name") or net.get("_target_", "?"))
+            except UserError as err:
+                _describe_cache[key] = err
+        return _describe_cache[key]
+
+
+def _test_bits(ckpt: Path) -> float | None:
+    """test/bits from the run's metrics.json, or from models/NAME.metrics.json beside a bundled one."""
+    run = ckpt.parent.parent if ckpt.parent.name == "checkpoints" else None
+    for path in ([run / "metrics.json"] if run else []) + [ckpt.with_suffix(".metrics.json")]:
+        try:
+            bits = json.loads(path.read_text())["metrics"]["test/bits"]
+            return float(bits)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return None
+
+
+_loaded: OrderedDict[tuple, torch.nn.Module] = OrderedDict()
+_load_lock = threading.Lock()
+
+
+def load_model(path: Path):
+    """The checkpoint's module in eval mode on the CPU (weights_only), shared by every session."""
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    with _load_lock:
+        if key not in _loaded:
+            _loaded[key] = load_module(path, map_location="cpu")
+            while len(_loaded) > LOADED_MODELS:
+                _loaded.popitem(last=False)
+        _loaded.move_to_end(key)
+        return _loaded[key]
+
+
+def modes(module) -> list[str]:
+    """The sampling modes this checkpoint supports, as `python -m src.sample mode=` names them."""
+    return ["prior", "vary", "interpolate"] if isinstance(module, VAEModule) else ["continue"]
+
+
+def check_request(request: Request, module) -> dict:
+    """The CLI's settings for `request`, checked as `python -m src.sample` checks them (UserError)."""
+    for name in ("seed", "seed2"):
+        text = getattr(request, name)
+        count = len(text.split()) if len(text) <= MAX_SEED_CHARS else None
+        if count is None or count > MAX_SEED_SYMBOLS:
+            size = f"{count} symbols" if count is not None else f"{len(text)} characters"
+            raise UserError(f"{name}: {size} is too long; accepted: at most {MAX_SEED_SYMBOLS} symbols "
+                            "in the web app")
+    limits = (("steps", MAX_APP_STEPS), ("num_samples", MAX_MELODIES))
+    for name, most in limits:
+        value = getattr(request, name)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
+            raise UserError(f"{name}={value!r} is not accepted; accepted: an integer 1..{most} "
+                            "in the web app")
+    length = getattr(module.net, "segment_length", None) if isinstance(module, VAEModule) else None
+    total = min(request.steps, length or request.steps) * request.num_samples  # a VAE melody is one segment
+    if total > MAX_TOTAL_STEPS:
+        raise UserError(f"steps x num_samples = {total} is too much for one request; accepted: at most "
+                        f"{MAX_TOTAL_STEPS} in the web app")
+    if request.mode not in modes(module):
+        raise UserError(f"mode={request.mode} does not apply to this checkpoint; accepted: "
+                        f"{', '.join(modes(module))}")
+    settings = literal_settings([], "sample", TEXT_KEYS)  # conf/sample.yaml's defaults
+    settings.update({k: v for k, v in vars(request).items() if k in settings})
+    settings.update(ckpt="app", key=request.key.strip() or None)
+    check_settings(settings)
+    return settings
+
+
+def generate(entry: ModelEntry, request: Request) -> Result:
+    """Check the request, sample its melodies (at most two requests at once), render each one."""
+    module = load_model(entry.path)
+    settings = check_request(request, module)
+    encoding = module.hparams.encoding
+    shift = 0
+    if settings["key"]:
+        if not encoding.get("normalize_key", True):
+            raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
+        shift = shift_to_reference(*parse_key(settings["key"]))  # the key's tonic -> the model's C / A
+    seed, seed2 = (_parse_seed(module, settings, name, shift) for name in ("seed", "seed2"))
+    notes = []
+    if isinstance(module, VAEModule):
+        length = module.net.segment_length
+        for name, symbols in (("seed", seed), ("seed2", seed2)):
+            if symbols and len(symbols) != length:
+                how = f"padded with {length - len(symbols)} holds" if len(symbols) < length else "cropped"
+                notes.append(f"{name}: {len(symbols)} symbols {how} to the model's segment_length={length}")
+    with GENERATION_SLOTS, torch.inference_mode():
+        if isinstance(module, VAEModule):
+            melodies = vae_melodies(module, seed, seed2, settings)
+        else:
+            generator = torch.Generator().manual_seed(settings["rng_seed"])
+            melodies = continue_melodies(
+                module, [seed] * settings["num_samples"], settings["steps"], generator,
+                temperature=settings["temperature"], top_k=settings["top_k"], top_p=settings["top_p"],
+                min_steps=settings["min_steps"])
+    rendered = []
+    for k, melody in enumerate(transpose_symbols(m, -shift) for m in melodies):
+        if not melody:
+            notes.append(f"melody {k + 1} is empty: the model ended the song at once ('/'); "
+                         "raise min_steps or try another rng_seed")
+            continue
+        rendered.append(render(melody, encoding["step"], settings["qpm"], title=f"Melody {k + 1}",
+                               synth=request.synth))
+    return Result(entry, replace(request), rendered, notes)
+
+
+def _parse_seed(module, settings: dict, name: str, shift: int) -> list[str]:
+    """Setting `name` (seed or seed2) as symbols in the model's key, checked like the CLI's."""
+    text = " ".join(transpose_symbols(str(settings[name]).split(), shift))
+    try:
+        seed = module.vocab.parse_melody(text)
+    except UserError as err:
+        note = f" (after moving key {settings['key']} to the model's key by {shift:+d})" if shift else ""
+        raise UserError(f"{name}: {err}{note}") from None
+    if BOUNDARY in seed:
+        raise UserError(f"{name} may not contain '/': a seed is the start of one song")
+    return seed

@@ -1,0 +1,114 @@
+"""The Melody Generator page (`make app`): pick a model, give a seed, generate, listen, download, read."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import streamlit as st
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `streamlit run` puts only src/app/ on the path
+
+from src.app import core  # noqa: E402
+from src.app.media import fluidsynth_available  # noqa: E402
+from src.errors import UserError  # noqa: E402
+
+MODE_HELP = {"continue": "continue the seed", "prior": "new melodies (no seed)",
+             "vary": "variations of the seed", "interpolate": "from the seed to seed 2"}
+
+
+# every widget change reruns the page: the folders are scanned at most every 5 s
+@st.cache_data(ttl=5, show_spinner=False)
+def _models(models_dir: Path, outputs_dir: Path) -> tuple[list[core.ModelEntry], list[str]]:
+    return core.list_models(models_dir, outputs_dir)
+
+
+def _use_example() -> None:
+    st.session_state.seed = core.EXAMPLE_SEEDS[st.session_state.example]
+
+
+def _show(result: core.Result) -> None:
+    """Each melody: its symbols, an audio player, downloads, and the sheet."""
+    for note in result.notes:
+        st.info(note)
+    for k, melody in enumerate(result.melodies):
+        if len(result.melodies) > 1:
+            st.subheader(f"Melody {k + 1}")
+        st.code(" ".join(melody.symbols), language=None, wrap_lines=True)
+        st.audio(melody.wav, format="audio/wav")
+        left, right = st.columns(2)
+        name = f"melody_{k + 1:02d}"
+        left.download_button("Download MIDI", melody.midi, f"{name}.mid", "audio/midi",
+                             key=f"midi_{k}", on_click="ignore")
+        right.download_button("Download MusicXML", melody.musicxml, f"{name}.musicxml",
+                              "application/vnd.recordare.musicxml+xml", key=f"xml_{k}", on_click="ignore")
+        for page in melody.svg_pages:
+            st.image(page, width="stretch")
+
+
+st.set_page_config(page_title="Melody Generator", layout="centered")
+st.title("Melody Generator")
+st.caption("Folk melodies from models trained on the Essen collection. Everything runs on this machine.")
+
+entries, problems = _models(*core.model_dirs())
+for problem in problems:
+    st.warning(problem)
+if not entries:
+    models_dir, outputs_dir = core.model_dirs()
+    st.info(f"No checkpoint found in {models_dir} or under {outputs_dir}: run `make models` "
+            "(the bundled models) or `make train`.")
+    st.stop()
+
+entry = st.selectbox("Model", entries, format_func=lambda e: e.label, key="model")
+try:
+    module = core.load_model(entry.path)
+except UserError as err:
+    st.error(str(err))
+    st.stop()
+modes = core.modes(module)
+mode = st.radio("Mode", modes, horizontal=True, key="mode",
+                format_func=lambda m: f"{m}: {MODE_HELP.get(m, m)}")
+
+if mode != "prior":
+    st.selectbox("Examples", list(core.EXAMPLE_SEEDS), index=None, key="example", on_change=_use_example,
+                 placeholder="choose an example seed")
+    seed = st.text_input("Enter a seed melody", key="seed",
+                         placeholder="MIDI pitches, _ (hold), r (rest): 60 _ 62 _ 64 _ 65 _")
+else:
+    seed = ""
+seed2 = st.text_input("Seed 2 (where the path ends)", key="seed2") if mode == "interpolate" else ""
+
+left, middle, right = st.columns(3)
+temperature = left.slider("Temperature", 0.05, 2.0, 1.0, 0.05, key="temperature")
+steps = middle.number_input("Length (steps of a 16th)", value=256, step=16, key="steps",
+                            help=f"1..{core.MAX_APP_STEPS}; a melody also ends when the model ends the song")
+rng_seed = right.number_input("Random seed", value=0, step=1, key="rng_seed")
+left, middle, right = st.columns(3)
+key = left.text_input("Key", key="key", placeholder="e.g. E, Bb, f#m, Am",
+                      help="the seed is read in this key and the melodies written in it; "
+                      "empty: the model's C major / A minor")
+count = middle.number_input("Melodies", value=5 if mode == "interpolate" else 1, step=1, key=f"count_{mode}",
+                            help=f"1..{core.MAX_MELODIES}; interpolate includes both ends")
+synths = ["auto", "builtin", "fluidsynth"] if fluidsynth_available() else ["builtin"]
+synth = right.selectbox("Audio", synths, key="synth")
+with st.expander("More settings"):
+    a, b, c, d = st.columns(4)
+    top_k = a.number_input("top_k", value=0, step=1, key="top_k", help="0 = off; 1 = greedy")
+    top_p = b.number_input("top_p", value=1.0, step=0.05, key="top_p", help="(0, 1]; 1 = off")
+    min_steps = c.number_input("min_steps", value=0, step=1, key="min_steps", help="no song end before")
+    qpm = d.number_input("Tempo (qpm)", value=120.0, step=10.0, key="qpm")
+
+if st.button("Generate Melody", type="primary", key="generate"):
+    request = core.Request(seed=seed, seed2=seed2, mode=mode, steps=int(steps), min_steps=int(min_steps),
+                           temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
+                           num_samples=int(count), rng_seed=int(rng_seed), key=key, qpm=float(qpm),
+                           synth=synth)
+    st.session_state.pop("result", None)
+    try:
+        with st.spinner("Generating..."):
+            st.session_state.result = core.generate(entry, request)
+    except UserError as err:
+        st.error(str(err))
+
+if "result" in st.session_state:
+    _show(st.session_state.result)

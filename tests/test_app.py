@@ -1,0 +1,228 @@
+"""The web app through Streamlit's own AppTest: each model type generates, files download, bad input is
+one line; the WAV has the melody's length and its first note's pitch."""
+
+from __future__ import annotations
+
+import io
+import pickle
+import sys
+import wave
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import mido
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from src.app import core
+from src.app.media import SAMPLE_RATE, render
+from src.app.server import FLAGS
+from src.data.vocab import symbols_to_events
+from tests.app_fixtures import app_dirs
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+APP = Path(core.__file__).with_name("main.py")
+SEED = "60 _ 62 _ 64 _ 65 _"
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory, erk5_dir, trained_run) -> tuple[Path, Path]:
+    return app_dirs(tmp_path_factory.getbasetemp() / "app_models", erk5_dir, trained_run)
+
+
+def app(models: Path, outputs: Path, monkeypatch) -> AppTest:
+    monkeypatch.setenv("MELODY_MODELS_DIR", str(models))
+    monkeypatch.setenv("MELODY_OUTPUTS_DIR", str(outputs))
+    return AppTest.from_file(str(APP), default_timeout=60).run()
+
+
+def generate(at: AppTest, model: str | None = None, **widgets) -> AppTest:
+    """Choose the model whose label contains `model`, set widgets by key, press Generate Melody."""
+    if model is not None:
+        choose_model(at, model)
+    for key, value in widgets.items():
+        widget(at, key).set_value(value)
+    return at.button(key="generate").click().run()
+
+
+def choose_model(at: AppTest, part: str) -> AppTest:
+    labels = at.selectbox(key="model").options
+    return at.selectbox(key="model").select_index(next(i for i, s in enumerate(labels) if part in s)).run()
+
+
+def widget(at: AppTest, key: str):
+    """The widget with this key, whatever its kind."""
+    for kind in (at.text_input, at.number_input, at.selectbox, at.slider, at.radio):
+        try:
+            return kind(key=key)
+        except KeyError:
+            continue
+    raise KeyError(key)
+
+
+def test_lists_bundled_models_first_then_runs_labelled_by_type_run_and_bits(dirs):
+    entries, problems = core.list_models(*dirs)
+    assert not problems
+    assert entries[0].run == "bundled debug" and entries[0].path.name == "debug.ckpt"
+    kinds = {e.kind for e in entries}
+    assert {"lstm_attn", "gru", "vae", "ngram"} <= kinds
+    for entry in entries:
+        assert entry.bits is not None and f"{entry.bits:.3f} bits" in entry.label
+    assert any(e.label.startswith("GRU · gru · test ") for e in entries)
+
+
+@pytest.mark.parametrize("kind", ["LSTM + attention", "GRU ·", "n-gram", "causal LM"],
+                         ids=["lstm_attn", "gru", "ngram", "causal_lm"])
+def test_each_window_model_continues_the_seed(kind, dirs, monkeypatch):
+    at = app(*dirs, monkeypatch)
+    labels = [e.label for e in core.list_models(*dirs)[0]]
+    if not any(kind in label for label in labels):
+        pytest.skip(f"no {kind} experiment in this checkout")
+    at = generate(at, kind, seed=SEED, steps=32, min_steps=8)
+    assert not at.error and not at.exception
+    symbols = at.code[0].value.split()
+    assert symbols[:8] == SEED.split() and 8 + 8 <= len(symbols) <= 8 + 32
+    assert len(at.get("audio")) == 1 and len(at.image) >= 1
+    assert [b.label for b in at.download_button] == ["Download MIDI", "Download MusicXML"]
+
+
+@pytest.mark.parametrize("mode, widgets, count", [
+    ("prior", {}, 1),
+    ("vary", {"seed": SEED, "count_vary": 3}, 3),
+    ("interpolate", {"seed": SEED, "seed2": "67 _ _ _ 65 _ 64 _", "count_interpolate": 4}, 4),
+])
+def test_vae_modes(mode, widgets, count, dirs, monkeypatch):
+    at = app(*dirs, monkeypatch)
+    choose_model(at, "VAE")
+    assert at.radio(key="mode").options == [f"{m}: {h}" for m, h in (
+        ("prior", "new melodies (no seed)"), ("vary", "variations of the seed"),
+        ("interpolate", "from the seed to seed 2"))]
+    at.radio(key="mode").set_value(mode).run()
+    at = generate(at, **widgets)
+    assert not at.error and not at.exception
+    result = at.session_state["result"]
+    assert len(result.melodies) == count and all(len(m.symbols) == 16 for m in result.melodies)
+    assert len(at.get("audio")) == count and len(at.download_button) == 2 * count
+    if mode != "prior":
+        assert "seed: 8 symbols padded with 8 holds" in at.info[0].value
+
+
+def test_downloads_hold_the_shown_melody(dirs, monkeypatch):
+    at = generate(app(*dirs, monkeypatch), "bundled", seed=SEED, steps=24, qpm=90.0)
+    melody = at.session_state["result"].melodies[0]
+    assert " ".join(melody.symbols) == at.code[0].value
+    midi = mido.MidiFile(file=io.BytesIO(melody.midi))
+    onsets, notes, now = {}, [], 0
+    for message in mido.merge_tracks(midi.tracks):
+        now += message.time
+        if message.type == "note_on" and message.velocity > 0:
+            onsets[message.note] = now
+        elif message.type in ("note_off", "note_on"):
+            notes.append((message.note, onsets.pop(message.note), now))
+        elif message.type == "set_tempo":
+            assert round(mido.tempo2bpm(message.tempo)) == 90
+    step = midi.ticks_per_beat // 4  # a 16th
+    expected, onset = [], 0
+    for pitch, steps in symbols_to_events(list(melody.symbols)):
+        if pitch is not None:
+            expected.append((pitch, onset * step, (onset + steps) * step))
+        onset += steps
+    assert notes == expected
+    score = ET.fromstring(melody.musicxml)
+    assert score.tag == "score-partwise" and score.find(".//note/pitch") is not None
+    assert melody.svg_pages[0].lstrip().startswith(("<svg", "<?xml")) and "</svg>" in melody.svg_pages[0]
+
+
+def test_wav_has_the_melody_length_and_a_peak_at_the_first_note():
+    symbols = "69 _ _ _ _ _ _ _ 72 _ _ _ 76 _ r _ 64 _ _ _".split()  # A4 for half a second at 120 qpm
+    melody = render(symbols, step=0.25, qpm=120, synth="builtin")
+    with wave.open(io.BytesIO(melody.wav)) as wav:
+        assert wav.getframerate() == SAMPLE_RATE and wav.getnchannels() == 1
+        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2").astype(np.float64)
+    assert len(frames) == round(len(symbols) * 0.25 * 60 / 120 * SAMPLE_RATE)  # 20 steps of 1/8 s
+    first = frames[: round(8 * 0.125 * SAMPLE_RATE)]  # the first note's 8 steps
+    spectrum = np.abs(np.fft.rfft(first * np.hanning(len(first))))
+    freqs = np.fft.rfftfreq(len(first), 1 / SAMPLE_RATE)
+    assert abs(freqs[spectrum.argmax()] - 440.0) <= 2.0  # within a bin (1 Hz) or two
+
+
+def test_app_wav_length_follows_the_tempo(dirs, monkeypatch):
+    at = generate(app(*dirs, monkeypatch), "bundled", seed=SEED, steps=16, qpm=150.0, synth="builtin")
+    melody = at.session_state["result"].melodies[0]
+    with wave.open(io.BytesIO(melody.wav)) as wav:
+        assert wav.getnframes() == round(len(melody.symbols) * 0.25 * 60 / 150 * SAMPLE_RATE)
+
+
+def test_same_rng_seed_same_melody_and_key_moves_it(dirs, monkeypatch):
+    first = generate(app(*dirs, monkeypatch), "bundled", seed=SEED, steps=16, rng_seed=7).code[0].value
+    again = generate(app(*dirs, monkeypatch), "bundled", seed=SEED, steps=16, rng_seed=7).code[0].value
+    assert first == again
+    in_d = generate(app(*dirs, monkeypatch), "bundled", seed="62 _ 64 _ 66 _", steps=16, rng_seed=7, key="D")
+    assert not in_d.error and in_d.code[0].value.split()[:6] == "62 _ 64 _ 66 _".split()
+
+
+@pytest.mark.parametrize("widgets, message", [
+    ({"seed": "60 _ 99"}, "seed: pitch 99 at position 3 is outside the model's range 48..84; accepted"),
+    ({"seed": "_ 60"}, "seed: a melody cannot start with '_'"),
+    ({"seed": "60 _ / 62"}, "seed may not contain '/'"),
+    ({"seed": " ".join(["60"] * 1001)}, "seed: 1001 symbols is too long; accepted: at most 1000 symbols"),
+    ({"seed": "60 " * 5000}, "seed: 15000 characters is too long"),
+    ({"steps": 5000}, "steps=5000 is not accepted; accepted: an integer 1..1000 in the web app"),
+    ({"steps": 0}, "steps=0 is not accepted"),
+    ({"key": "H"}, "key='H' is not a key; accepted: a tonic A-G"),
+    ({"steps": 1000, "count_continue": 3}, "steps x num_samples = 3000 is too much for one request"),
+    ({"top_p": 1.5}, "top_p=1.5 is not accepted; accepted: a number in (0, 1]"),
+    ({"qpm": 0.0}, "qpm=0.0 is not accepted"),
+])
+def test_bad_input_is_one_line_and_no_traceback(widgets, message, dirs, monkeypatch):
+    at = generate(app(*dirs, monkeypatch), "bundled", **widgets)
+    assert len(at.error) == 1 and not at.exception, [e.value for e in at.error]
+    text = at.error[0].value
+    assert message in text and "\n" not in text
+    assert "result" not in at.session_state and not at.get("audio")
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_without_running_it(dirs, tmp_path, monkeypatch):
+    models = tmp_path / "models"
+    models.mkdir()
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (Path.touch, (marker,))
+
+    (models / "evil.ckpt").write_bytes(pickle.dumps({"hyper_parameters": Payload()}, protocol=2))
+    (models / "notes.ckpt").write_text("not a checkpoint")
+    at = app(models, dirs[1], monkeypatch)
+    warnings = [w.value for w in at.warning]
+    assert any("evil.ckpt was refused" in w and "would unpickle code" in w for w in warnings), warnings
+    assert any("notes.ckpt cannot be read" in w for w in warnings)
+    assert not marker.exists()
+    assert not any("evil" in label for label in at.selectbox(key="model").options)
+    at = generate(at, seed=SEED, steps=8)  # the good checkpoints still work
+    assert not at.error and not marker.exists()
+
+
+def test_no_checkpoint_says_how_to_get_one(tmp_path, monkeypatch):
+    at = app(tmp_path / "none", tmp_path / "none", monkeypatch)
+    assert "make models" in at.info[0].value and not at.button
+
+
+def test_an_example_fills_the_seed(dirs, monkeypatch):
+    at = app(*dirs, monkeypatch)
+    at.selectbox(key="example").select("Hänschen klein").run()
+    assert at.text_input(key="seed").value == core.EXAMPLE_SEEDS["Hänschen klein"]
+
+
+def test_no_usage_statistics_and_this_machine_only():
+    config = tomllib.loads((core.REPO / ".streamlit" / "config.toml").read_text())
+    assert config["browser"]["gatherUsageStats"] is False and config["server"]["headless"] is True
+    assert config["server"]["address"] == "127.0.0.1" and config["client"]["toolbarMode"] == "viewer"
+    makefile = (core.REPO / "Makefile").read_text()
+    assert "--browser.gatherUsageStats false --server.headless true --server.address 127.0.0.1" in makefile
+    assert {"--browser.gatherUsageStats=false", "--server.address=127.0.0.1"} <= set(FLAGS)

@@ -1,0 +1,73 @@
+"""The running app: Debian's Chromium generates once (screenshot not blank, no request leaves the machine),
+and 20 sessions generating at once all succeed with bounded memory."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+import pytest
+
+from src.app.load import run_load
+from src.app.server import serve
+from tests.app_fixtures import app_dirs
+
+CHROMIUM = Path("/usr/bin/chromium")
+# a fresh profile, no GPU, and none of Chromium's own background traffic (updates, sync, QUIC probes)
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage"]
+SEED = "60 _ 62 _ 64 _ 65 _ 67 _ _ 69 71 _ 72 _ _"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, erk5_dir, trained_run):
+    models, outputs = app_dirs(tmp_path_factory.getbasetemp() / "app_models", erk5_dir, trained_run)
+    log = tmp_path_factory.mktemp("server") / "streamlit.log"
+    with serve(models, outputs, agent_api=True, log=log) as running:
+        yield running
+
+
+@pytest.mark.skipif(not CHROMIUM.is_file(), reason=f"{CHROMIUM} is missing: `make browser` installs Debian's "
+                    "chromium (as root or with sudo), as `make test` does")
+def test_chromium_generates_once_and_the_page_is_not_blank(server, tmp_path):
+    from PIL import Image
+    from playwright.sync_api import sync_playwright
+
+    requested: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch_persistent_context(  # a new profile in a new folder
+            tmp_path / "profile", executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS,
+            viewport={"width": 1000, "height": 1400})
+        try:
+            page = browser.new_page()
+            page.on("request", lambda request: requested.append(request.url))
+            page.goto(server.url, wait_until="domcontentloaded")
+            seed = page.get_by_label("Enter a seed melody")
+            seed.fill(SEED)
+            seed.press("Enter")  # a text input hands its value to the app on Enter (or blur)
+            page.get_by_role("button", name="Generate Melody").click()
+            page.get_by_role("button", name="Download MIDI").wait_for(timeout=60_000)
+            page.locator("audio").first.wait_for(state="attached", timeout=10_000)
+            page.locator("img").first.wait_for(timeout=10_000)  # the sheet
+            shown = page.locator("code").first.inner_text()
+            png = page.screenshot(path=str(tmp_path / "app.png"), full_page=True)
+        finally:
+            browser.close()
+    assert shown.split()[:len(SEED.split())] == SEED.split(), shown
+    pixels = np.asarray(Image.open(io.BytesIO(png)).convert("L"), dtype=np.float64)
+    assert pixels.std() > 10 and (pixels < 128).mean() > 0.005, "the screenshot is blank"
+    web = [urlparse(url) for url in requested]
+    hosts = {url.hostname for url in web if url.scheme in ("http", "https", "ws", "wss")}
+    assert hosts == {"127.0.0.1"}, f"requests left the machine: {sorted(map(str, hosts))}"
+
+
+def test_twenty_sessions_generate_at_once_within_bounded_memory(server):
+    report = run_load(server.url, server.pid, "bundled debug", sessions=20, steps=64)
+    assert report["succeeded"] == 20, [r for r in report["results"] if r["errors"] or r["status"] != "ready"]
+    assert report["rss_peak_mb"] - report["rss_before_mb"] < 400, report
+    seed_refusal, steps_refusal = report["refusals"]
+    assert len(seed_refusal) == 1 and "symbols is too long; accepted: at most 1000" in seed_refusal[0]
+    assert len(steps_refusal) == 1 and "steps=100000 is not accepted" in steps_refusal[0]
