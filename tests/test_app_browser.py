@@ -4,21 +4,15 @@ and 20 sessions generating at once all succeed with bounded memory."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 
 from src.app.load import run_load
-from src.app.server import serve
+from src.app.server import CHROMIUM, CHROMIUM_FLAGS, serve
 from tests.app_fixtures import app_dirs
 
-CHROMIUM = Path("/usr/bin/chromium")
-# a fresh profile, no GPU, and none of Chromium's own background traffic (updates, sync, QUIC probes)
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--disable-dev-shm-usage"]
 SEED = "60 _ 62 _ 64 _ 65 _ 67 _ _ 69 71 _ 72 _ _"
 
 
@@ -39,7 +33,7 @@ def test_chromium_generates_once_and_the_page_is_not_blank(server, tmp_path):
     requested: list[str] = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(  # a new profile in a new folder
-            tmp_path / "profile", executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_FLAGS,
+            tmp_path / "profile", executable_path=str(CHROMIUM), headless=True, args=list(CHROMIUM_FLAGS),
             viewport={"width": 1000, "height": 1400})
         try:
             page = browser.new_page()

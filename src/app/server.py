@@ -21,6 +21,11 @@ APP = REPO / "src" / "app" / "main.py"
 # the same settings as .streamlit/config.toml and `make app`, as flags so they hold from any folder
 FLAGS = ("--browser.gatherUsageStats=false", "--server.headless=true", "--server.address=127.0.0.1",
          "--server.fileWatcherType=none", "--client.toolbarMode=viewer", "--global.developmentMode=false")
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package (`make browser`); no browser is ever downloaded
+# a fresh profile, no GPU, and none of Chromium's own background traffic (updates, sync, QUIC probes)
+CHROMIUM_FLAGS = ("--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--disable-dev-shm-usage")
 
 
 @dataclass(frozen=True)

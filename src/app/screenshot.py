@@ -1,0 +1,59 @@
+"""`python -m src.app.screenshot OUT.png RUN_OR_CKPT [seed=...] [steps=96]`: the app after one Generate.
+
+Serves the app on a copy of one checkpoint (and its metrics.json), lets Debian's Chromium type the seed
+and press Generate Melody, and saves the page (docs/app.png is made this way).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from src.app.core import EXAMPLE_SEEDS
+from src.app.server import CHROMIUM, CHROMIUM_FLAGS, serve
+from src.models.checkpoint import resolve_checkpoint
+
+
+def screenshot(out: Path, ckpt: Path, seed: str, steps: int, size: tuple[int, int] = (900, 1560)) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="app-shot-") as tmp:
+        root = Path(tmp)
+        run = root / "outputs" / ckpt.parent.parent.name
+        (run / "checkpoints").mkdir(parents=True)
+        shutil.copy(ckpt, run / "checkpoints" / "best.ckpt")
+        if (ckpt.parent.parent / "metrics.json").is_file():
+            shutil.copy(ckpt.parent.parent / "metrics.json", run / "metrics.json")
+        with serve(root / "models", root / "outputs") as server, sync_playwright() as playwright:
+            browser = playwright.chromium.launch_persistent_context(
+                root / "profile", executable_path=str(CHROMIUM), headless=True, args=list(CHROMIUM_FLAGS),
+                viewport={"width": size[0], "height": size[1]})
+            page = browser.new_page()
+            page.goto(server.url)
+            length = page.get_by_role("spinbutton", name="Length (steps of a 16th)")
+            for field, value in ((page.get_by_label("Enter a seed melody"), seed), (length, str(steps))):
+                field.fill(value)
+                field.press("Enter")
+            page.wait_for_timeout(1000)  # let the page take the values before the click
+            page.get_by_role("button", name="Generate Melody").click()
+            page.get_by_role("button", name="Download MIDI").wait_for(timeout=120_000)
+            page.wait_for_timeout(1500)  # the sheet's image
+            page.screenshot(path=str(out))
+            browser.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) < 2:
+        raise SystemExit("usage: python -m src.app.screenshot OUT.png RUN_OR_CKPT [seed=...] [steps=96]")
+    options = dict(a.split("=", 1) for a in args[2:])
+    out = Path(args[0])
+    screenshot(out, resolve_checkpoint(args[1]), options.get("seed", EXAMPLE_SEEDS["C major scale"]),
+               int(options.get("steps", 96)))
+    print(f"saved {out}")
+
+
+if __name__ == "__main__":
+    main()
