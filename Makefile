@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install train test lint prepare tensorboard bench sample clean-cache app browser notebook
+.PHONY: install train test lint prepare tensorboard bench sample clean-cache app browser notebook models
 
 install: $(STAMP)
 
@@ -20,8 +20,15 @@ $(STAMP): pyproject.toml Makefile
 	$(PY) -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# The experiment with the best held-out bits in about 10 minutes on a 2-core CPU (docs/benchmarks.md).
+EXPERIMENT ?= lstm_attn_lm
+
 train: install
-	$(PY) -m src.train $(ARGS)
+	$(PY) -m src.train experiment=$(EXPERIMENT) $(ARGS)
+
+# Speed, memory and time to quality side by side; `make bench ARGS=quick=true` for a 3-minute version.
+bench: install
+	$(PY) -m src.bench $(ARGS)
 
 test: install browser
 	$(PY) -m pytest -q $(ARGS)
@@ -41,10 +48,15 @@ clean-cache:
 sample: install
 	$(PY) -m src.sample ckpt=$(CKPT) $(ARGS)
 
+# The bundled models (models/NAME.ckpt, < 5 MB each, not kept in git): trains those whose run is missing
+# (about 15 minutes on 2 CPU cores the first time), then exports; instant once they exist.
+models: install
+	$(PY) -m src.bundle $(ARGS)
+
 # The web app on http://localhost:8501 (settings in .streamlit/config.toml; the same flags again here).
 APP_FLAGS := --browser.gatherUsageStats false --server.headless true --server.address 127.0.0.1 \
 	--server.fileWatcherType none --client.toolbarMode viewer --global.developmentMode false
-app: install
+app: install models
 	$(VENV)/bin/streamlit run src/app/main.py $(APP_FLAGS) $(ARGS)
 
 # Debian's Chromium for the browser test of the app (tests/test_app_browser.py); never a browser download.

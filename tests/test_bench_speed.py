@@ -29,7 +29,8 @@ def test_sample_speed_reports_ms_per_symbol(trained_run):
 
 def test_suite_writes_its_section_and_prints_json_last(erk5_dir, tmp_path, capsys):
     docs = tmp_path / "benchmarks.md"
-    docs.write_text(f"# Benchmarks\n\nhand-written\n\n{report.BEGIN}\nold figures\n{report.END}\n\nmore text\n")
+    old = f"{report.BEGIN}\nold figures\n{report.END}"
+    docs.write_text(f"# Benchmarks\n\nhand-written\n\n{old}\n\nmore text\n")
     args = [f"corpus={erk5_dir}", f"cache_dir={tmp_path / 'cache'}", f"prepare_corpora=[{erk5_dir}]",
             "train_experiments=[gru_lm]", "plain_experiments=[gru_lm]", "train_steps=1",
             "sample_experiments=[gru_lm]", "sample_steps=4", "seed_style_steps=0", "uncached_steps=0",

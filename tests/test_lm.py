@@ -80,7 +80,7 @@ def test_local_attention_matches_a_banded_reference_whole_and_in_pieces():
     whole, _ = att.local_causal(x, window)
     torch.testing.assert_close(whole, reference)
     first, cache = att.local_causal(x[:, :5], window)
-    assert cache[0].shape == (2, 4, window - 1, 4)  # only what the next position can see
+    assert cache[0].shape == (2, 4, window, 4) and cache[2] == 5  # a ring of `window` slots
     pieces = [first]
     for t in range(5, 11):
         out, cache = att.local_causal(x[:, t:t + 1], window, cache)

@@ -124,16 +124,22 @@ def run(settings: dict) -> dict:
         results["ngram"] = _part(
             "n-gram target", "src.bench.quality:ngram_bits", orders=tuple(settings["ngram_orders"]), **data
         )
+        first = None  # seconds the first experiment took: a later one gets 10x that, to decide the ratio
         for name in settings["ttq_experiments"]:
+            budget = float(settings["ttq_budget_s"])
+            if first is not None:
+                budget = max(budget, 10 * first + float(settings["ttq_every_s"]))
             results["ttq"][name] = _part(
                 f"time to quality {name}",
                 "src.bench.quality:time_to_quality",
                 experiment=name,
                 target=results["ngram"]["best_val_bits"],
-                budget_s=float(settings["ttq_budget_s"]),
+                budget_s=budget,
                 every_s=float(settings["ttq_every_s"]),
                 **data,
             )
+            if first is None:
+                first = results["ttq"][name]["reached_s"]
     results["seconds"] = round(time.perf_counter() - began, 1)
     results["targets"] = report.targets(results)
     return results

@@ -8,9 +8,10 @@ from torch import Tensor, nn
 
 from src.errors import UserError
 
-# Keys and values of the positions a causal attention step may still look back at:
-# (k, v), each (B, heads, C, head_dim), C < window. None before the first step.
-KVCache = tuple[Tensor, Tensor] | None
+# Keys and values of the last `window` positions, a causal attention step's whole view: a ring
+# (k, v), each (B, heads, window, head_dim), position p in slot p % window, and the positions seen.
+# None before the first position.
+KVCache = tuple[Tensor, Tensor, int] | None
 
 
 class MultiHeadSelfAttention(nn.Module):
@@ -40,19 +41,41 @@ class MultiHeadSelfAttention(nn.Module):
         Position p attends to positions p - window + 1 .. p, counting the cached ones before x, so
         running a sequence in pieces (a prompt, then one symbol at a time) gives the same outputs
         as running it whole. (B, T, E) -> (B, T, E) and the cache for the next piece.
+
+        The cache is a ring of `window` key/value slots (position p in slot p % window), updated in
+        place one position at a time: attention has no notion of order, so a step writes one slot
+        and reads the filled ones, with no copying of the past.
         """
         q, k, v = self._heads(x)  # (B, h, T, hd) each
-        if cache is not None:
-            k, v = torch.cat([cache[0], k], dim=2), torch.cat([cache[1], v], dim=2)  # (B, h, C+T, hd)
-        T, S = q.shape[2], k.shape[2]
+        T = q.shape[2]
+        if cache is not None and T == 1:
+            return self._step(q, k, v, cache, window)
+        seen = 0 if cache is None else cache[2]
+        if cache is not None:  # the cached positions, oldest first, before the new ones
+            order = torch.arange(seen - min(seen, window), seen, device=x.device) % window
+            k, v = torch.cat([cache[0][:, :, order], k], dim=2), torch.cat([cache[1][:, :, order], v], dim=2)
+        S = k.shape[2]  # (B, h, S, hd): cached + new
         if S == T and T <= window:
             y = self._attend(q, k, v, mask=None, causal=True)  # plain causal: the fused kernels
         else:
             query = torch.arange(S - T, S, device=x.device)[:, None]  # (T, 1) positions in k
             key = torch.arange(S, device=x.device)[None, :]  # (1, S)
             y = self._attend(q, k, v, mask=(key <= query) & (key > query - window), causal=False)
-        keep = window - 1  # what the next position can still see, besides itself
-        return y, (k[:, :, S - min(S, keep):], v[:, :, S - min(S, keep):])
+        total, kept = seen + T, min(S, window)  # positions so far; the last `kept` go in the ring
+        ring_k, ring_v = (k.new_zeros(*k.shape[:2], window, k.shape[3]) for _ in range(2))
+        slots = torch.arange(total - kept, total, device=x.device) % window
+        ring_k[:, :, slots], ring_v[:, :, slots] = k[:, :, S - kept:], v[:, :, S - kept:]
+        return y, (ring_k, ring_v, total)
+
+    def _step(self, q: Tensor, k: Tensor, v: Tensor, cache: KVCache, window: int) -> tuple[Tensor, KVCache]:
+        """One new position (q, k, v each (B, h, 1, hd)) against the ring, written in place."""
+        ring_k, ring_v, seen = cache
+        ring_k[:, :, seen % window], ring_v[:, :, seen % window] = k[:, :, 0], v[:, :, 0]
+        filled = min(seen + 1, window)
+        # one query: an einsum and a matmul are cheaper here than scaled_dot_product_attention on CPU
+        scores = torch.einsum("bhqd,bhwd->bhqw", q, ring_k[:, :, :filled]) * self.head_dim**-0.5
+        y = torch.softmax(scores, dim=-1) @ ring_v[:, :, :filled]  # (B, h, 1, hd)
+        return self._merge(y), (ring_k, ring_v, seen + 1)
 
     def _heads(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(B, T, E) -> q, k, v, each (B, h, T, hd)."""
@@ -66,8 +89,12 @@ class MultiHeadSelfAttention(nn.Module):
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0, is_causal=causal
         )
+        return self._merge(y)
+
+    def _merge(self, y: Tensor) -> Tensor:
+        """Heads (B, h, T, hd) -> (B, T, E), side by side, projected."""
         B, _, T, _ = y.shape
-        return self.proj(y.transpose(1, 2).reshape(B, T, self.heads * self.head_dim))  # heads side by side
+        return self.proj(y.transpose(1, 2).reshape(B, T, self.heads * self.head_dim))
 
 
 def check_heads(embed_dim: int, heads: int, width: str = "2 * model.hidden_size") -> None:

@@ -77,7 +77,12 @@ class LSTMAttentionLM(CausalSampling, nn.Module):
             past = h.new_zeros(B, self.kernel_size - 1, H)
         h = torch.cat([past, h], dim=1)  # (B, k-1+T, H)
         past = h[:, h.shape[1] - (self.kernel_size - 1) :]  # (B, k-1, H) for the next piece
-        c = self.drop(self.conv(h.transpose(1, 2)).transpose(1, 2))  # (B, T, H): t from t-k+1..t
+        if T == 1:  # one step: the conv is one matrix product over its k inputs (Conv1d is slow here)
+            weight = self.conv.weight.reshape(H, -1)  # (H_out, H_in * k), matching (B, H_in, k) flattened
+            c = F.linear(h.transpose(1, 2).reshape(B, -1), weight, self.conv.bias)[:, None]  # (B, 1, H)
+        else:
+            c = self.conv(h.transpose(1, 2)).transpose(1, 2)  # (B, T, H): t from t-k+1..t
+        c = self.drop(c)
         c = self.drop(self.norm(c + self.residual(c)))
         a, cache = self.attention.local_causal(c, self.attention_window, cache)  # (B, T, H)
         return self.head(c + self.drop(a)), (recurrent, past, cache)  # (B, T, V)

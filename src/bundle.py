@@ -1,0 +1,121 @@
+"""`python -m src.bundle` (`make models`): train the bundled models on essen_erk, export them to `models/`.
+
+Each bundled model is its experiment's config with fewer steps (a few CPU minutes each), trained into
+`outputs/bundle/NAME/` by `python -m src.train` unless that run already finished (`retrain=true` redoes
+it). The export keeps what sampling needs: the settings (`hyper_parameters`) and the weights stored as
+float16 (loaded back into float32 parameters), without optimizer or loop state, so each file stays under
+5 MB; `models/NAME.metrics.json` holds the run's val and test metrics.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+from src.atomic import atomic_path
+from src.config import literal_settings
+from src.errors import UserError, exit_on_user_error
+from src.models.checkpoint import load_module, read_checkpoint, resolve_checkpoint
+
+# name -> `python -m src.train` overrides. Sized for about 3-4 minutes each on 2 CPU cores.
+BUNDLE = {
+    "lstm_attn_lm": ["experiment=lstm_attn_lm", "trainer.max_steps=750", "trainer.val_check_interval=250"],
+    "gru": ["experiment=gru", "trainer.max_steps=750", "trainer.val_check_interval=250"],
+    "lstm_attn": ["experiment=lstm_attn", "trainer.max_steps=400", "trainer.val_check_interval=200"],
+    "vae": [
+        "experiment=vae",
+        "trainer.max_steps=600",
+        "trainer.val_check_interval=200",
+        "model.anneal_steps=300",
+    ],
+}
+MAX_BYTES = 5 * 2**20
+
+
+def train_run(name: str, run_dir: Path, retrain: bool) -> Path:
+    """The finished run folder of bundled model `name`, trained now when missing (or `retrain`)."""
+    if (run_dir / "metrics.json").is_file() and not retrain:
+        print(f"[bundle] {name}: using the finished run {run_dir}", file=sys.stderr)
+        return run_dir
+    command = [
+        sys.executable,
+        "-m",
+        "src.train",
+        *BUNDLE[name],
+        f"hydra.run.dir={run_dir}",
+        "callbacks.progress_bar.refresh_rate=0",
+    ]
+    print(f"[bundle] {name}: {' '.join(command[1:])}", file=sys.stderr, flush=True)
+    if subprocess.run(command).returncode != 0:
+        raise UserError(
+            f"training the bundled model {name} failed (see the output above); nothing was exported"
+        )
+    return run_dir
+
+
+def export(run_dir: Path, out: Path) -> dict:
+    """Write the slim float16 checkpoint of the run's best checkpoint to `out`; return its metrics."""
+    checkpoint = read_checkpoint(resolve_checkpoint(run_dir))
+    weights = {
+        key: value.half() if value.is_floating_point() else value
+        for key, value in checkpoint["state_dict"].items()
+    }
+    slim = {
+        "hyper_parameters": checkpoint["hyper_parameters"],
+        "state_dict": weights,
+        "epoch": checkpoint.get("epoch"),
+        "global_step": checkpoint.get("global_step"),
+        "pytorch-lightning_version": checkpoint.get("pytorch-lightning_version"),
+    }
+    with atomic_path(out) as tmp:
+        torch.save(slim, tmp)
+    load_module(out)  # the exported file loads through the same guarded path as any checkpoint
+    if out.stat().st_size > MAX_BYTES:
+        raise UserError(
+            f"{out} is {out.stat().st_size / 2**20:.1f} MB, over the 5 MB a bundled model may take"
+        )
+    metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
+    record = {
+        "run": str(run_dir),
+        "overrides": BUNDLE.get(out.stem),
+        "bytes": out.stat().st_size,
+        "global_step": checkpoint.get("global_step"),
+        "metrics": metrics,
+    }
+    with atomic_path(out.with_suffix(".metrics.json")) as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
+@exit_on_user_error
+def main(argv: list[str] | None = None) -> dict:
+    settings = literal_settings(sys.argv[1:] if argv is None else argv, "bundle", ("runs_dir", "out_dir"))
+    names = settings["names"] if settings["names"] is not None else list(BUNDLE)
+    unknown = [n for n in names if n not in BUNDLE] if isinstance(names, list) else [names]
+    if unknown:
+        raise UserError(
+            f"names={unknown[0]!r} is not a bundled model; accepted: a list of {', '.join(BUNDLE)}"
+        )
+    out_dir, runs_dir = Path(settings["out_dir"]), Path(settings["runs_dir"])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    records = {}
+    for name in names:
+        run_dir, out = train_run(name, runs_dir / name, bool(settings["retrain"])), out_dir / f"{name}.ckpt"
+        summary = out.with_suffix(".metrics.json")
+        best = resolve_checkpoint(run_dir)
+        if summary.is_file() and out.is_file() and out.stat().st_mtime >= best.stat().st_mtime:
+            records[name] = json.loads(summary.read_text())  # exported from this run already
+        else:
+            records[name] = export(run_dir, out)
+        figures = "  ".join(f"{key} {records[name]['metrics'].get('test/' + key, float('nan')):.3f}"
+                            for key in ("bits", "pitch_acc", "onset_acc"))
+        print(f"{name:13s} {records[name]['bytes'] / 2**20:4.1f} MB  test {figures}")
+    return records
+
+
+if __name__ == "__main__":
+    main()
