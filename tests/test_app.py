@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from src.app import core
-from src.app.media import SAMPLE_RATE, render
+from src.app.media import SAMPLE_RATE, fluidsynth_available, render
 from src.app.server import FLAGS
 from src.data.vocab import symbols_to_events
 from tests.app_fixtures import app_dirs
@@ -226,3 +226,11 @@ def test_no_usage_statistics_and_this_machine_only():
     makefile = (core.REPO / "Makefile").read_text()
     assert "--browser.gatherUsageStats false --server.headless true --server.address 127.0.0.1" in makefile
     assert {"--browser.gatherUsageStats=false", "--server.address=127.0.0.1"} <= set(FLAGS)
+
+
+@pytest.mark.skipif(not fluidsynth_available(), reason="FluidSynth or a General MIDI soundfont is not "
+                    "installed (apt-get install fluidsynth fluid-soundfont-gm)")
+def test_fluidsynth_renders_a_wav_when_installed():
+    melody = render("69 _ _ _ 72 _ _ _".split(), step=0.25, qpm=120, synth="fluidsynth")
+    with wave.open(io.BytesIO(melody.wav)) as wav:
+        assert melody.synth == "fluidsynth" and wav.getnframes() >= round(8 * 0.125 * wav.getframerate())
