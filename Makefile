@@ -49,7 +49,7 @@ sample: install
 	$(PY) -m src.sample ckpt=$(CKPT) $(ARGS)
 
 # The bundled models (models/NAME.ckpt, < 5 MB each, not kept in git): trains those whose run is missing
-# (about 15 minutes on 2 CPU cores the first time), then exports; instant once they exist.
+# (about 10 minutes each on 2 CPU cores the first time), then exports; instant once they exist.
 models: install
 	$(PY) -m src.bundle $(ARGS)
 
