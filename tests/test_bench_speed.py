@@ -55,3 +55,4 @@ def test_quick_values_apply_unless_given():
     quick = suite.settings_from(["quick=true", "ttq_budget_s=7"])
     assert quick["ttq_budget_s"] == 7 and quick["ngram_orders"] == [7] and quick["markdown"] is None
     assert suite.settings_from([])["ngram_orders"] == [5, 7, 9]
+    assert suite.settings_from(["markdown=null"])["markdown"] is None  # not a file named "null"

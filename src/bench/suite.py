@@ -43,6 +43,9 @@ def settings_from(argv: list[str]) -> dict:
             if key[6:] not in given:
                 settings[key[6:]] = settings[key]
     settings = {k: v for k, v in settings.items() if not k.startswith("quick_")}
+    for key in ("markdown", "json"):  # text keys: `markdown=null` on the command line arrives as text
+        if settings[key] in ("null", "None", ""):
+            settings[key] = None
     if not isinstance(settings["quick"], bool):
         raise UserError(f"quick={settings['quick']!r} is not accepted; accepted: true, false")
     for key in LISTS:
