@@ -136,7 +136,7 @@ def melody_stream(
     for pitch, steps in symbols_to_events(symbols):
         length = step_ql * steps
         part.append(m21.note.Rest(quarterLength=length) if pitch is None
-                    else m21.note.Note(pitch, quarterLength=length))
+                    else m21.note.Note(m21.pitch.Pitch(midi=pitch), quarterLength=length))
     score = m21.stream.Score([part])
     score.insert(0, m21.metadata.Metadata(title=title or "melody"))
     return score
