@@ -19,11 +19,22 @@ from src.models.sampling import CausalSampling
 LSTMAttentionState = tuple[tuple[Tensor, Tensor], Tensor, KVCache]
 
 
-class LSTMAttentionLM(CausalSampling, nn.Module):
-    """The reference's blocks made causal: one-hot -> LSTM -> left-padded conv -> residual LayerNorm
-    -> attention over the last `attention_window` positions (+ skip) -> linear, at every position."""
+class CausalNet(CausalSampling, nn.Module):
+    """A net whose `advance(ids, state) -> (logits, state)` predicts at every position."""
 
     every_position = True  # targets (B, T) for inputs (B, T): trains on data.windows=every
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Ids (B, T), any integer dtype -> logits (B, T, V), position t from ids <= t."""
+        return self.advance(x)[0]
+
+    def advance(self, x: Tensor, state=None) -> tuple[Tensor, object]:
+        raise NotImplementedError
+
+
+class LSTMAttentionLM(CausalNet):
+    """The reference's blocks made causal: one-hot -> LSTM -> left-padded conv -> residual LayerNorm
+    -> attention over the last `attention_window` positions (+ skip) -> linear, at every position."""
 
     def __init__(
         self,
@@ -62,10 +73,6 @@ class LSTMAttentionLM(CausalSampling, nn.Module):
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Ids (B, T), any integer dtype -> logits (B, T, V), position t from ids <= t."""
-        return self.advance(x)[0]
-
     def advance(
         self, x: Tensor, state: LSTMAttentionState | None = None
     ) -> tuple[Tensor, LSTMAttentionState]:
@@ -88,10 +95,8 @@ class LSTMAttentionLM(CausalSampling, nn.Module):
         return self.head(c + self.drop(a)), (recurrent, past, cache)  # (B, T, V)
 
 
-class GRULM(CausalSampling, nn.Module):
+class GRULM(CausalNet):
     """One-hot -> multi-layer GRU -> linear at every position."""
-
-    every_position = True
 
     def __init__(
         self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2
@@ -114,10 +119,6 @@ class GRULM(CausalSampling, nn.Module):
         )
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
-
-    def forward(self, x: Tensor) -> Tensor:
-        """Ids (B, T) -> logits (B, T, V), position t from ids <= t."""
-        return self.advance(x)[0]
 
     def advance(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
         """Ids (B, T) after GRU state (layers, B, H) (None: a fresh start) -> logits (B, T, V), state."""
