@@ -38,6 +38,9 @@ def dirs(tmp_path_factory, erk5_dir, trained_run) -> tuple[Path, Path]:
 def app(models: Path, outputs: Path, monkeypatch) -> AppTest:
     monkeypatch.setenv("MELODY_MODELS_DIR", str(models))
     monkeypatch.setenv("MELODY_OUTPUTS_DIR", str(outputs))
+    # AppTest leaves sys.modules["__main__"] pointing at the app script; spawned processes in later tests
+    # (corpus workers, bench parts) would then re-run the app on start-up. Restore it at teardown.
+    monkeypatch.setitem(sys.modules, "__main__", sys.modules["__main__"])
     return AppTest.from_file(str(APP), default_timeout=60).run()
 
 
