@@ -9,9 +9,11 @@ from pathlib import Path
 
 import yaml
 from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException, InstantiationException
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from src.errors import UserError
@@ -26,6 +28,19 @@ def compose_config(name: str, overrides: list[str] | None = None) -> DictConfig:
             return compose(config_name=name, overrides=list(overrides or []))
     except (HydraException, OmegaConfBaseException) as err:
         raise UserError(_explain_compose_error(err)) from None
+
+
+def run_config(overrides: list[str], run_dir: Path) -> DictConfig:
+    """The config `python -m src.train` would run, with `${hydra:...}` resolvable and the run folder at
+    `run_dir` (set as the current Hydra config: tests, and the checks before training, build from it)."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose("config", overrides=list(overrides), return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.runtime.output_dir = str(run_dir)
+        cfg.hydra.job.num = 0
+    HydraConfig.instance().set_config(cfg)
+    return cfg
 
 
 def _explain_compose_error(err: BaseException) -> str:

@@ -139,7 +139,8 @@ def vae_melodies(module, seed: list[str], seed2: list[str], settings: dict) -> l
 
 def transpose_symbols(symbols: list[str], semitones: int) -> list[str]:
     """Move pitch symbols by `semitones`; anything else (including bad symbols, checked later) stays."""
-    return [str(int(s) + semitones) if s.isdigit() else s for s in symbols]
+    # ASCII digits only: '²' and '٦٠' are digits to str.isdigit but not pitch numbers (refused later)
+    return [str(int(s) + semitones) if s.isascii() and s.isdigit() else s for s in symbols]
 
 
 def write_melodies(melodies: list[list[str]], out_dir: Path, settings: dict, meta: dict) -> list[Path]:

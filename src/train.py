@@ -17,9 +17,12 @@ import torch
 from omegaconf import DictConfig
 
 from src.atomic import atomic_path
+from src.checkpoint_io import AtomicCheckpointIO
 from src.config import CONFIG_DIR, build, compose_config, to_plain
 from src.errors import USER_ERROR_EXIT, UserError
 from src.models import module_class
+from src.models.checkpoint import read_checkpoint
+from src.preflight import check_run_objects, config_errors, fit_config_error
 
 REPORTED = ("bits", "pitch_acc", "onset_acc", "hold_acc", "acc", "top5_acc", "loss")
 
@@ -34,16 +37,25 @@ def train(cfg: DictConfig) -> dict[str, float]:
     )
     callbacks = [build(c) for c in cfg.callbacks.values() if c is not None]
     loggers = [build(c) for c in cfg.logger.values() if c is not None]
-    trainer: L.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers)
+    # every checkpoint is written to a temporary file and renamed: a kill never truncates one
+    trainer: L.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers,
+                               plugins=[AtomicCheckpointIO()])
     for logger in trainer.loggers:
         logger.log_hyperparams({"config": to_plain(cfg)})
 
-    trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    try:
+        trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
+    except Exception as err:  # a setting only the data shows wrong: one line; anything else: raised
+        message = fit_config_error(err)
+        if message is None:
+            raise
+        raise UserError(message) from None
     best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
     ckpt = best or None
     metrics: dict[str, float] = {}
     for run in (trainer.validate, trainer.test):
-        for name, value in run(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)[0].items():
+        results = run(module, datamodule=datamodule, ckpt_path=ckpt, verbose=False)
+        for name, value in (results[0] if results else {}).items():  # none with limit_*_batches=0
             metrics[name] = float(value)
     metrics = dict(sorted(metrics.items()))
     if trainer.is_global_zero:
@@ -81,15 +93,16 @@ def _hydra_main(cfg: DictConfig) -> float | None:
 
 def _resume_overrides(argv: list[str]) -> list[str]:
     """`ckpt_path=<run>/checkpoints/last.ckpt` resumes inside that run's folder (unless told otherwise)."""
-    if any(a.startswith(("hydra.run.dir=", "-m", "--multirun")) for a in argv):
+    if any(a.startswith(("-m", "--multirun")) for a in argv):
         return argv
     for arg in argv:
         if arg.startswith("ckpt_path=") and arg != "ckpt_path=null":
             ckpt = Path(arg.split("=", 1)[1])
             if not ckpt.is_file():
                 raise UserError(f"ckpt_path={ckpt} does not exist; accepted: a run's checkpoints/last.ckpt")
+            read_checkpoint(ckpt)  # a truncated, foreign or code-running file: one line, not a traceback
             run_dir = ckpt.resolve().parent.parent
-            if (run_dir / ".hydra").is_dir():
+            if (run_dir / ".hydra").is_dir() and not any(a.startswith("hydra.run.dir=") for a in argv):
                 return [*argv, f"hydra.run.dir={run_dir}"]
     return argv
 
@@ -100,11 +113,15 @@ def main() -> None:
     try:
         argv = _resume_overrides(argv)
         if not any(a in ("-m", "--multirun") or a.startswith("-") for a in argv):
-            cfg = compose_config("config", [a for a in argv if not a.startswith("hydra.")])
-            module_class(cfg.model).check_config(
-                to_plain(cfg.model), to_plain(cfg.optimizer), to_plain(cfg.scheduler))
-            datamodule = build(cfg.data)  # validates data.* without touching the corpus
+            overrides = [a for a in argv if not a.startswith("hydra.")]
+            cfg = compose_config("config", overrides)
+            with config_errors("model"):
+                module_class(cfg.model).check_config(
+                    to_plain(cfg.model), to_plain(cfg.optimizer), to_plain(cfg.scheduler))
+            with config_errors("data"):
+                datamodule = build(cfg.data)  # validates data.* without touching the corpus
             module_class(cfg.model).check_windows(datamodule.windows, cfg.model.get("name"))
+            check_run_objects(overrides)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(USER_ERROR_EXIT) from None

@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from hydra.core.hydra_config import HydraConfig
-from omegaconf import open_dict
 
-from src.config import CONFIG_DIR
+from src import config
 from src.data.corpus import EncodingConfig, corpus_files, load_or_build
 
 ESSEN_DIR = corpus_files("essen_erk")[0]
@@ -40,10 +36,13 @@ def erk5_corpus(erk5_dir, tmp_path_factory):
     return load_or_build(EncodingConfig(corpus=str(erk5_dir)), cache, workers=1)
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(scope="session", autouse=True)
 def one_thread():
+    """One intra-op thread for the whole session: tiny nets gain nothing from more, and a module- or
+    session-scoped fixture (built before any function-scoped one) computes with the same thread count,
+    hence the same float reduction order, as the tests that compare against it."""
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny nets: thread hand-offs cost more than they give
+    torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
 
@@ -55,14 +54,7 @@ def small_data(corpus_dir: Path, cache_dir: Path) -> list[str]:
 
 def run_config(run_dir: Path, overrides: list[str]):
     """Compose the real config as `python -m src.train` would, with the run folder at `run_dir`."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose("config", overrides=overrides, return_hydra_config=True)
-    with open_dict(cfg):
-        cfg.hydra.runtime.output_dir = str(run_dir)
-        cfg.hydra.job.num = 0
-    HydraConfig.instance().set_config(cfg)
-    return cfg
+    return config.run_config(overrides, run_dir)
 
 
 @pytest.fixture(scope="session")

@@ -284,9 +284,9 @@ def _load(path: Path) -> Corpus | None:
         return None
     try:
         tokens = np.load(path / "tokens.npy")
-        songs = json.loads((path / "songs.json").read_text())
-        vocab = Vocabulary.from_mapping(json.loads((path / "mapping.json").read_text()))
-        report = json.loads((path / "report.json").read_text())
+        songs = json.loads((path / "songs.json").read_text(encoding="utf-8"))
+        vocab = Vocabulary.from_mapping(json.loads((path / "mapping.json").read_text(encoding="utf-8")))
+        report = json.loads((path / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, UserError):
         return None
     if tokens.dtype != np.uint8 or sum(s["length"] + 1 for s in songs) != len(tokens):
@@ -296,4 +296,6 @@ def _load(path: Path) -> Corpus | None:
 
 
 def _write_json(path: Path, data) -> None:
-    path.write_text(json.dumps(data, indent=1, ensure_ascii=False))
+    # UTF-8 whatever the locale; a file name that is not UTF-8 (lone surrogates in Python) is written
+    # as its JSON escape (\udcXX), which loads back as the same name
+    path.write_bytes(json.dumps(data, indent=1, ensure_ascii=False).encode("utf-8", "backslashreplace"))

@@ -21,6 +21,10 @@ from src.data.vocab import symbols_to_events
 SCORE_SUFFIXES = (".abc", ".krn", ".xml", ".musicxml", ".mxl", ".mid", ".midi")
 MIDI_SUFFIXES = (".mid", ".midi")
 TEXT_SUFFIXES = (".abc", ".krn", ".xml", ".musicxml")
+# Bounds on what one unit may cost to parse (music21 reads ABC at ~9k notes/s, MusicXML at ~1 MB/s):
+MAX_FILE_BYTES = 256 << 20  # larger files are not read at all
+MAX_UNIT_BYTES = 4 << 20  # one MusicXML, kern or MIDI file
+MAX_TUNE_CHARS = 256 << 10  # one ABC tune (~100k notes, ~12 s)
 MAJOR_MODES = {"major", "ionian", "lydian", "mixolydian"}
 MINOR_MODES = {"minor", "aeolian", "dorian", "phrygian", "locrian"}
 _ABC_MODE = re.compile(
@@ -73,6 +77,9 @@ def list_units(path: Path, root: Path) -> list[Unit | Skip]:
     """Split a file into parse units (ABC: one per `X:` tune); unreadable files become Skips."""
     source = str(path.relative_to(root))
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return [Skip(source, 0, "too_large", f"{size} bytes; accepted: at most {MAX_FILE_BYTES}")]
         data = path.read_bytes()
     except OSError as err:
         return [Skip(source, 0, "unreadable", str(err))]
@@ -82,12 +89,17 @@ def list_units(path: Path, root: Path) -> list[Unit | Skip]:
     if suffix in TEXT_SUFFIXES and b"\x00" in data[:8192]:
         return [Skip(source, 0, "binary")]
     if suffix != ".abc":
+        if len(data) > MAX_UNIT_BYTES:
+            return [Skip(source, 0, "too_large", f"{len(data)} bytes; accepted: at most {MAX_UNIT_BYTES}")]
         return [Unit(str(path), source)]
     text = _decode_text(data)
     tunes = [t for t in re.split(r"(?m)^(?=X:)", text) if t.startswith("X:")]
     if not tunes:
         return [Skip(source, 0, "parse_error", "no 'X:' tune header")]
-    return [Unit(str(path), source, i, tune) for i, tune in enumerate(tunes)]
+    too_large = "tune of {} characters; accepted: at most {}"
+    return [Unit(str(path), source, i, tune) if len(tune) <= MAX_TUNE_CHARS else
+            Skip(source, i, "too_large", too_large.format(len(tune), MAX_TUNE_CHARS))
+            for i, tune in enumerate(tunes)]
 
 
 def parse_unit(unit: Unit, step: float) -> list[Song | Skip]:
@@ -95,7 +107,7 @@ def parse_unit(unit: Unit, step: float) -> list[Song | Skip]:
     with warnings.catch_warnings(), _without_beaming():
         warnings.simplefilter("ignore")
         try:
-            score = _parse_score(unit)
+            score = _parse_score(unit, step)
         except Exception as err:  # music21 raises many kinds on malformed input
             return [Skip(unit.source, unit.index, "parse_error", f"{type(err).__name__}: {err}"[:200])]
         scores = list(score.scores) if isinstance(score, m21.stream.Opus) else [score]
@@ -183,13 +195,22 @@ def _decode_text(data: bytes) -> str:
         return data.decode("latin-1")  # the Essen ABC files are Latin-1
 
 
-def _parse_score(unit: Unit) -> m21.stream.Stream:
+def _parse_score(unit: Unit, step: float) -> m21.stream.Stream:
     if unit.text is not None:
         return m21.converter.parse(unit.text, format="abc", forceSource=True)
     path = Path(unit.path)
-    if path.suffix.lower() in MIDI_SUFFIXES and path.read_bytes()[:4] != b"MThd":
-        raise ValueError("not a standard MIDI file (no MThd header)")
+    if path.suffix.lower() in MIDI_SUFFIXES:
+        if path.read_bytes()[:4] != b"MThd":
+            raise ValueError("not a standard MIDI file (no MThd header)")
+        return m21.converter.parse(path, forceSource=True, quarterLengthDivisors=_midi_divisors(step))
     return m21.converter.parse(path, forceSource=True)
+
+
+def _midi_divisors(step: float) -> tuple[int, int]:
+    """MIDI onsets and durations are snapped to the grid (16ths at the coarsest) or its triplets: music21's
+    default (4, 3) at the default step, (8, 6) for 32nds; a triplet then stays off the grid (skipped)."""
+    grid = max(4, round(1 / step))
+    return grid, 3 * grid // 4
 
 
 def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: float) -> Song:

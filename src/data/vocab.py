@@ -91,6 +91,9 @@ class Vocabulary:
             pitch = int(symbol)
         except ValueError:
             return f"symbol {symbol!r} at position {position + 1} is not a pitch number; {accepted}"
+        if str(pitch) != symbol and self.min_pitch <= pitch <= self.max_pitch:  # '060', '+60', '٦٠'
+            return (f"symbol {symbol!r} at position {position + 1} is not written as a plain pitch "
+                    f"number (write {pitch}); {accepted}")
         return (
             f"pitch {pitch} at position {position + 1} is outside the model's range "
             f"{self.min_pitch}..{self.max_pitch}; {accepted}"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import pickle
+import pickletools
 import re
+import warnings
+import zipfile
 from pathlib import Path
 
 import torch
@@ -43,8 +46,11 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     if not path.is_file():
         reason = "is a folder, not a .ckpt file" if path.is_dir() else "does not exist"
         raise UserError(f"checkpoint {path} {reason}")
+    _check_zip(path)
     try:
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        with warnings.catch_warnings():  # torch warns about old pickle protocols before refusing them
+            warnings.simplefilter("ignore")
+            checkpoint = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
         raise UserError(_explain_unpickling(path, err)) from None
     except Exception as err:  # zip, EOF and key errors of files that are no (whole) checkpoint
@@ -64,6 +70,22 @@ def read_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             "'net' and 'encoding' or a 'state_dict'"
         )
     return checkpoint
+
+
+def _check_zip(path: Path) -> None:
+    """torch does not check the CRC-32 its zip format stores per record: changed bytes would load as
+    wrong weights. A file that is a whole zip must match its checksums (a truncated one is no zip)."""
+    if not zipfile.is_zipfile(path):
+        return
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except Exception as err:  # zip headers that do not parse
+        raise UserError(f"checkpoint {path} cannot be read: corrupt ({type(err).__name__}: "
+                        f"{_first_line(err)})") from None
+    if bad is not None:
+        raise UserError(f"checkpoint {path} is corrupt: its record {bad} does not match its checksum; "
+                        "accepted: a checkpoint as training wrote it")
 
 
 def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> MelodyModule:
@@ -95,13 +117,27 @@ def _explain_unpickling(path: Path, err: pickle.UnpicklingError) -> str:
         head = file.read(2)
     is_pickle = head[:1] == b"\x80" or head == b"PK"  # a pickle protocol mark, or torch's zip format
     markers = ("call reduce", "Can only build", "new object", "Weights only load failed")
-    if refused or (is_pickle and any(s in text for s in markers)):
-        what = f" ({refused.group(1)})" if refused else ""
+    named = refused.group(1) if refused else _pickled_global(path)
+    if named or (is_pickle and any(s in text for s in markers)):
+        what = f" ({named})" if named else ""
         return (
             f"checkpoint {path} was refused: it is not plain settings and weights (it would unpickle "
             f"code or objects{what}); only checkpoints written by melody-generator are accepted"
         )
     return f"checkpoint {path} cannot be read: not a torch checkpoint, or corrupt"
+
+
+def _pickled_global(path: Path) -> str | None:
+    """The first global a whole plain (protocol 0/1) pickle names, read by pickletools: nothing is run."""
+    named = []
+    try:
+        with open(path, "rb") as file:
+            for opcode, arg, _ in pickletools.genops(file):
+                if opcode.name in ("GLOBAL", "INST"):
+                    named.append(str(arg).replace(" ", "."))
+    except Exception:  # not a (whole) pickle
+        return None
+    return named[0] if named else None
 
 
 def _first_line(err: BaseException) -> str:

@@ -1,0 +1,66 @@
+"""Callbacks the fault campaign (`python -m src.faults`) and the exception tests put into a training run."""
+
+from __future__ import annotations
+
+import sys
+
+import lightning as L
+
+from src.errors import UserError
+
+
+class Probe(L.Callback):
+    """Prints `@probe EVENT EPOCH INDEX` on stderr at the moments the campaign aims its kills at."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        _emit("train_batch", trainer.current_epoch, batch_idx)
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
+        if not trainer.sanity_checking and trainer.state.fn == "fit":
+            _emit("val_batch", trainer.current_epoch, batch_idx)
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking and trainer.state.fn == "fit":  # mid-epoch checkpoints come next
+            _emit("val_end", trainer.current_epoch, trainer.global_step)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        _emit("epoch_end", trainer.current_epoch, trainer.global_step)  # checkpoints are written next
+
+    def on_test_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
+        _emit("test_batch", trainer.current_epoch, batch_idx)
+
+
+class RaiseAt(L.Callback):
+    """Raises `InjectedFault` at a training batch, a validation batch or the end of an epoch's training.
+
+    `python -m src.train ... +callbacks.fault._target_=src.faults.probes.RaiseAt +callbacks.fault.epoch=1`
+    """
+
+    def __init__(self, epoch: int = 1, batch: int = 3, where: str = "train") -> None:
+        if where not in ("train", "validation", "epoch_end"):
+            raise UserError(f"callbacks.fault.where={where!r}; accepted: train, validation, epoch_end")
+        self.epoch, self.batch, self.where = epoch, batch, where
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        self._maybe("train", trainer.current_epoch, batch_idx)
+
+    def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
+        if not trainer.sanity_checking and trainer.state.fn == "fit":
+            self._maybe("validation", trainer.current_epoch, batch_idx)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._maybe("epoch_end", trainer.current_epoch, self.batch)
+
+    def _maybe(self, where: str, epoch: int, batch: int) -> None:
+        if (where, epoch, batch) == (self.where, self.epoch, self.batch):
+            raise InjectedFault(f"injected fault: {where}, epoch {epoch}, batch {batch}")
+
+
+class InjectedFault(RuntimeError):
+    """The exception `RaiseAt` raises: a stand-in for a crash in the middle of training."""
+
+
+def _emit(event: str, epoch: int, index: int) -> None:
+    sys.stderr.write(f"\n@probe {event} {epoch} {index}\n")
+    sys.stderr.flush()
+

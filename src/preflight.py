@@ -1,0 +1,201 @@
+"""Check a run's `trainer.*`, `callbacks.*` and `logger.*` values before any work, writing nothing:
+types against the Lightning constructors' annotations, the numbers Lightning divides by, monitors, then
+every object built once as `src.train` builds it. A bad value is one line before the run folder exists."""
+
+from __future__ import annotations
+
+import collections.abc
+import contextlib
+import logging
+import re
+import tempfile
+import types
+import typing
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
+from hydra.utils import get_object
+from lightning.fabric.utilities.exceptions import MisconfigurationException
+from lightning.pytorch.callbacks import ModelCheckpoint
+from omegaconf import DictConfig, ListConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from src.config import build, one_line, run_config
+from src.errors import UserError
+
+# what Lightning and Hydra raise for a value they cannot take (a bug raises something else)
+CONFIG_ERRORS = (HydraException, OmegaConfBaseException, MisconfigurationException, TypeError, ValueError)
+# what Lightning raises during fit about a setting only the data shows wrong -> the setting to name
+RUNTIME_PATTERNS = {"conditioned on metric": "callbacks.early_stopping.monitor",
+                    "`val_check_interval`": "trainer.val_check_interval"}
+HINTS = {"No supported gpu backend": "; accepted: trainer=cpu on a machine without a GPU"}
+MONITOR = re.compile(r"^(train|val)/\w+$")
+
+
+def check_run_objects(overrides: list[str]) -> None:
+    """Instantiate every callback and logger and the trainer as `src.train` will; raise UserError."""
+    with _run_config(overrides) as cfg, _quiet(), config_errors("config"):
+        _check_numbers(cfg)
+        _check_types("trainer", cfg.trainer)
+        for group in ("callbacks", "logger"):
+            for name, node in cfg[group].items():
+                _check_types(f"{group}.{name}", node)
+        callbacks = []
+        for name, node in cfg.callbacks.items():
+            if node is not None:
+                callbacks.append(_build(f"callbacks.{name}", node))
+                _check_monitor(f"callbacks.{name}.monitor", getattr(callbacks[-1], "monitor", None))
+                if isinstance(callbacks[-1], ModelCheckpoint):
+                    with config_errors(f"callbacks.{name}.filename"):
+                        callbacks[-1].format_checkpoint_name({"epoch": 0, "step": 0})
+        loggers = []
+        for name, node in cfg.logger.items():
+            if node is not None:
+                loggers.append(_build(f"logger.{name}", node))
+                with config_errors(f"logger.{name}"):
+                    getattr(loggers[-1], "log_dir", None)  # joins save_dir, name and version: no folder made
+        _build("trainer", cfg.trainer, callbacks=callbacks, logger=loggers)
+
+
+def _check_numbers(cfg: DictConfig) -> None:
+    """Values Lightning takes without checking and divides by or loops on later."""
+    seed = cfg.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise UserError(f"seed={seed!r} is not accepted; accepted: an integer (or null)")
+    every = cfg.trainer.get("check_val_every_n_epoch")
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+        raise UserError(f"trainer.check_val_every_n_epoch={every!r} is not accepted; accepted: an integer "
+                        ">= 1, or null (validate by val_check_interval steps across epochs)")
+    interval = cfg.trainer.get("val_check_interval")
+    if isinstance(interval, int | float) and not isinstance(interval, bool) and interval <= 0:
+        raise UserError(f"trainer.val_check_interval={interval!r} is not accepted; accepted: a fraction "
+                        "of an epoch in (0, 1], a number of steps >= 1, or null (once per epoch)")
+
+
+def _check_types(where: str, node) -> None:
+    """Each value of a Lightning object's config against its constructor's annotation, where that is
+    plain (int, str, Literal, Optional, ...): Lightning stores many of them unchecked and fails later."""
+    if not isinstance(node, DictConfig) or not str(node.get("_target_", "")).startswith("lightning."):
+        return
+    try:
+        target = get_object(node._target_)
+        hints = typing.get_type_hints(target.__init__ if isinstance(target, type) else target)
+    except Exception:  # unresolvable annotations: the constructor checks what it checks
+        return
+    for key in node:
+        if key.startswith("_") or key not in hints:
+            continue
+        value = node[key]
+        value = OmegaConf.to_container(value) if isinstance(value, DictConfig | ListConfig) else value
+        if _matches(value, hints[key]) is False:
+            raise UserError(f"{where}.{key}={value!r} is not accepted; accepted: {_describe(hints[key])}")
+
+
+def _matches(value, hint) -> bool | None:
+    """Whether `value` fits the annotation `hint`; None where the annotation is not a plain one."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is typing.Any:
+        return True
+    if hint is type(None):
+        return value is None
+    if origin in (typing.Union, types.UnionType):
+        results = [_matches(value, arg) for arg in args]
+        return True if True in results else None if None in results else False
+    if origin is typing.Literal:
+        return any(value == arg and type(value) is type(arg) for arg in args)
+    plain = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
+    if hint in plain:
+        return isinstance(value, plain[hint])
+    if hint in (list, tuple) or origin in (list, tuple, collections.abc.Sequence, collections.abc.Iterable):
+        return isinstance(value, list | tuple)
+    if hint is dict or origin in (dict, collections.abc.Mapping):
+        return isinstance(value, dict)
+    return None
+
+
+def _describe(hint) -> str:
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in args)
+    if origin is typing.Literal:
+        return " or ".join(repr(arg) for arg in args)
+    if hint is type(None):
+        return "null"
+    return getattr(hint, "__name__", str(hint))
+
+
+def _check_monitor(where: str, monitor) -> None:
+    """A monitored metric must be one the module can log: `train/...`, `val/...` (the names are checked
+    against the logged ones when first used)."""
+    if monitor is not None and not (isinstance(monitor, str) and MONITOR.match(monitor)):
+        raise UserError(f"{where}={monitor!r} is not a logged metric; accepted: a metric name such as "
+                        "val/loss or val/bits (train/..., val/...), or null")
+
+
+def fit_config_error(err: BaseException) -> str | None:
+    """The one-line message for what Lightning raises during `fit` about a setting that only the data
+    can show wrong (a monitor naming no metric, a validation interval past the epoch); None otherwise."""
+    text = str(err)
+    if isinstance(err, MisconfigurationException):
+        return explain("trainer", err)
+    for pattern, where in RUNTIME_PATTERNS.items():
+        if isinstance(err, ValueError | RuntimeError) and pattern in text:
+            return explain(where, err)
+    return None
+
+
+def explain(where: str, err: BaseException) -> str:
+    """`where: <the first line of the innermost cause>` for a config error raised while building."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+    key = getattr(err, "full_key", None)  # OmegaConf names the key, e.g. a broken interpolation
+    message = one_line(err)
+    hint = next((h for text, h in HINTS.items() if text in message), "")
+    return f"{key or where}: {message}{hint}"
+
+
+@contextlib.contextmanager
+def config_errors(where: str) -> Iterator[None]:
+    """Turn what Lightning, Hydra or a constructor raises for a bad value into a one-line UserError."""
+    try:
+        yield
+    except UserError:
+        raise
+    except CONFIG_ERRORS as err:
+        raise UserError(explain(where, err)) from None
+
+
+def _build(where: str, node, **kwargs):
+    with config_errors(where):
+        return build(node, **kwargs)
+
+
+@contextlib.contextmanager
+def _run_config(overrides: list[str]) -> Iterator[DictConfig]:
+    """The composed config with `${hydra:...}` resolvable, its run folder a path that is never made."""
+    placeholder = Path(tempfile.gettempdir()) / "melody-generator-preflight-never-written"
+    try:
+        yield run_config(overrides, placeholder)
+    finally:
+        GlobalHydra.instance().clear()
+        HydraConfig.instance().cfg = None
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The trainer's start-up lines and warnings belong to the real run, not to this check."""
+    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
