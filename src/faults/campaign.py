@@ -7,7 +7,7 @@ folder loads, resumes from `last.ckpt` (or starts again when none was written ye
 process runs to the end. Every chain must end with the metrics, weights and final training loss of one
 uninterrupted run. Prints the tables of docs/reliability.md and writes `campaign.json` into `out`.
 `mid_epoch=1` validates and checkpoints in the middle of each epoch as well (`trainer.val_check_interval`,
-as the lstm_attn, gru and vae experiments do): a resume from there is not exact (docs/reliability.md).
+as the shipped experiments do): a resume from there is not exact (docs/reliability.md).
 """
 
 from __future__ import annotations
