@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from src.bench import report, sample_speed, suite, train_speed
+from src.bench import report, sample_ab, sample_speed, suite, train_speed
 
 
 def test_train_speed_counts_targets_per_window_and_per_position(erk5_dir, tmp_path):
@@ -56,3 +56,12 @@ def test_quick_values_apply_unless_given():
     assert quick["ttq_budget_s"] == 7 and quick["ngram_orders"] == [7] and quick["markdown"] is None
     assert suite.settings_from([])["ngram_orders"] == [5, 7, 9]
     assert suite.settings_from(["markdown=null"])["markdown"] is None  # not a file named "null"
+
+
+def test_sample_ab_times_each_checkpoint_in_turn(trained_run, capsys):
+    ckpt = str(trained_run / "checkpoints" / "best.ckpt")
+    result = sample_ab.main([ckpt, ckpt, "--steps", "4", "--batch", "2", "--reps", "2"])
+    assert list(result) == [ckpt]  # the same file twice is one entry
+    row = result[ckpt]
+    assert len(row["seconds"]) == 2 and row["min_s"] <= row["median_s"] and row["median_vs_first"] == 1.0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == result
