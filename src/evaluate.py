@@ -9,14 +9,12 @@ report_*.png (src/eval/report.py). Arguments are literal `name=value` pairs over
 
 from __future__ import annotations
 
-import contextlib
 import inspect
 import json
 import logging
 import math
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import lightning as L
@@ -34,6 +32,7 @@ from src.eval.memorization import TrainingPhrases, memorization
 from src.eval.stats import distances, summarize
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.vae_module import VAEModule
+from src.quiet import quiet_lightning
 from src.sample import MAX_SAMPLES, MAX_STEPS, continue_melodies
 
 TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir")
@@ -91,7 +90,9 @@ def heldout_metrics(module, datamodule: MelodyDataModule, device: torch.device) 
     """`test/*` metrics of the module on the test split, by Lightning's test loop as in training."""
     accelerator = {"cpu": "cpu", "cuda": "gpu", "mps": "mps"}.get(device.type, device.type)
     devices = [device.index or 0] if device.type == "cuda" else 1
-    with _quiet():
+    # Lightning's start-up lines and the few-workers hint are noise in a report command;
+    # torch deprecates the LeafSpec Lightning uses
+    with quiet_lightning(logging.WARNING, (".*does not have many workers.*", ".*LeafSpec.*")):
         trainer = L.Trainer(accelerator=accelerator, devices=devices, logger=False,
                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
         results = trainer.test(module, datamodule=datamodule, verbose=False)[0]
@@ -228,23 +229,6 @@ def main(argv: list[str] | None = None) -> dict:
     print(report.markdown(result))
     print(f"wrote {', '.join(p.name for p in paths)} to {out_dir}", file=sys.stderr)
     return result
-
-
-@contextlib.contextmanager
-def _quiet():
-    """Lightning's start-up lines and the few-workers hint are noise in a report command."""
-    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.WARNING)
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-            warnings.filterwarnings("ignore", message=".*LeafSpec.*")  # torch deprecates what Lightning uses
-            yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,6 @@ import re
 import tempfile
 import types
 import typing
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from src.config import build, one_line, run_config
 from src.errors import UserError
+from src.quiet import quiet_lightning
 
 # what Lightning and Hydra raise for a value they cannot take (a bug raises something else)
 CONFIG_ERRORS = (HydraException, OmegaConfBaseException, MisconfigurationException, TypeError, ValueError)
@@ -38,7 +38,8 @@ MONITOR = re.compile(r"^(train|val)/\w+$")
 
 def check_run_objects(overrides: list[str]) -> None:
     """Instantiate every callback and logger and the trainer as `src.train` will; raise UserError."""
-    with _run_config(overrides) as cfg, _quiet(), config_errors("config"):
+    # the trainer's start-up lines and warnings belong to the real run, not to this check
+    with _run_config(overrides) as cfg, quiet_lightning(logging.ERROR, None), config_errors("config"):
         _check_numbers(cfg)
         _check_types("trainer", cfg.trainer)
         for group in ("callbacks", "logger"):
@@ -183,19 +184,3 @@ def _run_config(overrides: list[str]) -> Iterator[DictConfig]:
     finally:
         GlobalHydra.instance().clear()
         HydraConfig.instance().cfg = None
-
-
-@contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """The trainer's start-up lines and warnings belong to the real run, not to this check."""
-    loggers = [logging.getLogger(name) for name in ("lightning.pytorch", "lightning.fabric")]
-    levels = [logger.level for logger in loggers]
-    for logger in loggers:
-        logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for logger, level in zip(loggers, levels, strict=True):
-            logger.setLevel(level)
