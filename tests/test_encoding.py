@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from src.data import encoding
+from src.data import encoding, units
 from src.data.corpus import EncodingConfig, estimate_key, fit_octaves, load_or_build
 from src.data.vocab import Vocabulary, events_to_symbols
 from tests.conftest import ESSEN_DIR, write_tunes
@@ -69,10 +69,10 @@ def test_fit_octaves_prefers_smallest_shift():
 
 @pytest.mark.parametrize("tune", [0, 3, 7, 12, 20])
 def test_key_estimate_matches_music21_analysis(tmp_path, tune):
-    units = encoding.list_units(ESSEN_DIR / "erk5.abc", ESSEN_DIR)
+    tunes = units.list_units(ESSEN_DIR / "erk5.abc", ESSEN_DIR)
     path = tmp_path / "tune.abc"
-    path.write_text(units[tune].text)
-    song = encoding.parse_unit(units[tune], 0.25)[0]
+    path.write_text(tunes[tune].text)
+    song = encoding.parse_unit(tunes[tune], 0.25)[0]
     import numpy as np
     profiles = np.array(encoding.key_profiles())
     assert estimate_key(song.events, profiles) == encoding.analyze_key(str(path))

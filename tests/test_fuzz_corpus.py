@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from src.data import encoding
+from src.data import encoding, units
 from src.data.prepare import main as prepare_main
 
 CAMPAIGN = os.environ.get("HYPOTHESIS_PROFILE") == "campaign"  # the numbers of docs/reliability.md
@@ -125,7 +125,7 @@ def test_prepare_finishes_and_reports_every_bad_file(erk5_dir, tmp_path, capsys)
 
 # Every suffix, random bytes or text: parsing returns songs or skips, never raises.
 @settings(max_examples=1000 if CAMPAIGN else 60, deadline=None, derandomize=True, database=None)
-@given(suffix=st.sampled_from(encoding.SCORE_SUFFIXES),
+@given(suffix=st.sampled_from(units.SCORE_SUFFIXES),
        data=st.one_of(st.binary(max_size=3000), st.text(max_size=2000).map(str.encode),
                       st.text(alphabet="XTMLK:CDEFGABcdefgab,'|[]()z0123456789/ \n-_^=<>!", max_size=400)
                       .map(lambda t: ("X:1\n" + t).encode())))
@@ -133,8 +133,8 @@ def test_parsing_random_bytes_never_raises(suffix, data):
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"fuzz{suffix}"
         path.write_bytes(data)
-        for unit in encoding.list_units(path, Path(folder)):
-            items = [unit] if isinstance(unit, encoding.Skip) else encoding.parse_unit(unit, 0.25)
+        for unit in units.list_units(path, Path(folder)):
+            items = [unit] if isinstance(unit, units.Skip) else encoding.parse_unit(unit, 0.25)
             for item in items:
-                assert isinstance(item, encoding.Song | encoding.Skip)
-                event("song" if isinstance(item, encoding.Song) else f"skipped: {item.reason}")
+                assert isinstance(item, units.Song | units.Skip)
+                event("song" if isinstance(item, units.Song) else f"skipped: {item.reason}")

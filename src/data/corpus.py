@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from src.atomic import atomic_dir
 from src.data import encoding
-from src.data.encoding import SCORE_SUFFIXES, Skip, Song, Unit
+from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
 from src.errors import UserError
 
@@ -117,7 +117,7 @@ def build(config: EncodingConfig, root: Path, files: list[Path], path: Path,
     units: list[Unit] = []
     skips: list[Skip] = []
     for file in files:
-        for item in encoding.list_units(file, root):
+        for item in list_units(file, root):
             (skips if isinstance(item, Skip) else units).append(item)
     parsed = _parse_all(units, config.step, workers)
 

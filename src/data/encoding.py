@@ -1,7 +1,7 @@
 """The only module that touches music21: score files -> note events, and symbols -> MIDI/MusicXML.
 
-Parsing works on *units* (one ABC tune, or one whole file of another format) so a corpus can be
-parsed in parallel and one broken tune never costs the rest of its file.
+Parsing works on *units* (`src/data/units.py`: one ABC tune, or one whole file of another format) so
+a corpus can be parsed in parallel and one broken tune never costs the rest of its file.
 """
 
 from __future__ import annotations
@@ -9,22 +9,15 @@ from __future__ import annotations
 import contextlib
 import re
 import warnings
-from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import music21 as m21
 
 from src.atomic import atomic_path
+from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit
 from src.data.vocab import symbols_to_events
 
-SCORE_SUFFIXES = (".abc", ".krn", ".xml", ".musicxml", ".mxl", ".mid", ".midi")
-MIDI_SUFFIXES = (".mid", ".midi")
-TEXT_SUFFIXES = (".abc", ".krn", ".xml", ".musicxml")
-# Bounds on what one unit may cost to parse (music21 reads ABC at ~9k notes/s, MusicXML at ~1 MB/s):
-MAX_FILE_BYTES = 256 << 20  # larger files are not read at all
-MAX_UNIT_BYTES = 4 << 20  # one MusicXML, kern or MIDI file
-MAX_TUNE_CHARS = 256 << 10  # one ABC tune (~100k notes, ~12 s)
 MAJOR_MODES = {"major", "ionian", "lydian", "mixolydian"}
 MINOR_MODES = {"minor", "aeolian", "dorian", "phrygian", "locrian"}
 _ABC_MODE = re.compile(
@@ -35,71 +28,10 @@ _ABC_MODE = re.compile(
 _ABC_MODE_NAMES = {"m": "minor", "min": "minor", "maj": "major"}
 
 
-@dataclass(frozen=True)
-class Unit:
-    """One piece of parsing work: a whole file, or one tune of a multi-tune ABC file."""
-
-    path: str  # absolute path of the file
-    source: str  # path relative to the corpus root, as written to songs.json
-    index: int = 0  # tune index within the file
-    text: str | None = None  # the tune's ABC text when the unit is one tune
-
-
-@dataclass
-class Song:
-    """A parsed monophonic song: (MIDI pitch or None for a rest, steps) events, no leading/trailing rest."""
-
-    source: str
-    index: int
-    title: str
-    events: list[tuple[int | None, int]]
-    declared_key: tuple[int, str] | None  # (tonic pitch class, "major" | "minor") if the file states a mode
-    time_signature: str | None
-
-
-@dataclass
-class Skip:
-    """A unit or song left out, with the reason counted in the report."""
-
-    source: str
-    index: int
-    reason: str
-    detail: str = field(default="")
-
-
 class _SkipSong(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(detail)
         self.reason, self.detail = reason, detail
-
-
-def list_units(path: Path, root: Path) -> list[Unit | Skip]:
-    """Split a file into parse units (ABC: one per `X:` tune); unreadable files become Skips."""
-    source = str(path.relative_to(root))
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return [Skip(source, 0, "too_large", f"{size} bytes; accepted: at most {MAX_FILE_BYTES}")]
-        data = path.read_bytes()
-    except OSError as err:
-        return [Skip(source, 0, "unreadable", str(err))]
-    if not data.strip():
-        return [Skip(source, 0, "empty")]
-    suffix = path.suffix.lower()
-    if suffix in TEXT_SUFFIXES and b"\x00" in data[:8192]:
-        return [Skip(source, 0, "binary")]
-    if suffix != ".abc":
-        if len(data) > MAX_UNIT_BYTES:
-            return [Skip(source, 0, "too_large", f"{len(data)} bytes; accepted: at most {MAX_UNIT_BYTES}")]
-        return [Unit(str(path), source)]
-    text = _decode_text(data)
-    tunes = [t for t in re.split(r"(?m)^(?=X:)", text) if t.startswith("X:")]
-    if not tunes:
-        return [Skip(source, 0, "parse_error", "no 'X:' tune header")]
-    too_large = "tune of {} characters; accepted: at most {}"
-    return [Unit(str(path), source, i, tune) if len(tune) <= MAX_TUNE_CHARS else
-            Skip(source, i, "too_large", too_large.format(len(tune), MAX_TUNE_CHARS))
-            for i, tune in enumerate(tunes)]
 
 
 def parse_unit(unit: Unit, step: float) -> list[Song | Skip]:
@@ -186,13 +118,6 @@ def read_melody(path: str | Path, step: float = 0.25) -> list[tuple[int | None, 
     if isinstance(song, Skip):
         raise ValueError(f"{path}: {song.reason} {song.detail}")
     return song.events
-
-
-def _decode_text(data: bytes) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")  # the Essen ABC files are Latin-1
 
 
 def _parse_score(unit: Unit, step: float) -> m21.stream.Stream:
