@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from src.data import encoding, units
-from src.data.corpus import EncodingConfig, estimate_key, fit_octaves, load_or_build
+from src.data.corpus import EncodingConfig, load_or_build
+from src.data.transpose import estimate_key, fit_octaves
 from src.data.vocab import Vocabulary, events_to_symbols
 from tests.conftest import ESSEN_DIR, write_tunes
 

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from src.atomic import atomic_dir
 from src.data import encoding
+from src.data.transpose import KEY_NAMES, estimate_key, fit_octaves, shift_to_reference
 from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
 from src.errors import UserError
@@ -25,8 +26,6 @@ from src.errors import UserError
 ENCODING_VERSION = 1  # bump when the encoding changes meaning: old caches are then rebuilt
 SPLITS = ("train", "val", "test")
 BUNDLED = {"essen_erk": "erk*.abc", "essen": "*.abc"}
-KEY_NAMES = "C C# D Eb E F F# G Ab A Bb B".split()  # tonic pitch class -> name in songs.json
-MODES = ("major", "minor")  # the order of encoding.key_profiles()
 _SERIAL_BELOW = 64  # parse small corpora in-process: a pool costs more than it saves
 
 
@@ -168,42 +167,6 @@ def song_split(ids: np.ndarray, val_fraction: float, test_fraction: float) -> st
     if u < test_fraction + val_fraction:
         return "val"
     return "train"
-
-
-def estimate_key(events: list[tuple[int | None, int]], profiles: np.ndarray,
-                 candidates: tuple[tuple[int, str], ...] | None = None) -> tuple[int, str]:
-    """Duration-weighted pitch-class histogram correlated with the 24 rotated key profiles, or only
-    with the (tonic, mode) `candidates` (e.g. C major and A minor for a key-normalized model)."""
-    histogram = np.zeros(12)
-    for pitch, steps in events:
-        if pitch is not None:
-            histogram[pitch % 12] += steps
-    # rotated[m, t, j] = weight of pitch class j in mode m with tonic t
-    rotated = np.stack([[np.roll(profile, tonic) for tonic in range(12)] for profile in profiles])
-    h = histogram - histogram.mean()
-    r = rotated - rotated.mean(axis=-1, keepdims=True)
-    denominator = np.sqrt((r**2).sum(-1) * (h**2).sum()) + 1e-12
-    correlation = (r * h).sum(-1) / denominator  # (2, 12)
-    if candidates is not None:
-        allowed = np.zeros_like(correlation, dtype=bool)
-        for tonic, mode in candidates:
-            allowed[MODES.index(mode), tonic] = True
-        correlation = np.where(allowed, correlation, -np.inf)
-    mode, tonic = np.unravel_index(int(np.argmax(correlation)), correlation.shape)
-    return int(tonic), MODES[mode]
-
-
-def shift_to_reference(tonic: int, mode: str) -> int:
-    """Nearest move (-5..+6 semitones) of a tonic pitch class to C (major) or A (minor)."""
-    return (((0 if mode == "major" else 9) - tonic) + 5) % 12 - 5
-
-
-def fit_octaves(low: int, high: int, min_pitch: int, max_pitch: int) -> int | None:
-    """Whole-octave shift (semitones) nearest zero that puts [low, high] inside the range."""
-    for octaves in sorted(range(-10, 11), key=abs):
-        if min_pitch <= low + 12 * octaves and high + 12 * octaves <= max_pitch:
-            return 12 * octaves
-    return None
 
 
 def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,

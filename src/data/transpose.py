@@ -1,0 +1,45 @@
+"""Keys and transposition on note events: the estimated key, the move to C major / A minor, and the
+octave shift that fits a song into the vocabulary's range (no music21: the profiles come in)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+KEY_NAMES = "C C# D Eb E F F# G Ab A Bb B".split()  # tonic pitch class -> name in songs.json
+MODES = ("major", "minor")  # the order of encoding.key_profiles()
+
+
+def estimate_key(events: list[tuple[int | None, int]], profiles: np.ndarray,
+                 candidates: tuple[tuple[int, str], ...] | None = None) -> tuple[int, str]:
+    """Duration-weighted pitch-class histogram correlated with the 24 rotated key profiles, or only
+    with the (tonic, mode) `candidates` (e.g. C major and A minor for a key-normalized model)."""
+    histogram = np.zeros(12)
+    for pitch, steps in events:
+        if pitch is not None:
+            histogram[pitch % 12] += steps
+    # rotated[m, t, j] = weight of pitch class j in mode m with tonic t
+    rotated = np.stack([[np.roll(profile, tonic) for tonic in range(12)] for profile in profiles])
+    h = histogram - histogram.mean()
+    r = rotated - rotated.mean(axis=-1, keepdims=True)
+    denominator = np.sqrt((r**2).sum(-1) * (h**2).sum()) + 1e-12
+    correlation = (r * h).sum(-1) / denominator  # (2, 12)
+    if candidates is not None:
+        allowed = np.zeros_like(correlation, dtype=bool)
+        for tonic, mode in candidates:
+            allowed[MODES.index(mode), tonic] = True
+        correlation = np.where(allowed, correlation, -np.inf)
+    mode, tonic = np.unravel_index(int(np.argmax(correlation)), correlation.shape)
+    return int(tonic), MODES[mode]
+
+
+def shift_to_reference(tonic: int, mode: str) -> int:
+    """Nearest move (-5..+6 semitones) of a tonic pitch class to C (major) or A (minor)."""
+    return (((0 if mode == "major" else 9) - tonic) + 5) % 12 - 5
+
+
+def fit_octaves(low: int, high: int, min_pitch: int, max_pitch: int) -> int | None:
+    """Whole-octave shift (semitones) nearest zero that puts [low, high] inside the range."""
+    for octaves in sorted(range(-10, 11), key=abs):
+        if min_pitch <= low + 12 * octaves and high + 12 * octaves <= max_pitch:
+            return 12 * octaves
+    return None
