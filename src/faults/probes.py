@@ -16,11 +16,11 @@ class Probe(L.Callback):
         _emit("train_batch", trainer.current_epoch, batch_idx)
 
     def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
-        if not trainer.sanity_checking and trainer.state.fn == "fit":
+        if _fitting(trainer):
             _emit("val_batch", trainer.current_epoch, batch_idx)
 
     def on_validation_end(self, trainer, pl_module) -> None:
-        if not trainer.sanity_checking and trainer.state.fn == "fit":  # mid-epoch checkpoints come next
+        if _fitting(trainer):  # mid-epoch checkpoints come next
             _emit("val_end", trainer.current_epoch, trainer.global_step)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
@@ -45,7 +45,7 @@ class RaiseAt(L.Callback):
         self._maybe("train", trainer.current_epoch, batch_idx)
 
     def on_validation_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
-        if not trainer.sanity_checking and trainer.state.fn == "fit":
+        if _fitting(trainer):
             self._maybe("validation", trainer.current_epoch, batch_idx)
 
     def on_train_epoch_end(self, trainer, pl_module) -> None:
@@ -58,6 +58,11 @@ class RaiseAt(L.Callback):
 
 class InjectedFault(RuntimeError):
     """The exception `RaiseAt` raises: a stand-in for a crash in the middle of training."""
+
+
+def _fitting(trainer: L.Trainer) -> bool:
+    """A validation inside `fit`, not the sanity check nor `trainer.validate`/`test`."""
+    return not trainer.sanity_checking and trainer.state.fn == "fit"
 
 
 def _emit(event: str, epoch: int, index: int) -> None:
