@@ -38,7 +38,7 @@ from src.sample import MAX_SAMPLES, MAX_STEPS, continue_melodies
 TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir")
 # encoding settings that, when a checkpoint stores them, override the run's data config
 _FROM_ENCODING = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "sequence_length",
-                  "val_fraction", "test_fraction", "windows", "segment_length")
+                  "val_fraction", "test_fraction", "windows", "segment_length", "extra_train")
 
 
 def check_settings(settings: dict) -> None:
@@ -117,7 +117,7 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
     corpus = datamodule.load_corpus()
     if corpus.vocab.mapping != vocab.mapping:
         raise UserError(f"the corpus cache {corpus.path} has another vocabulary than checkpoint {ckpt}")
-    test_songs, train_songs = corpus.split("test"), corpus.split("train")
+    test_songs = corpus.split("test")
     real = [vocab.decode(corpus.tokens[s["offset"]:s["offset"] + s["length"]]) for s in test_songs]
     seconds, notes = {}, []
 
@@ -135,7 +135,10 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
     seconds["statistics"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    index = TrainingPhrases([corpus.tokens[s["offset"]:s["offset"] + s["length"]] for s in train_songs])
+    trained = datamodule.train_corpus()  # with data.extra_train, the other corpus's songs too
+    train_songs = trained.split("train")
+    index = TrainingPhrases([trained.tokens[s["offset"]:s["offset"] + s["length"]]
+                             for s in train_songs])
     memorized = {"real": memorization(index, [vocab.encode(m) for m in real], settings["window"])}
     for name, (melodies, _, skip) in generated.items():  # the seed is given, not generated: left out
         memorized[name] = memorization(index, [vocab.encode(m[skip:]) for m in melodies], settings["window"])

@@ -46,3 +46,35 @@ def test_unknown_bundle_name_is_refused():
     assert exit_info.value.code == 2
     with pytest.raises(UserError):
         main.__wrapped__(["names=[nope]"])
+
+
+def test_an_export_in_git_is_kept_when_no_run_stands_behind_it(trained_run, tmp_path, monkeypatch):
+    runs, models = tmp_path / "runs", tmp_path / "models"
+    shutil.copytree(trained_run, runs / "lstm_attn")
+    first = main(["names=[lstm_attn]", f"runs_dir={runs}", f"out_dir={models}"])
+    shutil.rmtree(runs)  # a fresh clone: the exports, no runs
+
+    def no_training(*args, **kwargs):
+        raise AssertionError(f"trained although the export exists: {args}")
+
+    monkeypatch.setattr("src.bundle.subprocess.run", no_training)
+    mtime = (models / "lstm_attn.ckpt").stat().st_mtime_ns
+    assert main(["names=[lstm_attn]", f"runs_dir={runs}", f"out_dir={models}"]) == first
+    assert (models / "lstm_attn.ckpt").stat().st_mtime_ns == mtime
+
+
+@pytest.mark.parametrize("name", list(BUNDLE))
+def test_the_bundled_models_in_the_repo_load_and_sample(name, tmp_path):
+    from src.app.core import REPO
+    from src.sample import main as sample_main
+
+    path = REPO / "models" / f"{name}.ckpt"
+    assert path.is_file(), f"{path} is missing: the bundled models are kept in git (make models)"
+    assert path.stat().st_size < 5 * 2**20
+    record = json.loads(path.with_suffix(".metrics.json").read_text())
+    assert record["bytes"] == path.stat().st_size
+    assert 0.5 < record["metrics"]["test/bits"] < 3
+    mode = ["mode=prior"] if name == "vae" else ["seed=60 _ 62 _ 64 _"]
+    melodies = sample_main([f"ckpt={path}", f"out_dir={tmp_path}", "num_samples=2", "steps=32",
+                            "rng_seed=1", *mode])
+    assert len(melodies) == 2 and len(list(tmp_path.glob("*.mid"))) == 2

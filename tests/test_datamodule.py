@@ -93,3 +93,32 @@ def test_an_empty_split_gives_an_empty_dataset(erk5_corpus):
     corpus = replace(erk5_corpus, songs=[s for s in erk5_corpus.songs if s["split"] != "val"])
     tokens, targets = split_array(corpus, "val", 8)
     assert len(targets) == 0 and len(WindowDataset(tokens, targets, 8, 40)) == 0
+
+
+def test_extra_train_adds_only_unseen_songs_to_training(erk5_dir, tmp_path):
+    import shutil
+
+    from tests.conftest import ESSEN_DIR
+
+    extra_dir = tmp_path / "extra"
+    extra_dir.mkdir()
+    for name in ("erk5.abc", "test1.abc"):  # erk5 again (all already known) and 20 other tunes
+        shutil.copy(ESSEN_DIR / name, extra_dir / name)
+    settings = dict(sequence_length=16, val_fraction=0.2, test_fraction=0.2)
+    plain = make_datamodule(erk5_dir, tmp_path / "cache", **settings)
+    more = make_datamodule(erk5_dir, tmp_path / "cache", extra_train=str(extra_dir), **settings)
+    corpus, train = more.load_corpus(), more.train_corpus()
+
+    def content(c, song):
+        return c.tokens[song["offset"]:song["offset"] + song["length"]].tobytes()
+
+    held_out = {content(corpus, s) for s in corpus.songs if s["split"] != "train"}
+    trained = [content(train, s) for s in train.songs]
+    own = [content(corpus, s) for s in corpus.split("train")]
+    assert trained[:len(own)] == own and len(trained) == len(set(trained)) > len(own)
+    assert not held_out & set(trained)  # this corpus's val and test songs are never trained on
+    assert train.report["extra_train"]["songs"] == len(trained) - len(own)
+    assert len(more.datasets["train"]) > len(plain.datasets["train"])
+    for split in ("val", "test"):  # scored on this corpus alone
+        assert len(more.datasets[split]) == len(plain.datasets[split])
+    assert more.encoding["extra_train"] == str(extra_dir) and "extra_train" not in plain.encoding

@@ -10,6 +10,7 @@ import torch
 
 from src.data.sequences import SongSequences, StridedWindows, stream_array
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
+from src.errors import UserError
 from src.models.attention import MultiHeadSelfAttention
 from src.models.lm import GRULM, LSTMAttentionLM
 from src.models.metrics import MelodyMetrics
@@ -170,6 +171,26 @@ def test_adam_steps_lower_the_every_position_loss(net):
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
+
+
+def test_weight_dropout_drops_recurrent_weights_in_training_only():
+    torch.manual_seed(0)
+    net = LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6,
+                          weight_dropout=0.5)
+    plain = LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6)
+    plain.load_state_dict(net.state_dict())  # the same weights: the option adds no parameters
+    x = torch.randint(0, V, (3, 12))
+    net.eval(), plain.eval()
+    assert torch.equal(net(x), plain(x))  # evaluation and sampling use the whole weights
+    net.train()
+    torch.manual_seed(1)
+    first = net(x)
+    torch.manual_seed(2)
+    assert not torch.allclose(first, net(x))  # a new mask per forward pass
+    first.sum().backward()
+    assert net.lstm.weight_hh_l0.grad.abs().sum() > 0 and net.lstm.weight_ih_l0.grad.abs().sum() > 0
+    with pytest.raises(UserError, match="model.weight_dropout"):
+        LSTMAttentionLM(V, weight_dropout=1.0)
 
 
 def test_a_causal_run_samples_and_evaluates_like_it_tested(trained_run, erk5_dir, tmp_path):

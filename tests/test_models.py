@@ -276,6 +276,17 @@ def test_bad_optimizer_and_scheduler_settings():
         _module({"name": "step"}).configure_optimizers()
 
 
+def test_cosine_anneals_per_step_to_zero_at_max_steps_and_adamw_decays_apart():
+    module = MelodyModule(dict(NET), _encoding(), {"name": "adamw", "lr": 1e-3, "weight_decay": 0.1},
+                          {"name": "cosine"})
+    trainer = _fit(module, max_steps=4, max_epochs=10)
+    optimizer = trainer.optimizers[0]
+    assert isinstance(optimizer, torch.optim.AdamW) and optimizer.defaults["weight_decay"] == 0.1
+    assert trainer.global_step == 4 and optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(UserError, match="optimizer.name='sgd'.*adam, adamw"):
+        MelodyModule(dict(NET), _encoding(), {"name": "sgd", "lr": 1e-3}).configure_optimizers()
+
+
 def test_save_load_gives_identical_logits(tmp_path):
     module = _module()
     trainer = _fit(module, max_steps=1)

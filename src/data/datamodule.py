@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import lightning as L
 import numpy as np
 import torch
@@ -39,6 +41,23 @@ def split_array(corpus: Corpus, split: str, sequence_length: int) -> tuple[np.nd
         targets[cursor:cursor + length + 1] = np.arange(start, start + length + 1)  # + closing '/'
         cursor += length + 1
     return tokens, targets
+
+
+def with_extra_train(corpus: Corpus, extra: Corpus) -> Corpus:
+    """`corpus` whose train split also holds `extra`'s train songs, leaving out every song equal to
+    one of `corpus`'s songs, so its val and test songs stay unseen (both splits hash the tokens)."""
+    def content(c: Corpus, song: dict) -> bytes:
+        return c.tokens[song["offset"]:song["offset"] + song["length"]].tobytes()
+
+    known = {content(corpus, s) for s in corpus.songs}
+    offset = len(corpus.tokens)  # extra's songs move behind this corpus's tokens
+    added = [s | {"offset": s["offset"] + offset} for s in extra.split("train")
+             if content(extra, s) not in known]
+    return dataclasses.replace(
+        corpus, tokens=np.concatenate([corpus.tokens, extra.tokens]),
+        songs=corpus.split("train") + added,
+        report=corpus.report | {"extra_train": {"path": str(extra.path), "songs": len(added)}},
+    )
 
 
 class WindowDataset(Dataset):
@@ -109,6 +128,7 @@ class MelodyDataModule(L.LightningDataModule):
         prepare_workers: int | None = None, sequence_length: int = 64, batch_size: int = 256,
         num_workers: int = 0, transpose_augment: list[int] | tuple[int, int] | None = None,
         windows: str = "next", segment_length: int = 64, segment_stride: int = 16,
+        extra_train: str | None = None,
     ) -> None:
         super().__init__()
         self.encoding_config = EncodingConfig.from_data_config(locals())
@@ -127,6 +147,10 @@ class MelodyDataModule(L.LightningDataModule):
         self.segment_stride = int(segment_stride)
         self.augment = _check_augment(transpose_augment)
         self.vocab = Vocabulary(int(min_pitch), int(max_pitch))
+        if extra_train is not None and not isinstance(extra_train, str):
+            raise UserError(
+                f"data.extra_train={extra_train!r} is invalid: accepted null, a corpus name or folder")
+        self.extra_train = extra_train
         self.corpus: Corpus | None = None
         self.datasets: dict[str, Dataset] = {}
 
@@ -141,7 +165,8 @@ class MelodyDataModule(L.LightningDataModule):
             "val_fraction": config.val_fraction, "test_fraction": config.test_fraction,  # the split
         } | ({"windows": "segments", "segment_length": self.segment_length}
              if self.windows == "segments" else {}) | ({"windows": "every"}
-             if self.windows == "every" else {})  # `next` checkpoints stay as they were
+             if self.windows == "every" else {}) | ({"extra_train": self.extra_train}
+             if self.extra_train else {})  # `next` checkpoints stay as they were
 
     def load_corpus(self) -> Corpus:
         if self.corpus is None:
@@ -152,10 +177,10 @@ class MelodyDataModule(L.LightningDataModule):
         self.load_corpus()  # builds the cache once, on one process
 
     def setup(self, stage: str | None = None) -> None:
-        corpus = self.load_corpus()
         for split in ("train", "val", "test"):
             if split in self.datasets:
                 continue
+            corpus = self.train_corpus() if split == "train" else self.load_corpus()
             if self.windows == "every":
                 self.datasets[split] = self._every_position(corpus, split)
                 continue
@@ -168,6 +193,14 @@ class MelodyDataModule(L.LightningDataModule):
                 continue
             self.datasets[split] = WindowDataset(
                 tokens, targets, self.sequence_length, len(self.vocab), augment)
+
+    def train_corpus(self) -> Corpus:
+        """The corpus whose `train` split is trained on: this one, plus `extra_train`'s train songs."""
+        corpus = self.load_corpus()
+        if self.extra_train is None:
+            return corpus
+        config = dataclasses.replace(self.encoding_config, corpus=self.extra_train)
+        return with_extra_train(corpus, load_or_build(config, self.cache_dir, self.prepare_workers))
 
     def _every_position(self, corpus: Corpus, split: str) -> Dataset:
         from src.data.sequences import SongSequences, StridedWindows, stream_array

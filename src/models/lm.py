@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.func import functional_call
 
 from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.lstm_attn import check_dropout, check_positive_int
@@ -45,6 +46,7 @@ class LSTMAttentionLM(CausalNet):
         dropout: float = 0.2,
         kernel_size: int = 3,
         attention_window: int = 64,
+        weight_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -57,8 +59,10 @@ class LSTMAttentionLM(CausalNet):
         ):
             check_positive_int(key, value)
         check_dropout(dropout)
+        check_dropout(weight_dropout, "model.weight_dropout")
         check_heads(hidden_size, heads, width="model.hidden_size")
         self.vocab_size, self.kernel_size, self.attention_window = vocab_size, kernel_size, attention_window
+        self.weight_dropout = weight_dropout
         self.lstm = nn.LSTM(
             vocab_size,
             hidden_size,
@@ -78,7 +82,7 @@ class LSTMAttentionLM(CausalNet):
     ) -> tuple[Tensor, LSTMAttentionState]:
         """Ids (B, T) following `state` (None: a fresh start) -> logits (B, T, V), the state after."""
         recurrent, past, cache = state if state is not None else (None, None, None)
-        h, recurrent = self.lstm(F.one_hot(x.long(), self.vocab_size).to(self.head.weight.dtype), recurrent)
+        h, recurrent = self._recur(F.one_hot(x.long(), self.vocab_size).to(self.head.weight.dtype), recurrent)
         B, T, H = h.shape
         if past is None:  # a fresh start: the conv sees zeros before the first position
             past = h.new_zeros(B, self.kernel_size - 1, H)
@@ -93,6 +97,18 @@ class LSTMAttentionLM(CausalNet):
         c = self.drop(self.norm(c + self.residual(c)))
         a, cache = self.attention.local_causal(c, self.attention_window, cache)  # (B, T, H)
         return self.head(c + self.drop(a)), (recurrent, past, cache)  # (B, T, V)
+
+
+    def _recur(self, x: Tensor, recurrent):
+        """The LSTM over one-hot x (B, T, V); in training, its hidden-to-hidden weights dropped out
+        (DropConnect, one mask per batch: regularizes the recurrence itself, as in AWD-LSTM)."""
+        if not (self.training and self.weight_dropout > 0):
+            return self.lstm(x, recurrent)
+        weights = {
+            name: F.dropout(p, self.weight_dropout) if name.startswith("weight_hh") else p
+            for name, p in self.lstm.named_parameters()
+        }
+        return functional_call(self.lstm, weights, (x, recurrent))
 
 
 class GRULM(CausalNet):

@@ -107,9 +107,9 @@ class MelodyModule(L.LightningModule):
         _scheduler_settings(scheduler)
 
     def configure_optimizers(self):
-        """Adam from `optimizer`; optional `scheduler`: none, cosine (per epoch) or plateau."""
-        lr, weight_decay = _optimizer_settings(self.hparams.optimizer)
-        optimizer = torch.optim.Adam(self.parameters(), lr=lr, weight_decay=weight_decay)
+        """Adam or AdamW from `optimizer`; optional `scheduler`: none, cosine or plateau."""
+        name, lr, weight_decay = _optimizer_settings(self.hparams.optimizer)
+        optimizer = OPTIMIZERS[name](self.parameters(), lr=lr, weight_decay=weight_decay)
         scheduler = self._scheduler(optimizer)
         if scheduler is None:
             return optimizer
@@ -118,11 +118,14 @@ class MelodyModule(L.LightningModule):
     def _scheduler(self, optimizer: torch.optim.Optimizer) -> dict | None:
         settings = _scheduler_settings(self.hparams.scheduler)
         name = settings["name"]
-        if name == "cosine":
-            epochs = self.trainer.max_epochs
+        if name == "cosine":  # to 0 at trainer.max_steps when set (per step), else at max_epochs
+            steps, epochs = self.trainer.max_steps, self.trainer.max_epochs
+            if steps and steps > 0:
+                cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+                return {"scheduler": cosine, "interval": "step"}
             if not epochs or epochs < 1:
                 raise UserError(
-                    "scheduler.name=cosine needs trainer.max_epochs >= 1 (it anneals per epoch)"
+                    "scheduler.name=cosine needs trainer.max_steps or trainer.max_epochs >= 1"
                 )
             cosine = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
             return {"scheduler": cosine, "interval": "epoch"}
@@ -181,16 +184,21 @@ def _expect_number(key: str, value: object, ok, accepted: str) -> None:
         raise UserError(f"{key}={value!r} is not accepted; accepted: {accepted}")
 
 
-def _optimizer_settings(optimizer: Mapping) -> tuple[float, float]:
-    """(lr, weight_decay) from the `optimizer` settings, checked."""
+# optimizer.name -> class; adamw decays the weights apart from the gradient (adam adds it as L2)
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
+def _optimizer_settings(optimizer: Mapping) -> tuple[str, float, float]:
+    """(name, lr, weight_decay) from the `optimizer` settings, checked."""
     settings = {k: v for k, v in optimizer.items() if not k.startswith("_")}
     _expect_keys("optimizer", settings, ("name", "lr", "weight_decay"))
-    if settings.get("name", "adam") != "adam":
-        raise UserError(f"optimizer.name={settings['name']!r} is not accepted; accepted: adam")
+    name = settings.get("name", "adam")
+    if name not in OPTIMIZERS:
+        raise UserError(f"optimizer.name={name!r} is not accepted; accepted: {', '.join(OPTIMIZERS)}")
     lr, weight_decay = settings.get("lr", 1e-3), settings.get("weight_decay", 0.0)
     _expect_number("optimizer.lr", lr, lambda v: v > 0, "a number > 0")
     _expect_number("optimizer.weight_decay", weight_decay, lambda v: v >= 0, "a number >= 0")
-    return float(lr), float(weight_decay)
+    return name, float(lr), float(weight_decay)
 
 
 def _scheduler_settings(scheduler: Mapping | None) -> dict:
