@@ -74,6 +74,9 @@ def test_unknown_experiment_is_one_line_exit_2(tmp_path):
     (["model.dropout=1.0"], "model.dropout"),
     (["optimizer.lr=0"], "optimizer.lr"),
     (["data.batch_size=0"], "data.batch_size"),
+    (["data.extra_train=nowhere"], "data.extra_train='nowhere' is neither a bundled corpus"),
+    (["model.weight_dropout=1.5", "experiment=lstm_attn_lm"], "model.weight_dropout"),
+    (["optimizer.name=sgd"], "optimizer.name"),
 ])
 def test_bad_overrides_fail_before_training_with_one_line(args, message, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["src.train", *args, f"hydra.run.dir={tmp_path / 'run'}"])

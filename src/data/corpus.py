@@ -91,15 +91,15 @@ def load_or_build(config: EncodingConfig, cache_dir: str | Path = "data/processe
     return corpus
 
 
-def corpus_files(corpus: str) -> tuple[Path, list[Path], str]:
-    """(root, score files, cache name) for a bundled corpus name or a folder path."""
+def corpus_files(corpus: str, key: str = "data.corpus") -> tuple[Path, list[Path], str]:
+    """(root, score files, cache name) for a bundled corpus name or a folder path (set as `key`)."""
     if corpus in BUNDLED:
         root = Path(encoding.m21.__file__).parent / "corpus" / "essenFolksong"
         return root, sorted(root.glob(BUNDLED[corpus])), corpus
     root = Path(corpus).expanduser()
     if not root.is_dir():
         raise UserError(
-            f"data.corpus={corpus!r} is neither a bundled corpus nor an existing folder; "
+            f"{key}={corpus!r} is neither a bundled corpus nor an existing folder; "
             f"accepted: {', '.join(BUNDLED)}, or a folder of {'/'.join(SCORE_SUFFIXES)} files"
         )
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SCORE_SUFFIXES)

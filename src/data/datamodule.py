@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from src.data.corpus import Corpus, EncodingConfig, load_or_build
+from src.data.corpus import Corpus, EncodingConfig, corpus_files, load_or_build
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, Vocabulary
 from src.errors import UserError
 
@@ -147,9 +147,11 @@ class MelodyDataModule(L.LightningDataModule):
         self.segment_stride = int(segment_stride)
         self.augment = _check_augment(transpose_augment)
         self.vocab = Vocabulary(int(min_pitch), int(max_pitch))
-        if extra_train is not None and not isinstance(extra_train, str):
-            raise UserError(
-                f"data.extra_train={extra_train!r} is invalid: accepted null, a corpus name or folder")
+        if extra_train is not None:  # checked now, before any work
+            if not isinstance(extra_train, str):
+                raise UserError(
+                    f"data.extra_train={extra_train!r} is invalid: accepted null, a corpus name or folder")
+            corpus_files(extra_train, "data.extra_train")
         self.extra_train = extra_train
         self.corpus: Corpus | None = None
         self.datasets: dict[str, Dataset] = {}
