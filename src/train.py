@@ -21,7 +21,7 @@ from src.checkpoint_io import AtomicCheckpointIO
 from src.config import CONFIG_DIR, build, compose_config, to_plain
 from src.errors import USER_ERROR_EXIT, UserError
 from src.models import module_class
-from src.models.checkpoint import read_checkpoint
+from src.models.checkpoint import read_checkpoint, resolve_checkpoint
 from src.preflight import check_run_objects, config_errors, fit_config_error
 
 REPORTED = ("bits", "pitch_acc", "onset_acc", "hold_acc", "acc", "top5_acc", "loss")
@@ -35,6 +35,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         net=to_plain(cfg.model), encoding=datamodule.encoding,
         optimizer=to_plain(cfg.optimizer), scheduler=to_plain(cfg.scheduler),
     )
+    if cfg.get("init_from") and not cfg.ckpt_path:  # a resume restores its own weights
+        init_weights(module, cfg.init_from)
     callbacks = [build(c) for c in cfg.callbacks.values() if c is not None]
     loggers = [build(c) for c in cfg.logger.values() if c is not None]
     # every checkpoint is written to a temporary file and renamed: a kill never truncates one
@@ -64,6 +66,22 @@ def train(cfg: DictConfig) -> dict[str, float]:
             tmp.write_text(json.dumps({"best_checkpoint": best, "metrics": metrics}, indent=1))
         print(summary(run_dir, best, metrics))
     return metrics
+
+
+def init_weights(module: L.LightningModule, source: str) -> None:
+    """Load the weights of checkpoint (or run folder) `source` into `module`, to fine-tune them."""
+    checkpoint = read_checkpoint(resolve_checkpoint(source))
+    theirs = checkpoint.get("hyper_parameters", {})
+    if theirs.get("encoding", {}).get("mapping") != module.hparams.encoding["mapping"]:
+        raise UserError(f"init_from={source} has another vocabulary than this run's data; "
+                        "accepted: a checkpoint of the same data.min_pitch/max_pitch")
+    try:
+        module.load_state_dict(checkpoint["state_dict"])
+    except RuntimeError as err:  # missing, unexpected or differently shaped weights
+        first = str(err).strip().splitlines()[0]
+        raise UserError(f"init_from={source} does not fit this model ({first}); accepted: a "
+                        f"checkpoint of the same model settings, e.g. {theirs.get('net', {}).get('name')} "
+                        "with its sizes") from None
 
 
 def summary(run_dir: Path, best: str, metrics: dict[str, float]) -> str:
@@ -122,6 +140,8 @@ def main() -> None:
                 datamodule = build(cfg.data)  # validates data.* without touching the corpus
             module_class(cfg.model).check_windows(datamodule.windows, cfg.model.get("name"))
             check_run_objects(overrides)
+            if cfg.get("init_from"):  # missing, truncated or code-running: one line before any work
+                read_checkpoint(resolve_checkpoint(cfg.init_from))
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(USER_ERROR_EXIT) from None

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from src.config import CONFIG_DIR
+from src.errors import UserError
 from src.train import main as train_main
 from src.train import train
 from tests.conftest import run_config, small_data
@@ -77,6 +78,7 @@ def test_unknown_experiment_is_one_line_exit_2(tmp_path):
     (["data.extra_train=nowhere"], "data.extra_train='nowhere' is neither a bundled corpus"),
     (["model.weight_dropout=1.5", "experiment=lstm_attn_lm"], "model.weight_dropout"),
     (["optimizer.name=sgd"], "optimizer.name"),
+    (["init_from=/nowhere/best.ckpt"], "checkpoint /nowhere/best.ckpt does not exist"),
 ])
 def test_bad_overrides_fail_before_training_with_one_line(args, message, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["src.train", *args, f"hydra.run.dir={tmp_path / 'run'}"])
@@ -118,3 +120,24 @@ def test_optuna_sweep_returns_the_optimized_metric(erk5_dir, tmp_path):
 def test_launcher_configs_compose(launcher, target, tmp_path):
     cfg = run_config(tmp_path, [f"hydra/launcher={launcher}"])
     assert cfg.hydra.launcher._target_ == target
+
+
+def test_init_from_starts_a_run_from_another_runs_weights(trained_run, erk5_dir, tmp_path):
+    from src.models.checkpoint import load_module, resolve_checkpoint
+    from src.train import init_weights
+
+    pretrained = load_module(resolve_checkpoint(trained_run))
+    # one step at a vanishing learning rate: the run's checkpoint holds the weights it started from
+    overrides = ["experiment=debug", f"init_from={trained_run}", "trainer.max_steps=1", "optimizer.lr=1e-12",
+                 *small_data(erk5_dir, tmp_path / "cache")]
+    train(run_config(tmp_path / "tuned", overrides))
+    tuned = torch.load(tmp_path / "tuned" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
+    for name, value in pretrained.state_dict().items():
+        torch.testing.assert_close(tuned[name], value, atol=1e-8, rtol=0, msg=name)
+    wider = run_config(tmp_path / "wider", ["experiment=debug", "model.hidden_size=24"])
+    from src.models import module_class
+
+    module = module_class(wider.model)(net=dict(wider.model), encoding=dict(pretrained.hparams.encoding),
+                                       optimizer=dict(wider.optimizer), scheduler=None)
+    with pytest.raises(UserError, match="does not fit this model"):
+        init_weights(module, str(trained_run))
