@@ -68,6 +68,15 @@ def train(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
+def check_init_from(source: object) -> None:
+    """A missing, truncated or code-running `init_from` checkpoint: one line, before any work."""
+    if source is None or source == "":
+        return
+    if not isinstance(source, str):
+        raise UserError(f"init_from={source!r} is not accepted; accepted: null, a .ckpt file or a run folder")
+    read_checkpoint(resolve_checkpoint(source))
+
+
 def init_weights(module: L.LightningModule, source: str) -> None:
     """Load the weights of checkpoint (or run folder) `source` into `module`, to fine-tune them."""
     checkpoint = read_checkpoint(resolve_checkpoint(source))
@@ -140,8 +149,7 @@ def main() -> None:
                 datamodule = build(cfg.data)  # validates data.* without touching the corpus
             module_class(cfg.model).check_windows(datamodule.windows, cfg.model.get("name"))
             check_run_objects(overrides)
-            if cfg.get("init_from"):  # missing, truncated or code-running: one line before any work
-                read_checkpoint(resolve_checkpoint(cfg.init_from))
+            check_init_from(cfg.get("init_from"))
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(USER_ERROR_EXIT) from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -13,7 +14,7 @@ from src.config import CONFIG_DIR
 from src.errors import UserError
 from src.train import main as train_main
 from src.train import train
-from tests.conftest import run_config, small_data
+from tests.conftest import ESSEN_DIR, run_config, small_data
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 
@@ -24,6 +25,11 @@ def test_every_experiment_runs_with_fast_dev_run(experiment, erk5_dir, tmp_path)
                  "callbacks.sample_export.steps=8", *small_data(erk5_dir, tmp_path / "cache")]
     if experiment == "lstm_attn_seed":
         overrides.append("data.batch_size=8")  # the original sizes, one small batch on CPU
+    if experiment.endswith("_essen"):  # all of Essen as extra training songs: 8 other real tunes here
+        extra = tmp_path / "extra"
+        extra.mkdir()
+        shutil.copy(ESSEN_DIR / "teste.abc", extra / "teste.abc")
+        overrides.append(f"data.extra_train={extra}")
     metrics = train(run_config(tmp_path / "run", overrides))
     assert {"val/bits", "test/bits", "test/pitch_acc", "test/onset_acc"} <= set(metrics)
     assert all(v == v for k, v in metrics.items() if k.endswith(("bits", "loss")))
@@ -79,6 +85,7 @@ def test_unknown_experiment_is_one_line_exit_2(tmp_path):
     (["model.weight_dropout=1.5", "experiment=lstm_attn_lm"], "model.weight_dropout"),
     (["optimizer.name=sgd"], "optimizer.name"),
     (["init_from=/nowhere/best.ckpt"], "checkpoint /nowhere/best.ckpt does not exist"),
+    (["init_from=true"], "init_from=True is not accepted"),
 ])
 def test_bad_overrides_fail_before_training_with_one_line(args, message, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["src.train", *args, f"hydra.run.dir={tmp_path / 'run'}"])
