@@ -48,8 +48,8 @@ clean-cache:
 sample: install
 	$(PY) -m src.sample ckpt=$(CKPT) $(ARGS)
 
-# The bundled models (models/NAME.ckpt, < 5 MB each, kept in git): instant when they exist; with
-# ARGS=retrain=true (or an export missing) trains them, about 10 minutes each on 2 CPU cores, then exports.
+# The bundled models (models/NAME.ckpt, < 5 MB each; checkpoints stay out of git): trains those whose
+# export is missing (about 10 minutes each on 2 CPU cores, once), then exports; instant once they exist.
 models: install
 	$(PY) -m src.bundle $(ARGS)
 

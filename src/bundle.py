@@ -1,9 +1,10 @@
 """`python -m src.bundle` (`make models`): train the bundled models on essen_erk, export them to `models/`.
 
-The exports are kept in git, so a fresh clone has them and this command leaves them alone. Each bundled
-model is its experiment as configured (about 10 CPU minutes each), trained into `outputs/bundle/NAME/`
-by `python -m src.train` when `retrain=true` or its export is missing; a finished run there that is
-newer than the export is exported again. The export keeps what sampling needs: the settings
+Checkpoints stay out of git (a project rule), so a fresh clone makes them once. Each bundled model is
+its experiment as configured (about 10 CPU minutes each), trained into `outputs/bundle/NAME/` by
+`python -m src.train` when its export is missing or `retrain=true`; a finished run there that is newer
+than the export is exported again, and an export with no run behind it (copied from another machine) is
+kept. The export keeps what sampling needs: the settings
 (`hyper_parameters`) and the weights stored as float16 (loaded back into float32 parameters), without
 optimizer or loop state, so each file stays under 5 MB; `models/NAME.metrics.json` holds the run's val
 and test metrics.
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
         summary = out.with_suffix(".metrics.json")
         exported = summary.is_file() and out.is_file()
         if exported and not retrain and not (run_dir / "metrics.json").is_file():
-            records[name] = json.loads(summary.read_text())  # the file in git; no local run replaces it
+            records[name] = json.loads(summary.read_text())  # made elsewhere; no local run replaces it
         else:
             best = resolve_checkpoint(train_run(name, run_dir, retrain))
             if exported and not retrain and out.stat().st_mtime >= best.stat().st_mtime:

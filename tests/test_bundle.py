@@ -48,11 +48,11 @@ def test_unknown_bundle_name_is_refused():
         main.__wrapped__(["names=[nope]"])
 
 
-def test_an_export_in_git_is_kept_when_no_run_stands_behind_it(trained_run, tmp_path, monkeypatch):
+def test_an_export_with_no_run_behind_it_is_kept(trained_run, tmp_path, monkeypatch):
     runs, models = tmp_path / "runs", tmp_path / "models"
     shutil.copytree(trained_run, runs / "lstm_attn")
     first = main(["names=[lstm_attn]", f"runs_dir={runs}", f"out_dir={models}"])
-    shutil.rmtree(runs)  # a fresh clone: the exports, no runs
+    shutil.rmtree(runs)  # exports copied from another machine: no runs here
 
     def no_training(*args, **kwargs):
         raise AssertionError(f"trained although the export exists: {args}")
@@ -64,12 +64,13 @@ def test_an_export_in_git_is_kept_when_no_run_stands_behind_it(trained_run, tmp_
 
 
 @pytest.mark.parametrize("name", list(BUNDLE))
-def test_the_bundled_models_in_the_repo_load_and_sample(name, tmp_path):
+def test_the_bundled_models_made_here_load_and_sample(name, tmp_path):
     from src.app.core import REPO
     from src.sample import main as sample_main
 
     path = REPO / "models" / f"{name}.ckpt"
-    assert path.is_file(), f"{path} is missing: the bundled models are kept in git (make models)"
+    if not path.is_file():  # checkpoints stay out of git: a fresh clone has none until `make models`
+        pytest.skip(f"{path} is missing: run `make models`")
     assert path.stat().st_size < 5 * 2**20
     record = json.loads(path.with_suffix(".metrics.json").read_text())
     assert record["bytes"] == path.stat().st_size
