@@ -4,10 +4,9 @@ Checkpoints stay out of git (a project rule), so a fresh clone makes them once. 
 its experiment as configured (about 10 CPU minutes each), trained into `outputs/bundle/NAME/` by
 `python -m src.train` when its export is missing or `retrain=true`; a finished run there that is newer
 than the export is exported again, and an export with no run behind it (copied from another machine) is
-kept. The export keeps what sampling needs: the settings
-(`hyper_parameters`) and the weights stored as float16 (loaded back into float32 parameters), without
-optimizer or loop state, so each file stays under 5 MB; `models/NAME.metrics.json` holds the run's val
-and test metrics.
+kept. The export keeps what sampling needs: the settings (`hyper_parameters`) and the weights stored as
+float16 (loaded back into float32 parameters), without optimizer or loop state, so each file stays under
+5 MB; `models/NAME.metrics.json` holds the run's val and test metrics.
 """
 
 from __future__ import annotations

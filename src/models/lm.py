@@ -98,7 +98,6 @@ class LSTMAttentionLM(CausalNet):
         a, cache = self.attention.local_causal(c, self.attention_window, cache)  # (B, T, H)
         return self.head(c + self.drop(a)), (recurrent, past, cache)  # (B, T, V)
 
-
     def _recur(self, x: Tensor, recurrent):
         """The LSTM over one-hot x (B, T, V); in training, its hidden-to-hidden weights dropped out
         (DropConnect, one mask per batch: regularizes the recurrence itself, as in AWD-LSTM)."""
