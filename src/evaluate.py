@@ -118,7 +118,7 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
     if corpus.vocab.mapping != vocab.mapping:
         raise UserError(f"the corpus cache {corpus.path} has another vocabulary than checkpoint {ckpt}")
     test_songs = corpus.split("test")
-    real = [vocab.decode(corpus.tokens[s["offset"]:s["offset"] + s["length"]]) for s in test_songs]
+    real = [vocab.decode(corpus.song_tokens(s)) for s in test_songs]
     seconds, notes = {}, []
 
     tick = time.perf_counter()
@@ -137,8 +137,7 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
     tick = time.perf_counter()
     trained = datamodule.train_corpus()  # with data.extra_train, the other corpus's songs too
     train_songs = trained.split("train")
-    index = TrainingPhrases([trained.tokens[s["offset"]:s["offset"] + s["length"]]
-                             for s in train_songs])
+    index = TrainingPhrases([trained.song_tokens(s) for s in train_songs])
     memorized = {"real": memorization(index, [vocab.encode(m) for m in real], settings["window"])}
     for name, (melodies, _, skip) in generated.items():  # the seed is given, not generated: left out
         memorized[name] = memorization(index, [vocab.encode(m[skip:]) for m in melodies], settings["window"])

@@ -28,10 +28,6 @@ SETTINGS = {"batch_size": 64, "cache_dir": None}
 KEPT = ("test/bits", "test/onset_acc", "test/pitch_acc")
 
 
-def _songs(corpus, split: str) -> list[np.ndarray]:
-    return [corpus.tokens[s["offset"]:s["offset"] + s["length"]] for s in corpus.split(split)]
-
-
 def near_copies(test: list[np.ndarray], trained: list[np.ndarray], window: int) -> list[bool]:
     """Per test song: whether one of its `window`-step phrases occurs verbatim in a training song."""
     index = TrainingPhrases(trained)
@@ -50,9 +46,12 @@ def compare(paths: list[str], window: int) -> dict:
         raise UserError(f"the checkpoints are scored on different corpora ({', '.join(map(str, corpora))}); "
                         "accepted: checkpoints of one data.corpus")
     corpus = loaded[0][2].load_corpus()
-    trained = {song.tobytes(): song for _, _, dm in loaded for song in _songs(dm.train_corpus(), "train")}
-    copied = near_copies(_songs(corpus, "test"), list(trained.values()), window)
+    trained = {}  # tokens -> song, over every checkpoint's training songs (a song counted once)
+    for _, _, datamodule in loaded:
+        train = datamodule.train_corpus()
+        trained |= {train.song_tokens(s).tobytes(): train.song_tokens(s) for s in train.split("train")}
     test_songs = corpus.split("test")
+    copied = near_copies([corpus.song_tokens(s) for s in test_songs], list(trained.values()), window)
     dropped = {id(song) for song, flag in zip(test_songs, copied, strict=True) if flag}
     clean = dataclasses.replace(  # the test split without the near-copies
         corpus, songs=[s | {"split": "excluded"} if id(s) in dropped else s for s in corpus.songs])

@@ -76,6 +76,10 @@ class Corpus:
     def split(self, name: str) -> list[dict]:
         return [s for s in self.songs if s["split"] == name]
 
+    def song_tokens(self, song: dict) -> np.ndarray:
+        """One song's ids (its length,) uint8: a view into `tokens`, without the closing `/`."""
+        return self.tokens[song["offset"]:song["offset"] + song["length"]]
+
 
 def load_or_build(config: EncodingConfig, cache_dir: str | Path = "data/processed",
                   workers: int | None = None) -> Corpus:

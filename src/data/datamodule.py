@@ -46,13 +46,10 @@ def split_array(corpus: Corpus, split: str, sequence_length: int) -> tuple[np.nd
 def with_extra_train(corpus: Corpus, extra: Corpus) -> Corpus:
     """`corpus` whose train split also holds `extra`'s train songs, leaving out every song equal to
     one of `corpus`'s songs, so its val and test songs stay unseen (both splits hash the tokens)."""
-    def content(c: Corpus, song: dict) -> bytes:
-        return c.tokens[song["offset"]:song["offset"] + song["length"]].tobytes()
-
-    known = {content(corpus, s) for s in corpus.songs}
+    known = {corpus.song_tokens(s).tobytes() for s in corpus.songs}
     offset = len(corpus.tokens)  # extra's songs move behind this corpus's tokens
     added = [s | {"offset": s["offset"] + offset} for s in extra.split("train")
-             if content(extra, s) not in known]
+             if extra.song_tokens(s).tobytes() not in known]
     return dataclasses.replace(
         corpus, tokens=np.concatenate([corpus.tokens, extra.tokens]),
         songs=corpus.split("train") + added,
