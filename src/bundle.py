@@ -26,7 +26,10 @@ from src.models.checkpoint import load_module, read_checkpoint, resolve_checkpoi
 
 # name -> `python -m src.train` overrides: each experiment as it is configured (about 10 minutes each on
 # 2 CPU cores), so a bundled model is the model its README row describes, in fewer bytes.
-BUNDLE = {name: [f"experiment={name}"] for name in ("lstm_attn_lm", "gru", "lstm_attn", "vae")}
+BUNDLE = {
+    name: [f"experiment={name}"]
+    for name in ("lstm_attn_lm", "gru", "lstm_attn", "vae", "lstm_attn_lm_essen")
+}
 MAX_BYTES = 5 * 2**20
 
 

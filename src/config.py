@@ -11,7 +11,7 @@ import yaml
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
-from hydra.errors import HydraException, InstantiationException
+from hydra.errors import HydraException, InstantiationException, OverrideParseException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
@@ -45,6 +45,8 @@ def run_config(overrides: list[str], run_dir: Path) -> DictConfig:
 
 def _explain_compose_error(err: BaseException) -> str:
     """Hydra's multi-line composition errors as one line naming the key and what is accepted."""
+    if isinstance(err, OverrideParseException):
+        return _explain_unreadable_override(err.override)
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     first = lines[0] if lines else type(err).__name__
     options = next((i for i, line in enumerate(lines) if line.startswith("Available options")), None)
@@ -58,6 +60,17 @@ def _explain_compose_error(err: BaseException) -> str:
     if first.startswith("Could not override"):
         return f"{first.rstrip('.')}: no such key; accepted: the keys in conf/ (or '+key=value' to add one)"
     return first
+
+
+def _explain_unreadable_override(override: str) -> str:
+    """How to quote a value Hydra's override grammar cannot read bare (a path with a space, say)."""
+    key, sep, value = override.partition("=")
+    if not sep:
+        return f"{override!r} is not an override Hydra can read; accepted: key=value, e.g. data.corpus=essen"
+    bare = value.strip().strip("'\"").replace('"', '\\"')
+    return (f"{override!r} cannot be read: a value with a space, a non-ASCII letter or any of "
+            f"()[]{{}},:='\" must be quoted; accepted: double quotes inside the shell's single quotes, "
+            f"e.g. '{key}=\"{bare}\"'")
 
 
 def one_line(err: BaseException) -> str:

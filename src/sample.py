@@ -33,6 +33,7 @@ TEXT_KEYS = ("ckpt", "seed", "seed2", "key", "out_dir", "name", "device", "time_
 MODES = ("continue", "prior", "vary", "interpolate")  # all but `continue` need a VAE checkpoint
 _KEY = re.compile(r"^([A-Ga-g])([#b]?)(m|min|minor|maj|major)?$")
 _PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+_TIME_SIGNATURE = re.compile(r"^(\d{1,2})/(\d{1,2})$")
 
 
 def parse_args(argv: list[str]) -> dict:
@@ -52,6 +53,26 @@ def parse_key(text: str) -> tuple[int, str]:
     return tonic, "minor" if minor else "major"
 
 
+def parse_time_signature(text: object) -> tuple[int, int]:
+    """`3/4` -> (3, 4): a numerator 1..32 over a power-of-two denominator 1..64, as MIDI and MusicXML take."""
+    match = _TIME_SIGNATURE.match(str(text).strip())
+    numerator, denominator = (int(g) for g in match.groups()) if match else (0, 0)
+    if not (1 <= numerator <= 32 and denominator in (1, 2, 4, 8, 16, 32, 64)):
+        raise UserError(f"time_signature={text!r} is not accepted; accepted: N/D with N 1..32 and D a "
+                        "power of two 1..64, e.g. 4/4, 3/4, 6/8")
+    return numerator, denominator
+
+
+def check_name(name: object) -> str:
+    """`name` is the stem of the files written into out_dir: no folders, nothing hidden."""
+    text = str(name)
+    if (not text.strip() or text.startswith(".") or any(c in text for c in "/\\")
+            or not text.isprintable()):
+        raise UserError(f"name={text!r} is not accepted; accepted: a file name stem such as melody or "
+                        "reel-in-G (no '/' or '\\', not empty, not starting with '.')")
+    return text
+
+
 def check_settings(settings: dict) -> None:
     """Range checks of the sampling settings; each failure names the setting and what is accepted."""
     checks = [
@@ -67,6 +88,8 @@ def check_settings(settings: dict) -> None:
     check_values(settings, checks)
     if not settings["ckpt"]:
         raise UserError("ckpt= is required: a .ckpt file or a run folder")
+    parse_time_signature(settings["time_signature"])
+    check_name(settings["name"])
     if settings["mode"] not in MODES:
         raise UserError(f"mode={settings['mode']!r} is not accepted; accepted: {', '.join(MODES)}")
     mode, seed, seed2 = settings["mode"], str(settings["seed"]).strip(), str(settings["seed2"]).strip()

@@ -20,6 +20,7 @@ from src.atomic import atomic_path
 from src.checkpoint_io import AtomicCheckpointIO
 from src.config import CONFIG_DIR, build, compose_config, to_plain
 from src.errors import USER_ERROR_EXIT, UserError
+from src.final_validation import ValidateAtEnd
 from src.models import module_class
 from src.models.checkpoint import read_checkpoint, resolve_checkpoint
 from src.preflight import check_run_objects, config_errors, fit_config_error
@@ -31,6 +32,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then score the best checkpoint on val and test. Returns `{val/..., test/...}` metrics."""
     L.seed_everything(cfg.seed, workers=True)
     datamodule = build(cfg.data)
+    datamodule.check_splits()  # a corpus too small for its splits: one line before Lightning starts
     module = module_class(cfg.model)(
         net=to_plain(cfg.model), encoding=datamodule.encoding,
         optimizer=to_plain(cfg.optimizer), scheduler=to_plain(cfg.scheduler),
@@ -38,6 +40,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("init_from") and not cfg.ckpt_path:  # a resume restores its own weights
         init_weights(module, cfg.init_from)
     callbacks = [build(c) for c in cfg.callbacks.values() if c is not None]
+    callbacks.append(ValidateAtEnd())  # a run that stops between scheduled validations still gets one
     loggers = [build(c) for c in cfg.logger.values() if c is not None]
     # every checkpoint is written to a temporary file and renamed: a kill never truncates one
     trainer: L.Trainer = build(cfg.trainer, callbacks=callbacks, logger=loggers,
@@ -64,7 +67,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         run_dir = Path(trainer.default_root_dir)
         with atomic_path(run_dir / "metrics.json") as tmp:
             tmp.write_text(json.dumps({"best_checkpoint": best, "metrics": metrics}, indent=1))
-        print(summary(run_dir, best, metrics))
+        print(summary(run_dir, best or f"(none: {no_best_reason(trainer)})", metrics))
     return metrics
 
 
@@ -93,18 +96,28 @@ def init_weights(module: L.LightningModule, source: str) -> None:
                         "with its sizes") from None
 
 
+def no_best_reason(trainer: L.Trainer) -> str:
+    """Why a finished fit left no best checkpoint, in the settings' own names."""
+    if trainer.fast_dev_run:
+        return "trainer.fast_dev_run writes no checkpoints"
+    if trainer.checkpoint_callback is None:
+        return "callbacks.model_checkpoint is null"
+    if not trainer.enable_validation:
+        return "no validation ran (trainer.limit_val_batches=0 or no validation songs)"
+    if trainer.global_step == 0:
+        return "no training step ran"
+    return f"no validation logged {trainer.checkpoint_callback.monitor}"
+
+
 def summary(run_dir: Path, best: str, metrics: dict[str, float]) -> str:
     """What a researcher needs after a run: where it is, how good it is, how to sample from it."""
     test = "  ".join(f"{name} {metrics[f'test/{name}']:.4f}" for name in REPORTED
                      if f"test/{name}" in metrics)
-    sample = f"python -m src.sample ckpt={shlex.quote(best or str(run_dir))}"
-    return "\n".join([
-        "",
-        f"run folder       {run_dir}",
-        f"best checkpoint  {best or '(none: checkpointing disabled)'}",
-        f"test metrics     {test}",
-        f"sample with      {sample}",
-    ])
+    lines = ["", f"run folder       {run_dir}", f"best checkpoint  {best}",
+             f"test metrics     {test or '(none)'}"]
+    if not best.startswith("(none"):
+        lines.append(f"sample with      python -m src.sample ckpt={shlex.quote(best)}")
+    return "\n".join(lines)
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
@@ -150,6 +163,7 @@ def main() -> None:
             module_class(cfg.model).check_windows(datamodule.windows, cfg.model.get("name"))
             check_run_objects(overrides)
             check_init_from(cfg.get("init_from"))
+            datamodule.check_splits()  # prepares the corpus cache (once) before the run folder exists
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(USER_ERROR_EXIT) from None

@@ -110,13 +110,36 @@ def test_empty_seed_starts_a_new_song(trained_run, tmp_path):
     (["num_samples=0"], "num_samples"),
     (["key=H"], "key"),
     (["colour=red"], "unknown argument"),
+    (["time_signature=7/0"], "time_signature='7/0' is not accepted"),
+    (["time_signature=0/4"], "time_signature"),
+    (["time_signature=4/3"], "power of two"),
+    (["time_signature=33/4"], "1..32"),
+    (["time_signature=4/128"], "1..64"),
+    (["time_signature=waltz"], "time_signature"),
+    (["name=../../etc/x"], "name='../../etc/x' is not accepted"),
+    (["name=sub/x"], "no '/'"),
+    (["name=a\\b"], "name='a\\\\b' is not accepted"),
+    (["name=.."], "starting with '.'"),
+    (["name=.hidden"], "starting with '.'"),
+    (["name="], "not empty"),
+    (["name=   "], "name"),
 ])
 def test_bad_settings_are_one_line_and_write_nothing(args, message, trained_run, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         sample(trained_run, tmp_path / "out", *args)
     err = capsys.readouterr().err.strip().splitlines()
     assert exit_info.value.code == 2 and len(err) == 1 and message in err[0], err
-    assert not (tmp_path / "out").exists()
+    assert not (tmp_path / "out").exists() and not list(tmp_path.parent.rglob("x_00.*"))
+
+
+def test_time_signature_and_name_reach_the_files(trained_run, tmp_path):
+    sample(trained_run, tmp_path / "out", "seed=60 _ _ 62 _ _", "steps=12", "time_signature=6/8",
+           "name=jig in G")
+    midi = mido.MidiFile(tmp_path / "out" / "jig in G_00.mid")
+    meters = [(m.numerator, m.denominator) for m in mido.merge_tracks(midi.tracks)
+              if m.type == "time_signature"]
+    assert meters == [(6, 8)]
+    assert "<beats>6</beats>" in (tmp_path / "out" / "jig in G_00.musicxml").read_text()
 
 
 def test_bad_checkpoints_are_refused(trained_run, tmp_path, capsys):

@@ -14,7 +14,7 @@ from src.config import CONFIG_DIR
 from src.errors import UserError
 from src.train import main as train_main
 from src.train import train
-from tests.conftest import ESSEN_DIR, run_config, small_data
+from tests.conftest import ESSEN_DIR, run_config, small_data, write_tunes
 
 EXPERIMENTS = sorted(p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml"))
 
@@ -47,6 +47,48 @@ def test_debug_run_leaves_checkpoints_samples_and_events(erk5_dir, tmp_path, cap
     assert f"python -m src.sample ckpt={run / 'checkpoints' / 'best.ckpt'}" in out
     checkpoint = torch.load(run / "checkpoints" / "best.ckpt", weights_only=True)
     assert checkpoint["hyper_parameters"]["encoding"]["mapping"]["/"] == 0
+
+
+def validation_steps(run) -> list[int]:
+    """The global steps at which the run logged val/loss, read from its TensorBoard event file."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run)).Reload()
+    return sorted(event.step for event in events.Scalars("val/loss"))
+
+
+BY_STEPS = ["trainer.val_check_interval=5", "trainer.check_val_every_n_epoch=null"]
+
+
+@pytest.mark.parametrize("schedule, expected", [
+    (["trainer.max_steps=7", *BY_STEPS], [4, 6, 7]),
+    (["trainer.max_steps=10", *BY_STEPS], [4, 9, 10]),
+    (["trainer.max_epochs=2", "trainer.limit_train_batches=3", "trainer.check_val_every_n_epoch=5"], [5, 6]),
+    (["trainer.max_epochs=2", "trainer.limit_train_batches=3", "trainer.val_check_interval=400",
+      "trainer.check_val_every_n_epoch=null"], [5, 6]),
+])
+def test_every_fit_ends_with_one_validation(schedule, expected, erk5_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    overrides = ["experiment=debug", "trainer.limit_train_batches=10",
+                 "callbacks.sample_export.every_n_epochs=9", *schedule,
+                 *small_data(erk5_dir, tmp_path / "cache")]
+    metrics = train(run_config(run, overrides))
+    # steps as the logger counts them (global_step - 1 inside a step), no repeat at a scheduled last
+    # step, then the scoring of the best checkpoint after the fit (at global_step)
+    assert validation_steps(run) == expected
+    assert (run / "checkpoints" / "best.ckpt").is_file() and "val/bits" in metrics
+    assert sorted(p.name for p in (run / "samples").iterdir())  # the last validation exports samples
+    assert f"best checkpoint  {run / 'checkpoints' / 'best.ckpt'}" in capsys.readouterr().out
+
+
+def test_summary_says_why_there_is_no_best_checkpoint(erk5_dir, tmp_path, capsys):
+    data = small_data(erk5_dir, tmp_path / "cache")
+    train(run_config(tmp_path / "fast", ["experiment=debug", "trainer.fast_dev_run=true", *data]))
+    assert "best checkpoint  (none: trainer.fast_dev_run writes no checkpoints)" in capsys.readouterr().out
+    train(run_config(tmp_path / "noval", ["experiment=debug", "trainer.limit_val_batches=0",
+                                          "trainer.max_epochs=1", *data]))
+    out = capsys.readouterr().out
+    assert "best checkpoint  (none: no validation ran" in out and "sample with" not in out
 
 
 def test_resume_from_last_checkpoint_continues_at_the_right_step(erk5_dir, tmp_path):
@@ -94,6 +136,34 @@ def test_bad_overrides_fail_before_training_with_one_line(args, message, tmp_pat
     lines = capsys.readouterr().err.strip().splitlines()
     assert exit_info.value.code == 2 and len(lines) == 1 and message in lines[0], lines
     assert not (tmp_path / "run").exists()
+
+
+def test_a_corpus_too_small_for_its_splits_fails_before_training(tmp_path, monkeypatch, capsys):
+    corpus = write_tunes(tmp_path / "one", {"one": "M:2/4\nL:1/8\nK:C\nCD EF|G2 G2|]"})
+    monkeypatch.setattr(sys, "argv", ["src.train", "experiment=debug", f"data.corpus={corpus}",
+                                      f"data.cache_dir={tmp_path / 'cache'}",
+                                      f"hydra.run.dir={tmp_path / 'run'}"])
+    with pytest.raises(SystemExit) as exit_info:
+        train_main()
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1, lines
+    assert "the val split of" in lines[0] and "(songs: train 1, val 0, test 0)" in lines[0]
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_corpus_folder_with_spaces_and_accents_is_quoted_once(erk5_dir, tmp_path):
+    folder = tmp_path / "my tunes – Zürich"
+    shutil.copytree(erk5_dir, folder)
+    common = ["experiment=debug", f"data.cache_dir={tmp_path / 'cache'}", "data.prepare_workers=1",
+              "trainer.fast_dev_run=true", f"hydra.run.dir={tmp_path / 'run'}"]
+    bare = run_train_cli(f"data.corpus={folder}", *common)
+    lines = bare.stderr.strip().splitlines()
+    assert bare.returncode == 2 and len(lines) == 1, lines
+    assert f"""e.g. 'data.corpus="{folder}"'""" in lines[0]
+    quoted = run_train_cli(f'data.corpus="{folder}"', *common)
+    assert quoted.returncode == 0, quoted.stderr[-2000:]
+    assert "test metrics     bits" in quoted.stdout
 
 
 def test_ddp_fast_dev_run_with_two_cpu_processes(erk5_dir, tmp_path):

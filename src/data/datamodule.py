@@ -15,7 +15,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from src.data.corpus import Corpus, EncodingConfig, corpus_files, load_or_build
+from src.data.corpus import SPLITS, Corpus, EncodingConfig, corpus_files, load_or_build
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, Vocabulary
 from src.errors import UserError
 
@@ -210,11 +210,23 @@ class MelodyDataModule(L.LightningDataModule):
                                   self.augment)
         return SongSequences(tokens, starts)
 
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+    def check_splits(self) -> None:
+        """Load (or build) the cache and refuse, in one line, a split with nothing to train or score on:
+        called before any training work, so a one-tune corpus fails before Lightning starts."""
+        self.setup()
+        for split in SPLITS:
+            self._check_split(split)
+
+    def _check_split(self, split: str) -> None:
         if len(self.datasets[split]) == 0:
             shorter = " (or a smaller data.segment_length)" if self.windows == "segments" else ""
-            raise UserError(f"the {split} split of {self.encoding_config.corpus!r} is empty: "
-                            f"use a larger corpus or change data.val_fraction/test_fraction{shorter}")
+            songs = ", ".join(f"{name} {len(self.load_corpus().split(name))}" for name in SPLITS)
+            raise UserError(f"the {split} split of {self.encoding_config.corpus!r} is empty (songs: "
+                            f"{songs}): use a larger corpus or change data.val_fraction/test_fraction"
+                            f"{shorter}")
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        self._check_split(split)
         return DataLoader(
             self.datasets[split], batch_size=self.batch_size, shuffle=shuffle,
             num_workers=self.num_workers, collate_fn=_single_batch,
