@@ -48,8 +48,9 @@ clean-cache:
 sample: install
 	$(PY) -m src.sample ckpt=$(CKPT) $(ARGS)
 
-# The bundled models (models/NAME.ckpt, < 5 MB each; checkpoints stay out of git): trains those whose
-# export is missing (about 10 minutes each on 2 CPU cores, once), then exports; instant once they exist.
+# The bundled models (models/NAME.ckpt, float16, < 4 MB each, tracked in git; models/README.md): instant when
+# they are there; rebuilds a missing one (or all, ARGS=retrain=true) by training its experiment, exporting
+# and scoring it (about 10 CPU minutes each, 50 for lstm_attn_lm_essen).
 models: install
 	$(PY) -m src.bundle $(ARGS)
 

@@ -1,12 +1,14 @@
-"""`python -m src.bundle` (`make models`): train the bundled models on essen_erk, export them to `models/`.
+"""`python -m src.bundle` (`make models`): train the bundled models, export them to `models/`, score them.
 
-Checkpoints stay out of git (a project rule), so a fresh clone makes them once. Each bundled model is
-its experiment as configured (about 10 CPU minutes each), trained into `outputs/bundle/NAME/` by
-`python -m src.train` when its export is missing or `retrain=true`; a finished run there that is newer
-than the export is exported again, and an export with no run behind it (copied from another machine) is
-kept. The export keeps what sampling needs: the settings (`hyper_parameters`) and the weights stored as
-float16 (loaded back into float32 parameters), without optimizer or loop state, so each file stays under
-5 MB; `models/NAME.metrics.json` holds the run's val and test metrics.
+The exports are tracked in git, so a fresh clone samples and runs the app at once; this command is how
+they are rebuilt, reproducibly. Each bundled model is its experiment as configured, trained into
+`outputs/bundle/NAME/` by `python -m src.train` when its export is missing or `retrain=true`; a finished
+run there that is newer than the export is exported again, and an export with no run behind it (the
+tracked ones, on a fresh clone) is kept. The export keeps what sampling needs: the settings
+(`hyper_parameters`) and the weights stored as float16 (loaded back into float32 parameters), without
+optimizer or loop state, so each file stays under 4 MB. The export itself (not the float32 run) is then
+scored on essen_erk's test split; `models/NAME.metrics.json` holds those figures, the run's own, the
+command and the sha256, and `models/README.md` is written from them.
 """
 
 from __future__ import annotations
@@ -22,15 +24,16 @@ import yaml
 from src.atomic import atomic_path
 from src.config import literal_settings
 from src.errors import UserError, exit_on_user_error
-from src.models.checkpoint import load_module, read_checkpoint, resolve_checkpoint
+from src.models.checkpoint import file_sha256, load_module, read_checkpoint, resolve_checkpoint
 
 # name -> `python -m src.train` overrides: each experiment as it is configured (about 10 minutes each on
-# 2 CPU cores), so a bundled model is the model its README row describes, in fewer bytes.
+# 2 CPU cores; lstm_attn_lm_essen about 50), so a bundled model is the model its README row describes.
 BUNDLE = {
     name: [f"experiment={name}"]
     for name in ("lstm_attn_lm", "gru", "lstm_attn", "vae", "lstm_attn_lm_essen")
 }
-MAX_BYTES = 5 * 2**20
+MAX_BYTES = 4 * 2**20
+SCORED = ("bits", "pitch_acc", "onset_acc")
 
 
 def train_run(name: str, run_dir: Path, retrain: bool) -> Path:
@@ -54,8 +57,19 @@ def train_run(name: str, run_dir: Path, retrain: bool) -> Path:
     return run_dir
 
 
-def export(run_dir: Path, out: Path) -> dict:
-    """Write the slim float16 checkpoint of the run's best checkpoint to `out`; return its metrics."""
+def score(path: Path, cache_dir: str | None = None) -> dict[str, float]:
+    """`test/*` metrics of a checkpoint file on its corpus's test split, as training scores them."""
+    from src.evaluate import build_datamodule, heldout_metrics  # the evaluation's own scoring path
+
+    module = load_module(path)
+    datamodule = build_datamodule(module, {}, {"batch_size": 256, "cache_dir": cache_dir})
+    datamodule.extra_train = None  # the test split is the main corpus's: its extra train songs not needed
+    metrics = heldout_metrics(module, datamodule, torch.device("cpu"))
+    return {name: value for name, value in metrics.items() if name.startswith("test/")}
+
+
+def export(name: str, run_dir: Path, out: Path, cache_dir: str | None = None) -> dict:
+    """Write the slim float16 checkpoint of the run's best checkpoint to `out`, score it, record it."""
     checkpoint = read_checkpoint(resolve_checkpoint(run_dir))
     weights = {
         key: value.half() if value.is_floating_point() else value
@@ -75,14 +89,17 @@ def export(run_dir: Path, out: Path) -> dict:
         raise UserError(
             f"{out} is {out.stat().st_size / 2**20:.1f} MB, over the 5 MB a bundled model may take"
         )
-    metrics = json.loads((run_dir / "metrics.json").read_text())["metrics"]
     overrides = run_dir / ".hydra" / "overrides.yaml"  # how the run was really made
+    overrides = yaml.safe_load(overrides.read_text()) if overrides.is_file() else []
     record = {
         "run": str(run_dir),
-        "overrides": yaml.safe_load(overrides.read_text()) if overrides.is_file() else None,
+        "command": "python -m src.train " + " ".join(BUNDLE[name]),  # as `make models` trains it
+        "overrides": overrides,
         "bytes": out.stat().st_size,
+        "sha256": file_sha256(out),
         "global_step": checkpoint.get("global_step"),
-        "metrics": metrics,
+        "metrics": score(out, cache_dir),  # the shipped float16 weights, on essen_erk's test split
+        "run_metrics": json.loads((run_dir / "metrics.json").read_text())["metrics"],  # float32, val too
     }
     with atomic_path(out.with_suffix(".metrics.json")) as tmp:
         tmp.write_text(json.dumps(record, indent=1) + "\n")
@@ -91,7 +108,8 @@ def export(run_dir: Path, out: Path) -> dict:
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> dict:
-    settings = literal_settings(sys.argv[1:] if argv is None else argv, "bundle", ("runs_dir", "out_dir"))
+    settings = literal_settings(
+        sys.argv[1:] if argv is None else argv, "bundle", ("runs_dir", "out_dir", "cache_dir"))
     names = settings["names"] if settings["names"] is not None else list(BUNDLE)
     unknown = [n for n in names if n not in BUNDLE] if isinstance(names, list) else [names]
     if unknown:
@@ -113,11 +131,49 @@ def main(argv: list[str] | None = None) -> dict:
             if exported and not retrain and out.stat().st_mtime >= best.stat().st_mtime:
                 records[name] = json.loads(summary.read_text())  # exported from this run already
             else:
-                records[name] = export(run_dir, out)
+                records[name] = export(name, run_dir, out, settings["cache_dir"])
         figures = "  ".join(f"{key} {records[name]['metrics'].get('test/' + key, float('nan')):.3f}"
-                            for key in ("bits", "pitch_acc", "onset_acc"))
-        print(f"{name:13s} {records[name]['bytes'] / 2**20:4.1f} MB  test {figures}")
+                            for key in SCORED)
+        print(f"{name:18s} {records[name]['bytes'] / 2**20:4.1f} MB  test {figures}")
+    shipped = {name: json.loads((out_dir / f"{name}.metrics.json").read_text()) for name in BUNDLE
+               if (out_dir / f"{name}.metrics.json").is_file() and (out_dir / f"{name}.ckpt").is_file()}
+    with atomic_path(out_dir / "README.md") as tmp:
+        tmp.write_text(readme(shipped))
     return records
+
+
+def readme(records: dict[str, dict]) -> str:
+    """models/README.md: one row per bundled model, best test bits first (the app's order)."""
+    rows = []
+    for name, record in sorted(records.items(), key=lambda item: item[1]["metrics"]["test/bits"]):
+        figures = " | ".join(f"{record['metrics'][f'test/{key}']:.4f}" for key in SCORED)
+        rows.append(f"| `{name}` | {record.get('command', '')} | {record.get('global_step')} | {figures} "
+                    f"| {record['bytes'] / 2**20:.1f} MB | `{record.get('sha256', '')}` |")
+    return README_HEAD + "\n".join(rows) + "\n" + README_TAIL
+
+
+README_HEAD = """# Bundled models
+
+The only checkpoints kept in git: small float16 exports (weights only, no optimizer state) of the
+experiments below, so that `python -m src.sample ckpt=models/NAME.ckpt` and `make app` work right after
+cloning. The web app lists them first, best test bits first, and opens on the best.
+
+This file is written by `python -m src.bundle` (`make models`), which is also how the models are rebuilt:
+`python -m src.bundle names=[gru] retrain=true` trains `experiment=gru` again (as the command column
+says) and exports, scores and records it. Figures are those of the exported file itself (float16 weights,
+float32 arithmetic) on essen_erk's test split, scored exactly as `python -m src.train` scores a run: bits
+per symbol, pitch and onset accuracy as the main README's Metrics section defines them. One training
+seed each.
+`tests/test_bundle.py` scores every file again and checks it against this table (within 1e-3) and its
+sha256. `NAME.metrics.json` beside each file also holds the float32 run's own val and test figures.
+
+| model | training command | steps | test bits | pitch_acc | onset_acc | size | sha256 |
+|---|---|---|---|---|---|---|---|
+"""
+README_TAIL = """
+`lstm_attn_lm_essen` trains on the train songs of all of Essen (`data.extra_train=essen`) and is scored on
+essen_erk's test split like the others; no essen_erk validation or test song is among its training songs.
+"""
 
 
 if __name__ == "__main__":

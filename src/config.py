@@ -66,7 +66,8 @@ def _explain_unreadable_override(override: str) -> str:
     """How to quote a value Hydra's override grammar cannot read bare (a path with a space, say)."""
     key, sep, value = override.partition("=")
     if not sep:
-        return f"{override!r} is not an override Hydra can read; accepted: key=value, e.g. data.corpus=essen"
+        return (f"{override!r} is not key=value (a value split at a space by the shell?); accepted: "
+                "key=value, a value with a space quoted, e.g. 'data.corpus=\"/home/me/my tunes\"'")
     bare = value.strip().strip("'\"").replace('"', '\\"')
     return (f"{override!r} cannot be read: a value with a space, a non-ASCII letter or any of "
             f"()[]{{}},:='\" must be quoted; accepted: double quotes inside the shell's single quotes, "

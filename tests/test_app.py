@@ -4,7 +4,9 @@ one line; the WAV has the melody's length and its first note's pitch."""
 from __future__ import annotations
 
 import io
+import json
 import pickle
+import shutil
 import sys
 import wave
 import xml.etree.ElementTree as ET
@@ -77,6 +79,22 @@ def test_lists_bundled_models_first_then_runs_labelled_by_type_run_and_bits(dirs
     for entry in entries:
         assert entry.bits is not None and f"{entry.bits:.3f} bits" in entry.label
     assert any(e.label.startswith("GRU · gru · test ") for e in entries)
+
+
+def test_bundled_models_are_listed_best_first_and_the_page_opens_on_the_best(dirs, tmp_path, monkeypatch):
+    models, outputs = tmp_path / "models", tmp_path / "outputs"
+    models.mkdir()
+    outputs.mkdir()
+    for name, bits in (("a_worse", 1.5), ("b_best", 1.1), ("c_unscored", None)):
+        shutil.copy(dirs[0] / "debug.ckpt", models / f"{name}.ckpt")
+        if bits is not None:
+            (models / f"{name}.metrics.json").write_text(json.dumps({"metrics": {"test/bits": bits}}))
+    shutil.copytree(dirs[1], outputs, dirs_exist_ok=True)  # runs come after every bundled model
+    entries, _ = core.list_models(models, outputs)
+    assert [e.run for e in entries[:3]] == ["bundled b_best", "bundled a_worse", "bundled c_unscored"]
+    assert all(not e.run.startswith("bundled") for e in entries[3:]) and len(entries) > 3
+    at = app(models, outputs, monkeypatch)
+    assert at.selectbox(key="model").value.run == "bundled b_best"
 
 
 @pytest.mark.parametrize("kind", ["LSTM + attention", "GRU ·", "n-gram", "causal LM"],

@@ -128,6 +128,8 @@ def test_unknown_experiment_is_one_line_exit_2(tmp_path):
     (["optimizer.name=sgd"], "optimizer.name"),
     (["init_from=/nowhere/best.ckpt"], "checkpoint /nowhere/best.ckpt does not exist"),
     (["init_from=true"], "init_from=True is not accepted"),
+    (["data.corpus=/home/me/my", "tunes"], "'tunes' is not key=value (a value split at a space"),
+    (["data.corpus=/home/me/a(b)"], """e.g. 'data.corpus="/home/me/a(b)"'"""),
 ])
 def test_bad_overrides_fail_before_training_with_one_line(args, message, tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(sys, "argv", ["src.train", *args, f"hydra.run.dir={tmp_path / 'run'}"])

@@ -125,7 +125,10 @@ def list_models(models_dir: Path, outputs_dir: Path) -> tuple[list[ModelEntry], 
             problems.append(str(kind))
         else:
             entries.append(ModelEntry(path, kind, run, _test_bits(path)))
-    return entries, problems
+    # the bundled models first, best test bits first (the page opens on the first), then the runs
+    bundled = sorted((e for e in entries if e.path.parent == models_dir),
+                     key=lambda e: (e.bits is None, e.bits or 0.0, e.run))
+    return bundled + [e for e in entries if e.path.parent != models_dir], problems
 
 
 def _describe(path: Path) -> str | UserError:
