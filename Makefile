@@ -34,7 +34,7 @@ test: install browser
 	$(PY) -m pytest -q $(ARGS)
 
 lint: install
-	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff check src tests tools
 
 prepare: install
 	$(PY) -m src.data.prepare $(ARGS)
@@ -54,7 +54,8 @@ sample: install
 models: install
 	$(PY) -m src.bundle $(ARGS)
 
-# The web app on http://localhost:8501 (settings in .streamlit/config.toml; the same flags again here).
+# The web app on http://localhost:8501 (settings in .streamlit/config.toml; the same flags again here and in
+# tools/app_server.py, which tests/test_app.py checks).
 APP_FLAGS := --browser.gatherUsageStats false --server.headless true --server.address 127.0.0.1 \
 	--server.fileWatcherType none --client.toolbarMode viewer --global.developmentMode false
 app: install models

@@ -87,7 +87,7 @@ def export(name: str, run_dir: Path, out: Path, cache_dir: str | None = None) ->
     load_module(out)  # the exported file loads through the same guarded path as any checkpoint
     if out.stat().st_size > MAX_BYTES:
         raise UserError(
-            f"{out} is {out.stat().st_size / 2**20:.1f} MB, over the 5 MB a bundled model may take"
+            f"{out} is {out.stat().st_size / 2**20:.1f} MB, over the 4 MB a bundled model may take"
         )
     overrides = run_dir / ".hydra" / "overrides.yaml"  # how the run was really made
     overrides = yaml.safe_load(overrides.read_text()) if overrides.is_file() else []

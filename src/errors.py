@@ -1,4 +1,4 @@
-"""User mistakes end with one line, exit code 2 and no traceback (DESIGN §7)."""
+"""User mistakes end with one line, exit code 2 and no traceback (docs/design.md §9)."""
 
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ import torch
 from src.atomic import atomic_dir, atomic_path
 from src.config import check_values, check_writable, literal_settings, parse_device
 from src.data.encoding import write_midi, write_musicxml
-from src.data.transpose import shift_to_reference
+from src.data.keys import shift_to_reference
 from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
 from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint

@@ -19,9 +19,9 @@ from streamlit.testing.v1 import AppTest
 
 from src.app import core
 from src.app.media import SAMPLE_RATE, fluidsynth_available, render
-from src.app.server import FLAGS
 from src.data.vocab import symbols_to_events
 from tests.app_fixtures import app_dirs
+from tools.app_server import FLAGS
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -9,9 +9,9 @@ from urllib.parse import urlparse
 import numpy as np
 import pytest
 
-from src.app.load import run_load
-from src.app.server import CHROMIUM, CHROMIUM_FLAGS, serve
 from tests.app_fixtures import app_dirs
+from tools.app_load import run_load
+from tools.app_server import CHROMIUM, CHROMIUM_FLAGS, serve
 
 SEED = "60 _ 62 _ 64 _ 65 _ 67 _ _ 69 71 _ 72 _ _"
 

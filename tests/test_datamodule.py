@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from src.data.datamodule import MelodyDataModule, WindowDataset, split_array, transpose
+from src.data.augment import transpose
+from src.data.datamodule import MelodyDataModule, WindowDataset, split_array
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from src.data import encoding, units
 from src.data.corpus import EncodingConfig, load_or_build
-from src.data.transpose import estimate_key, fit_octaves
+from src.data.keys import estimate_key, fit_octaves
 from src.data.vocab import Vocabulary, events_to_symbols
 from tests.conftest import ESSEN_DIR, write_tunes
 

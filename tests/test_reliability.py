@@ -10,12 +10,12 @@ import pytest
 import torch
 
 from src.checkpoint_io import AtomicCheckpointIO, save_atomic, temporaries
-from src.faults.campaign import campaign, erk5_corpus, train_args
-from src.faults.kills import Kill
-from src.faults.probes import InjectedFault
 from src.models.checkpoint import load_module
 from src.train import train
 from tests.conftest import run_config, small_data
+from tools.faults.campaign import campaign, erk5_corpus, train_args
+from tools.faults.kills import Kill
+from tools.faults.probes import InjectedFault
 
 EPOCHS = 3
 
@@ -85,7 +85,7 @@ def test_exception_mid_training_leaves_loadable_checkpoints_and_resume_is_exact(
 
         monkeypatch.setattr("src.checkpoint_io.torch.save", failing)
     else:
-        fault = [*overrides, "+callbacks.fault._target_=src.faults.probes.RaiseAt",
+        fault = [*overrides, "+callbacks.fault._target_=tools.faults.probes.RaiseAt",
                  "+callbacks.fault.epoch=1", f"+callbacks.fault.where={where}", "+callbacks.fault.batch=1"]
     with pytest.raises(InjectedFault if where != "checkpoint_write" else OSError):
         train(run_config(run, fault))

@@ -13,7 +13,7 @@ import torch
 
 from src.app.media import Rendered, render
 from src.config import literal_settings
-from src.data.transpose import shift_to_reference
+from src.data.keys import shift_to_reference
 from src.data.vocab import BOUNDARY
 from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from src.atomic import atomic_dir
 from src.data import encoding
-from src.data.transpose import KEY_NAMES, estimate_key, fit_octaves, shift_to_reference
+from src.data.keys import KEY_NAMES, estimate_key, fit_octaves, shift_to_reference
 from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
 from src.errors import UserError

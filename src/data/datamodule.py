@@ -1,4 +1,4 @@
-"""Sliding-window datasets over the token cache (DESIGN §3) and the LightningDataModule.
+"""Sliding-window datasets over the token cache (docs/design.md §3) and the LightningDataModule.
 
 `windows=segments` serves fixed-length segments instead (src/data/segments.py, for the VAE), and
 `windows=every` strided windows with a target at every position and whole songs to score
@@ -15,8 +15,11 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from src.data.augment import transpose
 from src.data.corpus import SPLITS, Corpus, EncodingConfig, corpus_files, load_or_build
-from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, Vocabulary
+from src.data.segments import SegmentDataset
+from src.data.sequences import SongSequences, StridedWindows, stream_array
+from src.data.vocab import BOUNDARY_ID, Vocabulary
 from src.errors import UserError
 
 
@@ -91,23 +94,6 @@ class WindowDataset(Dataset):
         if self.augment is not None:
             x, y = transpose(x, y, self.augment, self.vocab_size)
         return x, y.long()
-
-
-def transpose(x: Tensor, y: Tensor, shift_range: tuple[int, int], vocab_size: int) -> tuple[Tensor, Tensor]:
-    """Shift each example's pitches by a random number of semitones, staying in the vocabulary.
-
-    The shift is drawn uniformly from the part of `shift_range` that keeps the window and its
-    target inside the range: the same distribution as redrawing until it fits.
-    """
-    both = torch.cat([x, y[:, None]], dim=1).long()  # (B, L+1)
-    is_pitch = both >= FIRST_PITCH_ID
-    lowest = torch.where(is_pitch, both, vocab_size).amin(dim=1)  # (B,)
-    highest = torch.where(is_pitch, both, 0).amax(dim=1)
-    low = torch.clamp(FIRST_PITCH_ID - lowest, min=shift_range[0])  # no-pitch rows keep the range
-    high = torch.clamp(vocab_size - 1 - highest, max=shift_range[1])
-    shift = low + (torch.rand(len(both)) * (high - low + 1)).long().clamp(max=high - low)
-    both = torch.where(is_pitch, both + shift[:, None], both).to(torch.uint8)
-    return both[:, :-1], both[:, -1]
 
 
 def _single_batch(items: list[tuple[Tensor, Tensor]]) -> tuple[Tensor, Tensor]:
@@ -186,7 +172,6 @@ class MelodyDataModule(L.LightningDataModule):
             tokens, targets = split_array(corpus, split, self.sequence_length)
             augment = self.augment if split == "train" else None
             if self.windows == "segments":
-                from src.data.segments import SegmentDataset  # it imports `transpose` from here
                 self.datasets[split] = SegmentDataset(
                     tokens, self.segment_length, self.segment_stride, len(self.vocab), augment)
                 continue
@@ -202,8 +187,6 @@ class MelodyDataModule(L.LightningDataModule):
         return with_extra_train(corpus, load_or_build(config, self.cache_dir, self.prepare_workers))
 
     def _every_position(self, corpus: Corpus, split: str) -> Dataset:
-        from src.data.sequences import SongSequences, StridedWindows, stream_array
-
         tokens, starts = stream_array(corpus, split)
         if split == "train":
             return StridedWindows(tokens, self.sequence_length, self.segment_stride, len(self.vocab),

@@ -7,7 +7,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from src.data.datamodule import transpose
+from src.data.augment import transpose
 from src.data.vocab import BOUNDARY_ID, REST_ID
 
 

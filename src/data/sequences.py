@@ -13,8 +13,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
+from src.data.augment import transpose
 from src.data.corpus import Corpus
-from src.data.datamodule import transpose
 from src.data.vocab import BOUNDARY_ID, IGNORE_ID
 
 

@@ -1,4 +1,4 @@
-"""The fixed symbol vocabulary (DESIGN §1): `/ _ r` then one symbol per MIDI pitch."""
+"""The fixed symbol vocabulary (docs/design.md §1): `/ _ r` then one symbol per MIDI pitch."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ import functools
 import numpy as np
 
 from src.data import encoding
-from src.data.transpose import KEY_NAMES, estimate_key
+from src.data.keys import KEY_NAMES, estimate_key
 from src.data.vocab import symbols_to_events
 
 REFERENCE_KEYS = ((0, "major"), (9, "minor"))  # C major, A minor: the keys of key-normalized songs

@@ -1,4 +1,4 @@
-"""Next-symbol metrics of DESIGN §6, accumulated as sums and counts over a whole epoch.
+"""Next-symbol metrics of docs/design.md §5, accumulated as sums and counts over a whole epoch.
 
 Each takes logits (N, V) or (B, L, V) and targets (N,) or (B, L); targets equal to IGNORE_ID
 (padding after a song, in batches of whole songs) are skipped. A rate over an empty subset (a

@@ -67,7 +67,8 @@ class MelodyModule(L.LightningModule):
         return loss
 
     def _log_metrics(self, stage: str, logits: Tensor, y: Tensor) -> None:
-        """Update and log the stage's DESIGN §6 metrics: train per step and per epoch, else per epoch."""
+        """Update and log the stage's metrics (docs/design.md §5): train per step and per epoch, else
+        per epoch."""
         metrics = getattr(self, f"{stage}_metrics")
         training = stage == "train"
         if training:

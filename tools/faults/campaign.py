@@ -1,4 +1,4 @@
-"""`python -m src.faults [kills=12] [chains=3] [epochs=5] [seed=0] [mid_epoch=0] [out=DIR]`: kill -9 campaign.
+"""`python -m tools.faults [kills=12] [chains=3] [epochs=5] [seed=0] [mid_epoch=0] [out=DIR]`: fault campaign.
 
 Trains the debug experiment on one real Essen file (erk5.abc, 27 tunes) as `python -m src.train`
 subprocesses. A chain starts a run, kills it with SIGKILL at a planned moment (start-up, a training
@@ -24,7 +24,7 @@ import torch
 
 from src.checkpoint_io import temporaries
 from src.errors import UserError, exit_on_user_error
-from src.faults.kills import TRAIN_BATCHES, VAL_BATCHES, Kill, Process, plan, run_and_kill
+from tools.faults.kills import TRAIN_BATCHES, VAL_BATCHES, Kill, Process, plan, run_and_kill
 
 DEFAULTS = {"kills": 12, "chains": 3, "epochs": 5, "seed": 0, "mid_epoch": 0, "out": ""}
 
@@ -36,7 +36,7 @@ def train_args(corpus: Path, cache: Path, epochs: int, mid_epoch: bool = False) 
             "data.val_fraction=0.2", "data.test_fraction=0.2", f"trainer.max_epochs={epochs}",
             f"trainer.limit_train_batches={TRAIN_BATCHES}", f"trainer.limit_val_batches={VAL_BATCHES}",
             f"trainer.limit_test_batches={VAL_BATCHES}",
-            "+callbacks.fault_probe._target_=src.faults.probes.Probe", *extra]
+            "+callbacks.fault_probe._target_=tools.faults.probes.Probe", *extra]
 
 
 

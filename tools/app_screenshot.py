@@ -1,4 +1,4 @@
-"""`python -m src.app.screenshot OUT.png RUN_OR_CKPT [seed=...] [steps=96]`: the app after one Generate.
+"""`python -m tools.app_screenshot OUT.png RUN_OR_CKPT [seed=...] [steps=96]`: the app after one Generate.
 
 Serves the app on a copy of one checkpoint (and its metrics.json), lets Debian's Chromium type the seed
 and press Generate Melody, and saves the page (docs/app.png is made this way).
@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 from src.app.core import EXAMPLE_SEEDS
-from src.app.server import CHROMIUM, CHROMIUM_FLAGS, serve
 from src.models.checkpoint import resolve_checkpoint
+from tools.app_server import CHROMIUM, CHROMIUM_FLAGS, serve
 
 
 def screenshot(out: Path, ckpt: Path, seed: str, steps: int, size: tuple[int, int] = (900, 1560)) -> None:
@@ -47,7 +47,7 @@ def screenshot(out: Path, ckpt: Path, seed: str, steps: int, size: tuple[int, in
 def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     if len(args) < 2:
-        raise SystemExit("usage: python -m src.app.screenshot OUT.png RUN_OR_CKPT [seed=...] [steps=96]")
+        raise SystemExit("usage: python -m tools.app_screenshot OUT.png RUN_OR_CKPT [seed=...] [steps=96]")
     options = dict(a.split("=", 1) for a in args[2:])
     out = Path(args[0])
     screenshot(out, resolve_checkpoint(args[1]), options.get("seed", EXAMPLE_SEEDS["C major scale"]),

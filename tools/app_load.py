@@ -1,4 +1,4 @@
-"""`python -m src.app.load [sessions=20] [steps=256] [model=TEXT]`: the app under simultaneous sessions.
+"""`python -m tools.app_load [sessions=20] [steps=256] [model=TEXT]`: the app under simultaneous sessions.
 
 Starts the app's server on a loopback port with Streamlit's agent API on (sessions driven over HTTP,
 through the same script runs and session state as a browser's), opens `sessions` sessions that press
@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from src.app.core import EXAMPLE_SEEDS, MAX_SEED_SYMBOLS, list_models, model_dirs
-from src.app.server import interact, serve
+from tools.app_server import interact, serve
 
 SEED = EXAMPLE_SEEDS["C major scale"]
 

@@ -1,4 +1,4 @@
-"""Callbacks the fault campaign (`python -m src.faults`) and the exception tests put into a training run."""
+"""Callbacks the fault campaign (`python -m tools.faults`) and the exception tests put into a training run."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class Probe(L.Callback):
 class RaiseAt(L.Callback):
     """Raises `InjectedFault` at a training batch, a validation batch or the end of an epoch's training.
 
-    `python -m src.train ... +callbacks.fault._target_=src.faults.probes.RaiseAt +callbacks.fault.epoch=1`
+    `python -m src.train ... +callbacks.fault._target_=tools.faults.probes.RaiseAt +callbacks.fault.epoch=1`
     """
 
     def __init__(self, epoch: int = 1, batch: int = 3, where: str = "train") -> None:

@@ -1,2 +1,0 @@
-"""Fault injection: the kill -9 campaign (`python -m src.faults`, docs/reliability.md) and the callbacks
-it and the tests put into training runs (`src.faults.probes`)."""
