@@ -3,7 +3,7 @@ and the cheap scores of src.eval: in-key rate and repetition of the exported mel
 
 from __future__ import annotations
 
-import math
+from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
@@ -11,13 +11,13 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
-from src.data.encoding import write_midi
-from src.data.vocab import BOUNDARY, HOLD, REST
+from src.data.encoding import check_file_style, write_midi
+from src.data.vocab import HOLD, REST
 from src.errors import UserError
 from src.eval.keys import melody_key
 from src.eval.stats import in_key_rate, repetition
+from src.models.generation import GenerationRequest, read_seed
 from src.render import piano_roll, synthesize
-from src.sample import continue_melodies
 
 AUDIO_RATE = 16000  # Hz: enough for 4 partials of pitch 84 (4.2 kHz), ~1 MB per 32 s clip in the event file
 
@@ -35,33 +35,23 @@ class SampleExport(L.Callback):
         temperature: float = 1.0,
         qpm: float = 120,
     ) -> None:
-        positive_int = (lambda v: _is_int(v) and v >= 1, "an integer >= 1")
-        positive = (lambda v: _is_number(v) and v > 0 and math.isfinite(v), "a number > 0")
-        checks = {
-            "every_n_epochs": (every_n_epochs, *positive_int),
-            "num_samples": (num_samples, *positive_int),
-            "steps": (steps, *positive_int),
-            "seed": (seed, lambda v: isinstance(v, str) or _is_int(v), "a melody string like '60 _ 62 _'"),
-            "rng_seed": (rng_seed, _is_int, "an integer"),
-            "temperature": (temperature, *positive),
-            "qpm": (qpm, *positive),
-        }
-        for key, (value, ok, accepted) in checks.items():
-            if not ok(value):
-                raise UserError(
-                    f"callbacks.sample_export.{key}={value!r} is not accepted; accepted: {accepted}"
-                )
-        self.every_n_epochs, self.num_samples, self.steps = every_n_epochs, num_samples, steps
-        # str(): a one-pitch seed given on the command line (seed=60) arrives as an int
-        self.seed, self.rng_seed, self.temperature, self.qpm = (
-            str(seed),
-            rng_seed,
-            float(temperature),
-            float(qpm),
-        )
+        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
+            raise UserError(f"callbacks.sample_export.every_n_epochs={every_n_epochs!r} is not accepted; "
+                            "accepted: an integer >= 1")
+        if not isinstance(seed, str | int) or isinstance(seed, bool):
+            raise UserError(f"callbacks.sample_export.seed={seed!r} is not accepted; accepted: a melody "
+                            "string like '60 _ 62 _'")
+        try:
+            check_file_style(qpm, "4/4")
+            # str(): a one-pitch seed given on the command line (seed=60) arrives as an int
+            self.request = GenerationRequest(seed=str(seed), steps=steps, num_samples=num_samples,
+                                             rng_seed=rng_seed, temperature=temperature)
+        except UserError as err:
+            raise UserError(f"callbacks.sample_export.{err}") from None
+        self.every_n_epochs, self.qpm = every_n_epochs, float(qpm)
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        self._seed_symbols(pl_module)  # a bad seed fails at the start, not after the first epoch
+        self._request(pl_module)  # a bad seed fails at the start, not after the first epoch
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # only while fitting: not in the sanity check, trainer.validate() or on other ranks
@@ -82,12 +72,8 @@ class SampleExport(L.Callback):
         """Sample `num_samples` melodies; write `folder/epoch=NNN-k.mid` and, given a writer, TB summaries
         (per melody under `samples/k`; `samples/in_key_rate` and `samples/repetition`: their means)."""
         encoding = module.hparams.encoding
-        seed = self._seed_symbols(module)
-        generator = torch.Generator(device=module.device).manual_seed(self.rng_seed)  # global RNG untouched
-        # the sampler's prompt (a full window of '/': a song start, then the seed); a melody opening with
-        # a hold (no seed, an untrained model) gets a rest there
-        melodies = continue_melodies(module, [seed] * self.num_samples, self.steps, generator,
-                                     temperature=self.temperature)
+        # drawn with the request's own rng_seed on the module's device: the global RNG is untouched
+        melodies = module.generate(self._request(module)).melodies
         for k, melody in enumerate(melodies):
             write_midi(melody, folder / f"epoch={epoch:03d}-{k}.mid", step=encoding["step"], qpm=self.qpm)
             if writer is not None:
@@ -97,14 +83,16 @@ class SampleExport(L.Callback):
                 writer.add_scalar(f"samples/{name}", value, global_step)
         return melodies
 
-    def _seed_symbols(self, module: L.LightningModule) -> list[str]:
+    def _request(self, module: L.LightningModule) -> GenerationRequest:
+        """This callback's request in the module's default mode (a VAE: prior, or vary with a seed)."""
+        mode = module.modes[0]
+        if "continue" not in module.modes and self.request.seed.strip():
+            mode = "vary"
         try:
-            seed = module.vocab.parse_melody(self.seed)
+            read_seed(module, "seed", self.request.seed)
         except UserError as err:
-            raise UserError(f"callbacks.sample_export.seed: {err}") from None
-        if BOUNDARY in seed:
-            raise UserError("callbacks.sample_export.seed may not contain '/': it is the start of one song")
-        return seed
+            raise UserError(f"callbacks.sample_export.{err}") from None
+        return replace(self.request, mode=mode)
 
     def _log(self, writer, k: int, melody: list[str], module: L.LightningModule, global_step: int) -> None:
         """Text, piano roll and audio of melody k under `samples/k`."""
@@ -128,11 +116,3 @@ def sample_scores(melodies: list[list[str]], normalize_key: bool = True) -> dict
         if values:
             scores[name] = float(sum(values) / len(values))
     return scores
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -15,6 +15,7 @@ import logging
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import lightning as L
@@ -31,9 +32,8 @@ from src.eval.keys import melody_key, song_key
 from src.eval.memorization import TrainingPhrases, memorization
 from src.eval.stats import distances, summarize
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
-from src.models.vae_module import VAEModule
+from src.models.generation import GenerationRequest
 from src.quiet import quiet_lightning
-from src.sample import MAX_SAMPLES, MAX_STEPS, continue_melodies
 
 TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir")
 # encoding settings that, when a checkpoint stores them, override the run's data config
@@ -41,22 +41,19 @@ _FROM_ENCODING = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "
                   "val_fraction", "test_fraction", "windows", "segment_length", "extra_train")
 
 
-def check_settings(settings: dict) -> None:
-    """Range checks; each failure names the setting and what is accepted."""
+def check_settings(settings: dict) -> GenerationRequest:
+    """Range checks; each failure names the setting and what is accepted. Returns the request of the
+    unseeded set (the generation settings are checked by the request itself)."""
     check_values(settings, [
-        ("num_samples", lambda v: 1 <= v <= MAX_SAMPLES, f"an integer 1..{MAX_SAMPLES}", int),
-        ("steps", lambda v: 1 <= v <= MAX_STEPS, f"an integer 1..{MAX_STEPS}", int),
         ("seed_length", lambda v: v >= 1, "an integer >= 1", int),
-        ("top_k", lambda v: v >= 0, "an integer >= 0 (0 = off)", int),
-        ("rng_seed", lambda v: True, "an integer", int),
         ("window", lambda v: v >= 1, "an integer >= 1", int),
         ("batch_size", lambda v: v >= 1, "an integer >= 1", int),
-        ("temperature", lambda v: v > 0, "a number > 0", float),
-        ("top_p", lambda v: 0 < v <= 1, "a number in (0, 1]", float),
     ])
     if bool(settings["ckpt"]) == bool(settings["runs"]):
         raise UserError("give one of ckpt= (a .ckpt file or run folder: a report) or runs= (a sweep "
                         "folder or run folders separated by commas: a leaderboard)")
+    return GenerationRequest(**{k: settings[k] for k in (
+        "num_samples", "steps", "top_k", "rng_seed", "temperature", "top_p")})
 
 
 def run_folder(ckpt: Path) -> Path:
@@ -150,7 +147,7 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
     return {
         "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt), "run_dir": str(run_dir),
         "model": module.hparams.net.get("name", module.hparams.net.get("_target_")),
-        "vae": isinstance(module, VAEModule),
+        "vae": "continue" not in module.modes,
         "encoding": {k: v for k, v in encoding.items() if k != "mapping"},
         "data": {"split_from": split_from, "config_from": config_source, "cache": str(corpus.path),
                  "test_songs": len(test_songs), "train_songs": len(train_songs),
@@ -160,7 +157,7 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
         "heldout": heldout,
         "sets": sets,
         "distances": {name: distances(sets["real"], sets[name]) for name in generated},
-        "ended": {name: math.nan if isinstance(module, VAEModule)  # a VAE writes whole segments
+        "ended": {name: math.nan if "continue" not in module.modes  # a VAE writes whole segments
                   else float(np.mean([len(m) - skip < settings["steps"] for m in melodies]))
                   for name, (melodies, _, skip) in generated.items()},
         "memorization": memorized,
@@ -200,21 +197,24 @@ def generate(module, test_songs: list[dict], real: list[list[str]], settings: di
     key. Unseeded: from a song start; scored in the key estimated from its notes.
     """
     generator = torch.Generator(device=device).manual_seed(settings["rng_seed"])
-    sampling = {k: settings[k] for k in ("temperature", "top_k", "top_p")}
-    n, length, steps = settings["num_samples"], settings["seed_length"], settings["steps"]
+    unseeded = check_settings(settings)
+    n, length = unseeded.num_samples, settings["seed_length"]
     openers = [i for i, s in enumerate(test_songs) if s["length"] > length]
     generated = {}
-    if isinstance(module, VAEModule):
+    if "continue" not in module.modes:
         notes.append("VAE checkpoint: no seeded set (a VAE does not continue a seed); the unseeded set is "
-                     f"drawn from its prior, one segment of {module.net.segment_length} steps each, so "
-                     "melody length is fixed; held-out metrics are of its reconstruction of test segments")
+                     f"drawn from its prior, one segment of {module.longest_melody(unseeded.steps)} steps "
+                     "each, so melody length is fixed; held-out metrics are of its reconstruction of test "
+                     "segments")
+        unseeded = replace(unseeded, mode="prior")
     elif not openers:
         notes.append(f"no test song is longer than seed_length={length}: no seeded set")
     else:
         chosen = [openers[k % len(openers)] for k in range(n)]
-        melodies = continue_melodies(module, [real[i][:length] for i in chosen], steps, generator, **sampling)
+        seeded = replace(unseeded, seed=tuple(" ".join(real[i][:length]) for i in chosen))
+        melodies = module.generate(seeded, generator).melodies
         generated["seeded"] = (melodies, [song_key(test_songs[i]) for i in chosen], length)
-    melodies = continue_melodies(module, [[]] * n, steps, generator, **sampling)
+    melodies = module.generate(unseeded, generator).melodies
     normalize = bool(module.hparams.encoding.get("normalize_key", True))
     generated["unseeded"] = (melodies, [melody_key(m, normalize) for m in melodies], 0)
     return generated

@@ -15,6 +15,7 @@ from src.errors import UserError
 from src.models import NETS, build_net
 from src.models.attention import MultiHeadSelfAttention
 from src.models.checkpoint import load_module
+from src.models.generation import GenerationRequest
 from src.models.lstm_attn import LSTMAttention
 from src.models.module import MelodyModule
 from src.models.sampling import filter_logits, sample_windowed
@@ -161,9 +162,8 @@ def test_filter_logits_top_k_and_top_p():
     ],
 )
 def test_bad_sampling_settings(settings, key):
-    args = {"steps": 5, **settings}
     with pytest.raises(UserError, match=key):
-        _net().sample(torch.zeros(1, WINDOW, dtype=torch.long), window=WINDOW, **args)
+        GenerationRequest(**{"steps": 5, **settings})
 
 
 def _counting_model(window_seen: list[int]):

@@ -12,10 +12,10 @@ import mido
 import pytest
 import torch
 
+from src.data.keys import parse_key
 from src.data.vocab import BOUNDARY_ID, symbols_to_events
 from src.models.checkpoint import load_module
 from src.sample import main as sample_main
-from src.sample import parse_key
 
 SEED = "60 _ 62 _ 64 _ _ _"
 

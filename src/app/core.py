@@ -12,20 +12,10 @@ from pathlib import Path
 import torch
 
 from src.app.media import Rendered, render
-from src.config import literal_settings
-from src.data.keys import shift_to_reference
-from src.data.vocab import BOUNDARY
+from src.data.encoding import check_file_style
 from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint
-from src.models.vae_module import VAEModule
-from src.sample import (
-    TEXT_KEYS,
-    check_settings,
-    continue_melodies,
-    parse_key,
-    transpose_symbols,
-    vae_melodies,
-)
+from src.models.generation import GenerationRequest
 
 REPO = Path(__file__).resolve().parents[2]
 # A web page is shared: requests are held well below what the command line accepts.
@@ -176,11 +166,11 @@ def load_model(path: Path):
 
 def modes(module) -> list[str]:
     """The sampling modes this checkpoint supports, as `python -m src.sample mode=` names them."""
-    return ["prior", "vary", "interpolate"] if isinstance(module, VAEModule) else ["continue"]
+    return list(module.modes)
 
 
-def check_request(request: Request, module) -> dict:
-    """The CLI's settings for `request`, checked as `python -m src.sample` checks them (UserError)."""
+def check_request(request: Request, module) -> GenerationRequest:
+    """The page's request within the web app's limits, as a checked GenerationRequest (UserError)."""
     for name in ("seed", "seed2"):
         text = getattr(request, name)
         count = len(text.split()) if len(text) <= MAX_SEED_CHARS else None
@@ -194,67 +184,33 @@ def check_request(request: Request, module) -> dict:
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
             raise UserError(f"{name}={value!r} is not accepted; accepted: an integer 1..{most} "
                             "in the web app")
-    length = getattr(module.net, "segment_length", None) if isinstance(module, VAEModule) else None
-    total = min(request.steps, length or request.steps) * request.num_samples  # a VAE melody is one segment
+    total = module.longest_melody(request.steps) * request.num_samples  # a VAE melody is one segment
     if total > MAX_TOTAL_STEPS:
         raise UserError(f"steps x num_samples = {total} is too much for one request; accepted: at most "
                         f"{MAX_TOTAL_STEPS} in the web app")
     if request.mode not in modes(module):
         raise UserError(f"mode={request.mode} does not apply to this checkpoint; accepted: "
                         f"{', '.join(modes(module))}")
-    settings = literal_settings([], "sample", TEXT_KEYS)  # conf/sample.yaml's defaults
-    settings.update({k: v for k, v in vars(request).items() if k in settings})
-    settings.update(ckpt="app", key=request.key.strip() or None)
-    check_settings(settings)
-    return settings
+    check_file_style(request.qpm, "4/4")
+    return GenerationRequest(
+        seed=request.seed, seed2=request.seed2, mode=request.mode, steps=request.steps,
+        min_steps=request.min_steps, temperature=request.temperature, top_k=request.top_k,
+        top_p=request.top_p, num_samples=request.num_samples, rng_seed=request.rng_seed,
+        key=request.key.strip() or None)
 
 
 def generate(entry: ModelEntry, request: Request) -> Result:
     """Check the request, sample its melodies (at most two requests at once), render each one."""
     module = load_model(entry.path)
-    settings = check_request(request, module)
-    encoding = module.hparams.encoding
-    shift = 0
-    if settings["key"]:
-        if not encoding.get("normalize_key", True):
-            raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
-        shift = shift_to_reference(*parse_key(settings["key"]))  # the key's tonic -> the model's C / A
-    seed, seed2 = (_parse_seed(module, settings, name, shift) for name in ("seed", "seed2"))
-    notes = []
-    if isinstance(module, VAEModule):
-        length = module.net.segment_length
-        for name, symbols in (("seed", seed), ("seed2", seed2)):
-            if symbols and len(symbols) != length:
-                how = f"padded with {length - len(symbols)} holds" if len(symbols) < length else "cropped"
-                notes.append(f"{name}: {len(symbols)} symbols {how} to the model's segment_length={length}")
+    checked = check_request(request, module)
     with GENERATION_SLOTS, torch.inference_mode():
-        if isinstance(module, VAEModule):
-            melodies = vae_melodies(module, seed, seed2, settings)
-        else:
-            generator = torch.Generator().manual_seed(settings["rng_seed"])
-            melodies = continue_melodies(
-                module, [seed] * settings["num_samples"], settings["steps"], generator,
-                temperature=settings["temperature"], top_k=settings["top_k"], top_p=settings["top_p"],
-                min_steps=settings["min_steps"])
-    rendered = []
-    for k, melody in enumerate(transpose_symbols(m, -shift) for m in melodies):
+        generation = module.generate(checked)
+    notes, rendered = list(generation.notes), []
+    for k, melody in enumerate(generation.melodies):
         if not melody:
             notes.append(f"melody {k + 1} is empty: the model ended the song at once ('/'); "
                          "raise min_steps or try another rng_seed")
             continue
-        rendered.append(render(melody, encoding["step"], settings["qpm"], title=f"Melody {k + 1}",
-                               synth=request.synth))
+        rendered.append(render(melody, module.hparams.encoding["step"], request.qpm,
+                               title=f"Melody {k + 1}", synth=request.synth))
     return Result(entry, replace(request), rendered, notes)
-
-
-def _parse_seed(module, settings: dict, name: str, shift: int) -> list[str]:
-    """Setting `name` (seed or seed2) as symbols in the model's key, checked like the CLI's."""
-    text = " ".join(transpose_symbols(str(settings[name]).split(), shift))
-    try:
-        seed = module.vocab.parse_melody(text)
-    except UserError as err:
-        note = f" (after moving key {settings['key']} to the model's key by {shift:+d})" if shift else ""
-        raise UserError(f"{name}: {err}{note}") from None
-    if BOUNDARY in seed:
-        raise UserError(f"{name} may not contain '/': a seed is the start of one song")
-    return seed

@@ -17,6 +17,7 @@ import music21 as m21
 from src.atomic import atomic_path
 from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit
 from src.data.vocab import symbols_to_events
+from src.errors import UserError
 
 MAJOR_MODES = {"major", "ionian", "lydian", "mixolydian"}
 MINOR_MODES = {"minor", "aeolian", "dorian", "phrygian", "locrian"}
@@ -66,6 +67,22 @@ def analyze_key(path: str) -> tuple[int, str]:
     """music21's own `analyze('key')` of a single-tune file: (tonic pitch class, mode). For tests."""
     key = m21.converter.parse(path).analyze("key")
     return key.tonic.pitchClass, key.mode
+
+
+_TIME_SIGNATURE = re.compile(r"^(\d{1,2})/(\d{1,2})$")
+
+
+def check_file_style(qpm: object, time_signature: object) -> tuple[int, int]:
+    """The tempo and meter written files take, checked: qpm in (0, 1000]; `3/4` -> (3, 4), a numerator
+    1..32 over a power-of-two denominator 1..64, as MIDI and MusicXML take them."""
+    if isinstance(qpm, bool) or not isinstance(qpm, int | float) or not 0 < qpm <= 1000:
+        raise UserError(f"qpm={qpm!r} is not accepted; accepted: a number in (0, 1000]")
+    match = _TIME_SIGNATURE.match(str(time_signature).strip())
+    numerator, denominator = (int(g) for g in match.groups()) if match else (0, 0)
+    if not (1 <= numerator <= 32 and denominator in (1, 2, 4, 8, 16, 32, 64)):
+        raise UserError(f"time_signature={time_signature!r} is not accepted; accepted: N/D with N 1..32 "
+                        "and D a power of two 1..64, e.g. 4/4, 3/4, 6/8")
+    return numerator, denominator
 
 
 def melody_stream(

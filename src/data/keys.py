@@ -1,12 +1,19 @@
-"""Keys and transposition on note events: the estimated key, the move to C major / A minor, and the
-octave shift that fits a song into the vocabulary's range (no music21: the profiles come in)."""
+"""Keys and transposition on note events: the estimated key, the move to C major / A minor, the
+octave shift that fits a song into the vocabulary's range (no music21: the profiles come in), and key
+names as users write them (`f#m`)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+
+from src.errors import UserError
 
 KEY_NAMES = "C C# D Eb E F F# G Ab A Bb B".split()  # tonic pitch class -> name in songs.json
 MODES = ("major", "minor")  # the order of encoding.key_profiles()
+_KEY = re.compile(r"^([A-Ga-g])([#b]?)(m|min|minor|maj|major)?$")
+_PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
 def estimate_key(events: list[tuple[int | None, int]], profiles: np.ndarray,
@@ -43,3 +50,15 @@ def fit_octaves(low: int, high: int, min_pitch: int, max_pitch: int) -> int | No
         if min_pitch <= low + 12 * octaves and high + 12 * octaves <= max_pitch:
             return 12 * octaves
     return None
+
+
+def parse_key(text: str) -> tuple[int, str]:
+    """`E`, `Bb`, `f#m`, `Am`, `c` (lowercase alone = minor, as in music21) -> (tonic pc, mode)."""
+    match = _KEY.match(text.strip())
+    if not match:
+        raise UserError(f"key={text!r} is not a key; accepted: a tonic A-G with # or b and an "
+                        "optional m for minor, e.g. E, Bb, f#m, Am")
+    letter, accidental, mode = match.groups()
+    tonic = (_PITCH_CLASS[letter.upper()] + {"#": 1, "b": -1, "": 0}[accidental]) % 12
+    minor = mode in ("m", "min", "minor") or (mode is None and letter.islower())
+    return tonic, "minor" if minor else "major"

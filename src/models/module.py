@@ -12,6 +12,7 @@ from torch import Tensor
 from src.data.vocab import IGNORE_ID, Vocabulary
 from src.errors import UserError
 from src.models import build_net
+from src.models.generation import Generation, GenerationRequest, continue_seeds, generate
 from src.models.metrics import MelodyMetrics
 
 ENCODING_KEYS = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
@@ -22,6 +23,7 @@ class MelodyModule(L.LightningModule):
     """Next-symbol training of a network built from plain-data settings stored in the checkpoint."""
 
     windows = "next"  # the `data.windows` batches this module trains on
+    modes = ("continue",)  # the generation modes it offers (src/models/generation.py), default first
 
     def __init__(
         self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None
@@ -136,6 +138,19 @@ class MelodyModule(L.LightningModule):
             )
             return {"scheduler": plateau, "interval": "epoch", "monitor": "val/loss"}
         return None
+
+    def generate(self, request: GenerationRequest, generator: torch.Generator | None = None) -> Generation:
+        """The request's melodies, in its key (the one generation path: src/models/generation.py)."""
+        return generate(self, request, generator)
+
+    def draw_melodies(self, seeds: list[list[str]], seed2: list[str], request: GenerationRequest,
+                      generator: torch.Generator, notes: list[str]) -> list[list[str]]:
+        """Seed + generated symbols per melody, in the model's key: each seed continued."""
+        return continue_seeds(self, seeds, request, generator)
+
+    def longest_melody(self, steps: int) -> int:
+        """The most symbols a request for `steps` can generate per melody."""
+        return steps
 
     def sample(
         self,

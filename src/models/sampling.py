@@ -1,4 +1,8 @@
-"""Model-agnostic generation: temperature, top-k and top-p sampling over a sliding window."""
+"""Model-agnostic generation: temperature, top-k and top-p sampling over a sliding window or carried state.
+
+The settings arrive checked (src/models/generation.py's GenerationRequest is the one place that checks
+them); these functions trust them.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +11,6 @@ from collections.abc import Callable
 
 import torch
 from torch import Tensor
-
-from src.errors import UserError
-
-
-def check_sampling_settings(
-    temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, steps: int = 1, min_steps: int = 0
-) -> None:
-    """Raise UserError naming the first setting outside its accepted range."""
-    if not _is_number(temperature) or not (temperature > 0 and math.isfinite(temperature)):
-        raise UserError(f"temperature={temperature!r} is not accepted; accepted: a number > 0")
-    if not _is_int(top_k) or top_k < 0:
-        raise UserError(
-            f"top_k={top_k!r} is not accepted; accepted: an integer >= 0 (0 keeps every symbol)"
-        )
-    if not _is_number(top_p) or not 0 < top_p <= 1:
-        raise UserError(
-            f"top_p={top_p!r} is not accepted; accepted: a number in (0, 1] (1 keeps every symbol)"
-        )
-    if not _is_int(steps) or steps < 1:
-        raise UserError(f"steps={steps!r} is not accepted; accepted: an integer >= 1")
-    if not _is_int(min_steps) or min_steps < 0:
-        raise UserError(f"min_steps={min_steps!r} is not accepted; accepted: an integer >= 0")
 
 
 def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:
@@ -43,7 +25,6 @@ def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:
     Returns:
         A new (B, V) tensor.
     """
-    check_sampling_settings(top_k=top_k, top_p=top_p)
     V = logits.shape[-1]
     if (top_k == 0 or top_k >= V) and top_p >= 1.0:
         return logits.clone()
@@ -85,7 +66,6 @@ def sample_windowed(
     Returns:
         Per melody, the generated ids.
     """
-    check_sampling_settings(temperature, top_k, top_p, steps, min_steps)
     if prompt.dim() != 2 or prompt.shape[1] < window:
         raise ValueError(
             f"prompt must be (B, T) with T >= window={window}, got {tuple(prompt.shape)}"
@@ -133,7 +113,6 @@ def sample_causal(
             (the reference the cached path is tested and benchmarked against).
     Other arguments as in `sample_windowed`.
     """
-    check_sampling_settings(temperature, top_k, top_p, steps, min_steps)
     sequence = one_leading_boundary(prompt.long(), stop_id)  # (B, T')
     logits, state = advance(sequence, None)
     logits = logits[:, -1]  # (B, V): after the prompt
@@ -208,14 +187,6 @@ def draw(logits: Tensor, temperature: float, top_k: int, top_p: float, forbid_st
     probs = torch.softmax(filter_logits(logits, top_k, top_p), dim=-1)  # (b, V)
     draw_device = generator.device if generator is not None else logits.device
     return torch.multinomial(probs.to(draw_device), 1, generator=generator).squeeze(1).to(logits.device)
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class WindowSampling:

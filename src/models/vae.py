@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from src.data.vocab import BOUNDARY_ID, HOLD_ID
 from src.models.lstm_attn import check_dropout, check_positive_int
-from src.models.sampling import check_sampling_settings, filter_logits
+from src.models.sampling import filter_logits
 
 
 class MelodyVAE(nn.Module):
@@ -86,7 +86,6 @@ class MelodyVAE(nn.Module):
 
         As in the training segments, `/` is never drawn and `_` never first.
         """
-        check_sampling_settings(temperature, top_k, top_p, steps)
         draw_device = generator.device if generator is not None else z.device
         token = torch.full((len(z),), BOUNDARY_ID, dtype=torch.long, device=z.device)  # (B,)
         drawn = []

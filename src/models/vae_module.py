@@ -9,10 +9,10 @@ from torch import Tensor
 from torchmetrics import MetricCollection
 
 from src.errors import UserError
+from src.models.generation import GenerationRequest
 from src.models.metrics import MelodyMetrics
 from src.models.module import MelodyModule
-from src.models.sampling import check_sampling_settings
-from src.models.vae import ramp, vae_loss
+from src.models.vae import fit_segment, ramp, vae_loss
 
 # Settings of the model config that shape the training, not the network, with their defaults.
 VAE_SETTINGS = {"beta": 0.2, "free_bits": 0.5, "anneal_steps": 1000, "scheduled_sampling": 0.0}
@@ -38,6 +38,7 @@ class VAEModule(MelodyModule):
     """Reconstructs (B, T) segments through a latent code; logs the loss terms and MelodyMetrics."""
 
     windows = "segments"
+    modes = ("prior", "vary", "interpolate")
 
     def __init__(self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None) -> None:
         super().__init__(net, encoding, optimizer, scheduler)
@@ -87,21 +88,26 @@ class VAEModule(MelodyModule):
         self._log_metrics(stage, logits, y)
         return terms["loss"]
 
-    def sample(
-        self,
-        prompt: Tensor,
-        steps: int,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        min_steps: int = 0,
-        generator: torch.Generator | None = None,
-    ) -> list[list[int]]:
-        """One new segment per prompt row, from z ~ N(0, I): a VAE does not continue a prompt.
+    def longest_melody(self, steps: int) -> int:
+        return min(steps, self.net.segment_length)  # a VAE melody is one segment
 
-        `steps` is capped at the segment length the model was trained on; `min_steps` is moot (the
-        decoder never draws `/`).
-        """
-        check_sampling_settings(temperature, top_k, top_p, steps, min_steps)
-        length = min(steps, self.net.segment_length)
-        return self.net.prior(len(prompt), length, temperature, top_k, top_p, generator).tolist()
+    def draw_melodies(self, seeds: list[list[str]], seed2: list[str], request: GenerationRequest,
+                      generator: torch.Generator, notes: list[str]) -> list[list[str]]:
+        """Segments from the prior, variations of the seed, or the path from seed to seed2."""
+        length = self.net.segment_length  # seeds are read as one whole segment: padded or cropped
+        for name, symbols in (("seed", seeds[0]), ("seed2", seed2)):
+            if symbols and len(symbols) != length:
+                how = f"padded with {length - len(symbols)} holds" if len(symbols) < length else "cropped"
+                notes.append(f"{name}: {len(symbols)} symbols {how} to the model's segment_length={length}")
+        ids = [torch.tensor(fit_segment(self.vocab.encode(s).tolist(), length))
+               for s in (seeds[0], seed2) if s]
+        steps, n = self.longest_melody(request.steps), request.num_samples
+        sampling = {"temperature": request.temperature, "top_k": request.top_k, "top_p": request.top_p,
+                    "generator": generator}
+        if request.mode == "prior":
+            drawn = self.net.prior(n, steps, **sampling)
+        elif request.mode == "vary":
+            drawn = self.net.vary(ids[0], n, steps, **sampling)
+        else:
+            drawn = self.net.interpolate(ids[0], ids[1], n, steps)  # greedy: the ends as reconstructed
+        return [self.vocab.decode(row) for row in drawn.tolist()]

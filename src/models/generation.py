@@ -1,0 +1,172 @@
+"""One way to generate melodies: a checked `GenerationRequest` in, `Generation` out.
+
+Every caller (the sample command, the web app, the training callback, the evaluation) builds a request
+and calls `module.generate(request)`. The request checks each of its settings once, when it is made; the
+module owns the rest: the key shift, reading the seeds in the model's range, the prompt, and how its
+kind of network draws (a sliding window, carried state, or a VAE's latent code).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+
+from src.data.keys import parse_key, shift_to_reference
+from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
+from src.errors import UserError
+
+MAX_STEPS = 10_000
+MAX_SAMPLES = 1_000
+MODES = ("continue", "prior", "vary", "interpolate")  # all but `continue` need a VAE checkpoint
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What to generate. `seed` is a melody in the notation (`60 _ 62 _`), written in `key` when given;
+    a tuple of such melodies (all of one length) gives each melody its own seed."""
+
+    seed: str | tuple[str, ...] = ""
+    seed2: str = ""  # mode=interpolate: the melody the path ends at
+    mode: str = "continue"  # continue | prior | vary | interpolate (the last three: a VAE)
+    steps: int = 500  # most symbols to generate per melody (a melody also ends at '/')
+    min_steps: int = 0  # no '/' before this many symbols
+    temperature: float = 1.0
+    top_k: int = 0  # 0 = off
+    top_p: float = 1.0  # 1.0 = off
+    num_samples: int = 1  # with a tuple of seeds: their count
+    rng_seed: int = 0
+    key: str | None = None  # e.g. E, Bb, f#m, Am
+
+    def __post_init__(self) -> None:
+        _check_numbers(self)
+        if isinstance(self.seed, tuple):
+            if not self.seed or not all(isinstance(s, str) for s in self.seed):
+                raise UserError("seed: a tuple of seeds must hold one melody text per melody")
+            object.__setattr__(self, "num_samples", len(self.seed))
+        elif not isinstance(self.seed, str):
+            object.__setattr__(self, "seed", str(self.seed))  # seed=60 on a command line is an int
+        object.__setattr__(self, "seed2", str(self.seed2).strip())
+        if self.key is not None and str(self.key).strip():
+            object.__setattr__(self, "key", str(self.key).strip())
+            parse_key(self.key)
+        else:
+            object.__setattr__(self, "key", None)
+        _check_mode(self)
+
+    @property
+    def seeds(self) -> list[str]:
+        """One seed text per melody."""
+        return list(self.seed) if isinstance(self.seed, tuple) else [self.seed] * self.num_samples
+
+
+@dataclass
+class Generation:
+    """Melodies (symbols, in the requested key) and one-line notes on how the request was read."""
+
+    melodies: list[list[str]]
+    notes: list[str] = field(default_factory=list)
+
+
+def generate(module, request: GenerationRequest, generator: torch.Generator | None = None) -> Generation:
+    """`module.generate`: the request's melodies from any melody module (see the module docstring)."""
+    model = module.hparams.net.get("name", module.hparams.net.get("_target_"))
+    if request.mode not in module.modes:
+        if "continue" in module.modes:
+            raise UserError(f"mode={request.mode} needs a VAE checkpoint (experiment=vae); this one is "
+                            f"{model}: accepted mode=continue")
+        raise UserError(f"mode=continue does not apply to the VAE checkpoint ({model}): it does not "
+                        f"continue a seed; accepted: {', '.join(f'mode={m}' for m in module.modes)}")
+    shift = 0
+    if request.key:
+        if not module.hparams.encoding.get("normalize_key", True):
+            raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
+        shift = shift_to_reference(*parse_key(request.key))  # the key's tonic -> the model's C / A
+    seeds = [read_seed(module, "seed", text, request.key, shift) for text in request.seeds]
+    seed2 = read_seed(module, "seed2", request.seed2, request.key, shift)
+    if generator is None:
+        generator = torch.Generator(device=module.device).manual_seed(request.rng_seed)
+    notes: list[str] = []
+    melodies = module.draw_melodies(seeds, seed2, request, generator, notes)
+    return Generation([transpose_symbols(m, -shift) for m in melodies], notes)
+
+
+def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
+                   generator: torch.Generator) -> list[list[str]]:
+    """Each seed (all of one length) continued once, in one batch: seed + generated symbols.
+
+    The prompt is a window of `/` (a song start) and the seed; a melody that opens with a hold (no
+    seed, an untrained model) gets a rest there.
+    """
+    if len({len(seed) for seed in seeds}) > 1:
+        raise UserError("seed: the seeds of one request must have one length")
+    vocab = module.vocab
+    prompt = [[BOUNDARY_ID] * module.window + vocab.encode(seed).tolist() for seed in seeds]  # (B, T)
+    prompt_ids = torch.tensor(prompt, dtype=torch.long, device=generator.device)
+    generated = module.sample(prompt_ids, request.steps, temperature=request.temperature,
+                              top_k=request.top_k, top_p=request.top_p, min_steps=request.min_steps,
+                              generator=generator)
+    melodies = []
+    for seed, ids in zip(seeds, generated, strict=True):
+        melody = seed + vocab.decode(ids)
+        if melody and melody[0] == HOLD:
+            melody[0] = REST  # a new song that opens with a hold: it can only be timed as a rest
+        melodies.append(melody)
+    return melodies
+
+
+def transpose_symbols(symbols: list[str], semitones: int) -> list[str]:
+    """Move pitch symbols by `semitones`; anything else (including bad symbols, checked later) stays."""
+    # ASCII digits only: '²' and '٦٠' are digits to str.isdigit but not pitch numbers (refused later)
+    return [str(int(s) + semitones) if s.isascii() and s.isdigit() else s for s in symbols]
+
+
+def read_seed(module, name: str, text: str, key: str | None = None, shift: int = 0) -> list[str]:
+    """Seed text (in `key`, `shift` semitones from the model's) as checked symbols in the model's key."""
+    moved = " ".join(transpose_symbols(text.split(), shift))
+    try:
+        seed = module.vocab.parse_melody(moved)
+    except UserError as err:
+        note = f" (after moving key {key} to the model's key by {shift:+d})" if shift else ""
+        raise UserError(f"{name}: {err}{note}") from None
+    if BOUNDARY in seed:
+        raise UserError(f"{name} may not contain '/': a seed is the start of one song")
+    return seed
+
+
+def _check_numbers(request: GenerationRequest) -> None:
+    """Each number's range; the first failure names the setting and what is accepted."""
+    checks = [
+        ("steps", lambda v: 1 <= v <= MAX_STEPS, f"an integer 1..{MAX_STEPS}", int),
+        ("min_steps", lambda v: 0 <= v, "an integer >= 0", int),
+        ("num_samples", lambda v: 1 <= v <= MAX_SAMPLES, f"an integer 1..{MAX_SAMPLES}", int),
+        ("top_k", lambda v: v >= 0, "an integer >= 0 (0 = off)", int),
+        ("rng_seed", lambda v: True, "an integer", int),
+        ("temperature", lambda v: v > 0 and math.isfinite(v), "a number > 0", float),
+        ("top_p", lambda v: 0 < v <= 1, "a number in (0, 1]", float),
+    ]
+    for name, ok, accepted, kind in checks:
+        value = getattr(request, name)
+        is_kind = isinstance(value, int) if kind is int else isinstance(value, int | float)
+        if isinstance(value, bool) or not is_kind or not ok(value):
+            raise UserError(f"{name}={value!r} is not accepted; accepted: {accepted}")
+
+
+def _check_mode(request: GenerationRequest) -> None:
+    """The mode, and the seeds it needs or refuses."""
+    mode, seed2 = request.mode, request.seed2
+    if mode not in MODES:
+        raise UserError(f"mode={mode!r} is not accepted; accepted: {', '.join(MODES)}")
+    has_seed = any(text.strip() for text in request.seeds)
+    if mode == "prior" and has_seed:
+        raise UserError("mode=prior takes no seed (it draws new melodies); accepted: seed= empty, "
+                        "or mode=vary to vary the seed")
+    if mode in ("vary", "interpolate") and not has_seed:
+        raise UserError(f"mode={mode} needs a seed: a melody such as seed=\"60 _ 62 _ 64 _ _ _\"")
+    if mode == "interpolate" and not seed2:
+        raise UserError("mode=interpolate needs seed2: the melody the path ends at")
+    if mode != "interpolate" and seed2:
+        raise UserError(f"seed2 is only used by mode=interpolate, not mode={mode}")
+    if mode == "interpolate" and request.num_samples < 2:
+        raise UserError("mode=interpolate needs num_samples >= 2 (the two ends are included)")
