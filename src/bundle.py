@@ -25,6 +25,7 @@ from src.atomic import atomic_path
 from src.config import literal_settings
 from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import file_sha256, load_module, read_checkpoint, resolve_checkpoint
+from src.models.kinds import upgrade_hparams
 
 # name -> `python -m src.train` overrides: each experiment as it is configured (about 10 minutes each on
 # 2 CPU cores; lstm_attn_lm_essen about 50), so a bundled model is the model its README row describes.
@@ -76,7 +77,7 @@ def export(name: str, run_dir: Path, out: Path, cache_dir: str | None = None) ->
         for key, value in checkpoint["state_dict"].items()
     }
     slim = {
-        "hyper_parameters": checkpoint["hyper_parameters"],
+        "hyper_parameters": upgrade_hparams(checkpoint["hyper_parameters"]),  # in the current layout
         "state_dict": weights,
         "epoch": checkpoint.get("epoch"),
         "global_step": checkpoint.get("global_step"),

@@ -4,6 +4,7 @@ literal `name=value` settings for the sample and evaluate commands."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,6 +59,10 @@ def _explain_compose_error(err: BaseException) -> str:
             accepted.append(line)
         return f"{first}; accepted: {', '.join(accepted)}"
     if first.startswith("Could not override"):
+        moved = re.match(r"Could not override 'model\.(?!net\.)(\w+)'", first)
+        if moved:  # the network's settings moved under model.net
+            return (f"{first.rstrip('.')}: no such key; the network's settings are under model.net: "
+                    f"accepted: model.net.{moved.group(1)}=... (or '+key=value' to add a key)")
         return f"{first.rstrip('.')}: no such key; accepted: the keys in conf/ (or '+key=value' to add one)"
     return first
 

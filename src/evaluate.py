@@ -146,7 +146,7 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
 
     return {
         "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt), "run_dir": str(run_dir),
-        "model": module.hparams.net.get("name", module.hparams.net.get("_target_")),
+        "model": module.kind,
         "vae": "continue" not in module.modes,
         "encoding": {k: v for k, v in encoding.items() if k != "mapping"},
         "data": {"split_from": split_from, "config_from": config_source, "cache": str(corpus.path),

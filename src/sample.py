@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
         "settings": {k: settings[k] for k in (
             "steps", "min_steps", "temperature", "top_k", "top_p", "num_samples", "rng_seed", "key", "qpm")},
         "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt),
-        "model": module.hparams.net.get("name", module.hparams.net.get("_target_")),
+        "model": module.kind,
         "step": module.hparams.encoding["step"],
     }
     write_melodies(generation.melodies, out_dir, settings, meta)

@@ -21,8 +21,8 @@ from src.checkpoint_io import AtomicCheckpointIO
 from src.config import CONFIG_DIR, build, compose_config, to_plain
 from src.errors import USER_ERROR_EXIT, UserError
 from src.final_validation import ValidateAtEnd
-from src.models import module_class
 from src.models.checkpoint import read_checkpoint, resolve_checkpoint
+from src.models.kinds import module_kind, upgrade_hparams
 from src.preflight import check_run_objects, config_errors, fit_config_error
 
 REPORTED = ("bits", "pitch_acc", "onset_acc", "hold_acc", "acc", "top5_acc", "loss")
@@ -31,12 +31,11 @@ REPORTED = ("bits", "pitch_acc", "onset_acc", "hold_acc", "acc", "top5_acc", "lo
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then score the best checkpoint on val and test. Returns `{val/..., test/...}` metrics."""
     L.seed_everything(cfg.seed, workers=True)
-    datamodule = build(cfg.data)
+    kind, model = module_kind(cfg.model), to_plain(cfg.model)
+    datamodule = build(cfg.data, **kind.data_layout(model["net"]))  # the batches this kind trains on
     datamodule.check_splits()  # a corpus too small for its splits: one line before Lightning starts
-    module = module_class(cfg.model)(
-        net=to_plain(cfg.model), encoding=datamodule.encoding,
-        optimizer=to_plain(cfg.optimizer), scheduler=to_plain(cfg.scheduler),
-    )
+    module = kind.from_config(model, encoding=datamodule.encoding, optimizer=to_plain(cfg.optimizer),
+                              scheduler=to_plain(cfg.scheduler))
     if cfg.get("init_from") and not cfg.ckpt_path:  # a resume restores its own weights
         init_weights(module, cfg.init_from)
     callbacks = [build(c) for c in cfg.callbacks.values() if c is not None]
@@ -83,7 +82,7 @@ def check_init_from(source: object) -> None:
 def init_weights(module: L.LightningModule, source: str) -> None:
     """Load the weights of checkpoint (or run folder) `source` into `module`, to fine-tune them."""
     checkpoint = read_checkpoint(resolve_checkpoint(source))
-    theirs = checkpoint.get("hyper_parameters", {})
+    theirs = upgrade_hparams(checkpoint.get("hyper_parameters", {}))
     if theirs.get("encoding", {}).get("mapping") != module.hparams.encoding["mapping"]:
         raise UserError(f"init_from={source} has another vocabulary than this run's data; "
                         "accepted: a checkpoint of the same data.min_pitch/max_pitch")
@@ -92,7 +91,7 @@ def init_weights(module: L.LightningModule, source: str) -> None:
     except RuntimeError as err:  # missing, unexpected or differently shaped weights
         first = str(err).strip().splitlines()[0]
         raise UserError(f"init_from={source} does not fit this model ({first}); accepted: a "
-                        f"checkpoint of the same model settings, e.g. {theirs.get('net', {}).get('name')} "
+                        f"checkpoint of the same model settings, e.g. {theirs.get('name')} "
                         "with its sizes") from None
 
 
@@ -155,12 +154,11 @@ def main() -> None:
         if not any(a in ("-m", "--multirun") or a.startswith("-") for a in argv):
             overrides = [a for a in argv if not a.startswith("hydra.")]
             cfg = compose_config("config", overrides)
+            kind, model = module_kind(cfg.model), to_plain(cfg.model)
             with config_errors("model"):
-                module_class(cfg.model).check_config(
-                    to_plain(cfg.model), to_plain(cfg.optimizer), to_plain(cfg.scheduler))
-            with config_errors("data"):
-                datamodule = build(cfg.data)  # validates data.* without touching the corpus
-            module_class(cfg.model).check_windows(datamodule.windows, cfg.model.get("name"))
+                kind.check_config(model, to_plain(cfg.optimizer), to_plain(cfg.scheduler))
+            with config_errors("data"):  # validates data.* without touching the corpus
+                datamodule = build(cfg.data, **kind.data_layout(model["net"]))
             check_run_objects(overrides)
             check_init_from(cfg.get("init_from"))
             datamodule.check_splits()  # prepares the corpus cache (once) before the run folder exists

@@ -13,11 +13,13 @@ from tests.conftest import run_config, small_data
 
 # experiment -> overrides for a toy run of a few optimizer steps (seconds), with checkpoints
 TINY = {
-    "gru": ["model.hidden_size=16", "model.num_layers=1", "model.dropout=0.0", "data.sequence_length=16"],
-    "vae": ["model.hidden_size=16", "model.latent_size=4", "model.anneal_steps=2", "data.segment_length=16",
+    "gru": ["model.net.hidden_size=16", "model.net.num_layers=1", "model.net.dropout=0.0",
+            "data.sequence_length=16"],
+    "vae": ["model.net.hidden_size=16", "model.net.latent_size=4", "model.anneal_steps=2",
+            "model.net.segment_length=16",
             "callbacks.sample_export.steps=16"],
-    "ngram": ["model.order=3", "data.sequence_length=8"],
-    "gru_lm": ["model.hidden_size=16", "model.num_layers=1", "data.sequence_length=16",
+    "ngram": ["model.net.order=3", "data.sequence_length=8"],
+    "gru_lm": ["model.net.hidden_size=16", "model.net.num_layers=1", "data.sequence_length=16",
                "data.segment_stride=16"],
 }
 COMMON = ["data.batch_size=16", "trainer.max_steps=2", "trainer.max_epochs=1",

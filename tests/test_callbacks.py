@@ -13,12 +13,11 @@ from src.callbacks import SampleExport, sample_scores
 from src.data.encoding import read_melody
 from src.data.vocab import Vocabulary, symbols_to_events
 from src.errors import UserError
-from src.models.module import MelodyModule
+from src.models.kinds import WindowModule
 
 WINDOW, SEED = 16, "60 _ 62 _"
 NET = {
     "_target_": "src.models.lstm_attn.LSTMAttention",
-    "name": "lstm_attn",
     "hidden_size": 8,
     "num_layers": 1,
     "heads": 2,
@@ -26,7 +25,7 @@ NET = {
 }
 
 
-def _module() -> MelodyModule:
+def _module() -> WindowModule:
     torch.manual_seed(0)
     encoding = {
         "mapping": Vocabulary(48, 84).mapping,
@@ -35,7 +34,7 @@ def _module() -> MelodyModule:
         "min_pitch": 48,
         "max_pitch": 84,
     }
-    return MelodyModule(dict(NET), encoding, {"lr": 1e-3, "weight_decay": 0.0})
+    return WindowModule(dict(NET), encoding, {"lr": 1e-3, "weight_decay": 0.0})
 
 
 def _loader() -> DataLoader:
@@ -44,7 +43,7 @@ def _loader() -> DataLoader:
     return DataLoader(TensorDataset(x, torch.randint(0, 40, (16,), generator=g)), batch_size=8)
 
 
-def _fit(tmp_path, callback: SampleExport, max_epochs: int = 1) -> tuple[L.Trainer, MelodyModule]:
+def _fit(tmp_path, callback: SampleExport, max_epochs: int = 1) -> tuple[L.Trainer, WindowModule]:
     module = _module()
     trainer = L.Trainer(
         max_epochs=max_epochs,

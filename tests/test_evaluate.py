@@ -75,7 +75,7 @@ def test_default_out_dir_is_the_run_folder(trained_run, tmp_path):
 def test_a_vae_gets_reconstruction_metrics_and_prior_samples(trained_run, erk5_dir, tmp_path):
     run = tmp_path / "vae"  # no logger, no config files: the split must come from the checkpoint
     data = small_data(erk5_dir, trained_run.parent / "cache")
-    train(run_config(run, ["experiment=vae", "trainer.fast_dev_run=true", "model.hidden_size=16",
+    train(run_config(run, ["experiment=vae", "trainer.fast_dev_run=true", "model.net.hidden_size=16",
                            "callbacks.sample_export.steps=8", *data]))
     result = evaluate_main([f"ckpt={run}", *QUICK, "steps=100"])
     assert result["vae"] and "test/recon_acc" in result["heldout"]["metrics"]
@@ -106,15 +106,16 @@ def fake_run(folder: Path, experiment: str, overrides: list[str], seed: int, bit
 def test_leaderboard_groups_seeds_as_mean_and_std(tmp_path, capsys):
     sweep = tmp_path / "sweep"
     for job, (experiment, overrides, seed, bits) in enumerate([
-        ("gru", ["model.hidden_size=64"], 0, 1.0), ("gru", ["model.hidden_size=64"], 1, 1.2),
-        ("gru", ["model.hidden_size=64"], 2, 1.4), ("lstm_attn", [], 0, 2.0), ("lstm_attn", [], 1, 2.5),
-        ("gru", ["model.hidden_size=128"], 0, 0.9),
+        ("gru", ["model.net.hidden_size=64"], 0, 1.0), ("gru", ["model.net.hidden_size=64"], 1, 1.2),
+        ("gru", ["model.net.hidden_size=64"], 2, 1.4), ("lstm_attn", [], 0, 2.0), ("lstm_attn", [], 1, 2.5),
+        ("gru", ["model.net.hidden_size=128"], 0, 0.9),
     ]):
         fake_run(sweep / str(job), experiment, overrides, seed, bits)
     (sweep / "multirun.yaml").write_text("{}")
     board = evaluate_main([f"runs={sweep}"])
     groups = [(g["experiment"], g["overrides"], g["seeds"]) for g in board["groups"]]
-    assert groups == [("gru", ["model.hidden_size=128"], [0]), ("gru", ["model.hidden_size=64"], [0, 1, 2]),
+    assert groups == [("gru", ["model.net.hidden_size=128"], [0]),
+                      ("gru", ["model.net.hidden_size=64"], [0, 1, 2]),
                       ("lstm_attn", [], [0, 1])]  # best mean test bits first
     gru = board["groups"][1]["metrics"]
     assert gru["test/bits"]["mean"] == pytest.approx(1.2) and gru["test/bits"]["std"] == pytest.approx(0.2)
@@ -124,7 +125,7 @@ def test_leaderboard_groups_seeds_as_mean_and_std(tmp_path, capsys):
     assert board["groups"][0]["metrics"]["test/bits"]["std"] is None  # one seed: no spread
     assert [r["seed"] for r in board["runs"]][:2] == [0, 0] and len(board["runs"]) == 6
     table = (sweep / "leaderboard.md").read_text()
-    assert "| gru | model.hidden_size=64 | 0, 1, 2 | 1.2000 ± 0.2000 |" in table
+    assert "| gru | model.net.hidden_size=64 | 0, 1, 2 | 1.2000 ± 0.2000 |" in table
     assert "| 3 | lstm_attn | - | 0 | 2.0000 |" in table
     assert json.loads((sweep / "leaderboard.json").read_text())["groups"][1]["n"] == 3
     assert table.strip() in capsys.readouterr().out

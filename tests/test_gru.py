@@ -9,14 +9,14 @@ from omegaconf import OmegaConf
 from src.config import CONFIG_DIR
 from src.data.vocab import Vocabulary
 from src.errors import UserError
-from src.models import NETS, build_net
 from src.models.gru import GRUNet
-from src.models.module import MelodyModule
+from src.models.kinds import WindowModule
+from src.models.nets import NETS, build_net
 from src.train import train
 from tests.conftest import adam_losses, run_config, small_data
 
 V, WINDOW = 40, 8
-NET = {"_target_": "src.models.gru.GRUNet", "name": "gru", "hidden_size": 16, "num_layers": 2,
+NET = {"_target_": "src.models.gru.GRUNet", "hidden_size": 16, "num_layers": 2,
        "dropout": 0.0}
 
 
@@ -32,9 +32,9 @@ def _windows(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_config_builds_a_registered_gru():
-    config = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "model" / "gru.yaml"))
+    config = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "model" / "gru.yaml"))["net"]
     net = build_net(config, V)
-    assert NETS[config["_target_"]] is GRUNet and config["name"] == "gru"
+    assert NETS[config["_target_"]] is GRUNet
     assert net.gru.hidden_size == config["hidden_size"] and net.gru.num_layers == config["num_layers"]
 
 
@@ -43,14 +43,13 @@ def test_forward_shapes_for_uint8_and_int64_ids():
     x, _ = _windows(3)
     assert net(x).shape == (3, V)
     assert torch.equal(net(x), net(x.long()))
-    assert net.targets_per_window == 1
     assert not _net(num_layers=1, dropout=0.3).gru.dropout  # no between-layer dropout for one layer
 
 
 @pytest.mark.parametrize(("overrides", "key"), [
-    ({"hidden_size": 0}, "model.hidden_size"),
-    ({"num_layers": 1.5}, "model.num_layers"),
-    ({"dropout": 1.0}, "model.dropout"),
+    ({"hidden_size": 0}, "model.net.hidden_size"),
+    ({"num_layers": 1.5}, "model.net.num_layers"),
+    ({"dropout": 1.0}, "model.net.dropout"),
 ])
 def test_bad_settings_name_the_key(overrides, key):
     with pytest.raises(UserError, match=key):
@@ -69,7 +68,7 @@ def test_same_seed_same_melodies_through_the_module():
     encoding = {"mapping": vocab_mapping, "sequence_length": WINDOW, "step": 0.25, "min_pitch": 48,
                 "max_pitch": 84}
     torch.manual_seed(0)
-    module = MelodyModule(dict(NET, dropout=0.2), encoding, {"lr": 1e-3}).train()
+    module = WindowModule(dict(NET, dropout=0.2), encoding, {"lr": 1e-3}).train()
     prompt = torch.zeros(3, WINDOW + 2, dtype=torch.long)
     draw = lambda seed: module.sample(prompt, 20, temperature=1.5, min_steps=4,  # noqa: E731
                                       generator=torch.Generator().manual_seed(seed))
@@ -79,7 +78,7 @@ def test_same_seed_same_melodies_through_the_module():
 
 
 def test_gru_experiment_fast_dev_run(erk5_dir, tmp_path):
-    overrides = ["experiment=gru", "trainer.fast_dev_run=true", "model.hidden_size=16",
+    overrides = ["experiment=gru", "trainer.fast_dev_run=true", "model.net.hidden_size=16",
                  "callbacks.sample_export.steps=8", *small_data(erk5_dir, tmp_path / "cache")]
     metrics = train(run_config(tmp_path / "run", overrides))
     assert {"val/bits", "test/bits", "test/pitch_acc", "test/onset_acc"} <= set(metrics)

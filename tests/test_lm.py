@@ -189,7 +189,7 @@ def test_weight_dropout_drops_recurrent_weights_in_training_only():
     assert not torch.allclose(first, net(x))  # a new mask per forward pass
     first.sum().backward()
     assert net.lstm.weight_hh_l0.grad.abs().sum() > 0 and net.lstm.weight_ih_l0.grad.abs().sum() > 0
-    with pytest.raises(UserError, match="model.weight_dropout"):
+    with pytest.raises(UserError, match="model.net.weight_dropout"):
         LSTMAttentionLM(V, weight_dropout=1.0)
 
 
@@ -201,9 +201,9 @@ def test_a_causal_run_samples_and_evaluates_like_it_tested(trained_run, erk5_dir
 
     run = tmp_path / "lm"
     data = small_data(erk5_dir, trained_run.parent / "cache")
-    metrics = train(run_config(run, ["experiment=lstm_attn_lm", "model.hidden_size=16", "trainer.max_steps=3",
-                                     "trainer.val_check_interval=3", "callbacks.sample_export.steps=8",
-                                     *data]))
+    metrics = train(run_config(run, ["experiment=lstm_attn_lm", "model.net.hidden_size=16",
+                                     "trainer.max_steps=3", "trainer.val_check_interval=3",
+                                     "callbacks.sample_export.steps=8", *data]))
     assert 0 < metrics["test/bits"] < 8
     seed = "60 _ 62 _ 64 _ _ _"
     melodies = sample_main([f"ckpt={run}", f"out_dir={tmp_path / 'samples'}", f"seed={seed}", "steps=20",

@@ -12,19 +12,18 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from src.data.vocab import BOUNDARY_ID, Vocabulary
 from src.errors import UserError
-from src.models import NETS, build_net
 from src.models.attention import MultiHeadSelfAttention
 from src.models.checkpoint import load_module
 from src.models.generation import GenerationRequest
+from src.models.kinds import WindowModule
 from src.models.lstm_attn import LSTMAttention
-from src.models.module import MelodyModule
+from src.models.nets import NETS, build_net
 from src.models.sampling import filter_logits, sample_windowed
 from tests.conftest import adam_losses
 
 V, WINDOW = 40, 8
 NET = {
     "_target_": "src.models.lstm_attn.LSTMAttention",
-    "name": "lstm_attn",
     "hidden_size": 8,
     "num_layers": 2,
     "heads": 4,
@@ -62,18 +61,17 @@ def test_forward_shapes_for_uint8_and_int64_ids():
     x, _ = _windows(3)
     assert net(x).shape == (3, V)
     assert torch.equal(net(x), net(x.long()))
-    assert net.targets_per_window == 1
 
 
 @pytest.mark.parametrize(
     ("overrides", "key"),
     [
-        ({"heads": 3}, "model.heads"),  # 2 * 8 = 16 is not divisible by 3
-        ({"hidden_size": 0}, "model.hidden_size"),
-        ({"num_layers": -1}, "model.num_layers"),
-        ({"dropout": 1.0}, "model.dropout"),
-        ({"dropout": -0.1}, "model.dropout"),
-        ({"hidden_size": "big"}, "model.hidden_size"),
+        ({"heads": 3}, "model.net.heads"),  # 2 * 8 = 16 is not divisible by 3
+        ({"hidden_size": 0}, "model.net.hidden_size"),
+        ({"num_layers": -1}, "model.net.num_layers"),
+        ({"dropout": 1.0}, "model.net.dropout"),
+        ({"dropout": -0.1}, "model.net.dropout"),
+        ({"hidden_size": "big"}, "model.net.hidden_size"),
     ],
 )
 def test_bad_settings_name_the_key(overrides, key):
@@ -83,14 +81,14 @@ def test_bad_settings_name_the_key(overrides, key):
 
 
 def test_heads_error_names_both_settings():
-    with pytest.raises(UserError, match=r"model\.heads=3 .*2 \* model\.hidden_size = 16"):
+    with pytest.raises(UserError, match=r"model\.net\.heads=3 .*2 \* model\.net\.hidden_size = 16"):
         MultiHeadSelfAttention(16, heads=3)
 
 
 def test_build_net_allows_only_listed_targets():
     with pytest.raises(UserError, match="accepted: src.models.lstm_attn.LSTMAttention"):
         build_net({**NET, "_target_": "os.system"}, V)
-    with pytest.raises(UserError, match="model.width is not a setting"):
+    with pytest.raises(UserError, match="model.net.width is not a setting"):
         build_net({**NET, "width": 3}, V)
     assert all(target == f"{cls.__module__}.{cls.__qualname__}" for target, cls in NETS.items())
 
@@ -238,12 +236,12 @@ def test_top_k_1_is_greedy_decoding():
 # ---------------------------------------------------------------- LightningModule and checkpoints
 
 
-def _module(scheduler: dict | None = None) -> MelodyModule:
+def _module(scheduler: dict | None = None) -> WindowModule:
     torch.manual_seed(0)
-    return MelodyModule(dict(NET), _encoding(), {"lr": 1e-3, "weight_decay": 0.0}, scheduler)
+    return WindowModule(dict(NET), _encoding(), {"lr": 1e-3, "weight_decay": 0.0}, scheduler)
 
 
-def _fit(module: MelodyModule, **trainer_args) -> L.Trainer:
+def _fit(module: WindowModule, **trainer_args) -> L.Trainer:
     x, y = _windows(16)
     loader = DataLoader(TensorDataset(x, y), batch_size=8)
     trainer = L.Trainer(
@@ -271,20 +269,20 @@ def test_one_epoch_logs_every_metric(scheduler):
 
 def test_bad_optimizer_and_scheduler_settings():
     with pytest.raises(UserError, match="optimizer.lr"):
-        MelodyModule(dict(NET), _encoding(), {"lr": -1.0}).configure_optimizers()
+        WindowModule(dict(NET), _encoding(), {"lr": -1.0}).configure_optimizers()
     with pytest.raises(UserError, match="scheduler.name='step'"):
         _module({"name": "step"}).configure_optimizers()
 
 
 def test_cosine_anneals_per_step_to_zero_at_max_steps_and_adamw_decays_apart():
-    module = MelodyModule(dict(NET), _encoding(), {"name": "adamw", "lr": 1e-3, "weight_decay": 0.1},
+    module = WindowModule(dict(NET), _encoding(), {"name": "adamw", "lr": 1e-3, "weight_decay": 0.1},
                           {"name": "cosine"})
     trainer = _fit(module, max_steps=4, max_epochs=10)
     optimizer = trainer.optimizers[0]
     assert isinstance(optimizer, torch.optim.AdamW) and optimizer.defaults["weight_decay"] == 0.1
     assert trainer.global_step == 4 and optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(UserError, match="optimizer.name='sgd'.*adam, adamw"):
-        MelodyModule(dict(NET), _encoding(), {"name": "sgd", "lr": 1e-3}).configure_optimizers()
+        WindowModule(dict(NET), _encoding(), {"name": "sgd", "lr": 1e-3}).configure_optimizers()
 
 
 def test_save_load_gives_identical_logits(tmp_path):

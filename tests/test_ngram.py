@@ -9,8 +9,9 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from src.data.vocab import Vocabulary
 from src.errors import UserError
-from src.models import build_net, module_class
 from src.models.checkpoint import load_module
+from src.models.kinds import module_kind
+from src.models.nets import build_net
 from src.models.ngram import NGramNet
 from src.models.ngram_module import NGramModule
 from src.train import train
@@ -95,17 +96,18 @@ def test_rows_sum_to_one_for_seen_unseen_and_unfitted_contexts(order):
 
 
 @pytest.mark.parametrize(("settings", "key"), [
-    ({"order": 0}, "model.order"), ({"order": 11}, "model.order"), ({"order": 2.0}, "model.order"),
-    ({"discount": 0}, "model.discount"), ({"discount": 1.0}, "model.discount"),
+    ({"order": 0}, "model.net.order"), ({"order": 11}, "model.net.order"),
+    ({"order": 2.0}, "model.net.order"),
+    ({"discount": 0}, "model.net.discount"), ({"discount": 1.0}, "model.net.discount"),
 ])
 def test_bad_settings_name_the_key(settings, key):
     with pytest.raises(UserError, match=key):
-        build_net({"_target_": "src.models.ngram.NGramNet", "name": "ngram", **settings}, 40)
+        build_net({"_target_": "src.models.ngram.NGramNet", **settings}, 40)
 
 
 def test_order_limit_keeps_codes_in_int64():
     NGramNet(40, 10)  # 40^10 < 2^63
-    with pytest.raises(UserError, match=r"model.order=10 .*\[1, 8\]"):
+    with pytest.raises(UserError, match=r"model.net.order=10 .*\[1, 8\]"):
         NGramNet(200, 10)  # 200^9 > 2^63
 
 
@@ -126,8 +128,8 @@ def _module(order: int = 3) -> NGramModule:
     vocab = Vocabulary(48, 84)
     encoding = {"mapping": vocab.mapping, "sequence_length": WINDOW, "step": 0.25, "min_pitch": 48,
                 "max_pitch": 84}
-    net = {"_target_": "src.models.ngram.NGramNet", "name": "ngram", "order": order, "discount": 0.75}
-    assert module_class(net) is NGramModule
+    net = {"_target_": "src.models.ngram.NGramNet", "order": order, "discount": 0.75}
+    assert module_kind({"_target_": "src.models.ngram_module.NGramModule"}) is NGramModule
     return NGramModule(net, encoding, {"lr": 1e-3})
 
 
@@ -157,14 +159,14 @@ def test_trainer_counts_each_epoch_once_and_checkpoints_load(tmp_path):
 
 
 def test_window_shorter_than_the_context_is_refused():
-    with pytest.raises(UserError, match="model.order=10 needs data.sequence_length >= 9"):
+    with pytest.raises(UserError, match="model.net.order=10 needs data.sequence_length >= 9"):
         _module(order=10)
 
 
 @pytest.mark.parametrize("fast_dev_run", [True, False])
 def test_ngram_experiment_runs(fast_dev_run, erk5_dir, tmp_path):
     run = tmp_path / "run"
-    overrides = ["experiment=ngram", f"trainer.fast_dev_run={str(fast_dev_run).lower()}", "model.order=3",
+    overrides = ["experiment=ngram", f"trainer.fast_dev_run={str(fast_dev_run).lower()}", "model.net.order=3",
                  "callbacks.sample_export.steps=8", *small_data(erk5_dir, tmp_path / "cache")]
     metrics = train(run_config(run, overrides))
     assert {"val/bits", "test/bits", "test/pitch_acc", "test/onset_acc"} <= set(metrics)

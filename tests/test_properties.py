@@ -120,7 +120,7 @@ NOT_FUZZED = ("_target_", "dirpath", "save_dir", "default_root_dir", "cache_dir"
 # keys that would make a run long or spawn many processes get small values
 SMALL = {"data.num_workers": (0, 2), "data.prepare_workers": (1, 2), "trainer.devices": (0, 2),
          "trainer.max_epochs": (-2, 2), "trainer.min_epochs": (-1, 2), "trainer.max_steps": (-2, 3),
-         "trainer.min_steps": (-1, 3), "trainer.fast_dev_run": (-1, 2), "model.num_layers": (-1, 3),
+         "trainer.min_steps": (-1, 3), "trainer.fast_dev_run": (-1, 2), "model.net.num_layers": (-1, 3),
          "callbacks.sample_export.num_samples": (-1, 3), "callbacks.sample_export.steps": (-1, 40),
          "trainer.limit_train_batches": (-1, 4), "trainer.limit_val_batches": (-1, 3),
          "trainer.limit_test_batches": (-1, 3), "trainer.log_every_n_steps": (-1, 4)}

@@ -118,13 +118,13 @@ def test_unknown_experiment_is_one_line_exit_2(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["model.heads=3"], "model.heads"),
-    (["model.hidden_size=-4"], "model.hidden_size"),
-    (["model.dropout=1.0"], "model.dropout"),
+    (["model.net.heads=3"], "model.net.heads"),
+    (["model.net.hidden_size=-4"], "model.net.hidden_size"),
+    (["model.net.dropout=1.0"], "model.net.dropout"),
     (["optimizer.lr=0"], "optimizer.lr"),
     (["data.batch_size=0"], "data.batch_size"),
     (["data.extra_train=nowhere"], "data.extra_train='nowhere' is neither a bundled corpus"),
-    (["model.weight_dropout=1.5", "experiment=lstm_attn_lm"], "model.weight_dropout"),
+    (["model.net.weight_dropout=1.5", "experiment=lstm_attn_lm"], "model.net.weight_dropout"),
     (["optimizer.name=sgd"], "optimizer.name"),
     (["init_from=/nowhere/best.ckpt"], "checkpoint /nowhere/best.ckpt does not exist"),
     (["init_from=true"], "init_from=True is not accepted"),
@@ -213,10 +213,11 @@ def test_init_from_starts_a_run_from_another_runs_weights(trained_run, erk5_dir,
     tuned = torch.load(tmp_path / "tuned" / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     for name, value in pretrained.state_dict().items():
         torch.testing.assert_close(tuned[name], value, atol=1e-8, rtol=0, msg=name)
-    wider = run_config(tmp_path / "wider", ["experiment=debug", "model.hidden_size=24"])
-    from src.models import module_class
+    wider = run_config(tmp_path / "wider", ["experiment=debug", "model.net.hidden_size=24"])
+    from src.config import to_plain
+    from src.models.kinds import module_kind
 
-    module = module_class(wider.model)(net=dict(wider.model), encoding=dict(pretrained.hparams.encoding),
-                                       optimizer=dict(wider.optimizer), scheduler=None)
+    module = module_kind(wider.model).from_config(to_plain(wider.model), dict(pretrained.hparams.encoding),
+                                                  to_plain(wider.optimizer))
     with pytest.raises(UserError, match="does not fit this model"):
         init_weights(module, str(trained_run))

@@ -15,9 +15,8 @@ from src.data.datamodule import MelodyDataModule, split_array
 from src.data.segments import SegmentDataset, segment_starts
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, Vocabulary
 from src.errors import UserError
-from src.models import module_class
 from src.models.checkpoint import load_module
-from src.models.module import MelodyModule
+from src.models.kinds import WindowModule, module_kind
 from src.models.vae import MelodyVAE, fit_segment, kl_per_dim, ramp, slerp, vae_loss
 from src.models.vae_module import VAEModule
 from src.sample import main as sample_main
@@ -25,9 +24,9 @@ from src.train import train
 from tests.conftest import run_config, small_data
 
 V, SEG = 40, 16
-NET = {"_target_": "src.models.vae.MelodyVAE", "name": "vae", "segment_length": SEG, "hidden_size": 16,
-       "latent_size": 4, "num_layers": 1, "dropout": 0.0, "beta": 0.2, "free_bits": 0.0,
-       "anneal_steps": 10, "scheduled_sampling": 0.0}
+NET = {"_target_": "src.models.vae.MelodyVAE", "segment_length": SEG, "hidden_size": 16,
+       "latent_size": 4, "num_layers": 1, "dropout": 0.0}
+SETTINGS = {"beta": 0.2, "free_bits": 0.0, "anneal_steps": 10, "scheduled_sampling": 0.0}
 TUNE_A = "60 _ 62 _ 64 _ _ _ 65 _ 64 _ 62 _ 60 _"
 TUNE_B = "67 _ _ _ 65 _ 64 _ r _ 62 _ 60 _ _ _"
 
@@ -124,19 +123,23 @@ def test_scheduled_sampling_forward_has_the_teacher_forced_shapes():
 
 
 def test_vae_settings_are_checked_and_named():
-    assert module_class({"name": "vae"}) is VAEModule
-    for key, value in (("beta", -1), ("free_bits", "x"), ("anneal_steps", 1.5), ("scheduled_sampling", 2),
-                       ("hidden_size", 0), ("latent_size", -1)):
-        with pytest.raises(UserError, match=f"model.{key}"):
-            VAEModule.check_config({**NET, key: value}, {"lr": 1e-3}, None)
+    assert module_kind({"_target_": "src.models.vae_module.VAEModule"}) is VAEModule
+    for key, value in (("beta", -1), ("free_bits", "x"), ("anneal_steps", 1.5), ("scheduled_sampling", 2)):
+        with pytest.raises(UserError, match=f"model.{key}="):
+            VAEModule.check_config({"net": NET, key: value}, {"lr": 1e-3}, None)
+    for key, value in (("hidden_size", 0), ("latent_size", -1)):
+        with pytest.raises(UserError, match=f"model.net.{key}="):
+            VAEModule.check_config({"net": {**NET, key: value}}, {"lr": 1e-3}, None)
+    with pytest.raises(UserError, match="model.colour is not a setting of VAEModule"):
+        VAEModule.check_config({"net": NET, "colour": "red"}, {"lr": 1e-3}, None)
     with pytest.raises(UserError, match="trains on data.windows=segments"):
         VAEModule(dict(NET), _encoding(windows="next"), {"lr": 1e-3})
-    with pytest.raises(UserError, match="data.segment_length=32"):
+    with pytest.raises(UserError, match="segment_length=16 differs from the data.s segment_length=32"):
         VAEModule(dict(NET), _encoding(segment_length=32), {"lr": 1e-3})
-    lstm = {"_target_": "src.models.lstm_attn.LSTMAttention", "name": "lstm_attn", "hidden_size": 4,
+    lstm = {"_target_": "src.models.lstm_attn.LSTMAttention", "hidden_size": 4,
             "num_layers": 1, "heads": 1, "dropout": 0.0}
     with pytest.raises(UserError, match="trains on data.windows=next"):
-        MelodyModule(lstm, _encoding(), {"lr": 1e-3})
+        WindowModule(lstm, _encoding(), {"lr": 1e-3})
 
 
 # ---------------------------------------------------------------- interpolation on a toy model
@@ -177,7 +180,7 @@ def test_interpolation_ends_decode_to_the_seeds_a_toy_model_learned():
 
 def _fit_module(tmp_path: Path) -> tuple[VAEModule, L.Trainer]:
     torch.manual_seed(0)
-    module = VAEModule(dict(NET), _encoding(), {"lr": 1e-3})
+    module = VAEModule(dict(NET), _encoding(), {"lr": 1e-3}, **SETTINGS)
     x = torch.stack([_ids(TUNE_A), _ids(TUNE_B)] * 4).to(torch.uint8)
     loader = DataLoader(TensorDataset(x, x.long()), batch_size=4)
     trainer = L.Trainer(logger=False, enable_checkpointing=False, accelerator="cpu", max_steps=3,
@@ -212,8 +215,9 @@ def test_experiment_runs_with_fast_dev_run(erk5_dir, tmp_path):
 def vae_run(erk5_dir, tmp_path_factory) -> Path:
     """A run folder of a tiny experiment=vae trained on erk5 for a few steps, with checkpoints."""
     root = tmp_path_factory.mktemp("vae")
-    overrides = ["experiment=vae", "model.hidden_size=16", "model.latent_size=4", "model.anneal_steps=2",
-                 f"data.segment_length={SEG}", "data.batch_size=16", "trainer.max_steps=4",
+    overrides = ["experiment=vae", "model.net.hidden_size=16", "model.net.latent_size=4",
+                 "model.anneal_steps=2", f"model.net.segment_length={SEG}", "data.batch_size=16",
+                 "trainer.max_steps=4",
                  "trainer.val_check_interval=2", "trainer.limit_val_batches=2",
                  "trainer.limit_test_batches=2", "callbacks.sample_export.num_samples=2",
                  *small_data(erk5_dir, root / "cache")]

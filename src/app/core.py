@@ -16,6 +16,7 @@ from src.data.encoding import check_file_style
 from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint
 from src.models.generation import GenerationRequest
+from src.models.kinds import upgrade_hparams
 
 REPO = Path(__file__).resolve().parents[2]
 # A web page is shared: requests are held well below what the command line accepts.
@@ -122,14 +123,14 @@ def list_models(models_dir: Path, outputs_dir: Path) -> tuple[list[ModelEntry], 
 
 
 def _describe(path: Path) -> str | UserError:
-    """The net name stored in a checkpoint (read with weights_only), cached per file version."""
+    """The model's name stored in a checkpoint (read with weights_only), cached per file version."""
     stat = path.stat()
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     with _describe_lock:
         if key not in _describe_cache:
             try:
-                net = read_checkpoint(path)["hyper_parameters"]["net"]
-                _describe_cache[key] = str(net.get("name") or net.get("_target_", "?"))
+                hparams = upgrade_hparams(read_checkpoint(path)["hyper_parameters"])
+                _describe_cache[key] = str(hparams.get("name") or hparams["net"].get("_target_", "?"))
             except UserError as err:
                 _describe_cache[key] = err
         return _describe_cache[key]

@@ -25,7 +25,7 @@ def ngram_bits(
     scores = {}
     for order in orders:
         start = time.perf_counter()
-        datamodule, module, _ = experiment_parts("ngram", corpus, cache_dir, (f"model.order={order}",))
+        datamodule, module, _ = experiment_parts("ngram", corpus, cache_dir, (f"model.net.order={order}",))
         quiet = {"logger": False, "enable_checkpointing": False, "enable_progress_bar": False,
                  "enable_model_summary": False, "accelerator": "cpu"}
         L.Trainer(max_epochs=1, limit_val_batches=0, **quiet).fit(module, datamodule=datamodule)  # counts

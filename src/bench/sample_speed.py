@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from src.data.vocab import BOUNDARY_ID, Vocabulary
-from src.models import module_class
 from src.models.checkpoint import load_module
+from src.models.kinds import module_kind
 
 
 def untrained_module(experiment: str):
@@ -36,9 +36,10 @@ def untrained_module(experiment: str):
         "step": cfg.data.step,
         "min_pitch": vocab.min_pitch,
         "max_pitch": vocab.max_pitch,
-        "windows": cfg.data.windows,
     }
-    return module_class(cfg.model)(to_plain(cfg.model), encoding, to_plain(cfg.optimizer)).eval()
+    kind, model = module_kind(cfg.model), to_plain(cfg.model)
+    encoding |= kind.data_layout(model["net"])
+    return kind.from_config(model, encoding, to_plain(cfg.optimizer)).eval()
 
 
 def ours(module, melodies: int, steps: int, **sampling) -> float:
@@ -81,7 +82,7 @@ def speed(
 ) -> dict:
     """ms per symbol for each batch size (and the seed-style loop / full recomputation, when asked)."""
     module = load_module(ckpt) if ckpt else untrained_module(experiment)
-    name = module.hparams.net.get("name")
+    name = module.kind
     result = {
         "experiment": experiment,
         "ckpt": ckpt,

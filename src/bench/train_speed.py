@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from src.atomic import atomic_path
 from src.config import build, compose_config, to_plain
-from src.models import module_class
+from src.models.kinds import module_kind
 
 WARMUP = 2
 
@@ -31,11 +31,11 @@ def experiment_parts(experiment: str, corpus: str = "essen_erk", cache_dir: str 
     """(datamodule set up for fitting, a fresh LightningModule, the composed config) of an experiment."""
     cfg = compose_config("config", [f"experiment={experiment}", f"data.corpus={corpus}",
                                     f"data.cache_dir={cache_dir}", *overrides])
-    datamodule = build(cfg.data)
+    kind, model = module_kind(cfg.model), to_plain(cfg.model)
+    datamodule = build(cfg.data, **kind.data_layout(model["net"]))
     datamodule.prepare_data()
     datamodule.setup("fit")
-    module = module_class(cfg.model)(net=to_plain(cfg.model), encoding=datamodule.encoding,
-                                     optimizer=to_plain(cfg.optimizer), scheduler=None)
+    module = kind.from_config(model, encoding=datamodule.encoding, optimizer=to_plain(cfg.optimizer))
     return datamodule, module, cfg
 
 

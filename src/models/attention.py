@@ -97,11 +97,11 @@ class MultiHeadSelfAttention(nn.Module):
         return self.proj(y.transpose(1, 2).reshape(B, T, self.heads * self.head_dim))
 
 
-def check_heads(embed_dim: int, heads: int, width: str = "2 * model.hidden_size") -> None:
+def check_heads(embed_dim: int, heads: int, width: str = "2 * model.net.hidden_size") -> None:
     """Raise UserError unless `heads` divides `embed_dim` (the attention width, named by `width`)."""
     if not isinstance(heads, int) or heads <= 0 or embed_dim % heads:
         divisors = [d for d in range(1, embed_dim + 1) if embed_dim % d == 0]
         raise UserError(
-            f"model.heads={heads!r} must divide {width} = {embed_dim}; "
+            f"model.net.heads={heads!r} must divide {width} = {embed_dim}; "
             f"accepted: one of {divisors}"
         )

@@ -13,8 +13,8 @@ from pathlib import Path
 import torch
 
 from src.errors import UserError
-from src.models import module_class
-from src.models.module import MelodyModule
+from src.models.base_module import MelodyModule
+from src.models.kinds import MODULES, upgrade_hparams
 
 CHECKPOINT_NAMES = ("checkpoints/best.ckpt", "best.ckpt", "checkpoints/last.ckpt")
 
@@ -91,14 +91,12 @@ def _check_zip(path: Path) -> None:
 def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> MelodyModule:
     """Rebuild a MelodyModule in eval mode from this project's checkpoint, never unpickling code."""
     checkpoint = read_checkpoint(path, map_location)
-    hparams = checkpoint["hyper_parameters"]
     try:
-        module = module_class(hparams["net"])(
-            net=hparams["net"],
-            encoding=hparams["encoding"],
-            optimizer=hparams.get("optimizer") or {},
-            scheduler=hparams.get("scheduler"),
-        )
+        hparams = upgrade_hparams(checkpoint["hyper_parameters"])
+        kind = MODULES.get(hparams.pop("module"))
+        if kind is None:
+            raise KeyError("its module is not a model kind of this project")
+        module = kind(**hparams)
         module.load_state_dict(checkpoint["state_dict"])
     except (TypeError, ValueError, KeyError, RuntimeError) as err:
         raise UserError(

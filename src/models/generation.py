@@ -71,7 +71,7 @@ class Generation:
 
 def generate(module, request: GenerationRequest, generator: torch.Generator | None = None) -> Generation:
     """`module.generate`: the request's melodies from any melody module (see the module docstring)."""
-    model = module.hparams.net.get("name", module.hparams.net.get("_target_"))
+    model = module.kind
     if request.mode not in module.modes:
         if "continue" in module.modes:
             raise UserError(f"mode={request.mode} needs a VAE checkpoint (experiment=vae); this one is "

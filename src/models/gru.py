@@ -12,15 +12,13 @@ from src.models.sampling import WindowSampling
 class GRUNet(WindowSampling, nn.Module):
     """Next symbol after a window of ids: one-hot -> multi-layer GRU -> linear on the last state."""
 
-    targets_per_window: int = 1  # y is (B,), logits (B, V)
-
     def __init__(
         self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2
     ) -> None:
         super().__init__()
         check_positive_int("vocab_size", vocab_size)
-        check_positive_int("model.hidden_size", hidden_size)
-        check_positive_int("model.num_layers", num_layers)
+        check_positive_int("model.net.hidden_size", hidden_size)
+        check_positive_int("model.net.num_layers", num_layers)
         check_dropout(dropout)
         self.vocab_size = vocab_size
         self.gru = nn.GRU(

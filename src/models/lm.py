@@ -23,8 +23,6 @@ LSTMAttentionState = tuple[tuple[Tensor, Tensor], Tensor, KVCache]
 class CausalNet(CausalSampling, nn.Module):
     """A net whose `advance(ids, state) -> (logits, state)` predicts at every position."""
 
-    every_position = True  # targets (B, T) for inputs (B, T): trains on data.windows=every
-
     def forward(self, x: Tensor) -> Tensor:
         """Ids (B, T), any integer dtype -> logits (B, T, V), position t from ids <= t."""
         return self.advance(x)[0]
@@ -51,16 +49,16 @@ class LSTMAttentionLM(CausalNet):
         super().__init__()
         for key, value in (
             ("vocab_size", vocab_size),
-            ("model.hidden_size", hidden_size),
-            ("model.num_layers", num_layers),
-            ("model.heads", heads),
-            ("model.kernel_size", kernel_size),
-            ("model.attention_window", attention_window),
+            ("model.net.hidden_size", hidden_size),
+            ("model.net.num_layers", num_layers),
+            ("model.net.heads", heads),
+            ("model.net.kernel_size", kernel_size),
+            ("model.net.attention_window", attention_window),
         ):
             check_positive_int(key, value)
         check_dropout(dropout)
-        check_dropout(weight_dropout, "model.weight_dropout")
-        check_heads(hidden_size, heads, width="model.hidden_size")
+        check_dropout(weight_dropout, "model.net.weight_dropout")
+        check_heads(hidden_size, heads, width="model.net.hidden_size")
         self.vocab_size, self.kernel_size, self.attention_window = vocab_size, kernel_size, attention_window
         self.weight_dropout = weight_dropout
         self.lstm = nn.LSTM(
@@ -119,8 +117,8 @@ class GRULM(CausalNet):
         super().__init__()
         for key, value in (
             ("vocab_size", vocab_size),
-            ("model.hidden_size", hidden_size),
-            ("model.num_layers", num_layers),
+            ("model.net.hidden_size", hidden_size),
+            ("model.net.num_layers", num_layers),
         ):
             check_positive_int(key, value)
         check_dropout(dropout)

@@ -15,7 +15,6 @@ class LSTMAttention(WindowSampling, nn.Module):
 
     # Targets per training window: 1 = only the symbol after the window (y is (B,), logits (B, V)).
     # Every-position (causal) nets will say otherwise and return (B, L, V) for (B, L) targets.
-    targets_per_window: int = 1
 
     def __init__(
         self,
@@ -27,9 +26,9 @@ class LSTMAttention(WindowSampling, nn.Module):
     ) -> None:
         super().__init__()
         check_positive_int("vocab_size", vocab_size)
-        check_positive_int("model.hidden_size", hidden_size)
-        check_positive_int("model.num_layers", num_layers)
-        check_positive_int("model.heads", heads)
+        check_positive_int("model.net.hidden_size", hidden_size)
+        check_positive_int("model.net.num_layers", num_layers)
+        check_positive_int("model.net.heads", heads)
         check_dropout(dropout)
         check_heads(2 * hidden_size, heads)
         width = 2 * hidden_size  # both LSTM directions side by side
@@ -66,7 +65,7 @@ def check_positive_int(key: str, value: object) -> None:
         raise UserError(f"{key}={value!r} is not accepted; accepted: an integer >= 1")
 
 
-def check_dropout(value: object, key: str = "model.dropout") -> None:
+def check_dropout(value: object, key: str = "model.net.dropout") -> None:
     """Raise UserError unless `value` is a probability in [0, 1)."""
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 1:
         raise UserError(f"{key}={value!r} is not accepted; accepted: a number in [0, 1)")

@@ -27,20 +27,19 @@ class NGramNet(WindowSampling, nn.Module):
     (continuation counts); below the unigram is the uniform distribution over V.
     """
 
-    targets_per_window: int = 1
 
     def __init__(self, vocab_size: int, order: int = 5, discount: float = 0.75) -> None:
         super().__init__()
         check_positive_int("vocab_size", vocab_size)
-        check_positive_int("model.order", order)
+        check_positive_int("model.net.order", order)
         limit = min(MAX_ORDER, int(63 / math.log2(vocab_size))) if vocab_size > 1 else MAX_ORDER
         if order > limit:
             raise UserError(
-                f"model.order={order!r} is not accepted for {vocab_size} symbols; accepted: an integer "
+                f"model.net.order={order!r} is not accepted for {vocab_size} symbols; accepted: an integer "
                 f"in [1, {limit}] (n-gram codes must fit in int64)"
             )
         if not isinstance(discount, int | float) or isinstance(discount, bool) or not 0 < discount < 1:
-            raise UserError(f"model.discount={discount!r} is not accepted; accepted: a number in (0, 1)")
+            raise UserError(f"model.net.discount={discount!r} is not accepted; accepted: a number in (0, 1)")
         self.vocab_size, self.order, self.discount = vocab_size, order, float(discount)
         for k in range(1, order + 1):
             for name in TABLES:  # sizes are known only after `fit`; loading resizes them
@@ -72,7 +71,8 @@ class NGramNet(WindowSampling, nn.Module):
         """Ids (B, L >= order-1) -> float64 next-symbol probabilities (B, V), each row summing to 1."""
         V, n, D = self.vocab_size, self.order, self.discount
         if x.shape[-1] < n - 1:
-            raise ValueError(f"model.order={n} needs windows of at least {n - 1} symbols, got {x.shape[-1]}")
+            raise ValueError(f"model.net.order={n} needs windows of at least {n - 1} symbols, "
+                             f"got {x.shape[-1]}")
         x = x[:, x.shape[1] - (n - 1):].long().to(self.grams_1.device)  # (B, n-1)
         symbols = torch.arange(V, device=x.device)  # (V,)
         p = torch.full((x.shape[0], V), 1.0 / V, dtype=torch.float64, device=x.device)  # (B, V)

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from src.errors import UserError
-from src.models.module import MelodyModule
+from src.models.base_module import MelodyModule
 
 
 class NGramModule(MelodyModule):
@@ -19,12 +19,13 @@ class NGramModule(MelodyModule):
     `on_train_epoch_end`) and after the epoch, whichever comes first after new counts.
     """
 
-    def __init__(self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None) -> None:
-        super().__init__(net, encoding, optimizer, scheduler)
+    def __init__(self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None,
+                 name: str | None = None, **settings) -> None:
+        super().__init__(net, encoding, optimizer, scheduler, name, **settings)
         self.automatic_optimization = False
         if self.window < self.net.order - 1:
             raise UserError(
-                f"model.order={self.net.order} needs data.sequence_length >= {self.net.order - 1}, "
+                f"model.net.order={self.net.order} needs data.sequence_length >= {self.net.order - 1}, "
                 f"got {self.window}"
             )
         self._pairs: list[tuple[Tensor, Tensor]] = []  # this epoch's (contexts (B, order-1), targets (B,))

@@ -30,7 +30,7 @@ class MelodyVAE(nn.Module):
         check_positive_int("vocab_size", vocab_size)
         for key, value in (("segment_length", segment_length), ("hidden_size", hidden_size),
                            ("latent_size", latent_size), ("num_layers", num_layers)):
-            check_positive_int(f"model.{key}", value)
+            check_positive_int(f"model.net.{key}", value)
         check_dropout(dropout)
         self.vocab_size, self.segment_length = vocab_size, segment_length
         self.hidden_size, self.latent_size, self.num_layers = hidden_size, latent_size, num_layers

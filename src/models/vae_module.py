@@ -9,29 +9,17 @@ from torch import Tensor
 from torchmetrics import MetricCollection
 
 from src.errors import UserError
+from src.models.base_module import MelodyModule
 from src.models.generation import GenerationRequest
 from src.models.metrics import MelodyMetrics
-from src.models.module import MelodyModule
 from src.models.vae import fit_segment, ramp, vae_loss
 
-# Settings of the model config that shape the training, not the network, with their defaults.
-VAE_SETTINGS = {"beta": 0.2, "free_bits": 0.5, "anneal_steps": 1000, "scheduled_sampling": 0.0}
-
-
-def vae_settings(net: Mapping) -> dict:
-    """The VAE training settings of a model config, defaults filled in, each checked (UserError)."""
-    settings = {key: net.get(key, default) for key, default in VAE_SETTINGS.items()}
-    checks = {
-        "beta": (lambda v: v >= 0, "a number >= 0"),
-        "free_bits": (lambda v: v >= 0, "a number >= 0 (nats per latent dimension)"),
-        "anneal_steps": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (optimizer steps)"),
-        "scheduled_sampling": (lambda v: 0 <= v <= 1, "a probability in [0, 1] (0 = off)"),
-    }
-    for key, (ok, accepted) in checks.items():
-        value = settings[key]
-        if not isinstance(value, int | float) or isinstance(value, bool) or not ok(value):
-            raise UserError(f"model.{key}={value!r} is not accepted; accepted: {accepted}")
-    return settings
+_CHECKS = {
+    "beta": (lambda v: v >= 0, "a number >= 0"),
+    "free_bits": (lambda v: v >= 0, "a number >= 0 (nats per latent dimension)"),
+    "anneal_steps": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (optimizer steps)"),
+    "scheduled_sampling": (lambda v: 0 <= v <= 1, "a probability in [0, 1] (0 = off)"),
+}
 
 
 class VAEModule(MelodyModule):
@@ -39,15 +27,18 @@ class VAEModule(MelodyModule):
 
     windows = "segments"
     modes = ("prior", "vary", "interpolate")
+    # training settings beside model.net, with their defaults
+    SETTINGS = {"beta": 0.2, "free_bits": 0.5, "anneal_steps": 1000, "scheduled_sampling": 0.0}
 
-    def __init__(self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None) -> None:
-        super().__init__(net, encoding, optimizer, scheduler)
-        self.vae = vae_settings(self.hparams.net)
+    def __init__(self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None,
+                 name: str | None = None, **settings) -> None:
+        super().__init__(net, encoding, optimizer, scheduler, name, **settings)
+        self.vae = {key: self.hparams[key] for key in self.SETTINGS}
         data_length = self.hparams.encoding.get("segment_length")
         if data_length is not None and data_length != self.net.segment_length:
             raise UserError(
-                f"model.segment_length={self.net.segment_length} differs from "
-                f"data.segment_length={data_length}; accepted: the same length"
+                f"model.net.segment_length={self.net.segment_length} differs from the data's "
+                f"segment_length={data_length}; accepted: the same length"
             )
         # MelodyMetrics of the reconstruction, with its plain accuracy named recon_acc
         for stage in ("train", "val", "test"):
@@ -56,15 +47,19 @@ class VAEModule(MelodyModule):
             setattr(self, f"{stage}_metrics",
                     MetricCollection(metrics, prefix=f"{stage}/", compute_groups=False))
 
-    @staticmethod
-    def net_config(net: dict) -> dict:
-        """The model config without the VAE training settings (checked here)."""
-        vae_settings(net)
-        return {key: value for key, value in net.items() if key not in VAE_SETTINGS}
+    @classmethod
+    def data_layout(cls, net: Mapping) -> dict:
+        """Segments as long as the network decodes (model.net.segment_length)."""
+        return {"windows": cls.windows, "segment_length": net.get("segment_length", 64)}
 
-    @staticmethod
-    def check_config(net: dict, optimizer: dict, scheduler: dict | None) -> None:
-        MelodyModule.check_config(VAEModule.net_config(net), optimizer, scheduler)
+    @classmethod
+    def check_settings(cls, settings: Mapping) -> dict:
+        settings = super().check_settings(settings)
+        for key, (ok, accepted) in _CHECKS.items():
+            value = settings[key]
+            if not isinstance(value, int | float) or isinstance(value, bool) or not ok(value):
+                raise UserError(f"model.{key}={value!r} is not accepted; accepted: {accepted}")
+        return settings
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Ids (B, T) -> logits (B, T, V), mean and logvar (B, Z) (z = the mean in eval mode)."""

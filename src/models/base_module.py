@@ -1,4 +1,6 @@
-"""The LightningModule: loss, metrics and optimizer around a plain network; checkpoint loading."""
+"""`MelodyModule`, the base of every model kind: loss, metrics, optimizer and generation around a plain
+network, all settings plain data in the checkpoint. Each kind (src/models/kinds.py) declares the data
+layout it trains on and the generation modes it offers."""
 
 from __future__ import annotations
 
@@ -11,23 +13,28 @@ from torch import Tensor
 
 from src.data.vocab import IGNORE_ID, Vocabulary
 from src.errors import UserError
-from src.models import build_net
 from src.models.generation import Generation, GenerationRequest, continue_seeds, generate
 from src.models.metrics import MelodyMetrics
+from src.models.nets import build_net
 
 ENCODING_KEYS = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
 STAGES = ("train", "val", "test")
 
 
 class MelodyModule(L.LightningModule):
-    """Next-symbol training of a network built from plain-data settings stored in the checkpoint."""
+    """Next-symbol training of a network built from plain-data settings stored in the checkpoint.
+
+    Constructed from the model config (`from_config`): `model._target_` names the module class,
+    `model.net` the network and its settings, `model.name` describes it, and any other `model.*` key is
+    a setting of the module itself (`SETTINGS`, e.g. the VAE's beta).
+    """
 
     windows = "next"  # the `data.windows` batches this module trains on
     modes = ("continue",)  # the generation modes it offers (src/models/generation.py), default first
+    SETTINGS: dict = {}  # module settings beside `net`, with their defaults
 
-    def __init__(
-        self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None
-    ) -> None:
+    def __init__(self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None,
+                 name: str | None = None, **settings) -> None:
         super().__init__()
         hparams = {"net": net, "encoding": encoding, "optimizer": optimizer, "scheduler": scheduler}
         for key, value in hparams.items():
@@ -40,15 +47,45 @@ class MelodyModule(L.LightningModule):
             raise UserError(
                 f"encoding lacks {', '.join(missing)}; needs {', '.join(ENCODING_KEYS)}"
             )
-        self.check_windows(hparams["encoding"].get("windows", "next"), hparams["net"].get("name"))
+        self.check_windows(hparams["encoding"].get("windows", "next"), name)
+        # `module` names this class, so that a checkpoint rebuilds the same kind (models/checkpoint.py)
+        hparams = {"module": f"{type(self).__module__}.{type(self).__name__}", "name": name, **hparams,
+                   **self.check_settings(settings)}
         self.save_hyperparameters(hparams)
         self.vocab = Vocabulary.from_mapping(hparams["encoding"]["mapping"])
         self.window = int(hparams["encoding"]["sequence_length"])
-        self.net = build_net(self.net_config(hparams["net"]), len(self.vocab))
+        self.net = build_net(hparams["net"], len(self.vocab))
         # attributes, not a ModuleDict: "train" would clash with nn.Module.train
         self.train_metrics = MelodyMetrics(prefix="train/")
         self.val_metrics = MelodyMetrics(prefix="val/")
         self.test_metrics = MelodyMetrics(prefix="test/")
+
+    @classmethod
+    def from_config(cls, model: Mapping, encoding: dict, optimizer: dict,
+                    scheduler: dict | None = None) -> MelodyModule:
+        """The module a `model` config describes (`_target_`, `name`, `net`, settings)."""
+        return cls(net=model.get("net"), encoding=encoding, optimizer=optimizer, scheduler=scheduler,
+                   name=model.get("name"), **_settings_of(model))
+
+    @classmethod
+    def data_layout(cls, net: Mapping) -> dict:
+        """The `MelodyDataModule` arguments this kind trains on: they follow from the model config."""
+        return {"windows": cls.windows}
+
+    @classmethod
+    def check_settings(cls, settings: Mapping) -> dict:
+        """The module's own settings, defaults filled in, each checked (UserError)."""
+        unknown = [k for k in settings if k not in cls.SETTINGS]
+        if unknown:
+            accepted = ", ".join(["_target_", "name", "net", *cls.SETTINGS])
+            raise UserError(f"model.{unknown[0]} is not a setting of {cls.__name__}; accepted: {accepted}"
+                            " (the network's settings go under model.net)")
+        return {key: settings.get(key, default) for key, default in cls.SETTINGS.items()}
+
+    @property
+    def kind(self) -> str:
+        """What the model is called: its config's `name`, else its network's class."""
+        return self.hparams.get("name") or str(self.hparams.net.get("_target_", "?")).rsplit(".", 1)[-1]
 
     def forward(self, x: Tensor) -> Tensor:
         """Ids (B, L) -> logits, as the network gives them ((B, V) or (B, L, V))."""
@@ -91,21 +128,17 @@ class MelodyModule(L.LightningModule):
 
     @classmethod
     def check_windows(cls, windows: str, name: object) -> None:
-        """Raise UserError unless `data.windows` gives the batches this module trains on."""
+        """Raise UserError unless the encoding's `windows` are the batches this module trains on."""
         if windows != cls.windows:
             raise UserError(
                 f"model {name} trains on data.windows={cls.windows}, got data.windows={windows}"
             )
 
-    @staticmethod
-    def net_config(net: dict) -> dict:
-        """The part of the model config that builds the network: all of it here."""
-        return net
-
-    @staticmethod
-    def check_config(net: dict, optimizer: dict, scheduler: dict | None) -> None:
+    @classmethod
+    def check_config(cls, model: Mapping, optimizer: dict, scheduler: dict | None) -> None:
         """Validate model, optimizer and scheduler settings before any data or training work."""
-        build_net(net, vocab_size=len(Vocabulary()))
+        cls.check_settings(_settings_of(model))
+        build_net(model.get("net"), vocab_size=len(Vocabulary()))
         _optimizer_settings(optimizer)
         _scheduler_settings(scheduler)
 
@@ -168,10 +201,9 @@ class MelodyModule(L.LightningModule):
         )
 
 
-class EveryPositionModule(MelodyModule):
-    """Causal nets: loss at every position of strided windows; scored song by song."""
-
-    windows = "every"
+def _settings_of(model: Mapping) -> dict:
+    """The module's own settings in a model config: every key but `_target_`, `name` and `net`."""
+    return {k: v for k, v in model.items() if k not in ("_target_", "name", "net")}
 
 
 def _plain(value: object, where: str) -> object:
