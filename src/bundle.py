@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -60,11 +61,14 @@ def train_run(name: str, run_dir: Path, retrain: bool) -> Path:
 
 def score(path: Path, cache_dir: str | None = None) -> dict[str, float]:
     """`test/*` metrics of a checkpoint file on its corpus's test split, as training scores them."""
-    from src.evaluate import build_datamodule, heldout_metrics  # the evaluation's own scoring path
+    from src.data.datamodule import MelodyDataModule
+    from src.evaluate import heldout_metrics  # the evaluation's own scoring path
 
     module = load_module(path)
-    datamodule = build_datamodule(module, {}, {"batch_size": 256, "cache_dir": cache_dir})
-    datamodule.extra_train = None  # the test split is the main corpus's: its extra train songs not needed
+    # the test split is the main corpus's: the extra training songs are not needed to score it
+    record = replace(module.encoding, extra_train=None)
+    datamodule = MelodyDataModule.from_record(record, batch_size=256, num_workers=0, transpose_augment=None,
+                                              **({"cache_dir": cache_dir} if cache_dir else {}))
     metrics = heldout_metrics(module, datamodule, torch.device("cpu"))
     return {name: value for name, value in metrics.items() if name.startswith("test/")}
 

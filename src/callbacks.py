@@ -71,15 +71,15 @@ class SampleExport(L.Callback):
     ) -> list[list[str]]:
         """Sample `num_samples` melodies; write `folder/epoch=NNN-k.mid` and, given a writer, TB summaries
         (per melody under `samples/k`; `samples/in_key_rate` and `samples/repetition`: their means)."""
-        encoding = module.hparams.encoding
+        encoding = module.encoding
         # drawn with the request's own rng_seed on the module's device: the global RNG is untouched
         melodies = module.generate(self._request(module)).melodies
         for k, melody in enumerate(melodies):
-            write_midi(melody, folder / f"epoch={epoch:03d}-{k}.mid", step=encoding["step"], qpm=self.qpm)
+            write_midi(melody, folder / f"epoch={epoch:03d}-{k}.mid", step=encoding.step, qpm=self.qpm)
             if writer is not None:
                 self._log(writer, k, melody, module, global_step)
         if writer is not None:
-            for name, value in sample_scores(melodies, encoding.get("normalize_key", True)).items():
+            for name, value in sample_scores(melodies, encoding.normalize_key).items():
                 writer.add_scalar(f"samples/{name}", value, global_step)
         return melodies
 
@@ -102,7 +102,7 @@ class SampleExport(L.Callback):
             return  # nothing to draw or play; a zero-width image or clip is rejected by TensorBoard
         image = piano_roll(melody, module.vocab.min_pitch, module.vocab.max_pitch)  # (H, W, 3) uint8
         writer.add_image(f"samples/{k}/piano_roll", image, global_step, dataformats="HWC")
-        audio = synthesize(melody, step=module.hparams.encoding["step"], qpm=self.qpm, sample_rate=AUDIO_RATE)
+        audio = synthesize(melody, step=module.encoding.step, qpm=self.qpm, sample_rate=AUDIO_RATE)
         clip = torch.from_numpy(audio)[None]  # (1, N)
         writer.add_audio(f"samples/{k}/audio", clip, global_step, sample_rate=AUDIO_RATE)
 

@@ -9,7 +9,6 @@ report_*.png (src/eval/report.py). Arguments are literal `name=value` pairs over
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import math
@@ -25,6 +24,7 @@ import yaml
 
 from src.config import check_values, check_writable, literal_settings, parse_device
 from src.data.datamodule import MelodyDataModule, split_array
+from src.data.record import CACHE_FIELDS
 from src.data.vocab import HOLD_ID
 from src.errors import UserError, exit_on_user_error
 from src.eval import leaderboard, report
@@ -36,9 +36,6 @@ from src.models.generation import GenerationRequest
 from src.quiet import quiet_lightning
 
 TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir")
-# encoding settings that, when a checkpoint stores them, override the run's data config
-_FROM_ENCODING = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "sequence_length",
-                  "val_fraction", "test_fraction", "windows", "segment_length", "extra_train")
 
 
 def check_settings(settings: dict) -> GenerationRequest:
@@ -73,14 +70,16 @@ def run_config(run_dir: Path) -> tuple[dict, str]:
 
 
 def build_datamodule(module, data: dict, settings: dict) -> MelodyDataModule:
-    """The checkpoint's DataModule: its encoding over the run's data config, no augmentation."""
-    accepted = set(inspect.signature(MelodyDataModule).parameters)
-    kwargs = {k: v for k, v in data.items() if k in accepted}
-    kwargs |= {k: v for k, v in module.hparams.encoding.items() if k in _FROM_ENCODING}
-    kwargs |= {"batch_size": settings["batch_size"], "num_workers": 0, "transpose_augment": None}
+    """The checkpoint's DataModule: its encoding record (the run's data config filling in what an older
+    checkpoint did not store), the run's cache and segment stride, no augmentation."""
+    stored = module.hparams.encoding
+    record = replace(module.encoding, **{k: data[k] for k in (*CACHE_FIELDS, "extra_train")
+                                         if k in data and k not in stored})
+    kwargs = {k: data[k] for k in ("cache_dir", "prepare_workers", "segment_stride") if k in data}
     if settings["cache_dir"]:
         kwargs["cache_dir"] = settings["cache_dir"]
-    return MelodyDataModule(**kwargs)
+    return MelodyDataModule.from_record(record, **kwargs, batch_size=settings["batch_size"], num_workers=0,
+                                        transpose_augment=None)
 
 
 def heldout_metrics(module, datamodule: MelodyDataModule, device: torch.device) -> dict[str, float]:
@@ -151,8 +150,8 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
         "encoding": {k: v for k, v in encoding.items() if k != "mapping"},
         "data": {"split_from": split_from, "config_from": config_source, "cache": str(corpus.path),
                  "test_songs": len(test_songs), "train_songs": len(train_songs),
-                 "val_fraction": datamodule.encoding_config.val_fraction,
-                 "test_fraction": datamodule.encoding_config.test_fraction},
+                 "val_fraction": datamodule.record.val_fraction,
+                 "test_fraction": datamodule.record.test_fraction},
         "settings": {k: v for k, v in settings.items() if k not in ("ckpt", "runs", "out_dir")},
         "heldout": heldout,
         "sets": sets,
@@ -215,7 +214,7 @@ def generate(module, test_songs: list[dict], real: list[list[str]], settings: di
         melodies = module.generate(seeded, generator).melodies
         generated["seeded"] = (melodies, [song_key(test_songs[i]) for i in chosen], length)
     melodies = module.generate(unseeded, generator).melodies
-    normalize = bool(module.hparams.encoding.get("normalize_key", True))
+    normalize = module.encoding.normalize_key
     generated["unseeded"] = (melodies, [melody_key(m, normalize) for m in melodies], 0)
     return generated
 

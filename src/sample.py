@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
             "steps", "min_steps", "temperature", "top_k", "top_p", "num_samples", "rng_seed", "key", "qpm")},
         "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt),
         "model": module.kind,
-        "step": module.hparams.encoding["step"],
+        "step": module.encoding.step,
     }
     write_melodies(generation.melodies, out_dir, settings, meta)
     for melody in generation.melodies:

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from src import config
-from src.data.corpus import EncodingConfig, corpus_files, load_or_build
+from src.data.corpus import corpus_files, load_or_build
+from src.data.record import EncodingRecord
 
 ESSEN_DIR = corpus_files("essen_erk")[0]
 
@@ -33,7 +34,7 @@ def erk5_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def erk5_corpus(erk5_dir, tmp_path_factory):
     cache = tmp_path_factory.mktemp("cache")
-    return load_or_build(EncodingConfig(corpus=str(erk5_dir)), cache, workers=1)
+    return load_or_build(EncodingRecord(corpus=str(erk5_dir)), cache, workers=1)
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -11,8 +11,9 @@ import sys
 import numpy as np
 import pytest
 
-from src.data.corpus import EncodingConfig, load_or_build, song_split
+from src.data.corpus import load_or_build, song_split
 from src.data.prepare import main as prepare_main
+from src.data.record import EncodingRecord
 from src.errors import UserError
 from tests.conftest import ESSEN_DIR, write_tunes
 
@@ -30,7 +31,7 @@ def test_split_is_stable_when_corpus_is_reordered_or_grows(tmp_path):
     for folder, tunes in ((small, units[:15]), (grown, units), (shuffled, units[::-1])):
         folder.mkdir()
         (folder / "tunes.abc").write_text("".join("X:" + t for t in tunes))
-    splits = [split_by_tokens(load_or_build(EncodingConfig(corpus=str(f)), tmp_path / "c", workers=1))
+    splits = [split_by_tokens(load_or_build(EncodingRecord(corpus=str(f)), tmp_path / "c", workers=1))
               for f in (small, grown, shuffled)]
     assert splits[1] == splits[2]
     assert all(splits[1][song] == split for song, split in splits[0].items())
@@ -49,29 +50,29 @@ def test_exact_duplicates_are_kept_once(tmp_path):
         "a": TUNE.format(notes="C2 D2 E4"), "b": TUNE.format(notes="C2 D2 E4"),
         "c": TUNE.format(notes="C2 D2 F4"),
     })
-    corpus = load_or_build(EncodingConfig(corpus=str(folder)), tmp_path / "c", workers=1)
+    corpus = load_or_build(EncodingRecord(corpus=str(folder)), tmp_path / "c", workers=1)
     assert corpus.report["songs_kept"] == 2 and corpus.report["skipped"] == {"duplicate": 1}
     assert [s["source"] for s in corpus.songs] == ["a.abc", "c.abc"]
 
 
 def test_cache_is_reused_and_rebuilt_on_config_change(erk5_dir, tmp_path):
-    first = load_or_build(EncodingConfig(corpus=str(erk5_dir)), tmp_path, workers=1)
+    first = load_or_build(EncodingRecord(corpus=str(erk5_dir)), tmp_path, workers=1)
     assert first.report["loaded_from_cache"] is False
-    again = load_or_build(EncodingConfig(corpus=str(erk5_dir)), tmp_path, workers=1)
+    again = load_or_build(EncodingRecord(corpus=str(erk5_dir)), tmp_path, workers=1)
     assert again.report["loaded_from_cache"] is True and again.path == first.path
-    other = load_or_build(EncodingConfig(corpus=str(erk5_dir), max_pitch=96), tmp_path, workers=1)
+    other = load_or_build(EncodingRecord(corpus=str(erk5_dir), max_pitch=96), tmp_path, workers=1)
     assert other.path != first.path and other.report["loaded_from_cache"] is False
     assert len(other.vocab) == 52
 
 
 def test_half_written_cache_is_never_loaded(erk5_dir, tmp_path):
-    corpus = load_or_build(EncodingConfig(corpus=str(erk5_dir)), tmp_path, workers=1)
+    corpus = load_or_build(EncodingRecord(corpus=str(erk5_dir)), tmp_path, workers=1)
     (corpus.path / "report.json").unlink()  # as if killed before the last file was written
-    rebuilt = load_or_build(EncodingConfig(corpus=str(erk5_dir)), tmp_path, workers=1)
+    rebuilt = load_or_build(EncodingRecord(corpus=str(erk5_dir)), tmp_path, workers=1)
     assert rebuilt.report["loaded_from_cache"] is False
     tokens = np.load(rebuilt.path / "tokens.npy")
     np.save(rebuilt.path / "tokens.npy", tokens[:-10])  # truncated token array
-    assert load_or_build(EncodingConfig(corpus=str(erk5_dir)), tmp_path, workers=1).report[
+    assert load_or_build(EncodingRecord(corpus=str(erk5_dir)), tmp_path, workers=1).report[
         "loaded_from_cache"] is False
     leftovers = [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
@@ -85,7 +86,7 @@ def test_folder_with_corrupt_files_keeps_the_good_songs(erk5_dir, tmp_path):
     (folder / "garbage.mid").write_bytes(b"this is not midi at all")
     (folder / "broken.xml").write_text("<score-partwise><part id='P1'><measure>")
     (folder / "notes.txt").write_text("ignored: not a score suffix")
-    corpus = load_or_build(EncodingConfig(corpus=str(folder)), tmp_path / "c", workers=1)
+    corpus = load_or_build(EncodingRecord(corpus=str(folder)), tmp_path / "c", workers=1)
     skipped = corpus.report["skipped"]
     assert skipped["empty"] == 1 and skipped["binary"] == 1
     assert skipped["parse_error"] == 2
@@ -93,11 +94,11 @@ def test_folder_with_corrupt_files_keeps_the_good_songs(erk5_dir, tmp_path):
 
 
 def test_parallel_build_equals_serial_build(erk5_dir, tmp_path):
-    serial = load_or_build(EncodingConfig(corpus=str(erk5_dir)), tmp_path / "a", workers=1)
+    serial = load_or_build(EncodingRecord(corpus=str(erk5_dir)), tmp_path / "a", workers=1)
     from src.data import corpus as corpus_module
     corpus_module._SERIAL_BELOW, saved = 0, corpus_module._SERIAL_BELOW
     try:
-        parallel = load_or_build(EncodingConfig(corpus=str(erk5_dir)), tmp_path / "b", workers=2)
+        parallel = load_or_build(EncodingRecord(corpus=str(erk5_dir)), tmp_path / "b", workers=2)
     finally:
         corpus_module._SERIAL_BELOW = saved
     assert np.array_equal(serial.tokens, parallel.tokens) and serial.songs == parallel.songs
@@ -106,7 +107,7 @@ def test_parallel_build_equals_serial_build(erk5_dir, tmp_path):
 def test_no_usable_song_is_a_user_error(tmp_path):
     folder = write_tunes(tmp_path / "t", {"chord": TUNE.format(notes="[CEG]4 C4")})
     with pytest.raises(UserError, match="no usable song"):
-        load_or_build(EncodingConfig(corpus=str(folder)), tmp_path / "c", workers=1)
+        load_or_build(EncodingRecord(corpus=str(folder)), tmp_path / "c", workers=1)
 
 
 def run_prepare(*args: str) -> subprocess.CompletedProcess:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from src.data import encoding, units
-from src.data.corpus import EncodingConfig, load_or_build
+from src.data.corpus import load_or_build
 from src.data.keys import estimate_key, fit_octaves
+from src.data.record import EncodingRecord
 from src.data.vocab import Vocabulary, events_to_symbols
 from tests.conftest import ESSEN_DIR, write_tunes
 
@@ -14,7 +15,7 @@ HEADER = "M:4/4\nL:1/8\n"
 
 
 def encode_folder(folder, tmp_path, **config):
-    corpus = load_or_build(EncodingConfig(corpus=str(folder), **config), tmp_path / "cache", workers=1)
+    corpus = load_or_build(EncodingRecord(corpus=str(folder), **config), tmp_path / "cache", workers=1)
     by_source = {}
     for song in corpus.songs:
         ids = corpus.tokens[song["offset"]:song["offset"] + song["length"]]

@@ -11,8 +11,9 @@ import pytest
 import torch
 import yaml
 
-from src.data.corpus import EncodingConfig, load_or_build
+from src.data.corpus import load_or_build
 from src.data.datamodule import split_array
+from src.data.record import EncodingRecord
 from src.data.vocab import Vocabulary
 from src.evaluate import main as evaluate_main
 from src.models.checkpoint import load_module
@@ -34,7 +35,7 @@ def test_report_of_a_trained_run(trained_run, erk5_dir, tmp_path, capsys):
     assert saved["data"]["test_fraction"] == 0.2  # the run's split, read from its config
 
     # held-out bits: every test target, as an independent plain loop computes them
-    corpus = load_or_build(EncodingConfig(corpus=str(erk5_dir), val_fraction=0.2, test_fraction=0.2),
+    corpus = load_or_build(EncodingRecord(corpus=str(erk5_dir), val_fraction=0.2, test_fraction=0.2),
                            trained_run.parent / "cache")
     module = load_module(trained_run / "checkpoints" / "best.ckpt")
     tokens, targets = split_array(corpus, "test", module.window)

@@ -212,6 +212,6 @@ def generate(entry: ModelEntry, request: Request) -> Result:
             notes.append(f"melody {k + 1} is empty: the model ended the song at once ('/'); "
                          "raise min_steps or try another rng_seed")
             continue
-        rendered.append(render(melody, module.hparams.encoding["step"], request.qpm,
+        rendered.append(render(melody, module.encoding.step, request.qpm,
                                title=f"Melody {k + 1}", synth=request.synth))
     return Result(entry, replace(request), rendered, notes)

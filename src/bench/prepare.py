@@ -30,9 +30,10 @@ TARGETS = {"warm_load_s": 1.0, "cold_essen_erk_s": 30.0, "train_rss_essen_mb": 1
 def ours_load(corpus: str, cache_dir: str, workers: int) -> dict:
     """`load_or_build` once: a cold build on an empty cache folder, a warm load on a full one."""
     start = time.perf_counter()
-    from src.data.corpus import EncodingConfig, load_or_build
+    from src.data.corpus import load_or_build
+    from src.data.record import EncodingRecord
     imported = time.perf_counter()
-    loaded = load_or_build(EncodingConfig(corpus=corpus), cache_dir, workers)
+    loaded = load_or_build(EncodingRecord(corpus=corpus), cache_dir, workers)
     seconds = time.perf_counter() - imported
     return {"seconds": round(seconds, 3), "import_seconds": round(imported - start, 3),
             "from_cache": loaded.report["loaded_from_cache"], "workers": workers,

@@ -19,7 +19,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from src.data.vocab import BOUNDARY_ID, Vocabulary
+from src.data.record import EncodingRecord
+from src.data.vocab import BOUNDARY_ID
 from src.models.checkpoint import load_module
 from src.models.kinds import module_kind
 
@@ -29,16 +30,8 @@ def untrained_module(experiment: str):
     from src.config import compose_config, to_plain
 
     cfg = compose_config("config", [f"experiment={experiment}"])
-    vocab = Vocabulary(cfg.data.min_pitch, cfg.data.max_pitch)
-    encoding = {
-        "mapping": vocab.mapping,
-        "sequence_length": cfg.data.sequence_length,
-        "step": cfg.data.step,
-        "min_pitch": vocab.min_pitch,
-        "max_pitch": vocab.max_pitch,
-    }
     kind, model = module_kind(cfg.model), to_plain(cfg.model)
-    encoding |= kind.data_layout(model["net"])
+    encoding = EncodingRecord.from_data_config(cfg.data, **kind.data_layout(model["net"])).to_checkpoint()
     return kind.from_config(model, encoding, to_plain(cfg.optimizer)).eval()
 
 

@@ -19,6 +19,7 @@ from tqdm import tqdm
 from src.atomic import atomic_dir
 from src.data import encoding
 from src.data.keys import KEY_NAMES, estimate_key, fit_octaves, shift_to_reference
+from src.data.record import EncodingRecord
 from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
 from src.errors import UserError
@@ -27,40 +28,6 @@ ENCODING_VERSION = 1  # bump when the encoding changes meaning: old caches are t
 SPLITS = ("train", "val", "test")
 BUNDLED = {"essen_erk": "erk*.abc", "essen": "*.abc"}
 _SERIAL_BELOW = 64  # parse small corpora in-process: a pool costs more than it saves
-
-
-@dataclass(frozen=True)
-class EncodingConfig:
-    """Everything that decides the tokens; its hash names the cache folder."""
-
-    corpus: str = "essen_erk"
-    step: float = 0.25
-    min_pitch: int = 48
-    max_pitch: int = 84
-    normalize_key: bool = True
-    val_fraction: float = 0.05
-    test_fraction: float = 0.05
-
-    def __post_init__(self) -> None:
-        if not 0 < self.step <= 4:
-            raise UserError(f"data.step={self.step} is invalid: accepted 0 < step <= 4 quarter notes")
-        if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
-                and self.val_fraction + self.test_fraction < 1):
-            raise UserError("data.val_fraction and data.test_fraction must be in [0, 1) and sum below 1")
-        Vocabulary(self.min_pitch, self.max_pitch)  # validates the range
-
-    @classmethod
-    def from_data_config(cls, data) -> EncodingConfig:
-        """The encoding part of the `data` config group (extra keys are ignored)."""
-        kinds = {"corpus": str, "step": float, "min_pitch": int, "max_pitch": int,
-                 "normalize_key": bool, "val_fraction": float, "test_fraction": float}
-        values = {}
-        for key, kind in kinds.items():
-            value = data[key]
-            if kind is not str and (isinstance(value, str) or value is None):
-                raise UserError(f"data.{key}={value!r} is invalid: accepted a {kind.__name__}")
-            values[key] = kind(value)
-        return cls(**values)
 
 
 @dataclass
@@ -81,7 +48,7 @@ class Corpus:
         return self.tokens[song["offset"]:song["offset"] + song["length"]]
 
 
-def load_or_build(config: EncodingConfig, cache_dir: str | Path = "data/processed",
+def load_or_build(config: EncodingRecord, cache_dir: str | Path = "data/processed",
                   workers: int | None = None) -> Corpus:
     """Load the cache for `config`, building it first if it is missing or incomplete."""
     root, files, name = corpus_files(config.corpus)
@@ -112,11 +79,11 @@ def corpus_files(corpus: str, key: str = "data.corpus") -> tuple[Path, list[Path
     return root.resolve(), [f.resolve() for f in files], root.resolve().name or "corpus"
 
 
-def build(config: EncodingConfig, root: Path, files: list[Path], path: Path,
+def build(config: EncodingRecord, root: Path, files: list[Path], path: Path,
           workers: int | None = None) -> None:
     """Parse every file, encode, dedup, split, and write the cache folder atomically."""
     start = time.perf_counter()
-    vocab = Vocabulary(config.min_pitch, config.max_pitch)
+    vocab = config.vocab
     units: list[Unit] = []
     skips: list[Skip] = []
     for file in files:
@@ -216,7 +183,7 @@ def _parse_all(units: list[Unit], step: float, workers: int | None) -> list[Song
     return results
 
 
-def _report(config: EncodingConfig, files: list[Path], parsed: list, skips: list[Skip],
+def _report(config: EncodingRecord, files: list[Path], parsed: list, skips: list[Skip],
             songs: list[dict], seconds: float, workers: int | None) -> dict:
     split_tokens = Counter()
     split_songs = Counter()
@@ -224,7 +191,7 @@ def _report(config: EncodingConfig, files: list[Path], parsed: list, skips: list
         split_tokens[song["split"]] += song["length"] + 1  # + the closing '/'
         split_songs[song["split"]] += 1
     return {
-        "config": asdict(config), "encoding_version": ENCODING_VERSION,
+        "config": config.cache_fields(), "encoding_version": ENCODING_VERSION,
         "files": len(files), "songs_read": len(songs) + len(skips), "songs_kept": len(songs),
         "skipped": dict(sorted(Counter(s.reason for s in skips).items())),
         "skipped_examples": [asdict(s) for s in skips[:50]],
@@ -234,9 +201,10 @@ def _report(config: EncodingConfig, files: list[Path], parsed: list, skips: list
     }
 
 
-def _cache_hash(config: EncodingConfig, root: Path, files: list[Path]) -> str:
+def _cache_hash(config: EncodingRecord, root: Path, files: list[Path]) -> str:
     fingerprint = {
-        "config": asdict(config) | {"corpus": config.corpus if config.corpus in BUNDLED else str(root)},
+        "config": config.cache_fields() | {"corpus": config.corpus if config.corpus in BUNDLED
+                                           else str(root)},
         "version": ENCODING_VERSION, "music21": encoding.m21.__version__,
         "files": [(str(f.relative_to(root)), f.stat().st_size, f.stat().st_mtime_ns
                    if config.corpus not in BUNDLED else 0) for f in files],

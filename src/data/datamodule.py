@@ -16,7 +16,8 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
 from src.data.augment import transpose
-from src.data.corpus import SPLITS, Corpus, EncodingConfig, corpus_files, load_or_build
+from src.data.corpus import SPLITS, Corpus, corpus_files, load_or_build
+from src.data.record import EncodingRecord
 from src.data.segments import SegmentDataset
 from src.data.sequences import SongSequences, StridedWindows, stream_array
 from src.data.vocab import BOUNDARY_ID, Vocabulary
@@ -110,52 +111,54 @@ class MelodyDataModule(L.LightningDataModule):
         test_fraction: float = 0.05, cache_dir: str = "data/processed",
         prepare_workers: int | None = None, sequence_length: int = 64, batch_size: int = 256,
         num_workers: int = 0, transpose_augment: list[int] | tuple[int, int] | None = None,
-        windows: str = "next", segment_length: int = 64, segment_stride: int = 16,
+        windows: str = "next", segment_length: int | None = None, segment_stride: int = 16,
         extra_train: str | None = None,
     ) -> None:
         super().__init__()
-        self.encoding_config = EncodingConfig.from_data_config(locals())
-        for key, value, minimum in (("sequence_length", sequence_length, 1),
-                                    ("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
-                                    ("segment_length", segment_length, 1),
+        for key, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
                                     ("segment_stride", segment_stride, 1)):
             if int(value) < minimum:
                 raise UserError(f"data.{key}={value} is invalid: accepted integers >= {minimum}")
-        self.cache_dir, self.prepare_workers = cache_dir, prepare_workers
-        self.sequence_length, self.batch_size = int(sequence_length), int(batch_size)
-        self.num_workers = int(num_workers)
-        if windows not in ("next", "segments", "every"):
-            raise UserError(f"data.windows={windows!r} is invalid: accepted next, segments, every")
-        self.windows, self.segment_length = windows, int(segment_length)
-        self.segment_stride = int(segment_stride)
-        self.augment = _check_augment(transpose_augment)
-        self.vocab = Vocabulary(int(min_pitch), int(max_pitch))
         if extra_train is not None:  # checked now, before any work
             if not isinstance(extra_train, str):
                 raise UserError(
                     f"data.extra_train={extra_train!r} is invalid: accepted null, a corpus name or folder")
             corpus_files(extra_train, "data.extra_train")
-        self.extra_train = extra_train
+        # the windows (and a VAE's segment length) are the model kind's: src.train passes them
+        layout = {"windows": windows, "segment_length": segment_length if windows == "segments" else None}
+        self.record = EncodingRecord.from_data_config(locals(), **layout)
+        self.cache_dir, self.prepare_workers = cache_dir, prepare_workers
+        self.batch_size, self.num_workers = int(batch_size), int(num_workers)
+        self.segment_stride = int(segment_stride)
+        self.augment = _check_augment(transpose_augment)
         self.corpus: Corpus | None = None
         self.datasets: dict[str, Dataset] = {}
 
+    @classmethod
+    def from_record(cls, record: EncodingRecord, **settings) -> MelodyDataModule:
+        """The data module of a checkpoint's encoding record (`settings`: cache_dir, batch_size, ...)."""
+        return cls(**{f.name: getattr(record, f.name) for f in dataclasses.fields(record)}, **settings)
+
     @property
     def encoding(self) -> dict:
-        """Plain-data encoding settings stored in every checkpoint."""
-        config = self.encoding_config
-        return {
-            "mapping": self.vocab.mapping, "step": config.step, "min_pitch": config.min_pitch,
-            "max_pitch": config.max_pitch, "normalize_key": config.normalize_key,
-            "sequence_length": self.sequence_length, "corpus": config.corpus,
-            "val_fraction": config.val_fraction, "test_fraction": config.test_fraction,  # the split
-        } | ({"windows": "segments", "segment_length": self.segment_length}
-             if self.windows == "segments" else {}) | ({"windows": "every"}
-             if self.windows == "every" else {}) | ({"extra_train": self.extra_train}
-             if self.extra_train else {})  # `next` checkpoints stay as they were
+        """Plain-data encoding settings stored in every checkpoint (`EncodingRecord.to_checkpoint`)."""
+        return self.record.to_checkpoint()
+
+    @property
+    def vocab(self) -> Vocabulary:
+        return self.record.vocab
+
+    @property
+    def windows(self) -> str:
+        return self.record.windows
+
+    @property
+    def sequence_length(self) -> int:
+        return self.record.sequence_length
 
     def load_corpus(self) -> Corpus:
         if self.corpus is None:
-            self.corpus = load_or_build(self.encoding_config, self.cache_dir, self.prepare_workers)
+            self.corpus = load_or_build(self.record, self.cache_dir, self.prepare_workers)
         return self.corpus
 
     def prepare_data(self) -> None:
@@ -173,7 +176,7 @@ class MelodyDataModule(L.LightningDataModule):
             augment = self.augment if split == "train" else None
             if self.windows == "segments":
                 self.datasets[split] = SegmentDataset(
-                    tokens, self.segment_length, self.segment_stride, len(self.vocab), augment)
+                    tokens, self.record.segment_length, self.segment_stride, len(self.vocab), augment)
                 continue
             self.datasets[split] = WindowDataset(
                 tokens, targets, self.sequence_length, len(self.vocab), augment)
@@ -181,10 +184,10 @@ class MelodyDataModule(L.LightningDataModule):
     def train_corpus(self) -> Corpus:
         """The corpus whose `train` split is trained on: this one, plus `extra_train`'s train songs."""
         corpus = self.load_corpus()
-        if self.extra_train is None:
+        if self.record.extra_train is None:
             return corpus
-        config = dataclasses.replace(self.encoding_config, corpus=self.extra_train)
-        return with_extra_train(corpus, load_or_build(config, self.cache_dir, self.prepare_workers))
+        extra = self.record.with_corpus(self.record.extra_train)
+        return with_extra_train(corpus, load_or_build(extra, self.cache_dir, self.prepare_workers))
 
     def _every_position(self, corpus: Corpus, split: str) -> Dataset:
         tokens, starts = stream_array(corpus, split)
@@ -204,7 +207,7 @@ class MelodyDataModule(L.LightningDataModule):
         if len(self.datasets[split]) == 0:
             shorter = " (or a smaller data.segment_length)" if self.windows == "segments" else ""
             songs = ", ".join(f"{name} {len(self.load_corpus().split(name))}" for name in SPLITS)
-            raise UserError(f"the {split} split of {self.encoding_config.corpus!r} is empty (songs: "
+            raise UserError(f"the {split} split of {self.record.corpus!r} is empty (songs: "
                             f"{songs}): use a larger corpus or change data.val_fraction/test_fraction"
                             f"{shorter}")
 

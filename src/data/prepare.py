@@ -6,7 +6,8 @@ import sys
 import time
 
 from src.config import compose_config
-from src.data.corpus import SPLITS, Corpus, EncodingConfig, load_or_build
+from src.data.corpus import SPLITS, Corpus, load_or_build
+from src.data.record import EncodingRecord
 from src.errors import exit_on_user_error
 
 
@@ -30,7 +31,7 @@ def format_report(corpus: Corpus, seconds: float) -> str:
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> Corpus:
     cfg = compose_config("prepare", sys.argv[1:] if argv is None else argv)
-    config = EncodingConfig.from_data_config(cfg.data)
+    config = EncodingRecord.from_data_config(cfg.data)
     start = time.perf_counter()
     corpus = load_or_build(config, cfg.data.cache_dir, cfg.data.prepare_workers)
     print(format_report(corpus, time.perf_counter() - start))

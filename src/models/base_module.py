@@ -11,13 +11,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from src.data.record import EncodingRecord
 from src.data.vocab import IGNORE_ID, Vocabulary
 from src.errors import UserError
 from src.models.generation import Generation, GenerationRequest, continue_seeds, generate
 from src.models.metrics import MelodyMetrics
 from src.models.nets import build_net
 
-ENCODING_KEYS = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
 STAGES = ("train", "val", "test")
 
 
@@ -42,18 +42,14 @@ class MelodyModule(L.LightningModule):
                 raise TypeError(f"{key} must be a dict, got {type(value).__name__}")
         # copies as plain data, so that a checkpoint loads with torch.load(weights_only=True)
         hparams = {key: _plain(value, key) for key, value in hparams.items()}
-        missing = [k for k in ENCODING_KEYS if k not in hparams["encoding"]]
-        if missing:
-            raise UserError(
-                f"encoding lacks {', '.join(missing)}; needs {', '.join(ENCODING_KEYS)}"
-            )
-        self.check_windows(hparams["encoding"].get("windows", "next"), name)
+        self.encoding = EncodingRecord.from_checkpoint(hparams["encoding"])  # with its vocabulary
+        self.check_windows(self.encoding.windows, name)
         # `module` names this class, so that a checkpoint rebuilds the same kind (models/checkpoint.py)
         hparams = {"module": f"{type(self).__module__}.{type(self).__name__}", "name": name, **hparams,
                    **self.check_settings(settings)}
         self.save_hyperparameters(hparams)
-        self.vocab = Vocabulary.from_mapping(hparams["encoding"]["mapping"])
-        self.window = int(hparams["encoding"]["sequence_length"])
+        self.vocab = self.encoding.vocab
+        self.window = self.encoding.sequence_length
         self.net = build_net(hparams["net"], len(self.vocab))
         # attributes, not a ModuleDict: "train" would clash with nn.Module.train
         self.train_metrics = MelodyMetrics(prefix="train/")

@@ -80,7 +80,7 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
                         f"continue a seed; accepted: {', '.join(f'mode={m}' for m in module.modes)}")
     shift = 0
     if request.key:
-        if not module.hparams.encoding.get("normalize_key", True):
+        if not module.encoding.normalize_key:
             raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
         shift = shift_to_reference(*parse_key(request.key))  # the key's tonic -> the model's C / A
     seeds = [read_seed(module, "seed", text, request.key, shift) for text in request.seeds]

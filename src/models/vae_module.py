@@ -34,7 +34,7 @@ class VAEModule(MelodyModule):
                  name: str | None = None, **settings) -> None:
         super().__init__(net, encoding, optimizer, scheduler, name, **settings)
         self.vae = {key: self.hparams[key] for key in self.SETTINGS}
-        data_length = self.hparams.encoding.get("segment_length")
+        data_length = self.encoding.segment_length
         if data_length is not None and data_length != self.net.segment_length:
             raise UserError(
                 f"model.net.segment_length={self.net.segment_length} differs from the data's "

@@ -1,0 +1,110 @@
+"""`EncodingRecord`: the data settings a checkpoint carries, in one checked, frozen record.
+
+The cache, the data module, the model and the evaluation all read the same record: what decides the
+tokens (corpus, grid, pitch range, key normalization, split fractions: its hash names the cache
+folder) and the layout the model was trained on (window length, window kind, segment length, extra
+training songs). The vocabulary comes with it (`record.vocab`), built once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from functools import cached_property
+
+from src.data.vocab import Vocabulary
+from src.errors import UserError
+
+CACHE_FIELDS = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "val_fraction", "test_fraction")
+WINDOWS = ("next", "every", "segments")  # one target per window | every position | whole segments
+# keys every checkpoint's encoding holds (older ones may lack the rest: their defaults apply)
+REQUIRED = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
+
+
+@dataclass(frozen=True)
+class EncodingRecord:
+    """What decides the tokens, and how the model reads them (docs/design.md §1-3)."""
+
+    corpus: str = "essen_erk"
+    step: float = 0.25  # quarter notes per grid step
+    min_pitch: int = 48
+    max_pitch: int = 84
+    normalize_key: bool = True
+    val_fraction: float = 0.05
+    test_fraction: float = 0.05
+    sequence_length: int = 64  # window length; the sampler's prompt is this many '/'
+    windows: str = "next"  # chosen by the model kind (src/models/kinds.py), never by hand
+    segment_length: int | None = None  # windows=segments: symbols per segment
+    extra_train: str | None = None  # a second corpus whose train songs are trained on too
+
+    def __post_init__(self) -> None:
+        if not 0 < self.step <= 4:
+            raise UserError(f"data.step={self.step} is invalid: accepted 0 < step <= 4 quarter notes")
+        if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
+                and self.val_fraction + self.test_fraction < 1):
+            raise UserError("data.val_fraction and data.test_fraction must be in [0, 1) and sum below 1")
+        if self.sequence_length < 1:
+            raise UserError(f"data.sequence_length={self.sequence_length} is invalid: accepted integers >= 1")
+        if self.windows not in WINDOWS:
+            raise UserError(f"data.windows={self.windows!r} is invalid: accepted {', '.join(WINDOWS)}")
+        if self.windows == "segments" and (self.segment_length is None or self.segment_length < 1):
+            raise UserError(f"segment_length={self.segment_length} is invalid: accepted integers >= 1")
+        self.vocab  # noqa: B018 (validates the pitch range, once)
+
+    @cached_property
+    def vocab(self) -> Vocabulary:
+        """The fixed vocabulary of this pitch range: `/ _ r min_pitch..max_pitch`."""
+        return Vocabulary(self.min_pitch, self.max_pitch)
+
+    def cache_fields(self) -> dict:
+        """The settings that decide the tokens: the cache folder's hash is over these alone."""
+        return {name: getattr(self, name) for name in CACHE_FIELDS}
+
+    def with_corpus(self, corpus: str) -> EncodingRecord:
+        """The same encoding of another corpus (the extra training songs)."""
+        return replace(self, corpus=corpus, extra_train=None)
+
+    def to_checkpoint(self) -> dict:
+        """Plain data for `hyper_parameters.encoding` (loads with weights_only); layout keys only where
+        they differ from a plain window model, as checkpoints have always stored them."""
+        record = {"mapping": self.vocab.mapping, "step": self.step, "min_pitch": self.min_pitch,
+                  "max_pitch": self.max_pitch, "normalize_key": self.normalize_key,
+                  "sequence_length": self.sequence_length, "corpus": self.corpus,
+                  "val_fraction": self.val_fraction, "test_fraction": self.test_fraction}
+        if self.windows != "next":
+            record["windows"] = self.windows
+        if self.windows == "segments":
+            record["segment_length"] = self.segment_length
+        if self.extra_train:
+            record["extra_train"] = self.extra_train
+        return record
+
+    @classmethod
+    def from_checkpoint(cls, encoding: Mapping) -> EncodingRecord:
+        """The record a checkpoint stores; its vocabulary must be this project's for its range."""
+        missing = [k for k in REQUIRED if k not in encoding]
+        if missing:
+            raise UserError(f"encoding lacks {', '.join(missing)}; needs {', '.join(REQUIRED)}")
+        names = {f.name for f in fields(cls)}
+        record = cls(**{k: v for k, v in encoding.items() if k in names})
+        Vocabulary.from_mapping(encoding["mapping"])  # a mapping of any other form is refused
+        if dict(encoding["mapping"]) != record.vocab.mapping:
+            raise UserError("encoding.mapping does not match its min_pitch..max_pitch vocabulary")
+        return record
+
+    @classmethod
+    def from_data_config(cls, data: Mapping, **layout) -> EncodingRecord:
+        """The record of a `data` config group (keys it does not hold are ignored), with the model
+        kind's `layout` (windows, segment_length)."""
+        kinds = {"corpus": str, "step": float, "min_pitch": int, "max_pitch": int, "normalize_key": bool,
+                 "val_fraction": float, "test_fraction": float, "sequence_length": int}
+        values = {}
+        for key, kind in kinds.items():
+            if key not in data:
+                continue
+            value = data[key]
+            if kind is not str and (isinstance(value, str) or value is None):
+                raise UserError(f"data.{key}={value!r} is invalid: accepted a {kind.__name__}")
+            values[key] = kind(value)
+        extra = data.get("extra_train")
+        return cls(**values, extra_train=extra, **layout)
