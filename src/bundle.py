@@ -104,6 +104,8 @@ def export(name: str, run_dir: Path, out: Path, cache_dir: str | None = None) ->
         "sha256": file_sha256(out),
         "global_step": checkpoint.get("global_step"),
         "metrics": score(out, cache_dir),  # the shipped float16 weights, on essen_erk's test split
+        # a model that continues a seed is scored on next symbols; a VAE on reconstructing segments
+        "task": "next symbol" if "continue" in load_module(out).modes else "reconstruction",
         "run_metrics": json.loads((run_dir / "metrics.json").read_text())["metrics"],  # float32, val too
     }
     with atomic_path(out.with_suffix(".metrics.json")) as tmp:
@@ -147,12 +149,19 @@ def main(argv: list[str] | None = None) -> dict:
     return records
 
 
+def rank(record: dict) -> tuple[bool, float]:
+    """Best first: next-symbol models by test bits, then reconstruction models (a VAE's bits are of an
+    easier task, not comparable)."""
+    return record.get("task") == "reconstruction", record["metrics"]["test/bits"]
+
+
 def readme(records: dict[str, dict]) -> str:
     """models/README.md: one row per bundled model, best test bits first (the app's order)."""
     rows = []
-    for name, record in sorted(records.items(), key=lambda item: item[1]["metrics"]["test/bits"]):
+    for name, record in sorted(records.items(), key=lambda item: rank(item[1])):
         figures = " | ".join(f"{record['metrics'][f'test/{key}']:.4f}" for key in SCORED)
-        rows.append(f"| `{name}` | {record.get('command', '')} | {record.get('global_step')} | {figures} "
+        rows.append(f"| `{name}` | {record.get('command', '')} | {record.get('task', '')} "
+                    f"| {record.get('global_step')} | {figures} "
                     f"| {record['bytes'] / 2**20:.1f} MB | `{record.get('sha256', '')}` |")
     return README_HEAD + "\n".join(rows) + "\n" + README_TAIL
 
@@ -172,10 +181,14 @@ seed each.
 `tests/test_bundle.py` scores every file again and checks it against this table (within 1e-3) and its
 sha256. `NAME.metrics.json` beside each file also holds the float32 run's own val and test figures.
 
-| model | training command | steps | test bits | pitch_acc | onset_acc | size | sha256 |
-|---|---|---|---|---|---|---|---|
+| model | training command | scored on | best at step | test bits | pitch_acc | onset_acc | size | sha256 |
+|---|---|---|---|---|---|---|---|---|
 """
 README_TAIL = """
+"best at step" is the step of the checkpoint kept (the lowest validation loss). A VAE's figures are of
+reconstructing held-out 64-step segments from their own code, an easier task than predicting the next
+symbol: it is listed after the others, never ranked among them.
+
 `lstm_attn_lm_essen` trains on the train songs of all of Essen (`data.extra_train=essen`) and is scored on
 essen_erk's test split like the others; no essen_erk validation or test song is among its training songs.
 """

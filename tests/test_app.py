@@ -85,14 +85,17 @@ def test_bundled_models_are_listed_best_first_and_the_page_opens_on_the_best(dir
     models, outputs = tmp_path / "models", tmp_path / "outputs"
     models.mkdir()
     outputs.mkdir()
-    for name, bits in (("a_worse", 1.5), ("b_best", 1.1), ("c_unscored", None)):
-        shutil.copy(dirs[0] / "debug.ckpt", models / f"{name}.ckpt")
+    vae = dirs[1] / "vae" / "checkpoints" / "best.ckpt"
+    for name, bits in (("a_worse", 1.5), ("b_best", 1.1), ("c_unscored", None), ("d_vae", 0.5)):
+        shutil.copy(vae if name == "d_vae" else dirs[0] / "debug.ckpt", models / f"{name}.ckpt")
         if bits is not None:
             (models / f"{name}.metrics.json").write_text(json.dumps({"metrics": {"test/bits": bits}}))
     shutil.copytree(dirs[1], outputs, dirs_exist_ok=True)  # runs come after every bundled model
     entries, _ = core.list_models(models, outputs)
-    assert [e.run for e in entries[:3]] == ["bundled b_best", "bundled a_worse", "bundled c_unscored"]
-    assert all(not e.run.startswith("bundled") for e in entries[3:]) and len(entries) > 3
+    # a VAE's reconstruction bits, however low, do not rank it among the next-symbol models
+    assert [e.run for e in entries[:4]] == ["bundled b_best", "bundled a_worse", "bundled d_vae",
+                                            "bundled c_unscored"]
+    assert all(not e.run.startswith("bundled") for e in entries[4:]) and len(entries) > 4
     at = app(models, outputs, monkeypatch)
     assert at.selectbox(key="model").value.run == "bundled b_best"
 

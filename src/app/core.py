@@ -16,7 +16,7 @@ from src.data.encoding import check_file_style
 from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint
 from src.models.generation import GenerationRequest
-from src.models.kinds import upgrade_hparams
+from src.models.kinds import MODULES, upgrade_hparams
 
 REPO = Path(__file__).resolve().parents[2]
 # A web page is shared: requests are held well below what the command line accepts.
@@ -44,9 +44,10 @@ class ModelEntry:
     """A checkpoint the page offers: where it is, its network type, run and test bits."""
 
     path: Path
-    kind: str  # the checkpoint's net.name (e.g. gru, vae)
+    kind: str  # the model's name (e.g. gru, vae)
     run: str  # "bundled NAME" or the run folder relative to outputs/
     bits: float | None  # test/bits from the run's metrics.json (or models/NAME.metrics.json)
+    continues: bool = True  # continues a seed (bits of next symbols); False: a VAE (reconstruction bits)
 
     @property
     def label(self) -> str:
@@ -103,7 +104,7 @@ def find_checkpoints(models_dir: Path, outputs_dir: Path) -> list[tuple[Path, st
     return found + [(ckpt, run) for _, ckpt, run in picked[:MAX_LISTED_RUNS]]
 
 
-_describe_cache: dict[tuple, str | UserError] = {}
+_describe_cache: dict[tuple, tuple[str, bool] | UserError] = {}
 _describe_lock = threading.Lock()
 
 
@@ -111,26 +112,31 @@ def list_models(models_dir: Path, outputs_dir: Path) -> tuple[list[ModelEntry], 
     """The usable checkpoints, and a one-line reason for each file that was refused or unreadable."""
     entries, problems = [], []
     for path, run in find_checkpoints(models_dir, outputs_dir):
-        kind = _describe(path)
-        if isinstance(kind, UserError):
-            problems.append(str(kind))
+        described = _describe(path)
+        if isinstance(described, UserError):
+            problems.append(str(described))
         else:
-            entries.append(ModelEntry(path, kind, run, _test_bits(path)))
-    # the bundled models first, best test bits first (the page opens on the first), then the runs
+            name, continues = described
+            entries.append(ModelEntry(path, name, run, _test_bits(path), continues))
+    # the bundled models first, best first (the page opens on the first): next-symbol models by test
+    # bits, then a VAE (its bits are of reconstruction, an easier task), then unscored ones; then runs
     bundled = sorted((e for e in entries if e.path.parent == models_dir),
-                     key=lambda e: (e.bits is None, e.bits or 0.0, e.run))
+                     key=lambda e: (e.bits is None, not e.continues, e.bits or 0.0, e.run))
     return bundled + [e for e in entries if e.path.parent != models_dir], problems
 
 
-def _describe(path: Path) -> str | UserError:
-    """The model's name stored in a checkpoint (read with weights_only), cached per file version."""
+def _describe(path: Path) -> tuple[str, bool] | UserError:
+    """(the model's name, whether it continues a seed) from a checkpoint read with weights_only, without
+    building the model; cached per file version."""
     stat = path.stat()
     key = (str(path), stat.st_mtime_ns, stat.st_size)
     with _describe_lock:
         if key not in _describe_cache:
             try:
                 hparams = upgrade_hparams(read_checkpoint(path)["hyper_parameters"])
-                _describe_cache[key] = str(hparams.get("name") or hparams["net"].get("_target_", "?"))
+                kind = MODULES.get(hparams["module"])
+                name = str(hparams.get("name") or hparams["net"].get("_target_", "?"))
+                _describe_cache[key] = (name, kind is None or "continue" in kind.modes)
             except UserError as err:
                 _describe_cache[key] = err
         return _describe_cache[key]
