@@ -58,7 +58,9 @@ models: install
 # tools/app_server.py, which tests/test_app.py checks).
 APP_FLAGS := --browser.gatherUsageStats false --server.headless true --server.address 127.0.0.1 \
 	--server.fileWatcherType none --client.toolbarMode viewer --global.developmentMode false
-app: install models
+# ARGS go to streamlit (e.g. ARGS=--server.port=8600); the bundled models are checked first, without them.
+app: install
+	$(PY) -m src.bundle
 	$(VENV)/bin/streamlit run src/app/main.py $(APP_FLAGS) $(ARGS)
 
 # Debian's Chromium for the browser test of the app (tests/test_app_browser.py); never a browser download.
