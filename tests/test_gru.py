@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 from src.config import CONFIG_DIR
 from src.data.vocab import Vocabulary
 from src.errors import UserError
+from src.models.generation import GenerationRequest
 from src.models.gru import GRUNet
 from src.models.kinds import WindowModule
 from src.models.nets import NETS, build_net
@@ -70,8 +71,8 @@ def test_same_seed_same_melodies_through_the_module():
     torch.manual_seed(0)
     module = WindowModule(dict(NET, dropout=0.2), encoding, {"lr": 1e-3}).train()
     prompt = torch.zeros(3, WINDOW + 2, dtype=torch.long)
-    draw = lambda seed: module.sample(prompt, 20, temperature=1.5, min_steps=4,  # noqa: E731
-                                      generator=torch.Generator().manual_seed(seed))
+    request = GenerationRequest(steps=20, temperature=1.5, min_steps=4)
+    draw = lambda seed: module.sample(prompt, request, torch.Generator().manual_seed(seed))  # noqa: E731
     first = draw(3)
     assert first == draw(3) and all(len(m) >= 4 for m in first)
     assert module.training  # sampling runs in eval mode, then restores

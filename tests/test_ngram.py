@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader, TensorDataset
 from src.data.vocab import Vocabulary
 from src.errors import UserError
 from src.models.checkpoint import load_module
+from src.models.generation import GenerationRequest
 from src.models.kinds import module_kind
 from src.models.nets import build_net
 from src.models.ngram import NGramNet
@@ -152,10 +153,9 @@ def test_trainer_counts_each_epoch_once_and_checkpoints_load(tmp_path):
     loaded = load_module(tmp_path / "m.ckpt")
     assert isinstance(loaded, NGramModule) and not loaded.training and loaded.window == WINDOW
     assert torch.equal(loaded(x), module(x))
-    melodies = loaded.sample(torch.zeros(2, WINDOW, dtype=torch.long), 16,
-                             generator=torch.Generator().manual_seed(1))
-    assert melodies == loaded.sample(torch.zeros(2, WINDOW, dtype=torch.long), 16,
-                                     generator=torch.Generator().manual_seed(1))
+    request, prompt = GenerationRequest(steps=16), torch.zeros(2, WINDOW, dtype=torch.long)
+    melodies = loaded.sample(prompt, request, torch.Generator().manual_seed(1))
+    assert melodies == loaded.sample(prompt, request, torch.Generator().manual_seed(1))
 
 
 def test_window_shorter_than_the_context_is_refused():

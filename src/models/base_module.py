@@ -181,20 +181,11 @@ class MelodyModule(L.LightningModule):
         """The most symbols a request for `steps` can generate per melody."""
         return steps
 
-    def sample(
-        self,
-        prompt: Tensor,
-        steps: int,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        min_steps: int = 0,
-        generator: torch.Generator | None = None,
-    ) -> list[list[int]]:
-        """Generate ids from int64 prompts (B, T >= window) with the trained window length."""
-        return self.net.sample(
-            prompt, steps, self.window, temperature, top_k, top_p, min_steps, generator
-        )
+    def sample(self, prompt: Tensor, request: GenerationRequest,
+               generator: torch.Generator | None = None) -> list[list[int]]:
+        """Generated ids per int64 prompt row (B, T >= window), drawn as `request` says."""
+        return self.net.sample(prompt, request.steps, self.window, request.temperature, request.top_k,
+                               request.top_p, request.min_steps, generator)
 
 
 def _settings_of(model: Mapping) -> dict:

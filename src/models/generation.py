@@ -104,9 +104,7 @@ def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
     vocab = module.vocab
     prompt = [[BOUNDARY_ID] * module.window + vocab.encode(seed).tolist() for seed in seeds]  # (B, T)
     prompt_ids = torch.tensor(prompt, dtype=torch.long, device=generator.device)
-    generated = module.sample(prompt_ids, request.steps, temperature=request.temperature,
-                              top_k=request.top_k, top_p=request.top_p, min_steps=request.min_steps,
-                              generator=generator)
+    generated = module.sample(prompt_ids, request, generator)
     melodies = []
     for seed, ids in zip(seeds, generated, strict=True):
         melody = seed + vocab.decode(ids)
