@@ -30,6 +30,7 @@ from src.errors import UserError, exit_on_user_error
 from src.eval import leaderboard, report
 from src.eval.keys import melody_key, song_key
 from src.eval.memorization import TrainingPhrases, memorization
+from src.eval.realism import two_sample
 from src.eval.stats import distances, summarize
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
@@ -141,6 +142,10 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
         song = result.pop("longest_max_song")
         result["longest_max_title"] = train_songs[song]["title"] if song >= 0 else None
     seconds["memorization"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    realism = realism_tests(trained, train_songs, real, test_songs, generated, settings["rng_seed"])
+    seconds["realism"] = time.perf_counter() - tick
     seconds["total"] = time.perf_counter() - started
 
     return {
@@ -160,10 +165,25 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
                   else float(np.mean([len(m) - skip < settings["steps"] for m in melodies]))
                   for name, (melodies, _, skip) in generated.items()},
         "memorization": memorized,
+        "realism": realism,
         "notes": notes,
         "melodies": {name: [" ".join(m) for m in melodies] for name, (melodies, _, _) in generated.items()},
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }, out_dir
+
+
+def realism_tests(trained, train_songs: list[dict], real: list[list[str]], test_songs: list[dict],
+                  generated: dict, rng_seed: int) -> dict:
+    """The classifier two-sample test of each generated set, and of as many training songs (drawn with
+    `rng_seed`; the control), against the held-out songs."""
+    real_keys = [song_key(s) for s in test_songs]
+    pick = np.random.default_rng(rng_seed).permutation(len(train_songs))[:len(test_songs)]
+    control = [train_songs[i] for i in sorted(pick)]
+    result = {"train_songs": two_sample([trained.vocab.decode(trained.song_tokens(s)) for s in control],
+                                        [song_key(s) for s in control], real, real_keys, rng_seed)}
+    for name, (melodies, keys, _) in generated.items():
+        result[name] = two_sample(melodies, keys, real, real_keys, rng_seed)
+    return result
 
 
 def heldout_report(module, datamodule: MelodyDataModule, device: torch.device, run_dir: Path, config: dict,

@@ -56,8 +56,14 @@ def test_report_of_a_trained_run(trained_run, erk5_dir, tmp_path, capsys):
     memory = result["memorization"]
     assert memory["real"]["window"] == 16 and 0 <= memory["unseeded"]["share"] <= 1
 
+    realism = result["realism"]  # each set against the held-out songs, training songs as the control
+    assert set(realism) == {"train_songs", "seeded", "unseeded"}
+    assert realism["train_songs"]["count_a"] == realism["train_songs"]["count_b"] == sets["real"]["count"]
+    assert all(0 <= r["balanced_accuracy"] <= 1 and 0 <= r["auc"] <= 1 for r in realism.values())
+
     markdown = (out / "report.md").read_text()
-    for heading in ("## Held-out metrics", "## Generated vs held-out melodies", "## Memorization"):
+    for heading in ("## Held-out metrics", "## Generated vs held-out melodies", "## Memorization",
+                    "## Told apart from held-out songs"):
         assert heading in markdown
     assert "| test/bits |" in markdown and "| in-key rate |" in markdown
     assert markdown.strip() in capsys.readouterr().out

@@ -110,12 +110,29 @@ def markdown(report: dict) -> str:
             title = m["longest_max_title"] or "-"
             lines.append(f"| {label} | {m['windows']:,} | {m['verbatim']:,} | {_number(m['share'])} | "
                          f"{_number(m['longest_mean'], 1)} | {m['longest_max']} | {title} |")
-    lines += [""] + [f"Note: {note}" for note in report["notes"]]
+    lines += [""] + _realism(report.get("realism") or {})
+    lines += [f"Note: {note}" for note in report["notes"]]
     seconds = report["seconds"]
     lines += ["", "Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + ". Plots: "
               "`report_histograms.png` (pitch classes, note durations), `report_scalars.png` (per-melody "
               "statistics)."]
     return "\n".join(lines)
+
+
+def _realism(realism: dict) -> list[str]:
+    """The classifier two-sample test's table (src/eval/realism.py): 0.5 = indistinguishable."""
+    if not realism:
+        return []
+    lines = ["## Told apart from held-out songs", "",
+             "A standardized logistic regression on per-melody features (statistics, pitch classes from "
+             "the tonic, note durations), 5-fold cross-validated: 0.5 = indistinguishable, 1.0 = always "
+             "told apart. Training songs are the control.", "",
+             "| set vs held-out songs | melodies | balanced accuracy | AUC |", "| --- | --- | --- | --- |"]
+    labels = {"train_songs": "training songs (control)", **dict(SETS)}
+    for key, result in realism.items():
+        lines.append(f"| {labels.get(key, key)} | {result['count_a']} | "
+                     f"{_number(result['balanced_accuracy'], 3)} | {_number(result['auc'], 3)} |")
+    return [*lines, ""]
 
 
 def histograms(report: dict) -> Figure:
