@@ -30,6 +30,7 @@ from src.errors import UserError, exit_on_user_error
 from src.eval import leaderboard, report
 from src.eval.keys import melody_key, song_key
 from src.eval.memorization import TrainingPhrases, memorization
+from src.eval.ngram_control import ngram_melodies
 from src.eval.realism import two_sample
 from src.eval.stats import distances, summarize
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
@@ -144,7 +145,7 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
     seconds["memorization"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    realism = realism_tests(trained, train_songs, real, test_songs, generated, settings["rng_seed"])
+    realism = realism_tests(trained, train_songs, real, test_songs, generated, settings)
     seconds["realism"] = time.perf_counter() - tick
     seconds["total"] = time.perf_counter() - started
 
@@ -173,16 +174,21 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
 
 
 def realism_tests(trained, train_songs: list[dict], real: list[list[str]], test_songs: list[dict],
-                  generated: dict, rng_seed: int) -> dict:
-    """The classifier two-sample test of each generated set, and of as many training songs (drawn with
-    `rng_seed`; the control), against the held-out songs."""
-    real_keys = [song_key(s) for s in test_songs]
-    pick = np.random.default_rng(rng_seed).permutation(len(train_songs))[:len(test_songs)]
+                  generated: dict, settings: dict) -> dict:
+    """The classifier two-sample test of each generated set against the held-out songs, beside two
+    controls: as many training songs (drawn with `rng_seed`), and an order-5 n-gram's melodies counted
+    on the same training songs and drawn like the unseeded set."""
+    real_keys, seed = [song_key(s) for s in test_songs], settings["rng_seed"]
+    pick = np.random.default_rng(seed).permutation(len(train_songs))[:len(test_songs)]
     control = [train_songs[i] for i in sorted(pick)]
     result = {"train_songs": two_sample([trained.vocab.decode(trained.song_tokens(s)) for s in control],
-                                        [song_key(s) for s in control], real, real_keys, rng_seed)}
+                                        [song_key(s) for s in control], real, real_keys, seed)}
+    generator = torch.Generator().manual_seed(seed)
+    ngram = ngram_melodies(trained, settings["num_samples"], settings["steps"], generator,
+                           settings["temperature"], trained.report["config"]["normalize_key"])
+    result["ngram"] = two_sample(*ngram, real, real_keys, seed)
     for name, (melodies, keys, _) in generated.items():
-        result[name] = two_sample(melodies, keys, real, real_keys, rng_seed)
+        result[name] = two_sample(melodies, keys, real, real_keys, seed)
     return result
 
 

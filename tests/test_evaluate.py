@@ -56,8 +56,8 @@ def test_report_of_a_trained_run(trained_run, erk5_dir, tmp_path, capsys):
     memory = result["memorization"]
     assert memory["real"]["window"] == 16 and 0 <= memory["unseeded"]["share"] <= 1
 
-    realism = result["realism"]  # each set against the held-out songs, training songs as the control
-    assert set(realism) == {"train_songs", "seeded", "unseeded"}
+    realism = result["realism"]  # each set against the held-out songs; training songs and an n-gram: controls
+    assert set(realism) == {"train_songs", "ngram", "seeded", "unseeded"}
     assert realism["train_songs"]["count_a"] == realism["train_songs"]["count_b"] == sets["real"]["count"]
     assert all(0 <= r["balanced_accuracy"] <= 1 and 0 <= r["auc"] <= 1 for r in realism.values())
 
