@@ -141,9 +141,13 @@ def test_leaderboard_groups_seeds_as_mean_and_std(tmp_path, capsys):
 def test_leaderboard_of_listed_run_folders(tmp_path):
     a = fake_run(tmp_path / "a", "gru", [], 0, 1.5)
     b = fake_run(tmp_path / "b", "gru", [], 1, 1.7)
+    (a / "report.json").write_text(json.dumps({"realism": {"unseeded": {"balanced_accuracy": 0.75}}}))
     board = evaluate_main([f"runs={a},{b}", f"out_dir={tmp_path / 'board'}"])
     assert board["groups"][0]["seeds"] == [0, 1]
-    assert (tmp_path / "board" / "leaderboard.md").is_file()
+    # the realism figure of an evaluated run; a run never evaluated has none
+    assert [r["metrics"]["realism/unseeded"] for r in board["runs"]] == [0.75, None]
+    table = (tmp_path / "board" / "leaderboard.md").read_text()
+    assert "told apart" in table and "| 0.7500 |" in table
 
 
 def refusal(capsys, *args: str) -> str:

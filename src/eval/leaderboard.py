@@ -1,7 +1,8 @@
 """A leaderboard of finished runs: a row per run, and runs that differ only in `seed` as mean ± std.
 
 Reads each run's `.hydra/config.yaml` and `overrides.yaml` (else the TensorBoard `hparams.yaml`),
-`metrics.json` (val and test metrics of its best checkpoint) and its checkpoint's vocabulary.
+`metrics.json` (val and test metrics of its best checkpoint), its checkpoint's vocabulary, and the
+realism figure of its `report.json` when `src.evaluate` wrote one.
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from src.config import check_writable
 from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, read_checkpoint, resolve_checkpoint
 
+# from the run's report.json, when `python -m src.evaluate ckpt=RUN` wrote one: the balanced accuracy of the
+# classifier two-sample test of the unseeded melodies against held-out songs (0.5 = indistinguishable)
+REALISM = "realism/unseeded"
 COLUMNS = (("test/bits", "test bits"), ("test/pitch_acc", "pitch_acc"), ("test/onset_acc", "onset_acc"),
-           ("test/acc", "acc"), ("val/bits", "val bits"))
+           ("test/acc", "acc"), ("val/bits", "val bits"), (REALISM, "told apart"))
 _NOT_SETTINGS = ("seed=", "experiment=", "hydra.", "ckpt_path=")  # overrides that do not define a config
 
 
@@ -54,6 +58,7 @@ def read_run(run: Path) -> dict:
         raise UserError(f"run {run} has no metrics.json (its training did not finish); accepted: runs "
                         "written by src.train")
     metrics = json.loads((run / "metrics.json").read_text()).get("metrics", {})
+    metrics[REALISM] = _realism(run / "report.json")
     config, overrides = _config(run)
     experiment = _experiment(run, overrides) or config.get("model", {}).get("name") or "?"
     encoding = read_checkpoint(ckpt)["hyper_parameters"]["encoding"]
@@ -133,6 +138,14 @@ def main(spec: str, out_dir: str | None = None) -> dict:
         tmp.write_text(text + "\n")
     print(text)
     return board
+
+
+def _realism(report: Path) -> float | None:
+    """The unseeded set's balanced accuracy in a run's evaluation report, if there is one."""
+    try:
+        return float(json.loads(report.read_text())["realism"]["unseeded"]["balanced_accuracy"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def _is_run(path: Path) -> bool:
