@@ -61,10 +61,14 @@ def train_run(name: str, run_dir: Path, retrain: bool) -> Path:
 
 def score(path: Path, cache_dir: str | None = None) -> dict[str, float]:
     """`test/*` metrics of a checkpoint file on its corpus's test split, as training scores them."""
+    return score_module(load_module(path), cache_dir)
+
+
+def score_module(module, cache_dir: str | None = None) -> dict[str, float]:
+    """`test/*` metrics of a loaded module on its corpus's test split."""
     from src.data.datamodule import MelodyDataModule
     from src.evaluate import heldout_metrics  # the evaluation's own scoring path
 
-    module = load_module(path)
     # the test split is the main corpus's: the extra training songs are not needed to score it
     record = replace(module.encoding, extra_train=None)
     datamodule = MelodyDataModule.from_record(record, batch_size=256, num_workers=0, transpose_augment=None,
@@ -89,7 +93,7 @@ def export(name: str, run_dir: Path, out: Path, cache_dir: str | None = None) ->
     }
     with atomic_path(out) as tmp:
         torch.save(slim, tmp)
-    load_module(out)  # the exported file loads through the same guarded path as any checkpoint
+    module = load_module(out)  # the exported file loads through the same guarded path as any checkpoint
     if out.stat().st_size > MAX_BYTES:
         raise UserError(
             f"{out} is {out.stat().st_size / 2**20:.1f} MB, over the 4 MB a bundled model may take"
@@ -103,9 +107,8 @@ def export(name: str, run_dir: Path, out: Path, cache_dir: str | None = None) ->
         "bytes": out.stat().st_size,
         "sha256": file_sha256(out),
         "global_step": checkpoint.get("global_step"),
-        "metrics": score(out, cache_dir),  # the shipped float16 weights, on essen_erk's test split
-        # a model that continues a seed is scored on next symbols; a VAE on reconstructing segments
-        "task": "next symbol" if "continue" in load_module(out).modes else "reconstruction",
+        "metrics": score_module(module, cache_dir),  # the shipped float16 weights, essen_erk's test split
+        "task": "next symbol" if module.continues else "reconstruction",
         "run_metrics": json.loads((run_dir / "metrics.json").read_text())["metrics"],  # float32, val too
     }
     with atomic_path(out.with_suffix(".metrics.json")) as tmp:

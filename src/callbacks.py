@@ -86,7 +86,7 @@ class SampleExport(L.Callback):
     def _request(self, module: L.LightningModule) -> GenerationRequest:
         """This callback's request in the module's default mode (a VAE: prior, or vary with a seed)."""
         mode = module.modes[0]
-        if "continue" not in module.modes and self.request.seed.strip():
+        if not module.continues and self.request.seed.strip():
             mode = "vary"
         try:
             read_seed(module, "seed", self.request.seed)

@@ -51,8 +51,7 @@ def check_settings(settings: dict) -> GenerationRequest:
     if bool(settings["ckpt"]) == bool(settings["runs"]):
         raise UserError("give one of ckpt= (a .ckpt file or run folder: a report) or runs= (a sweep "
                         "folder or run folders separated by commas: a leaderboard)")
-    return GenerationRequest(**{k: settings[k] for k in (
-        "num_samples", "steps", "top_k", "rng_seed", "temperature", "top_p")})
+    return GenerationRequest.from_settings(settings)
 
 
 def run_folder(ckpt: Path) -> Path:
@@ -98,8 +97,9 @@ def heldout_metrics(module, datamodule: MelodyDataModule, device: torch.device) 
     return {name: float(value) for name, value in sorted(results.items())}
 
 
-def evaluate(settings: dict) -> tuple[dict, Path]:
-    """The report of one checkpoint (a dict of plain data) and the folder it belongs in."""
+def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
+    """The report of one checkpoint (a dict of plain data) and the folder it belongs in; `request` is
+    the checked generation settings of the unseeded set (`check_settings`)."""
     started = time.perf_counter()
     ckpt = resolve_checkpoint(settings["ckpt"])
     run_dir = run_folder(ckpt)
@@ -124,7 +124,8 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
     seconds["heldout"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    generated = generate(module, test_songs, real, settings, device, notes)  # name -> (melodies, keys, seed)
+    # name -> (melodies, keys, seed length)
+    generated = generate(module, test_songs, real, request, settings["seed_length"], device, notes)
     seconds["generation"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -145,14 +146,15 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
     seconds["memorization"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    realism = realism_tests(trained, train_songs, real, test_songs, generated, settings)
+    realism = realism_tests(trained, train_songs, real, test_songs, generated, request,
+                            module.encoding.normalize_key)
     seconds["realism"] = time.perf_counter() - tick
     seconds["total"] = time.perf_counter() - started
 
     return {
         "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt), "run_dir": str(run_dir),
         "model": module.kind,
-        "vae": "continue" not in module.modes,
+        "vae": not module.continues,
         "encoding": {k: v for k, v in encoding.items() if k != "mapping"},
         "data": {"split_from": split_from, "config_from": config_source, "cache": str(corpus.path),
                  "test_songs": len(test_songs), "train_songs": len(train_songs),
@@ -162,8 +164,8 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
         "heldout": heldout,
         "sets": sets,
         "distances": {name: distances(sets["real"], sets[name]) for name in generated},
-        "ended": {name: math.nan if "continue" not in module.modes  # a VAE writes whole segments
-                  else float(np.mean([len(m) - skip < settings["steps"] for m in melodies]))
+        "ended": {name: math.nan if not module.continues  # a VAE writes whole segments
+                  else float(np.mean([len(m) - skip < request.steps for m in melodies]))
                   for name, (melodies, _, skip) in generated.items()},
         "memorization": memorized,
         "realism": realism,
@@ -174,18 +176,18 @@ def evaluate(settings: dict) -> tuple[dict, Path]:
 
 
 def realism_tests(trained, train_songs: list[dict], real: list[list[str]], test_songs: list[dict],
-                  generated: dict, settings: dict) -> dict:
+                  generated: dict, request: GenerationRequest, normalize_key: bool) -> dict:
     """The classifier two-sample test of each generated set against the held-out songs, beside two
     controls: as many training songs (drawn with `rng_seed`), and an order-5 n-gram's melodies counted
     on the same training songs and drawn like the unseeded set."""
-    real_keys, seed = [song_key(s) for s in test_songs], settings["rng_seed"]
+    real_keys, seed = [song_key(s) for s in test_songs], request.rng_seed
     pick = np.random.default_rng(seed).permutation(len(train_songs))[:len(test_songs)]
     control = [train_songs[i] for i in sorted(pick)]
     result = {"train_songs": two_sample([trained.vocab.decode(trained.song_tokens(s)) for s in control],
                                         [song_key(s) for s in control], real, real_keys, seed)}
     generator = torch.Generator().manual_seed(seed)
-    ngram = ngram_melodies(trained, settings["num_samples"], settings["steps"], generator,
-                           settings["temperature"], trained.report["config"]["normalize_key"])
+    ngram = ngram_melodies(trained, request.num_samples, request.steps, generator, request.temperature,
+                           normalize_key)
     result["ngram"] = two_sample(*ngram, real, real_keys, seed)
     for name, (melodies, keys, _) in generated.items():
         result[name] = two_sample(melodies, keys, real, real_keys, seed)
@@ -213,20 +215,20 @@ def heldout_report(module, datamodule: MelodyDataModule, device: torch.device, r
     }
 
 
-def generate(module, test_songs: list[dict], real: list[list[str]], settings: dict, device: torch.device,
+def generate(module, test_songs: list[dict], real: list[list[str]], unseeded: GenerationRequest,
+             length: int, device: torch.device,
              notes: list[str]) -> dict[str, tuple[list[list[str]], list[tuple[int, str]], int]]:
     """name -> (melodies, the key each is scored in, seed length) of the seeded and unseeded sets.
 
-    Seeded: the opening `seed_length` steps of the test songs longer than that, in split order (again
+    Seeded: the opening `length` (seed_length) steps of the test songs longer than that, in split order (again
     from the first when there are fewer than `num_samples`), each continued once; scored in its song's
     key. Unseeded: from a song start; scored in the key estimated from its notes.
     """
-    generator = torch.Generator(device=device).manual_seed(settings["rng_seed"])
-    unseeded = check_settings(settings)
-    n, length = unseeded.num_samples, settings["seed_length"]
+    generator = torch.Generator(device=device).manual_seed(unseeded.rng_seed)
+    n = unseeded.num_samples
     openers = [i for i, s in enumerate(test_songs) if s["length"] > length]
     generated = {}
-    if "continue" not in module.modes:
+    if not module.continues:
         notes.append("VAE checkpoint: no seeded set (a VAE does not continue a seed); the unseeded set is "
                      f"drawn from its prior, one segment of {module.longest_melody(unseeded.steps)} steps "
                      "each, so melody length is fixed; held-out metrics are of its reconstruction of test "
@@ -248,10 +250,10 @@ def generate(module, test_songs: list[dict], real: list[list[str]], settings: di
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> dict:
     settings = literal_settings(sys.argv[1:] if argv is None else argv, "evaluate", TEXT_KEYS)
-    check_settings(settings)
+    request = check_settings(settings)
     if settings["runs"]:
         return leaderboard.main(settings["runs"], settings["out_dir"])
-    result, out_dir = evaluate(settings)
+    result, out_dir = evaluate(settings, request)
     paths = report.write(result, out_dir)
     print(report.markdown(result))
     print(f"wrote {', '.join(p.name for p in paths)} to {out_dir}", file=sys.stderr)

@@ -22,8 +22,6 @@ from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
 
 TEXT_KEYS = ("ckpt", "seed", "seed2", "key", "out_dir", "name", "device", "time_signature", "mode")
-REQUEST_KEYS = ("seed", "seed2", "mode", "steps", "min_steps", "temperature", "top_k", "top_p",
-                "num_samples", "rng_seed", "key")
 
 
 def parse_args(argv: list[str]) -> dict:
@@ -47,11 +45,6 @@ def output_settings(settings: dict) -> None:
         raise UserError("ckpt= is required: a .ckpt file or a run folder")
     check_file_style(settings["qpm"], settings["time_signature"])
     check_name(settings["name"])
-
-
-def request_from(settings: dict) -> GenerationRequest:
-    """The checked generation request of the command's settings."""
-    return GenerationRequest(**{key: settings[key] for key in REQUEST_KEYS})
 
 
 def write_melodies(melodies: list[list[str]], out_dir: Path, settings: dict, meta: dict) -> list[Path]:
@@ -80,7 +73,7 @@ def write_melodies(melodies: list[list[str]], out_dir: Path, settings: dict, met
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> list[list[str]]:
     settings = parse_args(sys.argv[1:] if argv is None else argv)
-    request = request_from(settings)
+    request = GenerationRequest.from_settings(settings)  # the generation settings, checked
     output_settings(settings)
     out_dir = Path(settings["out_dir"] or Path("outputs/samples") / time.strftime("%Y-%m-%d_%H-%M-%S"))
     check_writable(out_dir)

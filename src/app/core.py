@@ -136,7 +136,7 @@ def _describe(path: Path) -> tuple[str, bool] | UserError:
                 hparams = upgrade_hparams(read_checkpoint(path)["hyper_parameters"])
                 kind = MODULES.get(hparams["module"])
                 name = str(hparams.get("name") or hparams["net"].get("_target_", "?"))
-                _describe_cache[key] = (name, kind is None or "continue" in kind.modes)
+                _describe_cache[key] = (name, kind is None or kind.continues)
             except UserError as err:
                 _describe_cache[key] = err
         return _describe_cache[key]

@@ -197,19 +197,24 @@ class MelodyDataModule(L.LightningDataModule):
         return SongSequences(tokens, starts)
 
     def check_splits(self) -> None:
-        """Load (or build) the cache and refuse, in one line, a split with nothing to train or score on:
-        called before any training work, so a one-tune corpus fails before Lightning starts."""
-        self.setup()
+        """Load (or build) the cache and refuse, in one line, a split without songs: called before any
+        training work, so a one-tune corpus fails before Lightning starts. Songs are counted; no dataset
+        is built (`setup` does that once, for the run)."""
+        corpus = self.load_corpus()
         for split in SPLITS:
-            self._check_split(split)
+            if not corpus.split(split) and not (split == "train" and self.record.extra_train):
+                raise UserError(self._empty(split))
 
     def _check_split(self, split: str) -> None:
+        """At loader time: a split whose songs give no example (VAE segments longer than every song)."""
         if len(self.datasets[split]) == 0:
-            shorter = " (or a smaller data.segment_length)" if self.windows == "segments" else ""
-            songs = ", ".join(f"{name} {len(self.load_corpus().split(name))}" for name in SPLITS)
-            raise UserError(f"the {split} split of {self.record.corpus!r} is empty (songs: "
-                            f"{songs}): use a larger corpus or change data.val_fraction/test_fraction"
-                            f"{shorter}")
+            raise UserError(self._empty(split))
+
+    def _empty(self, split: str) -> str:
+        shorter = " (or a smaller model.net.segment_length)" if self.windows == "segments" else ""
+        songs = ", ".join(f"{name} {len(self.load_corpus().split(name))}" for name in SPLITS)
+        return (f"the {split} split of {self.record.corpus!r} is empty (songs: {songs}): use a larger "
+                f"corpus or change data.val_fraction/test_fraction{shorter}")
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
         self._check_split(split)

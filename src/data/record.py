@@ -87,9 +87,9 @@ class EncodingRecord:
             raise UserError(f"encoding lacks {', '.join(missing)}; needs {', '.join(REQUIRED)}")
         names = {f.name for f in fields(cls)}
         record = cls(**{k: v for k, v in encoding.items() if k in names})
-        Vocabulary.from_mapping(encoding["mapping"])  # a mapping of any other form is refused
-        if dict(encoding["mapping"]) != record.vocab.mapping:
-            raise UserError("encoding.mapping does not match its min_pitch..max_pitch vocabulary")
+        if not isinstance(encoding["mapping"], Mapping) or dict(encoding["mapping"]) != record.vocab.mapping:
+            raise UserError("stored vocabulary is not of the form ['/', '_', 'r', min_pitch..max_pitch] "
+                            "of its encoding")
         return record
 
     @classmethod

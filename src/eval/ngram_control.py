@@ -9,6 +9,7 @@ from src.data.corpus import Corpus
 from src.data.datamodule import split_array
 from src.data.vocab import BOUNDARY_ID
 from src.eval.keys import melody_key
+from src.models.generation import song_opening
 from src.models.ngram import NGramNet
 
 ORDER = 5  # the n-gram experiment's default order
@@ -26,6 +27,5 @@ def ngram_melodies(corpus: Corpus, count: int, steps: int, generator: torch.Gene
     net.fit(contexts, torch.from_numpy(tokens[targets]))
     prompt = torch.full((count, ORDER - 1), BOUNDARY_ID, dtype=torch.long)  # a song start
     drawn = net.sample(prompt, steps, ORDER - 1, temperature=temperature, generator=generator)
-    melodies = [corpus.vocab.decode(ids) for ids in drawn]
-    melodies = [["r", *m[1:]] if m and m[0] == "_" else m for m in melodies]  # a hold cannot open a song
+    melodies = [song_opening(corpus.vocab.decode(ids)) for ids in drawn]
     return melodies, [melody_key(m, normalize_key) for m in melodies]

@@ -31,6 +31,7 @@ class MelodyModule(L.LightningModule):
 
     windows = "next"  # the `data.windows` batches this module trains on
     modes = ("continue",)  # the generation modes it offers (src/models/generation.py), default first
+    continues = True  # it continues a seed: its bits are of next symbols (a VAE's: of reconstruction)
     SETTINGS: dict = {}  # module settings beside `net`, with their defaults
 
     def __init__(self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None,

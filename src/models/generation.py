@@ -9,10 +9,12 @@ kind of network draws (a sliding window, carried state, or a VAE's latent code).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 
 import torch
 
+from src.config import check_values
 from src.data.keys import parse_key, shift_to_reference
 from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
 from src.errors import UserError
@@ -55,6 +57,11 @@ class GenerationRequest:
             object.__setattr__(self, "key", None)
         _check_mode(self)
 
+    @classmethod
+    def from_settings(cls, settings: Mapping) -> GenerationRequest:
+        """The request of a command's `name=value` settings: the keys it knows, checked."""
+        return cls(**{f.name: settings[f.name] for f in fields(cls) if f.name in settings})
+
     @property
     def seeds(self) -> list[str]:
         """One seed text per melody."""
@@ -73,7 +80,7 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
     """`module.generate`: the request's melodies from any melody module (see the module docstring)."""
     model = module.kind
     if request.mode not in module.modes:
-        if "continue" in module.modes:
+        if module.continues:
             raise UserError(f"mode={request.mode} needs a VAE checkpoint (experiment=vae); this one is "
                             f"{model}: accepted mode=continue")
         raise UserError(f"mode=continue does not apply to the VAE checkpoint ({model}): it does not "
@@ -105,13 +112,12 @@ def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
     prompt = [[BOUNDARY_ID] * module.window + vocab.encode(seed).tolist() for seed in seeds]  # (B, T)
     prompt_ids = torch.tensor(prompt, dtype=torch.long, device=generator.device)
     generated = module.sample(prompt_ids, request, generator)
-    melodies = []
-    for seed, ids in zip(seeds, generated, strict=True):
-        melody = seed + vocab.decode(ids)
-        if melody and melody[0] == HOLD:
-            melody[0] = REST  # a new song that opens with a hold: it can only be timed as a rest
-        melodies.append(melody)
-    return melodies
+    return [song_opening(seed + vocab.decode(ids)) for seed, ids in zip(seeds, generated, strict=True)]
+
+
+def song_opening(melody: list[str]) -> list[str]:
+    """A new song that opens with a hold can only be timed as a rest: the first `_` becomes `r`."""
+    return [REST, *melody[1:]] if melody and melody[0] == HOLD else melody
 
 
 def transpose_symbols(symbols: list[str], semitones: int) -> list[str]:
@@ -135,7 +141,7 @@ def read_seed(module, name: str, text: str, key: str | None = None, shift: int =
 
 def _check_numbers(request: GenerationRequest) -> None:
     """Each number's range; the first failure names the setting and what is accepted."""
-    checks = [
+    check_values(vars(request), [
         ("steps", lambda v: 1 <= v <= MAX_STEPS, f"an integer 1..{MAX_STEPS}", int),
         ("min_steps", lambda v: 0 <= v, "an integer >= 0", int),
         ("num_samples", lambda v: 1 <= v <= MAX_SAMPLES, f"an integer 1..{MAX_SAMPLES}", int),
@@ -143,12 +149,7 @@ def _check_numbers(request: GenerationRequest) -> None:
         ("rng_seed", lambda v: True, "an integer", int),
         ("temperature", lambda v: v > 0 and math.isfinite(v), "a number > 0", float),
         ("top_p", lambda v: 0 < v <= 1, "a number in (0, 1]", float),
-    ]
-    for name, ok, accepted, kind in checks:
-        value = getattr(request, name)
-        is_kind = isinstance(value, int) if kind is int else isinstance(value, int | float)
-        if isinstance(value, bool) or not is_kind or not ok(value):
-            raise UserError(f"{name}={value!r} is not accepted; accepted: {accepted}")
+    ])
 
 
 def _check_mode(request: GenerationRequest) -> None:

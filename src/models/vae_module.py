@@ -27,6 +27,7 @@ class VAEModule(MelodyModule):
 
     windows = "segments"
     modes = ("prior", "vary", "interpolate")
+    continues = False
     # training settings beside model.net, with their defaults
     SETTINGS = {"beta": 0.2, "free_bits": 0.5, "anneal_steps": 1000, "scheduled_sampling": 0.0}
 
