@@ -11,7 +11,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
-from src.data.encoding import check_file_style, write_midi
+from src.data.encoding import check_qpm, write_midi
 from src.data.vocab import HOLD, REST
 from src.errors import UserError
 from src.eval.keys import melody_key
@@ -42,7 +42,7 @@ class SampleExport(L.Callback):
             raise UserError(f"callbacks.sample_export.seed={seed!r} is not accepted; accepted: a melody "
                             "string like '60 _ 62 _'")
         try:
-            check_file_style(qpm, "4/4")
+            check_qpm(qpm)
             # str(): a one-pitch seed given on the command line (seed=60) arrives as an int
             self.request = GenerationRequest(seed=str(seed), steps=steps, num_samples=num_samples,
                                              rng_seed=rng_seed, temperature=temperature)
@@ -73,9 +73,11 @@ class SampleExport(L.Callback):
         (per melody under `samples/k`; `samples/in_key_rate` and `samples/repetition`: their means)."""
         encoding = module.encoding
         # drawn with the request's own rng_seed on the module's device: the global RNG is untouched
-        melodies = module.generate(self._request(module)).melodies
-        for k, melody in enumerate(melodies):
-            write_midi(melody, folder / f"epoch={epoch:03d}-{k}.mid", step=encoding.step, qpm=self.qpm)
+        generation = module.generate(self._request(module))
+        melodies = generation.melodies
+        for k, (melody, meter) in enumerate(zip(melodies, generation.meters, strict=True)):
+            write_midi(melody, folder / f"epoch={epoch:03d}-{k}.mid", step=encoding.step, qpm=self.qpm,
+                       time_signature=meter.time_signature, pickup=meter.pickup)
             if writer is not None:
                 self._log(writer, k, melody, module, global_step)
         if writer is not None:

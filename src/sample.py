@@ -16,10 +16,10 @@ from pathlib import Path
 
 from src.atomic import atomic_dir, atomic_path
 from src.config import check_writable, literal_settings, parse_device
-from src.data.encoding import check_file_style, write_midi, write_musicxml
+from src.data.encoding import check_qpm, write_midi, write_musicxml
 from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
-from src.models.generation import GenerationRequest
+from src.models.generation import Generation, GenerationRequest
 
 TEXT_KEYS = ("ckpt", "seed", "seed2", "key", "out_dir", "name", "device", "time_signature", "mode")
 
@@ -43,21 +43,22 @@ def output_settings(settings: dict) -> None:
     """The settings of the written files (the generation settings are the request's to check)."""
     if not settings["ckpt"]:
         raise UserError("ckpt= is required: a .ckpt file or a run folder")
-    check_file_style(settings["qpm"], settings["time_signature"])
+    check_qpm(settings["qpm"])
     check_name(settings["name"])
 
 
-def write_melodies(melodies: list[list[str]], out_dir: Path, settings: dict, meta: dict) -> list[Path]:
-    """NAME_kk.{mid,musicxml,json} per melody; a new folder appears whole, an existing one per file."""
+def write_melodies(generation: Generation, out_dir: Path, settings: dict, meta: dict) -> list[Path]:
+    """NAME_kk.{mid,musicxml,json} per melody, each in its meter with its pickup bar; a new folder
+    appears whole, an existing one per file."""
     def write_all(folder: Path) -> list[Path]:
         paths = []
-        for k, melody in enumerate(melodies):
+        for k, (melody, meter) in enumerate(zip(generation.melodies, generation.meters, strict=True)):
             stem = folder / f"{settings['name']}_{k:02d}"
-            style = {"step": meta["step"], "qpm": settings["qpm"],
-                     "time_signature": settings["time_signature"]}
+            style = {"step": meta["step"], "qpm": settings["qpm"], "time_signature": meter.time_signature,
+                     "pickup": meter.pickup}
             write_midi(melody, stem.with_suffix(".mid"), **style)
             write_musicxml(melody, stem.with_suffix(".musicxml"), title=f"{settings['name']} {k}", **style)
-            record = {**meta, "index": k, "symbols": " ".join(melody)}
+            record = {**meta, "index": k, **meter.as_record(), "symbols": " ".join(melody)}
             with atomic_path(stem.with_suffix(".json")) as tmp:
                 tmp.write_text(json.dumps(record, indent=1))
             paths.append(stem.with_suffix(".mid"))
@@ -87,12 +88,13 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
         "mode": settings["mode"], "seed": str(settings["seed"]),
         **({"seed2": str(settings["seed2"])} if settings["mode"] == "interpolate" else {}),
         "settings": {k: settings[k] for k in (
-            "steps", "min_steps", "temperature", "top_k", "top_p", "num_samples", "rng_seed", "key", "qpm")},
+            "steps", "min_steps", "temperature", "top_k", "top_p", "num_samples", "rng_seed", "key", "qpm",
+            "time_signature", "pickup")},
         "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt),
         "model": module.kind,
         "step": module.encoding.step,
     }
-    write_melodies(generation.melodies, out_dir, settings, meta)
+    write_melodies(generation, out_dir, settings, meta)
     for melody in generation.melodies:
         print(" ".join(melody))
     print(f"wrote {len(generation.melodies)} melodies to {out_dir}", file=sys.stderr)

@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from src.app import core
 from src.app.media import SAMPLE_RATE, fluidsynth_available, render
+from src.data.meter import bar_steps
 from src.data.vocab import symbols_to_events
 from tests.app_fixtures import app_dirs
 from tools.app_server import FLAGS
@@ -151,7 +152,9 @@ def test_downloads_hold_the_shown_melody(dirs, monkeypatch):
         elif message.type == "set_tempo":
             assert round(mido.tempo2bpm(message.tempo)) == 90
     step = midi.ticks_per_beat // 4  # a 16th
-    expected, onset = [], 0
+    bar = bar_steps(melody.time_signature, 0.25)
+    expected, onset = [], (bar - melody.pickup) % bar  # the drawn meter's pickup starts into its bar
+    assert at.caption[-1].value.startswith(f"Meter {melody.time_signature}")  # the page shows it
     for pitch, steps in symbols_to_events(list(melody.symbols)):
         if pitch is not None:
             expected.append((pitch, onset * step, (onset + steps) * step))

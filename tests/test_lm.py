@@ -13,6 +13,7 @@ from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
 from src.errors import UserError
 from src.models.attention import MultiHeadSelfAttention
 from src.models.lm import GRULM, LSTMAttentionLM
+from src.models.meter_plan import Meter, context_of
 from src.models.metrics import MelodyMetrics
 from src.models.sampling import one_leading_boundary
 
@@ -21,42 +22,62 @@ V = 40
 
 def nets() -> list[torch.nn.Module]:
     torch.manual_seed(0)
-    # attention_window 6 < the sequences below: the local mask and the cache trimming both matter
+    # attention_window 6 < the sequences below: the local mask and the cache trimming both matter;
+    # bars of at most 8 steps: the look-back reaches across pieces of the sequences below
+    meter = {"meter": True, "mode": True, "lookback": True, "max_bar": 8}
     return [LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6),
-            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0)]
+            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0),
+            LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6, **meter),
+            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter)]
 
 
-@pytest.mark.parametrize("net", nets(), ids=lambda n: type(n).__name__)
+def net_id(net) -> str:
+    return type(net).__name__ + ("+meter" if net.inputs.uses_context else "")
+
+
+def contexts(B: int, T: int) -> torch.Tensor:
+    """(B, T, 3) contexts in bars of 3..8 steps, each row its own meter and mode."""
+    bars = torch.randint(3, 9, (B, 1))
+    first = torch.randint(0, 3, (B, 1))
+    positions = (first + torch.arange(T)) % bars
+    return torch.stack([positions, bars.expand(B, T), torch.randint(0, 2, (B, 1)).expand(B, T)], dim=-1)
+
+
+@pytest.mark.parametrize("net", nets(), ids=net_id)
 def test_changing_a_future_symbol_leaves_earlier_logits_unchanged(net):
     net.eval()
     x = torch.randint(0, V, (3, 20))
     changed = x.clone()
     changed[:, 12] = (changed[:, 12] + 1) % V
-    before, after = net(x), net(changed)
+    context = contexts(3, 20)
+    before, after = net(x, context), net(changed, context)
     assert before.shape == (3, 20, V)
     torch.testing.assert_close(before[:, :12], after[:, :12], rtol=0, atol=0)
     assert not torch.allclose(before[:, 12:], after[:, 12:])  # the change is seen from there on
 
 
-@pytest.mark.parametrize("net", nets(), ids=lambda n: type(n).__name__)
+@pytest.mark.parametrize("net", nets(), ids=net_id)
 def test_carried_state_gives_the_logits_of_the_whole_sequence(net):
     net = net.double().eval()
     x = torch.randint(0, V, (2, 25))
-    whole = net(x)
-    logits, state = net.advance(x[:, :9])  # a prompt, then one symbol at a time
+    x[:, 3] = BOUNDARY_ID  # a song starts: the look-back may not reach behind it
+    context = contexts(2, 25)
+    whole = net(x, context)
+    logits, state = net.advance(x[:, :9], None, context[:, :9])  # a prompt, then one symbol at a time
     pieces = [logits]
     for t in range(9, 25):
-        logits, state = net.advance(x[:, t:t + 1], state)
+        logits, state = net.advance(x[:, t:t + 1], state, context[:, t:t + 1])
         pieces.append(logits)
     torch.testing.assert_close(torch.cat(pieces, dim=1), whole, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("net", nets(), ids=lambda n: type(n).__name__)
+@pytest.mark.parametrize("net", nets(), ids=net_id)
 def test_cached_sampling_draws_the_melodies_of_full_recomputation(net):
     net = net.double()
     prompt = torch.full((5, 12), BOUNDARY_ID)
     prompt[:, 8:] = torch.randint(FIRST_PITCH_ID, V, (4,))  # one seed, as the CLI gives it
-    kwargs = {"temperature": 1.3, "top_k": 10, "min_steps": 5}
+    meters = [Meter("3/4", 2, "minor", 6), Meter("2/4", 0, "major", 8)] * 2 + [Meter("3/8", 1, "major", 3)]
+    kwargs = {"temperature": 1.3, "top_k": 10, "min_steps": 5, "context_of": context_of(meters, "cpu")}
     cached = net.sample(prompt, 40, generator=torch.Generator().manual_seed(7), **kwargs)
     recomputed = net.sample(prompt, 40, generator=torch.Generator().manual_seed(7), cached=False, **kwargs)
     assert cached == recomputed
@@ -101,13 +122,15 @@ def test_prompts_keep_one_leading_boundary():
 
 def test_every_position_windows_move_targets_on_by_one():
     tokens = np.arange(50, dtype=np.uint8)  # value = position, to read starts off
-    windows = StridedWindows(tokens, sequence_length=8, stride=5, vocab_size=V, jitter=False)
+    context = np.stack([tokens, tokens + 1, tokens % 2], axis=1)  # (50, 3)
+    windows = StridedWindows(tokens, context, sequence_length=8, stride=5, vocab_size=V, jitter=False)
     assert len(windows) == 9  # starts 0, 5, ..., 40 (the last window starts at 41)
-    x, y = windows.batch(torch.arange(len(windows)))
+    x, y, c = windows.batch(torch.arange(len(windows)))
     assert x.shape == y.shape == (9, 8) and x.dtype == torch.uint8 and y.dtype == torch.int64
     assert x[1].tolist() == list(range(5, 13)) and y[1].tolist() == list(range(6, 14))
+    assert c.shape == (9, 8, 3) and c[1, :, 0].tolist() == y[1].tolist()  # the targets' context
     torch.manual_seed(0)
-    jittered = StridedWindows(tokens, 8, 5, V)
+    jittered = StridedWindows(tokens, context, 8, 5, V)
     starts = torch.stack([jittered.batch(torch.arange(9))[0][:, 0] for _ in range(50)]).long()
     offsets = starts - torch.arange(9) * 5  # (50, 9), clamped at the last window
     assert offsets.min() == 0 and offsets[:, :8].max() == 4 and starts.max() == 41
@@ -117,7 +140,8 @@ def test_every_position_windows_move_targets_on_by_one():
 def test_augmented_windows_shift_inputs_and_targets_together():
     torch.manual_seed(0)
     tokens = np.random.default_rng(0).integers(0, V, 400).astype(np.uint8)
-    x, y = StridedWindows(tokens, 16, 16, V, augment=(-5, 6)).batch(torch.arange(20))
+    context = np.zeros((400, 3), np.uint8)
+    x, y, _ = StridedWindows(tokens, context, 16, 16, V, augment=(-5, 6)).batch(torch.arange(20))
     assert torch.equal(x[:, 1:].long(), y[:, :-1])  # still one stream moved on by one
     assert y.max() < V
 
@@ -125,23 +149,25 @@ def test_augmented_windows_shift_inputs_and_targets_together():
 def test_songs_are_scored_whole_with_padding_ignored():
     # '/ 5 1 6 / 7 /': songs [5 1 6] and [7]
     tokens = np.array([0, 5, 1, 6, 0, 7, 0], dtype=np.uint8)
-    songs = SongSequences(tokens, np.array([0, 4]))
-    [(x, y)] = songs.__getitems__([0, 1])  # longest first
+    context = np.stack([np.arange(7)] * 3, axis=1).astype(np.uint8)  # (7, 3): each token's index
+    songs = SongSequences(tokens, np.array([0, 4]), context)
+    [(x, y, c)] = songs.__getitems__([0, 1])  # longest first
     assert x.tolist() == [[0, 5, 1, 6], [0, 7, 0, 0]]
     assert y.tolist() == [[5, 1, 6, 0], [7, 0, IGNORE_ID, IGNORE_ID]]
+    assert c[:, :, 0].tolist() == [[1, 2, 3, 4], [5, 6, 0, 0]]  # the targets' context, padding 0
 
 
 def test_padded_song_batches_score_like_songs_one_by_one():
     torch.manual_seed(0)
     net = nets()[0].eval()
     tokens = np.array([0, 5, 1, 6, 1, 0, 7, 0, 9, 1, 1, 2, 8, 0], dtype=np.uint8)
-    songs = SongSequences(tokens, np.array([0, 5, 7]))
+    songs = SongSequences(tokens, np.array([0, 5, 7]), np.zeros((len(tokens), 3), np.uint8))
     together, apart = MelodyMetrics(), MelodyMetrics()
-    [(x, y)] = songs.__getitems__([0, 1, 2])
-    together.update(net(x), y)
+    [(x, y, c)] = songs.__getitems__([0, 1, 2])
+    together.update(net(x, c), y)
     for i in range(3):
-        [(x, y)] = songs.__getitems__([i])
-        apart.update(net(x), y)
+        [(x, y, c)] = songs.__getitems__([i])
+        apart.update(net(x, c), y)
     a, b = together.compute(), apart.compute()
     assert a.keys() == b.keys()
     for key in a:
@@ -150,14 +176,19 @@ def test_padded_song_batches_score_like_songs_one_by_one():
 
 
 def test_stream_array_holds_each_split_song_once(erk5_corpus):
-    tokens, starts = stream_array(erk5_corpus, "train")
+    tokens, starts, context = stream_array(erk5_corpus, "train")
     songs = erk5_corpus.split("train")
     assert len(tokens) == 1 + sum(s["length"] + 1 for s in songs) and (tokens[starts] == BOUNDARY_ID).all()
     second = erk5_corpus.tokens[songs[1]["offset"]:songs[1]["offset"] + songs[1]["length"]]
     assert tokens[starts[1] + 1:starts[1] + 1 + len(second)].tolist() == second.tolist()
+    # each token's bar position and bar length, and its song's mode
+    span = slice(songs[1]["offset"], songs[1]["offset"] + songs[1]["length"] + 1)
+    assert context.shape == (len(tokens), 3) and context[0].tolist() == [0, 0, 0]
+    assert context[starts[1] + 1:starts[1] + 2 + len(second), :2].tolist() == erk5_corpus.positions[span].tolist()
+    assert set(context[starts[1] + 1:starts[1] + 2 + len(second), 2]) == {("major", "minor").index(songs[1]["mode"])}
 
 
-@pytest.mark.parametrize("net", nets(), ids=lambda n: type(n).__name__)
+@pytest.mark.parametrize("net", nets(), ids=net_id)
 def test_adam_steps_lower_the_every_position_loss(net):
     torch.manual_seed(0)
     pattern = torch.tensor([5, 1, 1, 1, 7, 1, 9, 1])  # a learnable tune, at a random phase per row

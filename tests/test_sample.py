@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from src.data.keys import parse_key
+from src.data.meter import bar_steps
 from src.data.vocab import BOUNDARY_ID, symbols_to_events
 from src.models.checkpoint import load_module
 from src.sample import main as sample_main
@@ -69,14 +70,15 @@ def test_midi_holds_exactly_the_printed_notes(trained_run, tmp_path, capsys):
     assert printed == melodies
     for k, symbols in enumerate(printed):
         midi = mido.MidiFile(tmp_path / "out" / f"melody_{k:02d}.mid")
+        record = json.loads((tmp_path / "out" / f"melody_{k:02d}.json").read_text())
         per_step = midi.ticks_per_beat // 4  # a 16th note
-        expected, onset = [], 0
+        bar = bar_steps(record["time_signature"], 0.25)
+        expected, onset = [], (bar - record["pickup"]) % bar  # a pickup starts that far into its bar
         for pitch, steps in symbols_to_events(symbols):
             if pitch is not None:
                 expected.append((pitch, onset * per_step, steps * per_step))
             onset += steps
         assert midi_notes(midi) == expected  # the last note included, at its full length
-        record = json.loads((tmp_path / "out" / f"melody_{k:02d}.json").read_text())
         assert record["symbols"].split() == symbols and len(record["checkpoint_sha256"]) == 64
         assert (tmp_path / "out" / f"melody_{k:02d}.musicxml").stat().st_size > 0
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from src.app.media import Rendered, render
-from src.data.encoding import check_file_style
+from src.data.encoding import check_qpm
 from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint
 from src.models.generation import GenerationRequest
@@ -55,6 +55,9 @@ class ModelEntry:
         return f"{TYPE_LABELS.get(self.kind, self.kind)} · {self.run} · {bits}"
 
 
+METERS = ("auto", "4/4", "3/4", "2/4", "6/8", "3/8", "6/4", "2/2", "3/2")  # the page's meter choice
+
+
 @dataclass
 class Request:
     """What the page asks for; field names follow `python -m src.sample`."""
@@ -70,6 +73,7 @@ class Request:
     num_samples: int = 1
     rng_seed: int = 0
     key: str = ""
+    time_signature: str = "auto"  # auto: drawn per melody from the training songs' meters
     qpm: float = 120.0
     synth: str = "auto"
 
@@ -198,12 +202,12 @@ def check_request(request: Request, module) -> GenerationRequest:
     if request.mode not in modes(module):
         raise UserError(f"mode={request.mode} does not apply to this checkpoint; accepted: "
                         f"{', '.join(modes(module))}")
-    check_file_style(request.qpm, "4/4")
+    check_qpm(request.qpm)
     return GenerationRequest(
         seed=request.seed, seed2=request.seed2, mode=request.mode, steps=request.steps,
         min_steps=request.min_steps, temperature=request.temperature, top_k=request.top_k,
         top_p=request.top_p, num_samples=request.num_samples, rng_seed=request.rng_seed,
-        key=request.key.strip() or None)
+        key=request.key.strip() or None, time_signature=request.time_signature)
 
 
 def generate(entry: ModelEntry, request: Request) -> Result:
@@ -213,11 +217,11 @@ def generate(entry: ModelEntry, request: Request) -> Result:
     with GENERATION_SLOTS, torch.inference_mode():
         generation = module.generate(checked)
     notes, rendered = list(generation.notes), []
-    for k, melody in enumerate(generation.melodies):
+    for k, (melody, meter) in enumerate(zip(generation.melodies, generation.meters, strict=True)):
         if not melody:
             notes.append(f"melody {k + 1} is empty: the model ended the song at once ('/'); "
                          "raise min_steps or try another rng_seed")
             continue
-        rendered.append(render(melody, module.encoding.step, request.qpm,
-                               title=f"Melody {k + 1}", synth=request.synth))
+        rendered.append(render(melody, module.encoding.step, request.qpm, meter.time_signature,
+                               title=f"Melody {k + 1}", synth=request.synth, pickup=meter.pickup))
     return Result(entry, replace(request), rendered, notes)

@@ -34,6 +34,8 @@ def _show(result: core.Result) -> None:
     for k, melody in enumerate(result.melodies):
         if len(result.melodies) > 1:
             st.subheader(f"Melody {k + 1}")
+        pickup = f", a pickup of {melody.pickup} steps" if melody.pickup else ", starting on the downbeat"
+        st.caption(f"Meter {melody.time_signature}{pickup}")
         st.code(" ".join(melody.symbols), language=None, wrap_lines=True)
         st.audio(melody.wav, format="audio/wav")
         left, right = st.columns(2)
@@ -83,10 +85,12 @@ temperature = left.slider("Temperature", 0.05, 2.0, 1.0, 0.05, key="temperature"
 steps = middle.number_input("Length (steps of a 16th)", value=256, step=16, key="steps",
                             help=f"1..{core.MAX_APP_STEPS}; a melody also ends when the model ends the song")
 rng_seed = right.number_input("Random seed", value=0, step=1, key="rng_seed")
-left, middle, right = st.columns(3)
+left, meter, middle, right = st.columns(4)
 key = left.text_input("Key", key="key", placeholder="e.g. E, Bb, f#m, Am",
                       help="the seed is read in this key and the melodies written in it; "
                       "empty: the model's C major / A minor")
+time_signature = meter.selectbox("Meter", core.METERS, key="time_signature",
+                                 help="auto: drawn per melody from the training songs' meters")
 count = middle.number_input("Melodies", value=5 if mode == "interpolate" else 1, step=1, key=f"count_{mode}",
                             help=f"1..{core.MAX_MELODIES}; interpolate includes both ends")
 synths = ["auto", "builtin", "fluidsynth"] if fluidsynth_available() else ["builtin"]
@@ -101,8 +105,8 @@ with st.expander("More settings"):
 if st.button("Generate Melody", type="primary", key="generate"):
     request = core.Request(seed=seed, seed2=seed2, mode=mode, steps=int(steps), min_steps=int(min_steps),
                            temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
-                           num_samples=int(count), rng_seed=int(rng_seed), key=key, qpm=float(qpm),
-                           synth=synth)
+                           num_samples=int(count), rng_seed=int(rng_seed), key=key,
+                           time_signature=time_signature, qpm=float(qpm), synth=synth)
     st.session_state.pop("result", None)
     try:
         with st.spinner("Generating..."):

@@ -29,6 +29,8 @@ class Rendered:
     musicxml: bytes
     svg_pages: tuple[str, ...]
     synth: str  # "builtin" or "fluidsynth": what made the WAV
+    time_signature: str = "4/4"
+    pickup: int = 0  # steps before the first downbeat
 
 
 def soundfont() -> Path | None:
@@ -42,9 +44,10 @@ def fluidsynth_available() -> bool:
 
 
 def render(symbols: list[str], step: float, qpm: float, time_signature: str = "4/4",
-           title: str = "melody", synth: str = "auto") -> Rendered:
-    """All files of one melody (no `/`). `synth`: builtin, fluidsynth, or auto (FluidSynth if installed)."""
-    style = {"step": step, "qpm": qpm, "time_signature": time_signature}
+           title: str = "melody", synth: str = "auto", pickup: int = 0) -> Rendered:
+    """All files of one melody (no `/`) in its meter. `synth`: builtin, fluidsynth, or auto (FluidSynth
+    if installed)."""
+    style = {"step": step, "qpm": qpm, "time_signature": time_signature, "pickup": pickup}
     with tempfile.TemporaryDirectory(prefix="melody-app-") as tmp:
         folder = Path(tmp)
         with _ENGRAVE_LOCK:
@@ -60,7 +63,7 @@ def render(symbols: list[str], step: float, qpm: float, time_signature: str = "4
             write_wav(synthesize(symbols, step, qpm, SAMPLE_RATE), folder / "b.wav", SAMPLE_RATE)
             wav = (folder / "b.wav").read_bytes()
     return Rendered(tuple(symbols), wav, midi, musicxml, svg_pages,
-                    "fluidsynth" if use_fluidsynth else "builtin")
+                    "fluidsynth" if use_fluidsynth else "builtin", time_signature, pickup)
 
 
 def fluidsynth_wav(midi_path: Path, wav_path: Path) -> bytes:

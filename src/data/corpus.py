@@ -19,12 +19,13 @@ from tqdm import tqdm
 from src.atomic import atomic_dir
 from src.data import encoding
 from src.data.keys import KEY_NAMES, estimate_key, fit_octaves, shift_to_reference
+from src.data.meter import MAX_BAR_STEPS, bar_positions, pickup
 from src.data.record import EncodingRecord
 from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
 from src.errors import UserError
 
-ENCODING_VERSION = 1  # bump when the encoding changes meaning: old caches are then rebuilt
+ENCODING_VERSION = 2  # bump when the encoding changes meaning: old caches are then rebuilt
 SPLITS = ("train", "val", "test")
 BUNDLED = {"essen_erk": "erk*.abc", "essen": "*.abc"}
 _SERIAL_BELOW = 64  # parse small corpora in-process: a pool costs more than it saves
@@ -35,10 +36,11 @@ class Corpus:
     """Loaded cache: `tokens` holds every song followed by its closing `/`."""
 
     tokens: np.ndarray  # (N,) uint8 ids
-    songs: list[dict]  # per song: source, index, title, key, transposition, split, offset, length
+    songs: list[dict]  # per song: source, index, title, key, mode, time_signature, pickup, split, ...
     vocab: Vocabulary
     report: dict
     path: Path
+    positions: np.ndarray  # (N, 2) uint8: each token's (position in its bar, bar length) (meter.py)
 
     def split(self, name: str) -> list[dict]:
         return [s for s in self.songs if s["split"] == name]
@@ -93,7 +95,7 @@ def build(config: EncodingRecord, root: Path, files: list[Path], path: Path,
 
     profiles = np.array(encoding.key_profiles(), dtype=np.float64)  # (2, 12): major, minor
     seen: set[bytes] = set()
-    kept: list[tuple[dict, np.ndarray]] = []
+    kept: list[tuple[dict, np.ndarray, np.ndarray]] = []
     for item in parsed:
         if isinstance(item, Skip):
             skips.append(item)
@@ -102,29 +104,31 @@ def build(config: EncodingRecord, root: Path, files: list[Path], path: Path,
         if isinstance(encoded, Skip):
             skips.append(encoded)
             continue
-        song, ids = encoded
+        song, ids, positions = encoded
         digest = ids.tobytes()
         if digest in seen:
             skips.append(Skip(item.source, item.index, "duplicate"))
             continue
         seen.add(digest)
         song["split"] = song_split(ids, config.val_fraction, config.test_fraction)
-        kept.append((song, ids))
+        kept.append((song, ids, positions))
     if not kept:
         reasons = Counter(s.reason for s in skips)
         raise UserError(f"corpus {config.corpus!r} has no usable song (skipped: {dict(reasons)})")
 
     chunks, offset = [], 0
-    for song, ids in kept:
+    for song, ids, _ in kept:
         song["offset"], song["length"] = offset, len(ids)
         chunks.append(ids)
         chunks.append(np.array([BOUNDARY_ID], dtype=np.uint8))
         offset += len(ids) + 1
     tokens = np.concatenate(chunks)
-    songs = [song for song, _ in kept]
+    positions = np.concatenate([p for _, _, p in kept])  # (N, 2): each song's steps and closing '/'
+    songs = [song for song, _, _ in kept]
     report = _report(config, files, parsed, skips, songs, time.perf_counter() - start, workers)
     with atomic_dir(path) as tmp:
         np.save(tmp / "tokens.npy", tokens)
+        np.save(tmp / "positions.npy", positions)
         _write_json(tmp / "songs.json", songs)
         _write_json(tmp / "mapping.json", vocab.mapping)
         _write_json(tmp / "report.json", report)  # written last: its presence marks completion
@@ -141,7 +145,7 @@ def song_split(ids: np.ndarray, val_fraction: float, test_fraction: float) -> st
 
 
 def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,
-                 normalize_key: bool) -> tuple[dict, np.ndarray] | Skip:
+                 normalize_key: bool) -> tuple[dict, np.ndarray, np.ndarray] | Skip:
     tonic, mode = song.declared_key or estimate_key(song.events, profiles)
     shift = shift_to_reference(tonic, mode) if normalize_key else 0
     pitches = [p + shift for p, _ in song.events if p is not None]
@@ -153,12 +157,17 @@ def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,
     for pitch, steps in song.events:
         ids.append(REST_ID if pitch is None else vocab.pitch_to_id(pitch + shift))
         ids.extend([HOLD_ID] * (steps - 1))
+    if max(size for _, size in song.bars) > MAX_BAR_STEPS:
+        return Skip(song.source, song.index, "bar_too_long", f"a bar over {MAX_BAR_STEPS} steps")
+    positions = bar_positions(song.bars, len(ids))  # (len + 1, 2): the steps, then the closing '/'
     record = {
         "source": song.source, "index": song.index, "title": song.title,
         "key": f"{KEY_NAMES[tonic]} {mode}", "key_declared": song.declared_key is not None,
-        "transposition": shift, "time_signature": song.time_signature,
+        "mode": mode, "transposition": shift, "time_signature": song.time_signature,
+        "meter_stated": song.meter_stated, "pickup": pickup(positions),
+        "meter_changes": len({size for _, size in song.bars[1:-1]} | {song.bars[0][1]}) > 1,
     }
-    return record, np.asarray(ids, dtype=np.uint8)
+    return record, np.asarray(ids, dtype=np.uint8), positions
 
 
 def _parse_all(units: list[Unit], step: float, workers: int | None) -> list[Song | Skip]:
@@ -196,6 +205,11 @@ def _report(config: EncodingRecord, files: list[Path], parsed: list, skips: list
         "skipped": dict(sorted(Counter(s.reason for s in skips).items())),
         "skipped_examples": [asdict(s) for s in skips[:50]],
         "songs_per_split": {s: split_songs[s] for s in SPLITS},
+        "meters": dict(Counter(s["time_signature"] for s in songs).most_common()),
+        "meter_assumed_4_4": sum(not s["meter_stated"] for s in songs),  # MIDI without a meter
+        "meter_changes": sum(s["meter_changes"] for s in songs),  # songs whose bar length changes
+        "pickups": sum(s["pickup"] > 0 for s in songs),  # songs that start before a downbeat
+        "modes": dict(Counter(s["mode"] for s in songs).most_common()),
         "tokens_per_split": {s: split_tokens[s] for s in SPLITS},
         "build_seconds": round(seconds, 2), "workers": workers or os.cpu_count(),
     }
@@ -214,20 +228,22 @@ def _cache_hash(config: EncodingRecord, root: Path, files: list[Path]) -> str:
 
 def _load(path: Path) -> Corpus | None:
     """Load a complete cache; None when absent or left incomplete (it is then rebuilt)."""
-    names = ("tokens.npy", "songs.json", "mapping.json", "report.json")
+    names = ("tokens.npy", "positions.npy", "songs.json", "mapping.json", "report.json")
     if not all((path / n).is_file() for n in names):
         return None
     try:
         tokens = np.load(path / "tokens.npy")
+        positions = np.load(path / "positions.npy")
         songs = json.loads((path / "songs.json").read_text(encoding="utf-8"))
         vocab = Vocabulary.from_mapping(json.loads((path / "mapping.json").read_text(encoding="utf-8")))
         report = json.loads((path / "report.json").read_text(encoding="utf-8"))
     except (OSError, ValueError, UserError):
         return None
-    if tokens.dtype != np.uint8 or sum(s["length"] + 1 for s in songs) != len(tokens):
+    if (tokens.dtype != np.uint8 or sum(s["length"] + 1 for s in songs) != len(tokens)
+            or positions.shape != (len(tokens), 2)):
         return None
     report["loaded_from_cache"] = True
-    return Corpus(tokens, songs, vocab, report, path)
+    return Corpus(tokens, songs, vocab, report, path, positions)
 
 
 def _write_json(path: Path, data) -> None:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 
 import lightning as L
 import numpy as np
@@ -56,6 +57,7 @@ def with_extra_train(corpus: Corpus, extra: Corpus) -> Corpus:
              if extra.song_tokens(s).tobytes() not in known]
     return dataclasses.replace(
         corpus, tokens=np.concatenate([corpus.tokens, extra.tokens]),
+        positions=np.concatenate([corpus.positions, extra.positions]),
         songs=corpus.split("train") + added,
         report=corpus.report | {"extra_train": {"path": str(extra.path), "songs": len(added)}},
     )
@@ -137,12 +139,21 @@ class MelodyDataModule(L.LightningDataModule):
     @classmethod
     def from_record(cls, record: EncodingRecord, **settings) -> MelodyDataModule:
         """The data module of a checkpoint's encoding record (`settings`: cache_dir, batch_size, ...)."""
-        return cls(**{f.name: getattr(record, f.name) for f in dataclasses.fields(record)}, **settings)
+        return cls(**record.data_settings(), **settings)
 
     @property
     def encoding(self) -> dict:
-        """Plain-data encoding settings stored in every checkpoint (`EncodingRecord.to_checkpoint`)."""
-        return self.record.to_checkpoint()
+        """Plain-data encoding settings stored in every checkpoint (`EncodingRecord.to_checkpoint`),
+        with the training songs' meters once the corpus is read."""
+        if self.corpus is None:
+            return self.record.to_checkpoint()
+        train = self.train_corpus()
+        songs = Counter((s["time_signature"], s["pickup"], s["mode"]) for s in train.split("train"))
+        lengths = [int(train.positions[s["offset"]:s["offset"] + s["length"] + 1, 1].max())
+                   for s in train.split("train")]
+        meters = tuple((*key, count) for key, count in songs.most_common())
+        return dataclasses.replace(self.record, meters=meters,
+                                   longest_bar=max(lengths, default=0)).to_checkpoint()
 
     @property
     def vocab(self) -> Vocabulary:
@@ -190,11 +201,11 @@ class MelodyDataModule(L.LightningDataModule):
         return with_extra_train(corpus, load_or_build(extra, self.cache_dir, self.prepare_workers))
 
     def _every_position(self, corpus: Corpus, split: str) -> Dataset:
-        tokens, starts = stream_array(corpus, split)
+        tokens, starts, context = stream_array(corpus, split)
         if split == "train":
-            return StridedWindows(tokens, self.sequence_length, self.segment_stride, len(self.vocab),
-                                  self.augment)
-        return SongSequences(tokens, starts)
+            return StridedWindows(tokens, context, self.sequence_length, self.segment_stride,
+                                  len(self.vocab), self.augment)
+        return SongSequences(tokens, starts, context)
 
     def check_splits(self) -> None:
         """Load (or build) the cache and refuse, in one line, a split without songs: called before any

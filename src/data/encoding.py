@@ -15,6 +15,7 @@ from pathlib import Path
 import music21 as m21
 
 from src.atomic import atomic_path
+from src.data.meter import bar_steps, nominal_bars
 from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit
 from src.data.vocab import symbols_to_events
 from src.errors import UserError
@@ -69,35 +70,32 @@ def analyze_key(path: str) -> tuple[int, str]:
     return key.tonic.pitchClass, key.mode
 
 
-_TIME_SIGNATURE = re.compile(r"^(\d{1,2})/(\d{1,2})$")
-
-
-def check_file_style(qpm: object, time_signature: object) -> tuple[int, int]:
-    """The tempo and meter written files take, checked: qpm in (0, 1000]; `3/4` -> (3, 4), a numerator
-    1..32 over a power-of-two denominator 1..64, as MIDI and MusicXML take them."""
+def check_qpm(qpm: object) -> float:
+    """The tempo written files take, checked: a number in (0, 1000] (meters: src/data/meter.py)."""
     if isinstance(qpm, bool) or not isinstance(qpm, int | float) or not 0 < qpm <= 1000:
         raise UserError(f"qpm={qpm!r} is not accepted; accepted: a number in (0, 1000]")
-    match = _TIME_SIGNATURE.match(str(time_signature).strip())
-    numerator, denominator = (int(g) for g in match.groups()) if match else (0, 0)
-    if not (1 <= numerator <= 32 and denominator in (1, 2, 4, 8, 16, 32, 64)):
-        raise UserError(f"time_signature={time_signature!r} is not accepted; accepted: N/D with N 1..32 "
-                        "and D a power of two 1..64, e.g. 4/4, 3/4, 6/8")
-    return numerator, denominator
+    return float(qpm)
 
 
 def melody_stream(
     symbols: list[str], step: float = 0.25, qpm: float = 120, time_signature: str | None = None,
-    title: str | None = None,
+    title: str | None = None, pickup: int = 0,
 ) -> m21.stream.Score:
-    """Symbols of one song -> a one-part music21 score with tempo and time signature."""
+    """Symbols of one song -> a one-part music21 score with tempo and time signature, not yet in
+    measures. With a `pickup` (steps before the first downbeat), the first note sits that many steps
+    before the second bar line: the notes start at `bar - pickup` steps (silence a MIDI file keeps)."""
     part = m21.stream.Part()
     part.append(m21.tempo.MetronomeMark(number=qpm))
-    part.append(m21.meter.TimeSignature(time_signature or "4/4"))
+    signature = m21.meter.TimeSignature(time_signature or "4/4")
+    part.append(signature)
     step_ql = Fraction(step).limit_denominator(64)
+    bar = Fraction(signature.barDuration.quarterLength).limit_denominator(64)
+    offset = (bar - pickup * step_ql) % bar
     for pitch, steps in symbols_to_events(symbols):
         length = step_ql * steps
-        part.append(m21.note.Rest(quarterLength=length) if pitch is None
+        part.insert(offset, m21.note.Rest(quarterLength=length) if pitch is None
                     else m21.note.Note(m21.pitch.Pitch(midi=pitch), quarterLength=length))
+        offset += length
     score = m21.stream.Score([part])
     score.insert(0, m21.metadata.Metadata(title=title or "melody"))
     return score
@@ -107,7 +105,7 @@ def write_midi(symbols: list[str], path: str | Path, **stream_kwargs) -> None:
     """Write one melody as a standard MIDI file, whole or not at all.
 
     The flat part is written directly, so a note crossing a barline stays one MIDI note
-    and the last note keeps its full length.
+    and the last note keeps its full length; a pickup starts after its silence, on the bar grid.
     """
     part = melody_stream(symbols, **stream_kwargs).parts[0]
     midi_file = m21.midi.translate.streamToMidiFile(part)
@@ -120,21 +118,40 @@ def write_midi(symbols: list[str], path: str | Path, **stream_kwargs) -> None:
 
 
 def write_musicxml(symbols: list[str], path: str | Path, **stream_kwargs) -> None:
-    """Write one melody as MusicXML (measures and ties made by music21), whole or not at all."""
+    """Write one melody as MusicXML, whole or not at all: measures and ties made by music21, and a
+    pickup written as a short first measure (number 0), as engravers write an anacrusis."""
     score = melody_stream(symbols, **stream_kwargs)
+    part = score.parts[0]
+    lead = part.notesAndRests.first().offset  # the silence before a pickup, in quarter notes
+    measured = part.makeMeasures()
+    measured.makeTies(inPlace=True)
+    if lead:
+        first = measured.getElementsByClass(m21.stream.Measure).first()
+        for element in list(first.notesAndRests):
+            if element.offset < lead:
+                first.remove(element)  # the rest makeMeasures filled the silence with
+            else:
+                first.coreSetElementOffset(element, element.offset - lead)
+        first.coreElementsChanged()
+        first.paddingLeft, first.number = lead, 0
+    score.replace(part, measured)
     with atomic_path(path) as tmp:
         score.write("musicxml", fp=str(tmp.with_suffix(".musicxml")))
         tmp.with_suffix(".musicxml").replace(tmp)
 
 
-def read_melody(path: str | Path, step: float = 0.25) -> list[tuple[int | None, int]]:
-    """Parse a single-melody file (e.g. one written by write_midi) back into events."""
+def read_song(path: str | Path, step: float = 0.25) -> Song:
+    """Parse a single-melody file (e.g. one written by write_midi) back into a Song (events, bars)."""
     path = Path(path)
-    results = parse_unit(Unit(str(path), path.name), step)
-    song = results[0]
+    song = parse_unit(Unit(str(path), path.name), step)[0]
     if isinstance(song, Skip):
         raise ValueError(f"{path}: {song.reason} {song.detail}")
-    return song.events
+    return song
+
+
+def read_melody(path: str | Path, step: float = 0.25) -> list[tuple[int | None, int]]:
+    """Parse a single-melody file back into events."""
+    return read_song(path, step).events
 
 
 def _parse_score(unit: Unit, step: float) -> m21.stream.Stream:
@@ -159,18 +176,44 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: flo
     parts = [p for p in getattr(score, "parts", []) if p.recurse().notes]
     if len(parts) > 1:
         raise _SkipSong("polyphony", f"{len(parts)} parts with notes")
-    events = _events(score.flatten(), Fraction(step).limit_denominator(64))
+    grid = Fraction(step).limit_denominator(64)
+    events, start = _events(score.flatten(), grid)
     signature = score.recurse().getElementsByClass(m21.meter.TimeSignature).first()
     title = score.metadata.title if score.metadata is not None and score.metadata.title else ""
+    stated = signature is not None and _meter_stated(unit)
+    time_signature = signature.ratioString if stated else "4/4"
+    first_bar = bar_steps(time_signature, step) if stated else None
+    bars = [(bar_start - start, size) for bar_start, size in nominal_bars(_measures(parts or [score], grid),
+                                                                          first_bar)]
     return Song(
         source=unit.source, index=index, title=title or f"{Path(unit.source).stem} #{index + 1}",
         events=events, declared_key=_declared_key(score, unit),
-        time_signature=signature.ratioString if signature is not None else None,
+        time_signature=time_signature, meter_stated=stated,
+        bars=bars or [(0, bar_steps(time_signature, step))],  # no measures: bars of the meter from the start
     )
 
 
-def _events(flat: m21.stream.Stream, step: Fraction) -> list[tuple[int | None, int]]:
-    """Flat stream -> grid events. Ties become holds; rests merge; outer rests are dropped."""
+def _measures(parts: list[m21.stream.Stream], grid: Fraction) -> list[tuple[int, int]]:
+    """(first step, written length in steps) of each measure of the melody's part, as written."""
+    measures = []
+    for measure in parts[0].getElementsByClass(m21.stream.Measure):
+        start, length = Fraction(measure.offset) / grid, Fraction(measure.duration.quarterLength) / grid
+        if start.denominator != 1 or length.denominator != 1:
+            raise _SkipSong("off_grid", f"bar line at offset {measure.offset}")
+        measures.append((int(start), int(length)))
+    return measures
+
+
+def _meter_stated(unit: Unit) -> bool:
+    """Whether the file states its meter: MIDI files without a time-signature event get music21's 4/4."""
+    if unit.text is not None or Path(unit.path).suffix.lower() not in MIDI_SUFFIXES:
+        return True
+    return b"\xff\x58" in Path(unit.path).read_bytes()
+
+
+def _events(flat: m21.stream.Stream, step: Fraction) -> tuple[list[tuple[int | None, int]], int]:
+    """Flat stream -> (grid events, the step of the first one). Ties become holds; rests merge; outer
+    rests are dropped."""
     events: list[tuple[int | None, int]] = []
     cursor: int | None = None  # end of the last event, in steps
     for element in flat.notesAndRests:
@@ -202,13 +245,14 @@ def _events(flat: m21.stream.Stream, step: Fraction) -> list[tuple[int | None, i
             events.append((pitch, length_i))
         cursor = onset_i + length_i
     events = _merge_rests(events)
+    first = cursor - sum(steps for _, steps in events) if cursor is not None else 0
     while events and events[0][0] is None:
-        events.pop(0)
+        first += events.pop(0)[1]
     while events and events[-1][0] is None:
         events.pop()
     if not events:
         raise _SkipSong("no_notes")
-    return events
+    return events, first
 
 
 def _merge_rests(events: list[tuple[int | None, int]]) -> list[tuple[int | None, int]]:

@@ -36,6 +36,10 @@ class EncodingRecord:
     windows: str = "next"  # chosen by the model kind (src/models/kinds.py), never by hand
     segment_length: int | None = None  # windows=segments: symbols per segment
     extra_train: str | None = None  # a second corpus whose train songs are trained on too
+    # what the training songs hold, stored once the corpus is read (empty in older checkpoints):
+    # (time signature, pickup steps, mode, songs) rows, the sampler's `auto` meter; the longest bar
+    meters: tuple[tuple[str, int, str, int], ...] = ()
+    longest_bar: int = 0
 
     def __post_init__(self) -> None:
         if not 0 < self.step <= 4:
@@ -60,6 +64,10 @@ class EncodingRecord:
         """The settings that decide the tokens: the cache folder's hash is over these alone."""
         return {name: getattr(self, name) for name in CACHE_FIELDS}
 
+    def data_settings(self) -> dict:
+        """The `MelodyDataModule` arguments of this record (everything but what the songs held)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("meters", "longest_bar")}
+
     def with_corpus(self, corpus: str) -> EncodingRecord:
         """The same encoding of another corpus (the extra training songs)."""
         return replace(self, corpus=corpus, extra_train=None)
@@ -77,6 +85,9 @@ class EncodingRecord:
             record["segment_length"] = self.segment_length
         if self.extra_train:
             record["extra_train"] = self.extra_train
+        if self.meters:
+            record["meters"] = [list(row) for row in self.meters]
+            record["longest_bar"] = self.longest_bar
         return record
 
     @classmethod
@@ -86,7 +97,9 @@ class EncodingRecord:
         if missing:
             raise UserError(f"encoding lacks {', '.join(missing)}; needs {', '.join(REQUIRED)}")
         names = {f.name for f in fields(cls)}
-        record = cls(**{k: v for k, v in encoding.items() if k in names})
+        values = {k: v for k, v in encoding.items() if k in names}
+        values["meters"] = tuple(tuple(row) for row in values.get("meters", ()))
+        record = cls(**values)
         if not isinstance(encoding["mapping"], Mapping) or dict(encoding["mapping"]) != record.vocab.mapping:
             raise UserError("stored vocabulary is not of the form ['/', '_', 'r', min_pitch..max_pitch] "
                             "of its encoding")

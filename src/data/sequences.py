@@ -3,7 +3,8 @@
 A split is laid out as `/ song / song / ... /`: one boundary between songs, the way a causal net reads
 a stream of songs. Training takes windows of L + 1 symbols from it (inputs the first L, targets the
 last L, so every position has a target); validation and test score every song whole, from its opening
-`/` to its closing one, so each target is predicted once, with all of its song before it.
+`/` to its closing one, so each target is predicted once, with all of its song before it. Every batch
+also carries each input's context (B, L, 3): the predicted step's bar position, bar length and mode.
 """
 
 from __future__ import annotations
@@ -15,28 +16,36 @@ from torch.utils.data import Dataset
 
 from src.data.augment import transpose
 from src.data.corpus import Corpus
+from src.data.meter import MODES
 from src.data.vocab import BOUNDARY_ID, IGNORE_ID
 
 
-def stream_array(corpus: Corpus, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """One split as `/ s1 / s2 / ... /` (N,) uint8, and each song's opening `/` position (S,) int64."""
+def stream_array(corpus: Corpus, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One split as `/ s1 / s2 / ... /` (N,) uint8, each song's opening `/` position (S,) int64, and
+    each token's context (N, 3) uint8: (position in bar, bar length, mode); the first `/` has none."""
     songs = corpus.split(split)
     pieces = [np.full(1, BOUNDARY_ID, np.uint8)]
+    context = [np.zeros((1, 3), np.uint8)]
     # corpus.tokens holds each song followed by its closing '/': take both
-    pieces += [corpus.tokens[s["offset"]:s["offset"] + s["length"] + 1] for s in songs]
+    for song in songs:
+        span = slice(song["offset"], song["offset"] + song["length"] + 1)
+        pieces.append(corpus.tokens[span])
+        mode = np.full((song["length"] + 1, 1), MODES.index(song["mode"]), np.uint8)
+        context.append(np.concatenate([corpus.positions[span], mode], axis=1))
     lengths = np.array([s["length"] for s in songs], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64) if songs else lengths
-    return np.concatenate(pieces), starts
+    return np.concatenate(pieces), starts, np.concatenate(context)
 
 
 class StridedWindows(Dataset):
     """Windows of L + 1 symbols every `stride` positions, each start moved by a random offset in
     [0, stride) per draw so that window edges fall everywhere; views over one uint8 array."""
 
-    def __init__(self, tokens: np.ndarray, sequence_length: int, stride: int, vocab_size: int,
-                 augment: tuple[int, int] | None = None, jitter: bool = True) -> None:
+    def __init__(self, tokens: np.ndarray, context: np.ndarray, sequence_length: int, stride: int,
+                 vocab_size: int, augment: tuple[int, int] | None = None, jitter: bool = True) -> None:
         self.tokens = torch.from_numpy(tokens)  # (N,) uint8
         self.windows = self.tokens.unfold(0, sequence_length + 1, 1)  # (N-L, L+1) view, no copy
+        self.context = torch.from_numpy(context)  # (N, 3) uint8
         self.stride, self.vocab_size, self.augment, self.jitter = stride, vocab_size, augment, jitter
         self.count = (len(self.windows) - 1) // stride + 1 if len(self.windows) else 0
 
@@ -46,27 +55,32 @@ class StridedWindows(Dataset):
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         return self.__getitems__([index])[0]
 
-    def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, Tensor]]:
+    def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, Tensor, Tensor]]:
         return [self.batch(torch.as_tensor(indices, dtype=torch.long))]
 
-    def batch(self, indices: Tensor) -> tuple[Tensor, Tensor]:
-        """Inputs (B, L) uint8 and targets (B, L) int64 (the inputs moved on by one)."""
+    def batch(self, indices: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Inputs (B, L) uint8, targets (B, L) int64 (the inputs moved on by one) and the targets'
+        context (B, L, 3) uint8."""
         starts = indices * self.stride
         if self.jitter:
             starts = starts + torch.randint(0, self.stride, starts.shape)
-        w = self.windows[starts.clamp(max=len(self.windows) - 1)]  # (B, L+1) gather
+        starts = starts.clamp(max=len(self.windows) - 1)
+        w = self.windows[starts]  # (B, L+1) gather
         x, y = w[:, :-1], w[:, 1:]
+        L = x.shape[1]
+        context = self.context[starts[:, None] + 1 + torch.arange(L)]  # (B, L, 3): the targets'
         if self.augment is not None:  # one shift per window, inputs and targets alike
             x, last = transpose(x, y[:, -1], self.augment, self.vocab_size)
             y = torch.cat([x[:, 1:], last[:, None]], dim=1)
-        return x, y.long()
+        return x, y.long(), context
 
 
 class SongSequences(Dataset):
     """Whole songs, `/ song` -> `song /`, batched by similar length and padded after the song."""
 
-    def __init__(self, tokens: np.ndarray, starts: np.ndarray) -> None:
+    def __init__(self, tokens: np.ndarray, starts: np.ndarray, context: np.ndarray) -> None:
         self.tokens = torch.from_numpy(tokens)  # (N,) uint8
+        self.context = torch.from_numpy(context)  # (N, 3) uint8
         ends = np.append(starts[1:], len(tokens) - 1)  # each song's closing '/'
         # longest first: neighbours in the (unshuffled) loader have similar lengths, little padding
         order = np.argsort(-(ends - starts), kind="stable")
@@ -78,12 +92,14 @@ class SongSequences(Dataset):
     def __getitem__(self, index: int) -> tuple[Tensor, Tensor]:
         return self.__getitems__([index])[0]
 
-    def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, Tensor]]:
+    def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, Tensor, Tensor]]:
         starts, ends = self.starts[indices], self.ends[indices]
         width = int((ends - starts).max())  # longest song + 1 in this batch
         x = torch.full((len(indices), width), BOUNDARY_ID, dtype=torch.uint8)  # (B, W)
         y = torch.full((len(indices), width), IGNORE_ID, dtype=torch.long)  # (B, W)
+        context = torch.zeros((len(indices), width, 3), dtype=torch.uint8)  # (B, W, 3)
         for row, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
             x[row, :end - start] = self.tokens[start:end]
             y[row, :end - start] = self.tokens[start + 1:end + 1]
-        return [(x, y)]
+            context[row, :end - start] = self.context[start + 1:end + 1]
+        return [(x, y, context)]

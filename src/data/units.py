@@ -35,7 +35,11 @@ class Song:
     title: str
     events: list[tuple[int | None, int]]
     declared_key: tuple[int, str] | None  # (tonic pitch class, "major" | "minor") if the file states a mode
-    time_signature: str | None
+    time_signature: str  # the opening meter; "4/4" when the file states none
+    meter_stated: bool = True  # False: a MIDI file without a time-signature event (4/4 assumed)
+    # (first step, length) of each bar in steps, relative to the first sounding step: a pickup's bar
+    # starts before 0 (src/data/meter.py)
+    bars: list[tuple[int, int]] = field(default_factory=list)
 
 
 @dataclass

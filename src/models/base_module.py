@@ -15,6 +15,7 @@ from src.data.record import EncodingRecord
 from src.data.vocab import IGNORE_ID, Vocabulary
 from src.errors import UserError
 from src.models.generation import Generation, GenerationRequest, continue_seeds, generate
+from src.models.meter_plan import Meter
 from src.models.metrics import MelodyMetrics
 from src.models.nets import build_net
 
@@ -89,8 +90,10 @@ class MelodyModule(L.LightningModule):
         return self.net(x)
 
     def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
-        x, y = batch  # (B, L) uint8 ids; (B,) int64 targets, or (B, L) for every-position nets
-        logits = self.net(x)  # (B, V) or (B, L, V)
+        # (B, L) uint8 ids; (B,) int64 targets, or (B, L) for every-position nets, whose batches also
+        # hold the targets' context (B, L, 3) (src/data/sequences.py)
+        x, y, *context = batch
+        logits = self.net(x, *context)  # (B, V) or (B, L, V)
         logits, y = logits.reshape(-1, logits.shape[-1]), y.reshape(-1).long()  # (N, V), (N,)
         loss = F.cross_entropy(logits, y, ignore_index=IGNORE_ID)  # padding after a song: no target
         training = stage == "train"
@@ -174,17 +177,24 @@ class MelodyModule(L.LightningModule):
         return generate(self, request, generator)
 
     def draw_melodies(self, seeds: list[list[str]], seed2: list[str], request: GenerationRequest,
-                      generator: torch.Generator, notes: list[str]) -> list[list[str]]:
+                      generator: torch.Generator, notes: list[str], meters: list[Meter]) -> list[list[str]]:
         """Seed + generated symbols per melody, in the model's key: each seed continued."""
-        return continue_seeds(self, seeds, request, generator)
+        return continue_seeds(self, seeds, request, generator, meters)
+
+    @property
+    def max_bar(self) -> int | None:
+        """The longest bar (steps) the net's position table holds; None when it reads no meter."""
+        inputs = getattr(self.net, "inputs", None)
+        return inputs.max_bar if inputs is not None and inputs.meter else None
 
     def longest_melody(self, steps: int) -> int:
         """The most symbols a request for `steps` can generate per melody."""
         return steps
 
-    def sample(self, prompt: Tensor, request: GenerationRequest,
-               generator: torch.Generator | None = None) -> list[list[int]]:
-        """Generated ids per int64 prompt row (B, T >= window), drawn as `request` says."""
+    def sample(self, prompt: Tensor, request: GenerationRequest, generator: torch.Generator | None = None,
+               meters: list[Meter] | None = None) -> list[list[int]]:
+        """Generated ids per int64 prompt row (B, T >= window), drawn as `request` says (a window net
+        reads no meter)."""
         return self.net.sample(prompt, request.steps, self.window, request.temperature, request.top_k,
                                request.top_p, request.min_steps, generator)
 

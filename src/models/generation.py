@@ -18,6 +18,7 @@ from src.config import check_values
 from src.data.keys import parse_key, shift_to_reference
 from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
 from src.errors import UserError
+from src.models.meter_plan import AUTO, Meter, check_meter_settings, draw_meters
 
 MAX_STEPS = 10_000
 MAX_SAMPLES = 1_000
@@ -39,7 +40,9 @@ class GenerationRequest:
     top_p: float = 1.0  # 1.0 = off
     num_samples: int = 1  # with a tuple of seeds: their count
     rng_seed: int = 0
-    key: str | None = None  # e.g. E, Bb, f#m, Am
+    key: str | None = None  # e.g. E, Bb, f#m, Am; its mode conditions a meter-aware model
+    time_signature: str = AUTO  # auto: drawn from the training songs' meters (src/models/meter_plan.py)
+    pickup: int | str = AUTO  # steps before the first downbeat; auto: drawn with the meter
 
     def __post_init__(self) -> None:
         _check_numbers(self)
@@ -56,6 +59,9 @@ class GenerationRequest:
         else:
             object.__setattr__(self, "key", None)
         _check_mode(self)
+        signature, pickup = check_meter_settings(self.time_signature, self.pickup)
+        object.__setattr__(self, "time_signature", signature)
+        object.__setattr__(self, "pickup", pickup)
 
     @classmethod
     def from_settings(cls, settings: Mapping) -> GenerationRequest:
@@ -70,10 +76,12 @@ class GenerationRequest:
 
 @dataclass
 class Generation:
-    """Melodies (symbols, in the requested key) and one-line notes on how the request was read."""
+    """Melodies (symbols, in the requested key), each one's meter, and one-line notes on how the
+    request was read."""
 
     melodies: list[list[str]]
     notes: list[str] = field(default_factory=list)
+    meters: list[Meter] = field(default_factory=list)
 
 
 def generate(module, request: GenerationRequest, generator: torch.Generator | None = None) -> Generation:
@@ -85,22 +93,26 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
                             f"{model}: accepted mode=continue")
         raise UserError(f"mode=continue does not apply to the VAE checkpoint ({model}): it does not "
                         f"continue a seed; accepted: {', '.join(f'mode={m}' for m in module.modes)}")
-    shift = 0
+    shift, mode = 0, None
     if request.key:
         if not module.encoding.normalize_key:
             raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
-        shift = shift_to_reference(*parse_key(request.key))  # the key's tonic -> the model's C / A
+        tonic, mode = parse_key(request.key)
+        shift = shift_to_reference(tonic, mode)  # the key's tonic -> the model's C / A
+    encoding = module.encoding
+    # drawn apart from the symbols (numpy, rng_seed): a model that reads no meter draws what it did
+    meters, notes = draw_meters(encoding.meters, encoding.step, request.num_samples, request.time_signature,
+                                request.pickup, mode, request.rng_seed, module.max_bar)
     seeds = [read_seed(module, "seed", text, request.key, shift) for text in request.seeds]
     seed2 = read_seed(module, "seed2", request.seed2, request.key, shift)
     if generator is None:
         generator = torch.Generator(device=module.device).manual_seed(request.rng_seed)
-    notes: list[str] = []
-    melodies = module.draw_melodies(seeds, seed2, request, generator, notes)
-    return Generation([transpose_symbols(m, -shift) for m in melodies], notes)
+    melodies = module.draw_melodies(seeds, seed2, request, generator, notes, meters)
+    return Generation([transpose_symbols(m, -shift) for m in melodies], notes, meters)
 
 
 def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
-                   generator: torch.Generator) -> list[list[str]]:
+                   generator: torch.Generator, meters: list[Meter] | None = None) -> list[list[str]]:
     """Each seed (all of one length) continued once, in one batch: seed + generated symbols.
 
     The prompt is a window of `/` (a song start) and the seed; a melody that opens with a hold (no
@@ -111,7 +123,7 @@ def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
     vocab = module.vocab
     prompt = [[BOUNDARY_ID] * module.window + vocab.encode(seed).tolist() for seed in seeds]  # (B, T)
     prompt_ids = torch.tensor(prompt, dtype=torch.long, device=generator.device)
-    generated = module.sample(prompt_ids, request, generator)
+    generated = module.sample(prompt_ids, request, generator, meters)
     return [song_opening(seed + vocab.decode(ids)) for seed, ids in zip(seeds, generated, strict=True)]
 
 

@@ -14,8 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import torch
+from torch import Tensor
+
 from src.errors import UserError
 from src.models.base_module import MelodyModule
+from src.models.generation import GenerationRequest
+from src.models.meter_plan import Meter, context_of
 from src.models.ngram_module import NGramModule
 from src.models.vae_module import VAEModule
 
@@ -27,9 +32,24 @@ class WindowModule(MelodyModule):
 
 
 class CausalModule(MelodyModule):
-    """Causal nets: a loss at every position of strided windows; held-out songs scored whole."""
+    """Causal nets: a loss at every position of strided windows; held-out songs scored whole. A net
+    with meter, mode or look-back inputs reads each step's context (src/models/step_inputs.py)."""
 
     windows = "every"
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        longest, table = self.encoding.longest_bar, self.max_bar
+        if table is not None and longest > table:
+            raise UserError(f"model.net.max_bar={table} is shorter than the longest bar of the training "
+                            f"songs ({longest} steps); accepted: model.net.max_bar >= {longest}")
+
+    def sample(self, prompt: Tensor, request: GenerationRequest, generator: torch.Generator | None = None,
+               meters: list[Meter] | None = None) -> list[list[int]]:
+        """Generated ids per int64 prompt row, each melody's steps placed in its meter."""
+        context = context_of(meters, prompt.device) if meters and self.net.inputs.uses_context else None
+        return self.net.sample(prompt, request.steps, None, request.temperature, request.top_k,
+                               request.top_p, request.min_steps, generator, context_of=context)
 
 
 MODULES: dict[str, type[MelodyModule]] = {

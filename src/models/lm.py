@@ -1,8 +1,10 @@
 """Causal language-model nets: a prediction at every position, sampled with carried state.
 
 Both map ids (B, T) to logits (B, T, V) where position t sees only ids <= t, and both expose
-`advance(ids, state) -> (logits, state)`: running a sequence in pieces with the state carried
-gives the same logits as running it whole, so sampling costs one recurrent step per symbol.
+`advance(ids, state, context) -> (logits, state)`: running a sequence in pieces with the state carried
+gives the same logits as running it whole, so sampling costs one recurrent step per symbol. With
+`meter`, `mode` or `lookback` on, each step also reads where the step it predicts falls in its bar
+(`context` (B, T, 3): src/models/step_inputs.py).
 """
 
 from __future__ import annotations
@@ -15,19 +17,27 @@ from torch.func import functional_call
 from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.lstm_attn import check_dropout, check_positive_int
 from src.models.sampling import CausalSampling
+from src.models.step_inputs import StepInputs
 
-# (LSTM (h, c), the last kernel_size - 1 LSTM outputs (B, k-1, H), attention key/value cache)
-LSTMAttentionState = tuple[tuple[Tensor, Tensor], Tensor, KVCache]
+# (LSTM (h, c), the last kernel_size - 1 LSTM outputs (B, k-1, H), attention key/value cache,
+#  the look-back's input history (B, 2 * max_bar) or None)
+LSTMAttentionState = tuple[tuple[Tensor, Tensor], Tensor, KVCache, Tensor | None]
+# (GRU state (layers, B, H), the look-back's input history or None)
+GRUState = tuple[Tensor, Tensor | None]
+METER_SETTINGS = ("meter", "mode", "lookback", "max_bar")
 
 
 class CausalNet(CausalSampling, nn.Module):
     """A net whose `advance(ids, state) -> (logits, state)` predicts at every position."""
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Ids (B, T), any integer dtype -> logits (B, T, V), position t from ids <= t."""
-        return self.advance(x)[0]
+    inputs: StepInputs
 
-    def advance(self, x: Tensor, state=None) -> tuple[Tensor, object]:
+    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
+        """Ids (B, T), any integer dtype, and their context (B, T, 3) -> logits (B, T, V), position t
+        from ids <= t."""
+        return self.advance(x, None, context)[0]
+
+    def advance(self, x: Tensor, state=None, context: Tensor | None = None) -> tuple[Tensor, object]:
         raise NotImplementedError
 
 
@@ -45,6 +55,10 @@ class LSTMAttentionLM(CausalNet):
         kernel_size: int = 3,
         attention_window: int = 64,
         weight_dropout: float = 0.0,
+        meter: bool = False,
+        mode: bool = False,
+        lookback: bool = False,
+        max_bar: int = 48,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -61,8 +75,9 @@ class LSTMAttentionLM(CausalNet):
         check_heads(hidden_size, heads, width="model.net.hidden_size")
         self.vocab_size, self.kernel_size, self.attention_window = vocab_size, kernel_size, attention_window
         self.weight_dropout = weight_dropout
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar)
         self.lstm = nn.LSTM(
-            vocab_size,
+            self.inputs.size,
             hidden_size,
             num_layers=num_layers,
             batch_first=True,
@@ -76,11 +91,12 @@ class LSTMAttentionLM(CausalNet):
         self.head = nn.Linear(hidden_size, vocab_size)
 
     def advance(
-        self, x: Tensor, state: LSTMAttentionState | None = None
+        self, x: Tensor, state: LSTMAttentionState | None = None, context: Tensor | None = None
     ) -> tuple[Tensor, LSTMAttentionState]:
         """Ids (B, T) following `state` (None: a fresh start) -> logits (B, T, V), the state after."""
-        recurrent, past, cache = state if state is not None else (None, None, None)
-        h, recurrent = self._recur(F.one_hot(x.long(), self.vocab_size).to(self.head.weight.dtype), recurrent)
+        recurrent, past, cache, history = state if state is not None else (None, None, None, None)
+        features, history = self.inputs(x, context, history, self.head.weight.dtype)  # (B, T, F)
+        h, recurrent = self._recur(features, recurrent)
         B, T, H = h.shape
         if past is None:  # a fresh start: the conv sees zeros before the first position
             past = h.new_zeros(B, self.kernel_size - 1, H)
@@ -94,10 +110,10 @@ class LSTMAttentionLM(CausalNet):
         c = self.drop(c)
         c = self.drop(self.norm(c + self.residual(c)))
         a, cache = self.attention.local_causal(c, self.attention_window, cache)  # (B, T, H)
-        return self.head(c + self.drop(a)), (recurrent, past, cache)  # (B, T, V)
+        return self.head(c + self.drop(a)), (recurrent, past, cache, history)  # (B, T, V)
 
     def _recur(self, x: Tensor, recurrent):
-        """The LSTM over one-hot x (B, T, V); in training, its hidden-to-hidden weights dropped out
+        """The LSTM over input features x (B, T, F); in training, its hidden-to-hidden weights dropped out
         (DropConnect, one mask per batch: regularizes the recurrence itself, as in AWD-LSTM)."""
         if not (self.training and self.weight_dropout > 0):
             return self.lstm(x, recurrent)
@@ -112,7 +128,8 @@ class GRULM(CausalNet):
     """One-hot -> multi-layer GRU -> linear at every position."""
 
     def __init__(
-        self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2
+        self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2,
+        meter: bool = False, mode: bool = False, lookback: bool = False, max_bar: int = 48,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -123,8 +140,9 @@ class GRULM(CausalNet):
             check_positive_int(key, value)
         check_dropout(dropout)
         self.vocab_size = vocab_size
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar)
         self.gru = nn.GRU(
-            vocab_size,
+            self.inputs.size,
             hidden_size,
             num_layers=num_layers,
             batch_first=True,
@@ -133,7 +151,10 @@ class GRULM(CausalNet):
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
 
-    def advance(self, x: Tensor, state: Tensor | None = None) -> tuple[Tensor, Tensor]:
-        """Ids (B, T) after GRU state (layers, B, H) (None: a fresh start) -> logits (B, T, V), state."""
-        h, state = self.gru(F.one_hot(x.long(), self.vocab_size).to(self.head.weight.dtype), state)
-        return self.head(self.drop(h)), state
+    def advance(self, x: Tensor, state: GRUState | None = None,
+                context: Tensor | None = None) -> tuple[Tensor, GRUState]:
+        """Ids (B, T) after `state` (None: a fresh start) -> logits (B, T, V), the state after."""
+        recurrent, history = state if state is not None else (None, None)
+        features, history = self.inputs(x, context, history, self.head.weight.dtype)  # (B, T, F)
+        h, recurrent = self.gru(features, recurrent)
+        return self.head(self.drop(h)), (recurrent, history)

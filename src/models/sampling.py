@@ -101,20 +101,25 @@ def sample_causal(
     generator: torch.Generator | None = None,
     stop_id: int = 0,
     cached: bool = True,
+    context_of: Callable[[int, int], Tensor] | None = None,
 ) -> list[list[int]]:
     """Draw up to `steps` symbols per melody from a causal net, one recurrent step per symbol.
 
     Args:
-        advance: maps ids (B, T) and the state after the ids before them (None at the start) to
-            logits (B, T, V) and the state after them.
+        advance: maps ids (B, T), the state after the ids before them (None at the start) and their
+            context (B, T, 3) or None to logits (B, T, V) and the state after them.
         prompt: int64 ids (B, T); runs of leading `/` are cut to one (a causal net saw one `/`
             between songs in training, not a window of them).
+        context_of: (start, count) -> the context (B, count, 3) of inputs start..start+count-1,
+            counted from the one leading `/` (input i predicts the song's step i); None: no context.
         cached: False recomputes the whole sequence every step instead of carrying the state
             (the reference the cached path is tested and benchmarked against).
     Other arguments as in `sample_windowed`.
     """
     sequence = one_leading_boundary(prompt.long(), stop_id)  # (B, T')
-    logits, state = advance(sequence, None)
+    if context_of is None:
+        context_of = lambda start, count: None  # noqa: E731
+    logits, state = advance(sequence, None, context_of(0, sequence.shape[1]))
     logits = logits[:, -1]  # (B, V): after the prompt
     B = sequence.shape[0]
     running = torch.ones(B, dtype=torch.bool, device=sequence.device)  # (B,)
@@ -126,11 +131,12 @@ def sample_causal(
         running &= drawn != stop_id
         if step == steps - 1 or not running.any():
             break
-        if cached:
-            logits, state = advance(drawn[:, None], state)  # one step: (B, 1, V)
+        if cached:  # one step: (B, 1, V)
+            logits, state = advance(drawn[:, None], state, context_of(sequence.shape[1] + step, 1))
         else:
             sequence = torch.cat([sequence, drawn[:, None]], dim=1)
-            logits, _ = advance(sequence, None)  # the whole history again: (B, T' + step + 1, V)
+            # the whole history again: (B, T' + step + 1, V)
+            logits, _ = advance(sequence, None, context_of(0, sequence.shape[1]))
         logits = logits[:, -1]
     ids = torch.stack(drawn_so_far, dim=1).tolist()  # (B, steps drawn)
     return [row[:row.index(stop_id)] if stop_id in row else row for row in ids]
@@ -149,7 +155,7 @@ def one_leading_boundary(prompt: Tensor, boundary_id: int = 0) -> Tensor:
 
 
 class CausalSampling:
-    """Mixin for causal nets with `advance(ids, state) -> (logits, state)`: adds `sample`."""
+    """Mixin for causal nets with `advance(ids, state, context) -> (logits, state)`: adds `sample`."""
 
     def sample(
         self,
@@ -162,9 +168,10 @@ class CausalSampling:
         min_steps: int = 0,
         generator: torch.Generator | None = None,
         cached: bool = True,
+        context_of: Callable[[int, int], Tensor] | None = None,
     ) -> list[list[int]]:
         """Generate from int64 prompts (B, T) in eval mode; `window` is unused (the net carries its
-        own context); see `sample_causal`."""
+        own history); see `sample_causal`."""
         was_training = self.training
         self.eval()
         try:
@@ -172,7 +179,7 @@ class CausalSampling:
                 return sample_causal(
                     self.advance, prompt.to(next(self.parameters()).device), steps,
                     temperature=temperature, top_k=top_k, top_p=top_p, min_steps=min_steps,
-                    generator=generator, cached=cached,
+                    generator=generator, cached=cached, context_of=context_of,
                 )
         finally:
             self.train(was_training)

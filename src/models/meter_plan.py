@@ -1,0 +1,90 @@
+"""The meter, pickup and mode each generated melody is written in, fixed by the request or drawn.
+
+`time_signature=auto`, `pickup=auto` and no `key` draw all three together from the training songs'
+own counts (stored in the checkpoint: `encoding.meters`), so a 6/8 tune gets a 6/8 pickup; fixing one
+draws the others from the songs that match it. A meter no training song had is allowed, with a note.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from src.data.meter import MODES, bar_steps, check_pickup
+from src.errors import UserError
+
+AUTO = "auto"
+
+
+@dataclass(frozen=True)
+class Meter:
+    """One melody's meter: its time signature, pickup (steps before the first downbeat), mode."""
+
+    time_signature: str = "4/4"
+    pickup: int = 0
+    mode: str = "major"
+    bar_length: int = 16  # steps per bar
+
+    def as_record(self) -> dict:
+        return {"time_signature": self.time_signature, "pickup": self.pickup, "mode": self.mode}
+
+
+def draw_meters(rows: tuple, step: float, count: int, time_signature: str, pickup: int | str,
+                mode: str | None, rng_seed: int, max_bar: int | None = None) -> tuple[list[Meter], list[str]]:
+    """`count` meters (and notes on how they were chosen) from the training songs' (time signature,
+    pickup, mode, songs) `rows`, those the request fixes (`auto`/None: drawn) held."""
+    notes: list[str] = []
+    fixed = {0: None if time_signature == AUTO else time_signature, 1: None if pickup == AUTO else pickup,
+             2: mode}
+    matching = [row for row in rows if all(v is None or row[i] == v for i, v in fixed.items())]
+    if not matching:
+        if fixed[0] is not None and rows and not any(row[0] == fixed[0] for row in rows):
+            notes.append(f"note: no training song is in {fixed[0]}; the model has not seen its bars")
+        # nothing matches all of it: keep what is fixed, draw the rest from the songs matching the mode
+        matching = [row for row in rows if mode is None or row[2] == mode] or list(rows)
+        if not matching:  # an older checkpoint: no counts at all
+            matching = [("4/4", 0, mode or "major", 1)]
+        matching = [(fixed[0] or row[0], 0 if fixed[0] and fixed[1] is None else row[1],
+                     mode or row[2], row[3]) for row in matching]
+        if fixed[1] is not None:
+            matching = [(row[0], fixed[1], row[2], row[3]) for row in matching]
+    weights = np.array([row[3] for row in matching], dtype=np.float64)
+    picks = np.random.default_rng(rng_seed).choice(len(matching), size=count, p=weights / weights.sum())
+    meters = []
+    for index in picks:
+        signature, pickup_steps, song_mode = matching[index][:3]
+        bar = bar_steps(signature, step)
+        if max_bar is not None and bar > max_bar:
+            raise UserError(f"time_signature={signature} has bars of {bar} steps, longer than this model's "
+                            f"position table; accepted: meters of at most {max_bar} steps a bar")
+        meters.append(Meter(signature, check_pickup(pickup_steps, bar), song_mode, bar))
+    return meters, notes
+
+
+def check_meter_settings(time_signature: object, pickup: object) -> tuple[str, int | str]:
+    """The request's `time_signature` (`auto` or N/D) and `pickup` (`auto` or steps >= 0), checked."""
+    signature = str(time_signature).strip()
+    if signature != AUTO:
+        bar_steps(signature, 1 / 64)  # the form; whether it fits the model's grid is checked on drawing
+    if pickup != AUTO and (isinstance(pickup, bool) or not isinstance(pickup, int) or pickup < 0):
+        raise UserError(f"pickup={pickup!r} is not accepted; accepted: auto, or an integer >= 0 "
+                        "(steps before the first downbeat, shorter than the bar)")
+    return signature, pickup
+
+
+def context_of(meters: list[Meter], device: torch.device):
+    """(start, count) -> the context (B, count, 3) int64 of each melody's inputs start..start+count-1
+    (input i predicts step i): its bar position, bar length and mode."""
+    bars = torch.tensor([m.bar_length for m in meters], device=device)  # (B,)
+    first = (bars - torch.tensor([m.pickup for m in meters], device=device)) % bars  # step 0's position
+    modes = torch.tensor([MODES.index(m.mode) for m in meters], device=device)
+
+    def context(start: int, count: int) -> Tensor:
+        steps = torch.arange(start, start + count, device=device)  # (count,)
+        position = (first[:, None] + steps) % bars[:, None]  # (B, count)
+        return torch.stack([position, bars[:, None].expand_as(position),
+                            modes[:, None].expand_as(position)], dim=-1)
+    return context

@@ -1,0 +1,95 @@
+"""What a causal net reads at each step: the symbol, and optionally where the step it predicts falls.
+
+`context` (B, T, 3) integer: for each input step, the *predicted* step's position in its bar, its bar's
+length (0: unknown) and its song's mode (0 major, 1 minor), as the data module and the sampler give
+them (src/data/meter.py). With `lookback`, the symbols one and two bars before the predicted step at
+the same bar position are inputs too (as Magenta's lookback RNN reads them), read from the net's own
+input history, so transposition and sampling need nothing more; one that lies before the song's
+opening `/` (or before the history) is read as "none".
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from src.data.vocab import BOUNDARY_ID
+from src.errors import UserError
+
+CONTEXT_WIDTH = 3  # position, bar length, mode
+
+
+class StepInputs(nn.Module):
+    """Ids (B, T) and context (B, T, 3) -> input features (B, T, size)."""
+
+    def __init__(self, vocab_size: int, meter: bool = False, mode: bool = False, lookback: bool = False,
+                 max_bar: int = 48, dim: int = 16) -> None:
+        super().__init__()
+        if isinstance(max_bar, bool) or not isinstance(max_bar, int) or not 1 <= max_bar <= 255:
+            raise UserError(f"model.net.max_bar={max_bar!r} is not accepted; accepted: an integer 1..255 "
+                            "(the longest bar in steps the position table holds)")
+        self.vocab_size, self.max_bar = vocab_size, max_bar
+        self.meter, self.mode, self.lookback = bool(meter), bool(mode), bool(lookback)
+        self.size = vocab_size
+        if self.meter:  # position 0..max_bar-1; bar length 0 (unknown) ..max_bar
+            self.position = nn.Embedding(max_bar, dim)
+            self.bar_length = nn.Embedding(max_bar + 1, dim)
+            self.size += 2 * dim
+        if self.mode:
+            self.song_mode = nn.Embedding(2, dim)
+            self.size += dim
+        if self.lookback:
+            self.size += 2 * (vocab_size + 1)  # one-hot of each looked-back symbol, or "none"
+
+    @property
+    def uses_context(self) -> bool:
+        return self.meter or self.mode or self.lookback
+
+    @property
+    def history_length(self) -> int:
+        """Input ids the look-back needs from before the current piece (two of the longest bars)."""
+        return 2 * self.max_bar if self.lookback else 0
+
+    def forward(self, x: Tensor, context: Tensor | None, history: Tensor | None,
+                dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
+        """Features (B, T, size) of ids x (B, T), and the input history after x (B, H) (None: none kept)."""
+        features = [F.one_hot(x.long(), self.vocab_size).to(dtype)]
+        if not self.uses_context:
+            return features[0], None
+        if context is None:  # no meter known (e.g. a bare forward): every field "unknown"
+            context = x.new_zeros(*x.shape, CONTEXT_WIDTH)
+        context = context.long()
+        position, bar = context[..., 0].clamp(0, self.max_bar - 1), context[..., 1].clamp(0, self.max_bar)
+        if self.meter:
+            features += [self.position(position).to(dtype), self.bar_length(bar).to(dtype)]
+        if self.mode:
+            features.append(self.song_mode(context[..., 2].clamp(0, 1)).to(dtype))
+        if self.lookback:
+            full, history = self._with_history(x, history)
+            for bars_back in (1, 2):
+                features.append(self._looked_back(full, bar, bars_back).to(dtype))
+        return torch.cat(features, dim=-1), history
+
+    def _with_history(self, x: Tensor, history: Tensor | None) -> tuple[Tensor, Tensor]:
+        """(history + x (B, H + T), the last H ids); a fresh start's history is all `/`."""
+        if history is None:
+            history = torch.full((x.shape[0], self.history_length), BOUNDARY_ID, dtype=torch.long,
+                                 device=x.device)
+        full = torch.cat([history, x.long()], dim=1)
+        return full, full[:, full.shape[1] - self.history_length:]
+
+    def _looked_back(self, full: Tensor, bar: Tensor, bars_back: int) -> Tensor:
+        """One-hot (B, T, V + 1) of the symbol `bars_back` bars before each predicted step."""
+        B, T = bar.shape
+        H = full.shape[1] - T
+        current = H + torch.arange(T, device=full.device)  # (T,) index in `full` of each input
+        source = current + 1 - bars_back * bar  # (B, T): the predicted step, bars_back bars earlier
+        valid = (bar > 0) & (source >= 0)
+        source = torch.minimum(source.clamp(min=0), current)  # in range; invalid ones are masked below
+        # a '/' anywhere in [source, current] means the symbol is not of this song: "none"
+        boundaries = F.pad((full == BOUNDARY_ID).long().cumsum(dim=1), (1, 0))  # (B, H+T+1)
+        crossed = boundaries.gather(1, current.expand(B, T) + 1) - boundaries.gather(1, source)
+        symbol = full.gather(1, source)
+        symbol = torch.where(valid & (crossed == 0), symbol, self.vocab_size)  # V = none
+        return F.one_hot(symbol, self.vocab_size + 1)
