@@ -24,6 +24,7 @@ import yaml
 
 from src.config import check_values, check_writable, literal_settings, parse_device
 from src.data.datamodule import MelodyDataModule, split_array
+from src.data.meter import beat_steps
 from src.data.record import CACHE_FIELDS
 from src.data.vocab import HOLD_ID
 from src.errors import UserError, exit_on_user_error
@@ -32,9 +33,11 @@ from src.eval.keys import melody_key, song_key
 from src.eval.memorization import TrainingPhrases, memorization
 from src.eval.ngram_control import ngram_melodies
 from src.eval.realism import two_sample
+from src.eval.rhythm import rhythm_summary
 from src.eval.stats import distances, summarize
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
+from src.models.meter_plan import Meter
 from src.quiet import quiet_lightning
 
 TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir")
@@ -124,13 +127,18 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
     seconds["heldout"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    # name -> (melodies, keys, seed length)
-    generated = generate(module, test_songs, real, request, settings["seed_length"], device, notes)
+    # name -> (melodies, keys, seed length, meters)
+    test_meters = [song_meter(corpus, s) for s in test_songs]
+    generated = generate(module, test_songs, real, test_meters, request, settings["seed_length"], device, notes)
     seconds["generation"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
+    step = module.encoding.step
     sets = {"real": summarize(real, [song_key(s) for s in test_songs])}
-    sets |= {name: summarize(melodies, keys) for name, (melodies, keys, _) in generated.items()}
+    sets |= {name: summarize(melodies, keys) for name, (melodies, keys, _, _) in generated.items()}
+    rhythm = {"real": rhythm_summary(real, [rhythm_meter(m, step) for m in test_meters])}
+    rhythm |= {name: rhythm_summary(melodies, [rhythm_meter(m, step) for m in meters])
+               for name, (melodies, _, _, meters) in generated.items()}
     seconds["statistics"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -138,7 +146,7 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
     train_songs = trained.split("train")
     index = TrainingPhrases([trained.song_tokens(s) for s in train_songs])
     memorized = {"real": memorization(index, [vocab.encode(m) for m in real], settings["window"])}
-    for name, (melodies, _, skip) in generated.items():  # the seed is given, not generated: left out
+    for name, (melodies, _, skip, _) in generated.items():  # the seed is given, not generated: left out
         memorized[name] = memorization(index, [vocab.encode(m[skip:]) for m in melodies], settings["window"])
     for result in memorized.values():
         song = result.pop("longest_max_song")
@@ -163,14 +171,16 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
         "settings": {k: v for k, v in settings.items() if k not in ("ckpt", "runs", "out_dir")},
         "heldout": heldout,
         "sets": sets,
+        "rhythm": rhythm,
         "distances": {name: distances(sets["real"], sets[name]) for name in generated},
         "ended": {name: math.nan if not module.continues  # a VAE writes whole segments
                   else float(np.mean([len(m) - skip < request.steps for m in melodies]))
-                  for name, (melodies, _, skip) in generated.items()},
+                  for name, (melodies, _, skip, _) in generated.items()},
         "memorization": memorized,
         "realism": realism,
         "notes": notes,
-        "melodies": {name: [" ".join(m) for m in melodies] for name, (melodies, _, _) in generated.items()},
+        "melodies": {name: [" ".join(m) for m in melodies] for name, (melodies, _, _, _) in generated.items()},
+        "meters": {name: [m.as_record() for m in meters] for name, (_, _, _, meters) in generated.items()},
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }, out_dir
 
@@ -189,7 +199,7 @@ def realism_tests(trained, train_songs: list[dict], real: list[list[str]], test_
     ngram = ngram_melodies(trained, request.num_samples, request.steps, generator, request.temperature,
                            normalize_key)
     result["ngram"] = two_sample(*ngram, real, real_keys, seed)
-    for name, (melodies, keys, _) in generated.items():
+    for name, (melodies, keys, _, _) in generated.items():
         result[name] = two_sample(melodies, keys, real, real_keys, seed)
     return result
 
@@ -215,14 +225,26 @@ def heldout_report(module, datamodule: MelodyDataModule, device: torch.device, r
     }
 
 
-def generate(module, test_songs: list[dict], real: list[list[str]], unseeded: GenerationRequest,
-             length: int, device: torch.device,
-             notes: list[str]) -> dict[str, tuple[list[list[str]], list[tuple[int, str]], int]]:
-    """name -> (melodies, the key each is scored in, seed length) of the seeded and unseeded sets.
+def song_meter(corpus, song: dict) -> Meter:
+    """A cached song's opening meter: its time signature, pickup, mode and first bar's length."""
+    return Meter(song["time_signature"], song["pickup"], song["mode"],
+                 int(corpus.positions[song["offset"], 1]))
+
+
+def rhythm_meter(meter: Meter, step: float) -> tuple[int, int, int, str]:
+    """(bar length, first step's bar position, beat length, label), as src/eval/rhythm.py reads a meter."""
+    return (meter.bar_length, (meter.bar_length - meter.pickup) % meter.bar_length,
+            beat_steps(meter.time_signature, step), meter.time_signature)
+
+
+def generate(module, test_songs: list[dict], real: list[list[str]], test_meters: list[Meter],
+             unseeded: GenerationRequest, length: int, device: torch.device, notes: list[str]) -> dict:
+    """name -> (melodies, the key each is scored in, seed length, meters) of the seeded and unseeded sets.
 
     Seeded: the opening `length` (seed_length) steps of the test songs longer than that, in split order (again
-    from the first when there are fewer than `num_samples`), each continued once; scored in its song's
-    key. Unseeded: from a song start; scored in the key estimated from its notes.
+    from the first when there are fewer than `num_samples`), each continued once in its song's meter;
+    scored in its song's key. Unseeded: from a song start, in meters drawn from the training songs';
+    scored in the key estimated from its notes.
     """
     generator = torch.Generator(device=device).manual_seed(unseeded.rng_seed)
     n = unseeded.num_samples
@@ -238,12 +260,14 @@ def generate(module, test_songs: list[dict], real: list[list[str]], unseeded: Ge
         notes.append(f"no test song is longer than seed_length={length}: no seeded set")
     else:
         chosen = [openers[k % len(openers)] for k in range(n)]
-        seeded = replace(unseeded, seed=tuple(" ".join(real[i][:length]) for i in chosen))
-        melodies = module.generate(seeded, generator).melodies
-        generated["seeded"] = (melodies, [song_key(test_songs[i]) for i in chosen], length)
-    melodies = module.generate(unseeded, generator).melodies
-    normalize = module.encoding.normalize_key
-    generated["unseeded"] = (melodies, [melody_key(m, normalize) for m in melodies], 0)
+        seeded = replace(unseeded, seed=tuple(" ".join(real[i][:length]) for i in chosen),
+                         meters=tuple(test_meters[i] for i in chosen))
+        generation = module.generate(seeded, generator)
+        generated["seeded"] = (generation.melodies, [song_key(test_songs[i]) for i in chosen], length,
+                               generation.meters)
+    generation = module.generate(unseeded, generator)
+    melodies, normalize = generation.melodies, module.encoding.normalize_key
+    generated["unseeded"] = (melodies, [melody_key(m, normalize) for m in melodies], 0, generation.meters)
     return generated
 
 

@@ -7,6 +7,7 @@ import torch
 
 from src.data.augment import transpose
 from src.data.datamodule import MelodyDataModule, WindowDataset, split_array
+from src.data.meter import bar_steps
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID
 
 
@@ -85,8 +86,14 @@ def test_encoding_settings_are_plain_data(erk5_dir, tmp_path):
     datamodule = make_datamodule(erk5_dir, tmp_path, sequence_length=32)
     encoding = datamodule.encoding
     assert encoding["mapping"]["/"] == 0 and encoding["sequence_length"] == 32
-    assert all(isinstance(v, (str, int, float, bool, dict)) for v in encoding.values())
+    assert all(isinstance(v, (str, int, float, bool, dict, list)) for v in encoding.values())
     assert np.isclose(encoding["step"], 0.25)
+    # once the corpus is read: the training songs' (meter, pickup, mode, songs) rows, plain lists
+    train = datamodule.load_corpus().split("train")
+    assert sum(row[3] for row in encoding["meters"]) == len(train)
+    assert all(isinstance(row, list) and isinstance(row[0], str) for row in encoding["meters"])
+    assert encoding["longest_bar"] >= max(bar_steps(s["time_signature"], 0.25) for s in train
+                                          if not s["meter_changes"])
 
 
 def test_an_empty_split_gives_an_empty_dataset(erk5_corpus):

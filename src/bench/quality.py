@@ -79,8 +79,8 @@ class QualityClock(L.Callback):
         bits = Bits()
         module.eval()
         with torch.no_grad():
-            for x, y in self.loader:
-                bits.update(module(x), y)
+            for x, y, *context in self.loader:
+                bits.update(module(x, *context), y)
         module.train()
         return float(bits.compute())
 

@@ -46,9 +46,9 @@ def plain_loop(datamodule, module, steps: int, clip: float | None) -> float:
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     times = []
     epochs = (batch for _ in iter(int, 1) for batch in datamodule.train_dataloader())  # endless
-    for x, y in islice(epochs, steps + WARMUP):
+    for x, y, *context in islice(epochs, steps + WARMUP):  # every-position batches add the context
         start = time.perf_counter()
-        logits = net(x)  # (B, V) or (B, L, V); the one-hot is made inside
+        logits = net(x, *context)  # (B, V) or (B, L, V); the one-hot is made inside
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.reshape(-1))
         optimizer.zero_grad()
         loss.backward()
@@ -90,7 +90,7 @@ def speed(experiment: str, steps: int = 12, plain: bool = False, corpus: str = "
     """Windows/s and targets/s of an experiment's training step (and of the plain loop with `plain`)."""
     datamodule, module, cfg = experiment_parts(experiment, corpus, cache_dir)
     clip = cfg.trainer.get("gradient_clip_val")
-    x, y = next(iter(datamodule.train_dataloader()))
+    x, y, *_ = next(iter(datamodule.train_dataloader()))
     per_step = {"lightning": []} | ({"plain": []} if plain else {})
     for _ in range(2 if plain else 1):
         if plain:

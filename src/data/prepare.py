@@ -18,6 +18,10 @@ def format_report(corpus: Corpus, seconds: float) -> str:
     splits = ", ".join(f"{s} {report['songs_per_split'][s]} songs / "
                        f"{report['tokens_per_split'][s]} tokens" for s in SPLITS)
     source = "loaded from cache" if report.get("loaded_from_cache") else "built"
+    meters = ", ".join(f"{meter} {count}" for meter, count in report["meters"].items())
+    assumed = f"; 4/4 assumed for {report['meter_assumed_4_4']} MIDI files without one" \
+        if report["meter_assumed_4_4"] else ""
+    modes = ", ".join(f"{mode} {count}" for mode, count in report["modes"].items())
     return "\n".join([
         f"corpus      {report['config']['corpus']} ({report['files']} files)",
         f"cache       {corpus.path} ({source} in {seconds:.2f} s; build took {report['build_seconds']} s)",
@@ -25,6 +29,10 @@ def format_report(corpus: Corpus, seconds: float) -> str:
         f"songs kept  {report['songs_kept']}",
         f"skipped     {skipped}",
         f"splits      {splits}",
+        f"meters      {meters}{assumed}",
+        f"bars        {report['pickups']} songs open with a pickup; {report['meter_changes']} change "
+        "bar length inside",
+        f"modes       {modes}",
     ])
 
 

@@ -2,7 +2,7 @@
 
 Reads each run's `.hydra/config.yaml` and `overrides.yaml` (else the TensorBoard `hparams.yaml`),
 `metrics.json` (val and test metrics of its best checkpoint), its checkpoint's vocabulary, and the
-realism figure of its `report.json` when `src.evaluate` wrote one.
+realism and rhythm figures of its `report.json` when `src.evaluate` wrote one.
 """
 
 from __future__ import annotations
@@ -23,9 +23,15 @@ from src.models.checkpoint import CHECKPOINT_NAMES, read_checkpoint, resolve_che
 
 # from the run's report.json, when `python -m src.evaluate ckpt=RUN` wrote one: the balanced accuracy of the
 # classifier two-sample test of the unseeded melodies against held-out songs (0.5 = indistinguishable)
+# classifier two-sample test of the unseeded melodies against held-out songs (0.5 = indistinguishable), and
+# the unseeded melodies' downbeat onset rate and bar repetition (src/eval/rhythm.py)
 REALISM = "realism/unseeded"
+FROM_REPORT = {REALISM: ("realism", "unseeded", "balanced_accuracy"),
+               "rhythm/downbeat_onset_rate": ("rhythm", "unseeded", "overall", "downbeat_onset_rate"),
+               "rhythm/bar_repetition": ("rhythm", "unseeded", "overall", "bar_repetition")}
 COLUMNS = (("test/bits", "test bits"), ("test/pitch_acc", "pitch_acc"), ("test/onset_acc", "onset_acc"),
-           ("test/acc", "acc"), ("val/bits", "val bits"), (REALISM, "told apart"))
+           ("test/acc", "acc"), ("val/bits", "val bits"), (REALISM, "told apart"),
+           ("rhythm/downbeat_onset_rate", "downbeat onsets"), ("rhythm/bar_repetition", "bar repetition"))
 _NOT_SETTINGS = ("seed=", "experiment=", "hydra.", "ckpt_path=")  # overrides that do not define a config
 
 
@@ -58,7 +64,7 @@ def read_run(run: Path) -> dict:
         raise UserError(f"run {run} has no metrics.json (its training did not finish); accepted: runs "
                         "written by src.train")
     metrics = json.loads((run / "metrics.json").read_text()).get("metrics", {})
-    metrics[REALISM] = _realism(run / "report.json")
+    metrics |= _from_report(run / "report.json")
     config, overrides = _config(run)
     experiment = _experiment(run, overrides) or config.get("model", {}).get("name") or "?"
     encoding = read_checkpoint(ckpt)["hyper_parameters"]["encoding"]
@@ -140,12 +146,19 @@ def main(spec: str, out_dir: str | None = None) -> dict:
     return board
 
 
-def _realism(report: Path) -> float | None:
-    """The unseeded set's balanced accuracy in a run's evaluation report, if there is one."""
+def _from_report(report: Path) -> dict[str, float | None]:
+    """The FROM_REPORT figures of a run's evaluation report (None each when it has none)."""
     try:
-        return float(json.loads(report.read_text())["realism"]["unseeded"]["balanced_accuracy"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        data = json.loads(report.read_text())
+    except (OSError, ValueError):
+        data = {}
+    figures: dict[str, float | None] = {}
+    for name, path in FROM_REPORT.items():
+        value = data
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        figures[name] = float(value) if isinstance(value, int | float) else None
+    return figures
 
 
 def _is_run(path: Path) -> bool:

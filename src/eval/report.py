@@ -12,6 +12,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from src.atomic import atomic_path
+from src.eval.rhythm import RHYTHM_METRICS
 from src.eval.stats import DURATION_BINS, SCALARS, describe
 
 HEADLINE = ("bits", "pitch_acc", "onset_acc", "hold_acc", "acc", "top5_acc", "loss")
@@ -110,13 +111,34 @@ def markdown(report: dict) -> str:
             title = m["longest_max_title"] or "-"
             lines.append(f"| {label} | {m['windows']:,} | {m['verbatim']:,} | {_number(m['share'])} | "
                          f"{_number(m['longest_mean'], 1)} | {m['longest_max']} | {title} |")
-    lines += [""] + _realism(report.get("realism") or {})
+    lines += [""] + _rhythm(report.get("rhythm") or {}) + _realism(report.get("realism") or {})
     lines += [f"Note: {note}" for note in report["notes"]]
     seconds = report["seconds"]
     lines += ["", "Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + ". Plots: "
               "`report_histograms.png` (pitch classes, note durations), `report_scalars.png` (per-melody "
               "statistics)."]
     return "\n".join(lines)
+
+
+def _rhythm(rhythm: dict) -> list[str]:
+    """Rhythm in the bar (src/eval/rhythm.py) per set, overall and per meter (meters of >= 5 melodies)."""
+    if not rhythm:
+        return []
+    lines = ["## Rhythm in the bar", "",
+             "Per melody, in its meter (held-out songs: their own; seeded: the song's; unseeded: drawn from "
+             "the training songs'): share of complete bars with a note on the downbeat; share of notes "
+             "off the beat; groove consistency (1 - mean Hamming distance between consecutive bars' onset "
+             "patterns, as MusPy defines it); share of bars equal to an earlier bar.", "",
+             "| set | meter | melodies | downbeat onsets | off-beat onsets | groove consistency | "
+             "bar repetition |", "| --- | --- | --- | --- | --- | --- | --- |"]
+    labels = dict(SETS)
+    for key, summary in rhythm.items():
+        groups = [("all", summary["overall"])] + [(m, g) for m, g in summary["by_meter"].items()
+                                                  if g["melodies"] >= 5]
+        for meter, group in groups:
+            lines.append(f"| {labels.get(key, key)} | {meter} | {group['melodies']} | " + " | ".join(
+                _number(group[name], 3) for name in RHYTHM_METRICS) + " |")
+    return [*lines, ""]
 
 
 def _realism(realism: dict) -> list[str]:

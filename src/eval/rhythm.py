@@ -26,7 +26,7 @@ from src.data.vocab import HOLD, REST
 RHYTHM_METRICS = ("downbeat_onset_rate", "offbeat_onset_rate", "groove_consistency", "bar_repetition")
 
 # (bar_length, first_position, beat_length, label) of one melody
-Meter = tuple[int, int, int, str]
+RhythmMeter = tuple[int, int, int, str]
 
 
 def _is_onset(symbol: str) -> bool:
@@ -113,7 +113,7 @@ def _summarize(rows: list[dict]) -> dict:
     return summary
 
 
-def rhythm_summary(melodies: list[list[str]], meters: list[Meter]) -> dict:
+def rhythm_summary(melodies: list[list[str]], meters: list[RhythmMeter]) -> dict:
     """{"overall": means, "by_meter": {label: means}} of the melodies' RHYTHM_METRICS.
 
     meters[i] = (bar_length, first_position, beat_length, label) of melodies[i]. Means ignore nan

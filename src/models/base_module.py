@@ -85,9 +85,10 @@ class MelodyModule(L.LightningModule):
         """What the model is called: its config's `name`, else its network's class."""
         return self.hparams.get("name") or str(self.hparams.net.get("_target_", "?")).rsplit(".", 1)[-1]
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Ids (B, L) -> logits, as the network gives them ((B, V) or (B, L, V))."""
-        return self.net(x)
+    def forward(self, x: Tensor, *context: Tensor) -> Tensor:
+        """Ids (B, L) (and a causal net's context (B, L, 3)) -> logits as the network gives them
+        ((B, V) or (B, L, V))."""
+        return self.net(x, *context)
 
     def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         # (B, L) uint8 ids; (B,) int64 targets, or (B, L) for every-position nets, whose batches also

@@ -18,7 +18,7 @@ from src.config import check_values
 from src.data.keys import parse_key, shift_to_reference
 from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
 from src.errors import UserError
-from src.models.meter_plan import AUTO, Meter, check_meter_settings, draw_meters
+from src.models.meter_plan import AUTO, Meter, check_meter_settings, draw_meters, fixed_meters
 
 MAX_STEPS = 10_000
 MAX_SAMPLES = 1_000
@@ -43,6 +43,7 @@ class GenerationRequest:
     key: str | None = None  # e.g. E, Bb, f#m, Am; its mode conditions a meter-aware model
     time_signature: str = AUTO  # auto: drawn from the training songs' meters (src/models/meter_plan.py)
     pickup: int | str = AUTO  # steps before the first downbeat; auto: drawn with the meter
+    meters: tuple[Meter, ...] = ()  # with a tuple of seeds: each seed's own meter (e.g. its song's)
 
     def __post_init__(self) -> None:
         _check_numbers(self)
@@ -100,9 +101,11 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
         tonic, mode = parse_key(request.key)
         shift = shift_to_reference(tonic, mode)  # the key's tonic -> the model's C / A
     encoding = module.encoding
-    # drawn apart from the symbols (numpy, rng_seed): a model that reads no meter draws what it did
-    meters, notes = draw_meters(encoding.meters, encoding.step, request.num_samples, request.time_signature,
-                                request.pickup, mode, request.rng_seed, module.max_bar)
+    if request.meters:
+        meters, notes = fixed_meters(request.meters, request.num_samples, module.max_bar), []
+    else:  # drawn apart from the symbols (numpy, rng_seed): a model that reads no meter draws what it did
+        meters, notes = draw_meters(encoding.meters, encoding.step, request.num_samples,
+                                    request.time_signature, request.pickup, mode, request.rng_seed, module.max_bar)
     seeds = [read_seed(module, "seed", text, request.key, shift) for text in request.seeds]
     seed2 = read_seed(module, "seed2", request.seed2, request.key, shift)
     if generator is None:

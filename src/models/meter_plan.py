@@ -29,7 +29,8 @@ class Meter:
     bar_length: int = 16  # steps per bar
 
     def as_record(self) -> dict:
-        return {"time_signature": self.time_signature, "pickup": self.pickup, "mode": self.mode}
+        """As a melody's JSON holds it (`key_mode`: `mode` there is the generation mode)."""
+        return {"time_signature": self.time_signature, "pickup": self.pickup, "key_mode": self.mode}
 
 
 def draw_meters(rows: tuple, step: float, count: int, time_signature: str, pickup: int | str,
@@ -62,6 +63,18 @@ def draw_meters(rows: tuple, step: float, count: int, time_signature: str, picku
                             f"position table; accepted: meters of at most {max_bar} steps a bar")
         meters.append(Meter(signature, check_pickup(pickup_steps, bar), song_mode, bar))
     return meters, notes
+
+
+def fixed_meters(meters: tuple[Meter, ...], count: int, max_bar: int | None) -> list[Meter]:
+    """Meters given one per melody (the evaluation's seeded set: each test song's own), checked."""
+    if len(meters) != count:
+        raise UserError(f"meters: {len(meters)} given for {count} melodies; accepted: one per melody")
+    for meter in meters:
+        if max_bar is not None and meter.bar_length > max_bar:
+            raise UserError(f"a bar of {meter.bar_length} steps ({meter.time_signature}) is longer than this "
+                            f"model's position table; accepted: at most {max_bar} steps a bar")
+        check_pickup(meter.pickup, meter.bar_length)
+    return list(meters)
 
 
 def check_meter_settings(time_signature: object, pickup: object) -> tuple[str, int | str]:

@@ -1,0 +1,119 @@
+"""Melodies in a meter: a meter-aware causal model trained on real songs, sampled in chosen or drawn meters."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from src.data import encoding
+from src.data.meter import bar_positions, bar_steps, pickup, planned_positions
+from src.data.vocab import BOUNDARY_ID
+from src.errors import UserError
+from src.models.checkpoint import load_module
+from src.models.step_inputs import StepInputs
+from src.sample import main as sample_main
+
+
+@pytest.fixture(scope="module")
+def meter_run(erk5_dir, tmp_path_factory):
+    """lstm_attn_lm with meter and mode inputs (its experiment's defaults), a few steps on erk5."""
+    from src.train import train
+    from tests.conftest import run_config, small_data
+
+    root = tmp_path_factory.mktemp("meter")
+    train(run_config(root / "run", ["experiment=lstm_attn_lm", "model.net.hidden_size=16", "trainer.max_steps=2",
+                                    "trainer.val_check_interval=2", "callbacks.sample_export.steps=8",
+                                    *small_data(erk5_dir, root / "cache")]))
+    return root / "run"
+
+
+def _records(folder) -> list[dict]:
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*.json"))]
+
+
+def test_the_checkpoint_holds_the_training_songs_meters(meter_run):
+    module = load_module(meter_run / "checkpoints" / "best.ckpt")
+    meters = module.encoding.meters
+    assert meters and all(len(row) == 4 and row[3] >= 1 for row in meters)
+    assert {row[0] for row in meters} <= {"2/4", "3/4", "4/4", "6/8", "3/8", "6/4", "3/2", "2/2", "4/2", "5/4"}
+    assert module.max_bar == 48 and 8 <= module.encoding.longest_bar <= 48
+
+
+def test_a_chosen_meter_and_pickup_reach_the_json_and_the_bar_lines(meter_run, tmp_path):
+    out = tmp_path / "out"
+    seed = "60 _ 64 _ 67 _ _ _"
+    melodies = sample_main([f"ckpt={meter_run}", f"out_dir={out}", "time_signature=3/4", "pickup=2",
+                            f"seed={seed}", "steps=30", "min_steps=30", "num_samples=2"])
+    for k, record in enumerate(_records(out)):
+        assert (record["time_signature"], record["pickup"]) == ("3/4", 2)
+        for suffix in (".mid", ".musicxml"):
+            song = encoding.read_song(out / f"melody_{k:02d}{suffix}")
+            steps = len(melodies[k])
+            assert song.time_signature == "3/4"
+            # the score's bar lines fall where the model's did: a 2-step pickup, then bars of 12
+            assert bar_positions(song.bars, steps).tolist() == planned_positions(12, 2, steps + 1).tolist()
+
+
+def test_auto_draws_meters_the_training_songs_had_and_a_key_fixes_the_mode(meter_run, tmp_path):
+    module = load_module(meter_run / "checkpoints" / "best.ckpt")
+    seen = {tuple(row[:3]) for row in module.encoding.meters}
+    sample_main([f"ckpt={meter_run}", f"out_dir={tmp_path / 'a'}", "steps=8", "num_samples=12", "rng_seed=3"])
+    drawn = [(r["time_signature"], r["pickup"], r["key_mode"]) for r in _records(tmp_path / "a")]
+    assert set(drawn) <= seen and len(set(drawn)) > 1
+    sample_main([f"ckpt={meter_run}", f"out_dir={tmp_path / 'b'}", "steps=8", "num_samples=12", "rng_seed=3"])
+    assert [(r["time_signature"], r["pickup"], r["key_mode"]) for r in _records(tmp_path / "b")] == drawn
+    sample_main([f"ckpt={meter_run}", f"out_dir={tmp_path / 'c'}", "steps=8", "num_samples=6", "key=Am"])
+    assert {r["key_mode"] for r in _records(tmp_path / "c")} == {"minor"}
+
+
+def test_a_meter_no_training_song_had_is_allowed_with_a_note(meter_run, tmp_path, capsys):
+    sample_main([f"ckpt={meter_run}", f"out_dir={tmp_path / 'out'}", "time_signature=5/8", "steps=8"])
+    assert "no training song is in 5/8" in capsys.readouterr().err
+    assert _records(tmp_path / "out")[0]["time_signature"] == "5/8"
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["time_signature=5/0"], "time_signature='5/0' is not accepted; accepted: N/D"),
+    (["pickup=-1"], "pickup=-1 is not accepted; accepted: auto, or an integer >= 0"),
+    (["time_signature=3/4", "pickup=12"], "pickup=12 is not accepted; accepted: an integer 0..11"),
+    (["time_signature=16/2"], "time_signature=16/2 has bars of 128 steps, longer than this model's position"),
+])
+def test_bad_meters_exit_2_with_one_line_and_write_nothing(meter_run, tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_info:
+        sample_main([f"ckpt={meter_run}", f"out_dir={tmp_path / 'out'}", *args])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and message in err and "\n" not in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_position_table_shorter_than_the_songs_bars_is_refused(erk5_dir, tmp_path):
+    from src.train import train
+    from tests.conftest import run_config, small_data
+
+    with pytest.raises(UserError, match=r"model.net.max_bar=8 is shorter than the longest bar of the training"):
+        train(run_config(tmp_path / "run", ["experiment=lstm_attn_lm", "model.net.hidden_size=16",
+                                            "model.net.max_bar=8", *small_data(erk5_dir, tmp_path / "cache")]))
+
+
+def test_the_look_back_reads_the_symbols_one_and_two_bars_before_the_predicted_step():
+    V = 10
+    inputs = StepInputs(V, lookback=True, max_bar=4)
+    x = torch.tensor([[BOUNDARY_ID, 3, 4, 5, 6, 7, 8, 9, 3]])  # a song opening with its '/'
+    bars = torch.full((1, 9), 4)  # bars of 4 steps
+    context = torch.stack([torch.arange(9) % 4, bars[0], torch.zeros(9, dtype=torch.long)], dim=-1)[None]
+    features, _ = inputs(x, context, None, torch.float32)
+    one, two = features[0, :, V:2 * V + 1].argmax(-1), features[0, :, 2 * V + 1:].argmax(-1)
+    # input t predicts step t + 1: one bar back is x[t - 3], two bars back x[t - 7]; before the song: none
+    assert one.tolist() == [V, V, V, V, 3, 4, 5, 6, 7]
+    assert two.tolist() == [V] * 8 + [3]
+    # in pieces, with the history carried: the same features
+    first, history = inputs(x[:, :5], context[:, :5], None, torch.float32)
+    second, _ = inputs(x[:, 5:], context[:, 5:], history, torch.float32)
+    assert torch.equal(torch.cat([first, second], dim=1), features)
+
+
+def test_a_song_read_in_a_meter_starts_in_its_pickup():
+    assert bar_steps("6/8", 0.25) == 12
+    assert pickup(planned_positions(12, 2, 5)) == 2
