@@ -261,3 +261,13 @@ def test_fluidsynth_renders_a_wav_when_installed():
     melody = render("69 _ _ _ 72 _ _ _".split(), step=0.25, qpm=120, synth="fluidsynth")
     with wave.open(io.BytesIO(melody.wav)) as wav:
         assert melody.synth == "fluidsynth" and wav.getnframes() >= round(8 * 0.125 * wav.getframerate())
+
+
+def test_a_chosen_meter_reaches_the_files_and_the_page(dirs, monkeypatch):
+    at = generate(app(*dirs, monkeypatch), "bundled", time_signature="6/8", steps=24, min_steps=24)
+    melody = at.session_state["result"].melodies[0]
+    assert melody.time_signature == "6/8" and 0 <= melody.pickup < 12
+    assert at.caption[-1].value.startswith("Meter 6/8")
+    score = ET.fromstring(melody.musicxml)
+    time = score.find(".//attributes/time")
+    assert (time.findtext("beats"), time.findtext("beat-type")) == ("6", "8")

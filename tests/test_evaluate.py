@@ -61,9 +61,22 @@ def test_report_of_a_trained_run(trained_run, erk5_dir, tmp_path, capsys):
     assert realism["train_songs"]["count_a"] == realism["train_songs"]["count_b"] == sets["real"]["count"]
     assert all(0 <= r["balanced_accuracy"] <= 1 and 0 <= r["auc"] <= 1 for r in realism.values())
 
+    # rhythm in the bar: held-out songs in their own meters; the seeded set in its songs' meters
+    rhythm, meters = result["rhythm"], result["meters"]
+    assert set(rhythm) == {"real", "seeded", "unseeded"}
+    assert rhythm["real"]["overall"]["melodies"] == sets["real"]["count"]
+    assert sum(g["melodies"] for g in rhythm["real"]["by_meter"].values()) == sets["real"]["count"]
+    assert 0.5 < rhythm["real"]["overall"]["downbeat_onset_rate"] <= 1  # real songs mostly hit the downbeat
+    by_opening = {" ".join(corpus.vocab.decode(corpus.tokens[s["offset"]:s["offset"] + 8])): s
+                  for s in corpus.split("test")}
+    for melody, meter in zip(result["melodies"]["seeded"], meters["seeded"], strict=True):
+        song = by_opening[" ".join(melody.split()[:8])]
+        assert (meter["time_signature"], meter["pickup"], meter["key_mode"]) == (
+            song["time_signature"], song["pickup"], song["mode"])
+
     markdown = (out / "report.md").read_text()
     for heading in ("## Held-out metrics", "## Generated vs held-out melodies", "## Memorization",
-                    "## Told apart from held-out songs"):
+                    "## Rhythm in the bar", "## Told apart from held-out songs"):
         assert heading in markdown
     assert "| test/bits |" in markdown and "| in-key rate |" in markdown
     assert markdown.strip() in capsys.readouterr().out
@@ -141,13 +154,17 @@ def test_leaderboard_groups_seeds_as_mean_and_std(tmp_path, capsys):
 def test_leaderboard_of_listed_run_folders(tmp_path):
     a = fake_run(tmp_path / "a", "gru", [], 0, 1.5)
     b = fake_run(tmp_path / "b", "gru", [], 1, 1.7)
-    (a / "report.json").write_text(json.dumps({"realism": {"unseeded": {"balanced_accuracy": 0.75}}}))
+    rhythm = {"downbeat_onset_rate": 0.875, "bar_repetition": 0.25}
+    (a / "report.json").write_text(json.dumps({"realism": {"unseeded": {"balanced_accuracy": 0.75}},
+                                               "rhythm": {"unseeded": {"overall": rhythm}}}))
     board = evaluate_main([f"runs={a},{b}", f"out_dir={tmp_path / 'board'}"])
     assert board["groups"][0]["seeds"] == [0, 1]
-    # the realism figure of an evaluated run; a run never evaluated has none
+    # the realism and rhythm figures of an evaluated run; a run never evaluated has none
     assert [r["metrics"]["realism/unseeded"] for r in board["runs"]] == [0.75, None]
+    assert [r["metrics"]["rhythm/downbeat_onset_rate"] for r in board["runs"]] == [0.875, None]
     table = (tmp_path / "board" / "leaderboard.md").read_text()
     assert "told apart" in table and "| 0.7500 |" in table
+    assert "downbeat onsets" in table and "bar repetition" in table and "| 0.8750 |" in table
 
 
 def refusal(capsys, *args: str) -> str:

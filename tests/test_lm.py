@@ -135,6 +135,10 @@ def test_every_position_windows_move_targets_on_by_one():
     offsets = starts - torch.arange(9) * 5  # (50, 9), clamped at the last window
     assert offsets.min() == 0 and offsets[:, :8].max() == 4 and starts.max() == 41
     assert windows.windows.untyped_storage().data_ptr() == windows.tokens.untyped_storage().data_ptr()
+    # with a history: the ids before each window, '/' before the stream's start, for the look-back
+    x, y, c, before = StridedWindows(tokens, context, 8, 5, V, jitter=False, history=7).batch(torch.arange(3))
+    assert before.tolist() == [[BOUNDARY_ID] * 7, [BOUNDARY_ID] * 2 + list(range(5)), list(range(3, 10))]
+    assert x[2].tolist() == list(range(10, 18)) and y[2].tolist() == list(range(11, 19))
 
 
 def test_augmented_windows_shift_inputs_and_targets_together():
@@ -143,6 +147,15 @@ def test_augmented_windows_shift_inputs_and_targets_together():
     context = np.zeros((400, 3), np.uint8)
     x, y, _ = StridedWindows(tokens, context, 16, 16, V, augment=(-5, 6)).batch(torch.arange(20))
     assert torch.equal(x[:, 1:].long(), y[:, :-1])  # still one stream moved on by one
+    torch.manual_seed(0)
+    plain = StridedWindows(tokens, context, 16, 16, V, jitter=False, history=8).batch(torch.arange(1, 20))
+    torch.manual_seed(0)
+    moved = StridedWindows(tokens, context, 16, 16, V, augment=(-5, 6), jitter=False, history=8).batch(
+        torch.arange(1, 20))
+    first_pitch = (plain[0] >= FIRST_PITCH_ID).long().argmax(dim=1, keepdim=True)  # (B, 1)
+    shift = moved[0].long().gather(1, first_pitch) - plain[0].long().gather(1, first_pitch)  # (B, 1)
+    is_pitch = plain[3] >= FIRST_PITCH_ID
+    assert torch.equal(moved[3].long(), torch.where(is_pitch, plain[3].long() + shift, plain[3].long()))
     assert y.max() < V
 
 

@@ -117,3 +117,22 @@ def test_the_look_back_reads_the_symbols_one_and_two_bars_before_the_predicted_s
 def test_a_song_read_in_a_meter_starts_in_its_pickup():
     assert bar_steps("6/8", 0.25) == 12
     assert pickup(planned_positions(12, 2, 5)) == 2
+
+
+def test_a_look_back_over_phrases_trains_with_its_history_and_samples(erk5_dir, tmp_path):
+    from src.train import train
+    from tests.conftest import run_config, small_data
+
+    run = tmp_path / "run"
+    train(run_config(run, ["experiment=lstm_attn_lm", "model.net.hidden_size=16", "model.net.lookback=[1,2,4]",
+                           "trainer.max_steps=2", "trainer.val_check_interval=2", "callbacks.sample_export.steps=8",
+                           *small_data(erk5_dir, tmp_path / "cache")]))
+    module = load_module(run / "checkpoints" / "best.ckpt")
+    assert module.net.inputs.lookback == (1, 2, 4) and module.encoding.history == 4 * 48
+    melodies = sample_main([f"ckpt={run}", f"out_dir={tmp_path / 'out'}", "steps=40", "num_samples=2"])
+    assert len(melodies) == 2
+
+
+def test_a_bad_look_back_is_one_line():
+    with pytest.raises(UserError, match=r"model.net.lookback=\[0\] is not accepted; accepted: false, true"):
+        StepInputs(10, lookback=[0])

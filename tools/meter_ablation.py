@@ -21,6 +21,7 @@ ROWS = {
     "meter": ["model.net.meter=true", "model.net.mode=false"],
     "meter_mode": ["model.net.meter=true", "model.net.mode=true"],
     "meter_mode_lookback": ["model.net.meter=true", "model.net.mode=true", "model.net.lookback=true"],
+    "meter_mode_lookback8": ["model.net.meter=true", "model.net.mode=true", "model.net.lookback=[1,2,4,8]"],
 }
 ROOT = Path("outputs/ablation")
 

@@ -114,7 +114,7 @@ class MelodyDataModule(L.LightningDataModule):
         prepare_workers: int | None = None, sequence_length: int = 64, batch_size: int = 256,
         num_workers: int = 0, transpose_augment: list[int] | tuple[int, int] | None = None,
         windows: str = "next", segment_length: int | None = None, segment_stride: int = 16,
-        extra_train: str | None = None,
+        extra_train: str | None = None, history: int = 0,
     ) -> None:
         super().__init__()
         for key, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
@@ -127,7 +127,8 @@ class MelodyDataModule(L.LightningDataModule):
                     f"data.extra_train={extra_train!r} is invalid: accepted null, a corpus name or folder")
             corpus_files(extra_train, "data.extra_train")
         # the windows (and a VAE's segment length) are the model kind's: src.train passes them
-        layout = {"windows": windows, "segment_length": segment_length if windows == "segments" else None}
+        layout = {"windows": windows, "segment_length": segment_length if windows == "segments" else None,
+                  "history": int(history) if windows == "every" else 0}
         self.record = EncodingRecord.from_data_config(locals(), **layout)
         self.cache_dir, self.prepare_workers = cache_dir, prepare_workers
         self.batch_size, self.num_workers = int(batch_size), int(num_workers)
@@ -204,7 +205,7 @@ class MelodyDataModule(L.LightningDataModule):
         tokens, starts, context = stream_array(corpus, split)
         if split == "train":
             return StridedWindows(tokens, context, self.sequence_length, self.segment_stride,
-                                  len(self.vocab), self.augment)
+                                  len(self.vocab), self.augment, history=self.record.history)
         return SongSequences(tokens, starts, context)
 
     def check_splits(self) -> None:

@@ -35,6 +35,7 @@ class EncodingRecord:
     sequence_length: int = 64  # window length; the sampler's prompt is this many '/'
     windows: str = "next"  # chosen by the model kind (src/models/kinds.py), never by hand
     segment_length: int | None = None  # windows=segments: symbols per segment
+    history: int = 0  # windows=every: ids before each training window a look-back reads
     extra_train: str | None = None  # a second corpus whose train songs are trained on too
     # what the training songs hold, stored once the corpus is read (empty in older checkpoints):
     # (time signature, pickup steps, mode, songs) rows, the sampler's `auto` meter; the longest bar
@@ -53,6 +54,8 @@ class EncodingRecord:
             raise UserError(f"data.windows={self.windows!r} is invalid: accepted {', '.join(WINDOWS)}")
         if self.windows == "segments" and (self.segment_length is None or self.segment_length < 1):
             raise UserError(f"segment_length={self.segment_length} is invalid: accepted integers >= 1")
+        if self.history < 0:
+            raise UserError(f"history={self.history} is invalid: accepted integers >= 0")
         self.vocab  # noqa: B018 (validates the pitch range, once)
 
     @cached_property
@@ -83,6 +86,8 @@ class EncodingRecord:
             record["windows"] = self.windows
         if self.windows == "segments":
             record["segment_length"] = self.segment_length
+        if self.history:
+            record["history"] = self.history
         if self.extra_train:
             record["extra_train"] = self.extra_train
         if self.meters:

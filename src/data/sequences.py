@@ -39,13 +39,19 @@ def stream_array(corpus: Corpus, split: str) -> tuple[np.ndarray, np.ndarray, np
 
 class StridedWindows(Dataset):
     """Windows of L + 1 symbols every `stride` positions, each start moved by a random offset in
-    [0, stride) per draw so that window edges fall everywhere; views over one uint8 array."""
+    [0, stride) per draw so that window edges fall everywhere; views over one uint8 array. With
+    `history` H > 0 each window also brings the H ids before it (`/` before the stream's start), which
+    a look-back reads (src/models/step_inputs.py)."""
 
     def __init__(self, tokens: np.ndarray, context: np.ndarray, sequence_length: int, stride: int,
-                 vocab_size: int, augment: tuple[int, int] | None = None, jitter: bool = True) -> None:
+                 vocab_size: int, augment: tuple[int, int] | None = None, jitter: bool = True,
+                 history: int = 0) -> None:
         self.tokens = torch.from_numpy(tokens)  # (N,) uint8
         self.windows = self.tokens.unfold(0, sequence_length + 1, 1)  # (N-L, L+1) view, no copy
         self.context = torch.from_numpy(context)  # (N, 3) uint8
+        self.history = history
+        padded = torch.cat([torch.full((history,), BOUNDARY_ID, dtype=torch.uint8), self.tokens])
+        self.before = padded.unfold(0, history, 1) if history else None  # (N+1, H): ids before each start
         self.stride, self.vocab_size, self.augment, self.jitter = stride, vocab_size, augment, jitter
         self.count = (len(self.windows) - 1) // stride + 1 if len(self.windows) else 0
 
@@ -58,9 +64,9 @@ class StridedWindows(Dataset):
     def __getitems__(self, indices: list[int]) -> list[tuple[Tensor, Tensor, Tensor]]:
         return [self.batch(torch.as_tensor(indices, dtype=torch.long))]
 
-    def batch(self, indices: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """Inputs (B, L) uint8, targets (B, L) int64 (the inputs moved on by one) and the targets'
-        context (B, L, 3) uint8."""
+    def batch(self, indices: Tensor) -> tuple[Tensor, ...]:
+        """Inputs (B, L) uint8, targets (B, L) int64 (the inputs moved on by one), the targets' context
+        (B, L, 3) uint8, and with a history the H ids before the inputs (B, H) uint8."""
         starts = indices * self.stride
         if self.jitter:
             starts = starts + torch.randint(0, self.stride, starts.shape)
@@ -69,9 +75,14 @@ class StridedWindows(Dataset):
         x, y = w[:, :-1], w[:, 1:]
         L = x.shape[1]
         context = self.context[starts[:, None] + 1 + torch.arange(L)]  # (B, L, 3): the targets'
-        if self.augment is not None:  # one shift per window, inputs and targets alike
+        H = self.history
+        if H:
+            x = torch.cat([self.before[starts], x], dim=1)  # (B, H + L): the history travels with x
+        if self.augment is not None:  # one shift per window: history, inputs and targets alike
             x, last = transpose(x, y[:, -1], self.augment, self.vocab_size)
-            y = torch.cat([x[:, 1:], last[:, None]], dim=1)
+            y = torch.cat([x[:, H + 1:], last[:, None]], dim=1)
+        if H:
+            return x[:, H:], y.long(), context, x[:, :H]
         return x, y.long(), context
 
 

@@ -21,6 +21,7 @@ from src.errors import UserError
 from src.models.base_module import MelodyModule
 from src.models.generation import GenerationRequest
 from src.models.meter_plan import Meter, context_of
+from src.models.step_inputs import history_length
 from src.models.ngram_module import NGramModule
 from src.models.vae_module import VAEModule
 
@@ -37,8 +38,19 @@ class CausalModule(MelodyModule):
 
     windows = "every"
 
+    @classmethod
+    def data_layout(cls, net: Mapping) -> dict:
+        """Every-position windows, with the ids before each one that the net's look-back reads."""
+        lookback, max_bar = net.get("lookback", False), net.get("max_bar", 48)
+        return {"windows": cls.windows, "history": history_length(lookback, max_bar)
+                if isinstance(max_bar, int) and not isinstance(max_bar, bool) else 0}
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        wanted = self.net.inputs.history_length
+        if self.encoding.history != wanted:  # the data must bring what the look-back reads
+            raise UserError(f"the encoding brings {self.encoding.history} ids before each window; the "
+                            f"look-back model.net.lookback={list(self.net.inputs.lookback)} reads {wanted}")
         longest, table = self.encoding.longest_bar, self.max_bar
         if table is not None and longest > table:
             raise UserError(f"model.net.max_bar={table} is shorter than the longest bar of the training "

@@ -24,7 +24,6 @@ from src.models.step_inputs import StepInputs
 LSTMAttentionState = tuple[tuple[Tensor, Tensor], Tensor, KVCache, Tensor | None]
 # (GRU state (layers, B, H), the look-back's input history or None)
 GRUState = tuple[Tensor, Tensor | None]
-METER_SETTINGS = ("meter", "mode", "lookback", "max_bar")
 
 
 class CausalNet(CausalSampling, nn.Module):
@@ -32,10 +31,14 @@ class CausalNet(CausalSampling, nn.Module):
 
     inputs: StepInputs
 
-    def forward(self, x: Tensor, context: Tensor | None = None) -> Tensor:
-        """Ids (B, T), any integer dtype, and their context (B, T, 3) -> logits (B, T, V), position t
-        from ids <= t."""
-        return self.advance(x, None, context)[0]
+    def forward(self, x: Tensor, context: Tensor | None = None, history: Tensor | None = None) -> Tensor:
+        """Ids (B, T), any integer dtype, their context (B, T, 3), and for a look-back the ids before
+        them (B, H) -> logits (B, T, V), position t from ids <= t."""
+        return self.advance(x, None if history is None else self.start_state(history), context)[0]
+
+    def start_state(self, history: Tensor):
+        """The state of a fresh start whose look-back sees `history` (B, H) before the first input."""
+        raise NotImplementedError
 
     def advance(self, x: Tensor, state=None, context: Tensor | None = None) -> tuple[Tensor, object]:
         raise NotImplementedError
@@ -57,7 +60,7 @@ class LSTMAttentionLM(CausalNet):
         weight_dropout: float = 0.0,
         meter: bool = False,
         mode: bool = False,
-        lookback: bool = False,
+        lookback: bool | list[int] = False,
         max_bar: int = 48,
     ) -> None:
         super().__init__()
@@ -89,6 +92,9 @@ class LSTMAttentionLM(CausalNet):
         self.attention = MultiHeadSelfAttention(hidden_size, heads)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
+
+    def start_state(self, history: Tensor) -> LSTMAttentionState:
+        return None, None, None, history
 
     def advance(
         self, x: Tensor, state: LSTMAttentionState | None = None, context: Tensor | None = None
@@ -129,7 +135,7 @@ class GRULM(CausalNet):
 
     def __init__(
         self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2,
-        meter: bool = False, mode: bool = False, lookback: bool = False, max_bar: int = 48,
+        meter: bool = False, mode: bool = False, lookback: bool | list[int] = False, max_bar: int = 48,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -150,6 +156,9 @@ class GRULM(CausalNet):
         )
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
+
+    def start_state(self, history: Tensor) -> GRUState:
+        return None, history
 
     def advance(self, x: Tensor, state: GRUState | None = None,
                 context: Tensor | None = None) -> tuple[Tensor, GRUState]:

@@ -2,10 +2,12 @@
 
 `context` (B, T, 3) integer: for each input step, the *predicted* step's position in its bar, its bar's
 length (0: unknown) and its song's mode (0 major, 1 minor), as the data module and the sampler give
-them (src/data/meter.py). With `lookback`, the symbols one and two bars before the predicted step at
-the same bar position are inputs too (as Magenta's lookback RNN reads them), read from the net's own
-input history, so transposition and sampling need nothing more; one that lies before the song's
-opening `/` (or before the history) is read as "none".
+them (src/data/meter.py). With `lookback` (bar distances, e.g. [1, 2] as Magenta's lookback RNN reads
+them, or [1, 2, 4, 8] for folk phrases of two and four bars), the symbols that many bars before the
+predicted step, at the same bar position, are inputs too. They are read from the net's own input
+history (`history_length` ids before the current piece: the sampling state carries them, a training
+window brings them from the data), so transposition needs nothing more; one that lies before the
+song's opening `/` (or before the history) is read as "none".
 """
 
 from __future__ import annotations
@@ -18,19 +20,40 @@ from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError
 
 CONTEXT_WIDTH = 3  # position, bar length, mode
+MAX_LOOKBACK = 16  # bars
+
+
+def lookback_bars(value: object) -> tuple[int, ...]:
+    """`model.net.lookback`: false or [] (none), true ([1, 2]), or a list of bar distances 1..16."""
+    if value is False or value is None:
+        return ()
+    if value is True:
+        return (1, 2)
+    bars = list(value) if isinstance(value, list | tuple) else None
+    if bars is None or not all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= MAX_LOOKBACK
+                               for b in bars):
+        raise UserError(f"model.net.lookback={value!r} is not accepted; accepted: false, true (= [1, 2]) or "
+                        f"a list of bar distances 1..{MAX_LOOKBACK}, e.g. [1, 2, 4, 8]")
+    return tuple(sorted(set(bars)))
+
+
+def history_length(lookback: object, max_bar: int) -> int:
+    """Ids before a piece that `lookback` reads: its farthest distance times the longest bar."""
+    bars = lookback_bars(lookback)
+    return max(bars) * max_bar if bars else 0
 
 
 class StepInputs(nn.Module):
     """Ids (B, T) and context (B, T, 3) -> input features (B, T, size)."""
 
-    def __init__(self, vocab_size: int, meter: bool = False, mode: bool = False, lookback: bool = False,
-                 max_bar: int = 48, dim: int = 16) -> None:
+    def __init__(self, vocab_size: int, meter: bool = False, mode: bool = False,
+                 lookback: bool | list[int] = False, max_bar: int = 48, dim: int = 16) -> None:
         super().__init__()
         if isinstance(max_bar, bool) or not isinstance(max_bar, int) or not 1 <= max_bar <= 255:
             raise UserError(f"model.net.max_bar={max_bar!r} is not accepted; accepted: an integer 1..255 "
                             "(the longest bar in steps the position table holds)")
         self.vocab_size, self.max_bar = vocab_size, max_bar
-        self.meter, self.mode, self.lookback = bool(meter), bool(mode), bool(lookback)
+        self.meter, self.mode, self.lookback = bool(meter), bool(mode), lookback_bars(lookback)
         self.size = vocab_size
         if self.meter:  # position 0..max_bar-1; bar length 0 (unknown) ..max_bar
             self.position = nn.Embedding(max_bar, dim)
@@ -39,17 +62,16 @@ class StepInputs(nn.Module):
         if self.mode:
             self.song_mode = nn.Embedding(2, dim)
             self.size += dim
-        if self.lookback:
-            self.size += 2 * (vocab_size + 1)  # one-hot of each looked-back symbol, or "none"
+        self.size += len(self.lookback) * (vocab_size + 1)  # one-hot of each looked-back symbol, or "none"
 
     @property
     def uses_context(self) -> bool:
-        return self.meter or self.mode or self.lookback
+        return self.meter or self.mode or bool(self.lookback)
 
     @property
     def history_length(self) -> int:
-        """Input ids the look-back needs from before the current piece (two of the longest bars)."""
-        return 2 * self.max_bar if self.lookback else 0
+        """Input ids the look-back needs from before the current piece (its farthest, in longest bars)."""
+        return history_length(self.lookback, self.max_bar)
 
     def forward(self, x: Tensor, context: Tensor | None, history: Tensor | None,
                 dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
@@ -67,7 +89,7 @@ class StepInputs(nn.Module):
             features.append(self.song_mode(context[..., 2].clamp(0, 1)).to(dtype))
         if self.lookback:
             full, history = self._with_history(x, history)
-            for bars_back in (1, 2):
+            for bars_back in self.lookback:
                 features.append(self._looked_back(full, bar, bars_back).to(dtype))
         return torch.cat(features, dim=-1), history
 
@@ -76,7 +98,7 @@ class StepInputs(nn.Module):
         if history is None:
             history = torch.full((x.shape[0], self.history_length), BOUNDARY_ID, dtype=torch.long,
                                  device=x.device)
-        full = torch.cat([history, x.long()], dim=1)
+        full = torch.cat([history.long(), x.long()], dim=1)
         return full, full[:, full.shape[1] - self.history_length:]
 
     def _looked_back(self, full: Tensor, bar: Tensor, bars_back: int) -> Tensor:
