@@ -51,10 +51,6 @@ class CausalModule(MelodyModule):
         if self.encoding.history != wanted:  # the data must bring what the look-back reads
             raise UserError(f"the encoding brings {self.encoding.history} ids before each window; the "
                             f"look-back model.net.lookback={list(self.net.inputs.lookback)} reads {wanted}")
-        longest, table = self.encoding.longest_bar, self.max_bar
-        if table is not None and longest > table:
-            raise UserError(f"model.net.max_bar={table} is shorter than the longest bar of the training "
-                            f"songs ({longest} steps); accepted: model.net.max_bar >= {longest}")
 
     def sample(self, prompt: Tensor, request: GenerationRequest, generator: torch.Generator | None = None,
                meters: list[Meter] | None = None) -> list[list[int]]:

@@ -82,7 +82,11 @@ class StepInputs(nn.Module):
         if context is None:  # no meter known (e.g. a bare forward): every field "unknown"
             context = x.new_zeros(*x.shape, CONTEXT_WIDTH)
         context = context.long()
-        position, bar = context[..., 0].clamp(0, self.max_bar - 1), context[..., 1].clamp(0, self.max_bar)
+        # a bar longer than the table (a song written without bar lines: essen has bars of 244 steps)
+        # reads as an unknown meter: bar length 0, position 0, no look-back
+        known = context[..., 1] <= self.max_bar
+        bar = torch.where(known, context[..., 1], 0)
+        position = torch.where(known, context[..., 0], 0).clamp(0, self.max_bar - 1)
         if self.meter:
             features += [self.position(position).to(dtype), self.bar_length(bar).to(dtype)]
         if self.mode:
