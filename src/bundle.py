@@ -29,7 +29,7 @@ from src.models.checkpoint import file_sha256, load_module, read_checkpoint, res
 from src.models.kinds import upgrade_hparams
 
 # name -> `python -m src.train` overrides: each experiment as it is configured (about 10 minutes each on
-# 2 CPU cores; lstm_attn_lm_essen about 50), so a bundled model is the model its README row describes.
+# 2 CPU cores; lstm_attn_lm_essen about 35), so a bundled model is the model its README row describes.
 BUNDLE = {
     name: [f"experiment={name}"]
     for name in ("lstm_attn_lm", "gru", "lstm_attn", "vae", "lstm_attn_lm_essen")

@@ -20,9 +20,10 @@ from src.data.vocab import BOUNDARY_ID
 from src.models.meter_plan import Meter, context_of
 
 VARIANTS = {
-    "symbols only": ("model.net.meter=false", "model.net.mode=false"),
-    "meter + mode": ("model.net.meter=true", "model.net.mode=true"),
-    "meter + mode + look-back": ("model.net.meter=true", "model.net.mode=true", "model.net.lookback=true"),
+    "symbols only": ("model.net.meter=false", "model.net.mode=false", "model.net.lookback=false"),
+    "meter + mode": ("model.net.meter=true", "model.net.mode=true", "model.net.lookback=false"),
+    "meter + mode + look-back [1, 2, 4, 8] (make train)": (
+        "model.net.meter=true", "model.net.mode=true", "model.net.lookback=[1,2,4,8]"),
 }
 METERS = [Meter("3/4", 2, "major", 12), Meter("2/4", 0, "minor", 8), Meter("6/8", 2, "major", 12),
           Meter("4/4", 4, "major", 16)]
