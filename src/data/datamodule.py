@@ -135,6 +135,7 @@ class MelodyDataModule(L.LightningDataModule):
         self.segment_stride = int(segment_stride)
         self.augment = _check_augment(transpose_augment)
         self.corpus: Corpus | None = None
+        self._train_corpus: Corpus | None = None  # with extra_train's songs
         self.datasets: dict[str, Dataset] = {}
 
     @classmethod
@@ -198,8 +199,11 @@ class MelodyDataModule(L.LightningDataModule):
         corpus = self.load_corpus()
         if self.record.extra_train is None:
             return corpus
-        extra = self.record.with_corpus(self.record.extra_train)
-        return with_extra_train(corpus, load_or_build(extra, self.cache_dir, self.prepare_workers))
+        if self._train_corpus is None:  # built once: the encoding's meters and the train split read it
+            extra = self.record.with_corpus(self.record.extra_train)
+            self._train_corpus = with_extra_train(corpus, load_or_build(extra, self.cache_dir,
+                                                                        self.prepare_workers))
+        return self._train_corpus
 
     def _every_position(self, corpus: Corpus, split: str) -> Dataset:
         tokens, starts, context = stream_array(corpus, split)

@@ -50,8 +50,10 @@ class StridedWindows(Dataset):
         self.windows = self.tokens.unfold(0, sequence_length + 1, 1)  # (N-L, L+1) view, no copy
         self.context = torch.from_numpy(context)  # (N, 3) uint8
         self.history = history
-        padded = torch.cat([torch.full((history,), BOUNDARY_ID, dtype=torch.uint8), self.tokens])
-        self.before = padded.unfold(0, history, 1) if history else None  # (N+1, H): ids before each start
+        self.before = None  # (N+1, H): the ids before each start, '/' before the stream's
+        if history:
+            padded = torch.cat([torch.full((history,), BOUNDARY_ID, dtype=torch.uint8), self.tokens])
+            self.before = padded.unfold(0, history, 1)
         self.stride, self.vocab_size, self.augment, self.jitter = stride, vocab_size, augment, jitter
         self.count = (len(self.windows) - 1) // stride + 1 if len(self.windows) else 0
 

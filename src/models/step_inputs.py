@@ -93,8 +93,10 @@ class StepInputs(nn.Module):
             features.append(self.song_mode(context[..., 2].clamp(0, 1)).to(dtype))
         if self.lookback:
             full, history = self._with_history(x, history)
+            # boundaries[:, k]: '/' among full[:, :k] (B, H+T+1), shared by every distance
+            boundaries = F.pad((full == BOUNDARY_ID).long().cumsum(dim=1), (1, 0))
             for bars_back in self.lookback:
-                features.append(self._looked_back(full, bar, bars_back).to(dtype))
+                features.append(self._looked_back(full, boundaries, bar, bars_back).to(dtype))
         return torch.cat(features, dim=-1), history
 
     def _with_history(self, x: Tensor, history: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -105,7 +107,7 @@ class StepInputs(nn.Module):
         full = torch.cat([history.long(), x.long()], dim=1)
         return full, full[:, full.shape[1] - self.history_length:]
 
-    def _looked_back(self, full: Tensor, bar: Tensor, bars_back: int) -> Tensor:
+    def _looked_back(self, full: Tensor, boundaries: Tensor, bar: Tensor, bars_back: int) -> Tensor:
         """One-hot (B, T, V + 1) of the symbol `bars_back` bars before each predicted step."""
         B, T = bar.shape
         H = full.shape[1] - T
@@ -114,7 +116,6 @@ class StepInputs(nn.Module):
         valid = (bar > 0) & (source >= 0)
         source = torch.minimum(source.clamp(min=0), current)  # in range; invalid ones are masked below
         # a '/' anywhere in [source, current] means the symbol is not of this song: "none"
-        boundaries = F.pad((full == BOUNDARY_ID).long().cumsum(dim=1), (1, 0))  # (B, H+T+1)
         crossed = boundaries.gather(1, current.expand(B, T) + 1) - boundaries.gather(1, source)
         symbol = full.gather(1, source)
         symbol = torch.where(valid & (crossed == 0), symbol, self.vocab_size)  # V = none
