@@ -139,3 +139,13 @@ def test_a_look_back_over_phrases_trains_with_its_history_and_samples(erk5_dir, 
 def test_a_bad_look_back_is_one_line():
     with pytest.raises(UserError, match=r"model.net.lookback=\[0\] is not accepted; accepted: false, true"):
         StepInputs(10, lookback=[0])
+
+
+def test_auto_never_draws_a_meter_the_position_table_cannot_hold():
+    from src.models.meter_plan import draw_meters
+
+    rows = (("4/1", 0, "major", 1000), ("3/4", 2, "major", 1))  # 4/1: 64 steps a bar, as some Essen songs
+    meters, _ = draw_meters(rows, 0.25, 20, "auto", "auto", None, rng_seed=0, max_bar=48)
+    assert {m.time_signature for m in meters} == {"3/4"}
+    with pytest.raises(UserError, match=r"time_signature=4/1 has bars of 64 steps"):
+        draw_meters(rows, 0.25, 1, "4/1", "auto", None, rng_seed=0, max_bar=48)

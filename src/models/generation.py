@@ -102,7 +102,7 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
         shift = shift_to_reference(tonic, mode)  # the key's tonic -> the model's C / A
     encoding = module.encoding
     if request.meters:
-        meters, notes = fixed_meters(request.meters, request.num_samples, module.max_bar), []
+        meters, notes = fixed_meters(request.meters, request.num_samples), []
     else:  # drawn apart from the symbols (numpy, rng_seed): a model that reads no meter draws what it did
         meters, notes = draw_meters(encoding.meters, encoding.step, request.num_samples,
                                     request.time_signature, request.pickup, mode, request.rng_seed, module.max_bar)

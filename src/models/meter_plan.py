@@ -40,6 +40,11 @@ def draw_meters(rows: tuple, step: float, count: int, time_signature: str, picku
     notes: list[str] = []
     fixed = {0: None if time_signature == AUTO else time_signature, 1: None if pickup == AUTO else pickup,
              2: mode}
+    if fixed[0] is not None and max_bar is not None and bar_steps(fixed[0], step) > max_bar:
+        raise UserError(f"time_signature={fixed[0]} has bars of {bar_steps(fixed[0], step)} steps, longer than "
+                        f"this model's position table; accepted: meters of at most {max_bar} steps a bar")
+    # `auto` draws only meters the model can place (all of Essen has 4/1 songs: 64 steps a bar)
+    rows = tuple(row for row in rows if _fits(row[0], step, max_bar))
     matching = [row for row in rows if all(v is None or row[i] == v for i, v in fixed.items())]
     if not matching:
         if fixed[0] is not None and rows and not any(row[0] == fixed[0] for row in rows):
@@ -58,23 +63,27 @@ def draw_meters(rows: tuple, step: float, count: int, time_signature: str, picku
     for index in picks:
         signature, pickup_steps, song_mode = matching[index][:3]
         bar = bar_steps(signature, step)
-        if max_bar is not None and bar > max_bar:
-            raise UserError(f"time_signature={signature} has bars of {bar} steps, longer than this model's "
-                            f"position table; accepted: meters of at most {max_bar} steps a bar")
         meters.append(Meter(signature, check_pickup(pickup_steps, bar), song_mode, bar))
     return meters, notes
 
 
-def fixed_meters(meters: tuple[Meter, ...], count: int, max_bar: int | None) -> list[Meter]:
-    """Meters given one per melody (the evaluation's seeded set: each test song's own), checked."""
+def fixed_meters(meters: tuple[Meter, ...], count: int) -> list[Meter]:
+    """Meters given one per melody (the evaluation's seeded set: each test song's own), checked. A song's
+    bar longer than the model's position table is kept: the net reads it as an unknown meter, as in
+    training."""
     if len(meters) != count:
         raise UserError(f"meters: {len(meters)} given for {count} melodies; accepted: one per melody")
     for meter in meters:
-        if max_bar is not None and meter.bar_length > max_bar:
-            raise UserError(f"a bar of {meter.bar_length} steps ({meter.time_signature}) is longer than this "
-                            f"model's position table; accepted: at most {max_bar} steps a bar")
         check_pickup(meter.pickup, meter.bar_length)
     return list(meters)
+
+
+def _fits(time_signature: str, step: float, max_bar: int | None) -> bool:
+    """Whether a training song's meter is a whole number of steps a bar that the position table holds."""
+    try:
+        return max_bar is None or bar_steps(time_signature, step) <= max_bar
+    except UserError:
+        return False
 
 
 def check_meter_settings(time_signature: object, pickup: object) -> tuple[str, int | str]:
