@@ -28,11 +28,14 @@ def nets() -> list[torch.nn.Module]:
     return [LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6),
             GRULM(V, hidden_size=16, num_layers=2, dropout=0.0),
             LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6, **meter),
-            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter)]
+            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter),
+            LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6, **meter,
+                            copy=True),
+            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter, copy=True)]
 
 
 def net_id(net) -> str:
-    return type(net).__name__ + ("+meter" if net.inputs.uses_context else "")
+    return type(net).__name__ + ("+meter" if net.inputs.uses_context else "") + ("+copy" if net.inputs.copy else "")
 
 
 def contexts(B: int, T: int) -> torch.Tensor:

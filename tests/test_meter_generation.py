@@ -12,7 +12,7 @@ from src.data.meter import bar_positions, bar_steps, pickup, planned_positions
 from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError
 from src.models.checkpoint import load_module
-from src.models.step_inputs import StepInputs
+from src.models.step_inputs import StepInputs, copy_logits
 from src.sample import main as sample_main
 
 
@@ -95,8 +95,8 @@ def test_bars_longer_than_the_position_table_read_as_an_unknown_meter():
     long_bars = torch.stack([torch.arange(14) % 12, torch.full((14,), 12), torch.ones(14, dtype=torch.long)], -1)
     unknown = torch.stack([torch.zeros(14, dtype=torch.long), torch.zeros(14, dtype=torch.long),
                            torch.ones(14, dtype=torch.long)], -1)
-    seen, _ = inputs(x, long_bars[None], None, torch.float32)
-    expected, _ = inputs(x, unknown[None], None, torch.float32)
+    seen, _, _ = inputs(x, long_bars[None], None, torch.float32)
+    expected, _, _ = inputs(x, unknown[None], None, torch.float32)
     assert torch.equal(seen, expected)  # essen has unbarred songs (a 244-step "bar"): no meter, no look-back
 
 
@@ -106,15 +106,34 @@ def test_the_look_back_reads_the_symbols_one_and_two_bars_before_the_predicted_s
     x = torch.tensor([[BOUNDARY_ID, 3, 4, 5, 6, 7, 8, 9, 3]])  # a song opening with its '/'
     bars = torch.full((1, 9), 4)  # bars of 4 steps
     context = torch.stack([torch.arange(9) % 4, bars[0], torch.zeros(9, dtype=torch.long)], dim=-1)[None]
-    features, _ = inputs(x, context, None, torch.float32)
+    features, _, _ = inputs(x, context, None, torch.float32)
     one, two = features[0, :, V:2 * V + 1].argmax(-1), features[0, :, 2 * V + 1:].argmax(-1)
     # input t predicts step t + 1: one bar back is x[t - 3], two bars back x[t - 7]; before the song: none
     assert one.tolist() == [V, V, V, V, 3, 4, 5, 6, 7]
     assert two.tolist() == [V] * 8 + [3]
     # in pieces, with the history carried: the same features
-    first, history = inputs(x[:, :5], context[:, :5], None, torch.float32)
-    second, _ = inputs(x[:, 5:], context[:, 5:], history, torch.float32)
+    first, history, _ = inputs(x[:, :5], context[:, :5], None, torch.float32)
+    second, _, _ = inputs(x[:, 5:], context[:, 5:], history, torch.float32)
     assert torch.equal(torch.cat([first, second], dim=1), features)
+
+
+def test_copy_flags_a_repeating_bar_and_boosts_the_looked_back_symbol():
+    V = 10
+    inputs = StepInputs(V, lookback=[1], max_bar=4, copy=True)
+    x = torch.tensor([[BOUNDARY_ID, 3, 4, 5, 6, 3, 4, 9, 6]])  # bar 2 repeats bar 1 but for one step
+    context = torch.stack([torch.arange(9) % 4, torch.full((9,), 4), torch.zeros(9, dtype=torch.long)], -1)[None]
+    features, _, looked = inputs(x, context, None, torch.float32)
+    # the flag: does input t equal x[t - 4] (same song)? '/' and steps with no bar before them: no
+    assert features[0, :, -1].tolist() == [0, 0, 0, 0, 0, 1, 1, 0, 1]
+    assert looked[0, :, 0].tolist() == [V, V, V, V, 3, 4, 5, 6, 3]  # step t + 1 one bar back: x[t - 3]
+    logits = torch.zeros(1, 9, V)
+    boosted = copy_logits(logits, torch.full((1, 9, 1), 2.0), looked)
+    assert boosted[0, 4].tolist() == [0, 0, 0, 2, 0, 0, 0, 0, 0, 0] and boosted[0, 0].abs().sum() == 0
+
+
+def test_copy_needs_a_look_back():
+    with pytest.raises(UserError, match=r"model.net.copy=True is not accepted; accepted: false, or true with a"):
+        StepInputs(10, copy=True)
 
 
 def test_a_song_read_in_a_meter_starts_in_its_pickup():

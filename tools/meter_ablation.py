@@ -22,6 +22,12 @@ ROWS = {
     "meter_mode": ["model.net.meter=true", "model.net.mode=true"],
     "meter_mode_lookback": ["model.net.meter=true", "model.net.mode=true", "model.net.lookback=true"],
     "meter_mode_lookback8": ["model.net.meter=true", "model.net.mode=true", "model.net.lookback=[1,2,4,8]"],
+    # on top of `make train`'s model as it ships (look-back [1, 2, 4, 8], dropout 0.5): the copy path
+    "copy": ["model.net.copy=true"],
+    # the same in 256-step windows (half the batch: the same targets per step), so the LSTM's state has
+    # seen a phrase played twice before it has to decide against a third time
+    "copy_long": ["model.net.copy=true", "data.sequence_length=256", "data.segment_stride=256",
+                  "data.batch_size=16"],
 }
 ROOT = Path("outputs/ablation")
 

@@ -25,9 +25,11 @@ from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
 from src.errors import UserError
 
-ENCODING_VERSION = 2  # bump when the encoding changes meaning: old caches are then rebuilt
+ENCODING_VERSION = 4  # bump when the encoding changes meaning: old caches are then rebuilt
 SPLITS = ("train", "val", "test")
-BUNDLED = {"essen_erk": "erk*.abc", "essen": "*.abc"}
+# corpora music21 ships: name -> (its folder in music21's corpus, the files)
+BUNDLED = {"essen_erk": ("essenFolksong", "erk*.abc"), "essen": ("essenFolksong", "*.abc"),
+           "oneills": ("oneills1850", "*.abc"), "ryans": ("ryansMammoth", "*.abc"), "airds": ("airdsAirs", "*.abc")}
 _SERIAL_BELOW = 64  # parse small corpora in-process: a pool costs more than it saves
 
 
@@ -67,8 +69,9 @@ def load_or_build(config: EncodingRecord, cache_dir: str | Path = "data/processe
 def corpus_files(corpus: str, key: str = "data.corpus") -> tuple[Path, list[Path], str]:
     """(root, score files, cache name) for a bundled corpus name or a folder path (set as `key`)."""
     if corpus in BUNDLED:
-        root = Path(encoding.m21.__file__).parent / "corpus" / "essenFolksong"
-        return root, sorted(root.glob(BUNDLED[corpus])), corpus
+        folder, pattern = BUNDLED[corpus]
+        root = Path(encoding.m21.__file__).parent / "corpus" / folder
+        return root, sorted(root.glob(pattern)), corpus
     root = Path(corpus).expanduser()
     if not root.is_dir():
         raise UserError(
@@ -91,7 +94,7 @@ def build(config: EncodingRecord, root: Path, files: list[Path], path: Path,
     for file in files:
         for item in list_units(file, root):
             (skips if isinstance(item, Skip) else units).append(item)
-    parsed = _parse_all(units, config.step, workers)
+    parsed = _parse_all(units, config.step, config.expand_repeats, workers)
 
     profiles = np.array(encoding.key_profiles(), dtype=np.float64)  # (2, 12): major, minor
     seen: set[bytes] = set()
@@ -170,8 +173,8 @@ def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,
     return record, np.asarray(ids, dtype=np.uint8), positions
 
 
-def _parse_all(units: list[Unit], step: float, workers: int | None) -> list[Song | Skip]:
-    work = partial(encoding.parse_unit, step=step)
+def _parse_all(units: list[Unit], step: float, expand_repeats: bool, workers: int | None) -> list[Song | Skip]:
+    work = partial(encoding.parse_unit, step=step, expand_repeats=expand_repeats)
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(units), desc="parsing", unit="tune", disable=None)
     results: list[Song | Skip] = []

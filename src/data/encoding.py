@@ -16,6 +16,7 @@ import music21 as m21
 
 from src.atomic import atomic_path
 from src.data.meter import bar_steps, nominal_bars
+from src.data.repeats import Mark, RepeatError, abc_voltas, expand, played_order
 from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit
 from src.data.vocab import symbols_to_events
 from src.errors import UserError
@@ -36,8 +37,9 @@ class _SkipSong(Exception):
         self.reason, self.detail = reason, detail
 
 
-def parse_unit(unit: Unit, step: float) -> list[Song | Skip]:
-    """Parse one unit into Songs (or Skips with their reason). Never raises for bad input."""
+def parse_unit(unit: Unit, step: float, expand_repeats: bool = True) -> list[Song | Skip]:
+    """Parse one unit into Songs (or Skips with their reason), repeats played out unless
+    `expand_repeats` is false. Never raises for bad input."""
     with warnings.catch_warnings(), _without_beaming():
         warnings.simplefilter("ignore")
         try:
@@ -49,7 +51,7 @@ def parse_unit(unit: Unit, step: float) -> list[Song | Skip]:
         for offset, one in enumerate(scores):
             index = unit.index + offset
             try:
-                results.append(_song_from_score(one, unit, index, step))
+                results.append(_song_from_score(one, unit, index, step, expand_repeats))
             except _SkipSong as skip:
                 results.append(Skip(unit.source, index, skip.reason, skip.detail))
             except Exception as err:
@@ -156,7 +158,7 @@ def read_melody(path: str | Path, step: float = 0.25) -> list[tuple[int | None, 
 
 def _parse_score(unit: Unit, step: float) -> m21.stream.Stream:
     if unit.text is not None:
-        return m21.converter.parse(unit.text, format="abc", forceSource=True)
+        return m21.converter.parse(abc_voltas(unit.text)[0], format="abc", forceSource=True)
     path = Path(unit.path)
     if path.suffix.lower() in MIDI_SUFFIXES:
         if path.read_bytes()[:4] != b"MThd":
@@ -172,7 +174,8 @@ def _midi_divisors(step: float) -> tuple[int, int]:
     return grid, 3 * grid // 4
 
 
-def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: float) -> Song:
+def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: float,
+                     expand_repeats: bool = True) -> Song:
     parts = [p for p in getattr(score, "parts", []) if p.recurse().notes]
     if len(parts) > 1:
         raise _SkipSong("polyphony", f"{len(parts)} parts with notes")
@@ -183,8 +186,16 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: flo
     stated = signature is not None and _meter_stated(unit)
     time_signature = signature.ratioString if stated else "4/4"
     first_bar = bar_steps(time_signature, step) if stated else None
-    bars = [(bar_start - start, size) for bar_start, size in nominal_bars(_measures(parts or [score], grid),
-                                                                          first_bar)]
+    measures = _measures(parts or [score], grid)
+    if expand_repeats:
+        try:
+            marks = _repeat_marks(score, (parts or [score])[0], unit)
+            order = played_order(marks)
+        except RepeatError as err:
+            raise _SkipSong("repeats", str(err)) from None
+        if order != list(range(len(marks))):
+            events, start, measures = expand(events, start, measures, order)
+    bars = [(bar_start - start, size) for bar_start, size in nominal_bars(measures, first_bar)]
     return Song(
         source=unit.source, index=index, title=title or f"{Path(unit.source).stem} #{index + 1}",
         events=events, declared_key=_declared_key(score, unit),
@@ -204,6 +215,36 @@ def _measures(parts: list[m21.stream.Stream], grid: Fraction) -> list[tuple[int,
     return measures
 
 
+def _repeat_marks(score: m21.stream.Stream, part: m21.stream.Stream, unit: Unit) -> list[Mark]:
+    """Each measure's repeat signs and volta endings as written (src/data/repeats.py).
+
+    music21's ABC reader keeps only the first number of a volta list (`[1,3` reads as 1): an ABC tune's
+    own labels, in order, replace the brackets' numbers when there are as many of them. It makes no
+    measures of a tune with fewer than two plain bar lines: such a tune with repeat signs is refused."""
+    measures = list(part.getElementsByClass(m21.stream.Measure))
+    brackets = list(score.recurse().getElementsByClass(m21.spanner.RepeatBracket))
+    _, labels, signs = abc_voltas(unit.text) if unit.text is not None else ("", [], False)
+    if signs and not measures:
+        raise RepeatError("repeat signs in a tune read without bar lines (fewer than two plain `|`)")
+    endings: dict[int, frozenset[int]] = {}
+    for n, bracket in enumerate(brackets):
+        numbers = labels[n] if len(labels) == len(brackets) else frozenset(bracket.numberRange)
+        for measure in bracket.getSpannedElements():
+            endings[id(measure)] = endings.get(id(measure), frozenset()) | numbers
+    marks = []
+    for n, measure in enumerate(measures):
+        left, right = measure.leftBarline, measure.rightBarline
+        following = measures[n + 1].leftBarline if n + 1 < len(measures) else None
+        end = isinstance(right, m21.bar.Repeat) and right.direction == "end"
+        marks.append(Mark(
+            start=isinstance(left, m21.bar.Repeat) and left.direction == "start",
+            end=(right.times or 2) if end else 0, ending=endings.get(id(measure), frozenset()),
+            section_end=not end and any(b is not None and not isinstance(b, m21.bar.Repeat) and b.type in _SECTION
+                                        for b in (right, following))))
+    return marks
+
+
+_SECTION = {"double", "final", "light-light", "light-heavy", "heavy-light", "heavy-heavy"}
 def _meter_stated(unit: Unit) -> bool:
     """Whether the file states its meter: MIDI files without a time-signature event get music21's 4/4."""
     if unit.text is not None or Path(unit.path).suffix.lower() not in MIDI_SUFFIXES:

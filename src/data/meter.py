@@ -53,18 +53,25 @@ def nominal_bars(measures: list[tuple[int, int]], first_bar: int | None) -> list
 
     The first measure shorter than `first_bar` (the opening time signature's bar, when known) is a
     pickup: its bar starts `first_bar - written` steps earlier. A last measure shorter than the bar
-    before it is the rest of that bar. Every other measure is as long as it is written, so a meter
-    change (which some readers drop from the time signatures) still moves the bar lines.
+    before it is the rest of that bar. Two measures, each shorter than the bar before them, that add
+    up to it are one bar split by a repeat or section sign (`e2 :| G`: the end of a section and its
+    pickup played again). Every other measure is as long as it is written, so a meter change (which
+    some readers drop from the time signatures) still moves the bar lines.
     """
     measures = [(start, length) for start, length in measures if length > 0]
     bars: list[tuple[int, int]] = []
-    for index, (start, length) in enumerate(measures):
+    index = 0
+    while index < len(measures):
+        start, length = measures[index]
+        following = measures[index + 1][1] if index + 1 < len(measures) else None
         if index == 0 and first_bar and length < first_bar:
             bars.append((start + length - first_bar, first_bar))
-        elif index == len(measures) - 1 and bars and length < bars[-1][1]:
-            bars.append((start, bars[-1][1]))
+        elif bars and length < bars[-1][1] and (following is None or length + following == bars[-1][1]):
+            bars.append((start, bars[-1][1]))  # the last bar, or the first half of a split one
+            index += following is not None  # its second half is in it
         else:
             bars.append((start, length))
+        index += 1
     return bars
 
 

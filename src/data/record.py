@@ -15,7 +15,8 @@ from functools import cached_property
 from src.data.vocab import Vocabulary
 from src.errors import UserError
 
-CACHE_FIELDS = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "val_fraction", "test_fraction")
+CACHE_FIELDS = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "val_fraction", "test_fraction",
+                "expand_repeats")
 WINDOWS = ("next", "every", "segments")  # one target per window | every position | whole segments
 # keys every checkpoint's encoding holds (older ones may lack the rest: their defaults apply)
 REQUIRED = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
@@ -32,6 +33,7 @@ class EncodingRecord:
     normalize_key: bool = True
     val_fraction: float = 0.05
     test_fraction: float = 0.05
+    expand_repeats: bool = True  # repeat signs and volta endings played out (src/data/repeats.py)
     sequence_length: int = 64  # window length; the sampler's prompt is this many '/'
     windows: str = "next"  # chosen by the model kind (src/models/kinds.py), never by hand
     segment_length: int | None = None  # windows=segments: symbols per segment
@@ -90,6 +92,8 @@ class EncodingRecord:
             record["history"] = self.history
         if self.extra_train:
             record["extra_train"] = self.extra_train
+        if not self.expand_repeats:
+            record["expand_repeats"] = False
         if self.meters:
             record["meters"] = [list(row) for row in self.meters]
             record["longest_bar"] = self.longest_bar
@@ -115,13 +119,14 @@ class EncodingRecord:
         """The record of a `data` config group (keys it does not hold are ignored), with the model
         kind's `layout` (windows, segment_length)."""
         kinds = {"corpus": str, "step": float, "min_pitch": int, "max_pitch": int, "normalize_key": bool,
-                 "val_fraction": float, "test_fraction": float, "sequence_length": int}
+                 "val_fraction": float, "test_fraction": float, "sequence_length": int, "expand_repeats": bool}
         values = {}
         for key, kind in kinds.items():
             if key not in data:
                 continue
             value = data[key]
-            if kind is not str and (isinstance(value, str) or value is None):
+            if kind is not str and (isinstance(value, str) or value is None) or (
+                    kind is bool and not isinstance(value, bool)):
                 raise UserError(f"data.{key}={value!r} is invalid: accepted a {kind.__name__}")
             values[key] = kind(value)
         extra = data.get("extra_train")

@@ -17,7 +17,7 @@ from torch.func import functional_call
 from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.lstm_attn import check_dropout, check_positive_int
 from src.models.sampling import CausalSampling
-from src.models.step_inputs import StepInputs
+from src.models.step_inputs import StepInputs, copy_logits
 
 # (LSTM (h, c), the last kernel_size - 1 LSTM outputs (B, k-1, H), attention key/value cache,
 #  the look-back's input history (B, 2 * max_bar) or None)
@@ -62,6 +62,7 @@ class LSTMAttentionLM(CausalNet):
         mode: bool = False,
         lookback: bool | list[int] = False,
         max_bar: int = 48,
+        copy: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -78,7 +79,7 @@ class LSTMAttentionLM(CausalNet):
         check_heads(hidden_size, heads, width="model.net.hidden_size")
         self.vocab_size, self.kernel_size, self.attention_window = vocab_size, kernel_size, attention_window
         self.weight_dropout = weight_dropout
-        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar)
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy)
         self.lstm = nn.LSTM(
             self.inputs.size,
             hidden_size,
@@ -92,6 +93,8 @@ class LSTMAttentionLM(CausalNet):
         self.attention = MultiHeadSelfAttention(hidden_size, heads)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
+        # with `copy`: a gain per look-back distance on the logit of the symbol it looks back to
+        self.copy_gain = nn.Linear(hidden_size, len(self.inputs.lookback)) if copy else None
 
     def start_state(self, history: Tensor) -> LSTMAttentionState:
         return None, None, None, history
@@ -101,7 +104,7 @@ class LSTMAttentionLM(CausalNet):
     ) -> tuple[Tensor, LSTMAttentionState]:
         """Ids (B, T) following `state` (None: a fresh start) -> logits (B, T, V), the state after."""
         recurrent, past, cache, history = state if state is not None else (None, None, None, None)
-        features, history = self.inputs(x, context, history, self.head.weight.dtype)  # (B, T, F)
+        features, history, looked = self.inputs(x, context, history, self.head.weight.dtype)  # (B, T, F)
         h, recurrent = self._recur(features, recurrent)
         B, T, H = h.shape
         if past is None:  # a fresh start: the conv sees zeros before the first position
@@ -116,7 +119,11 @@ class LSTMAttentionLM(CausalNet):
         c = self.drop(c)
         c = self.drop(self.norm(c + self.residual(c)))
         a, cache = self.attention.local_causal(c, self.attention_window, cache)  # (B, T, H)
-        return self.head(c + self.drop(a)), (recurrent, past, cache, history)  # (B, T, V)
+        out = c + self.drop(a)
+        logits = self.head(out)  # (B, T, V)
+        if self.copy_gain is not None:
+            logits = copy_logits(logits, self.copy_gain(out), looked)
+        return logits, (recurrent, past, cache, history)
 
     def _recur(self, x: Tensor, recurrent):
         """The LSTM over input features x (B, T, F); in training, its hidden-to-hidden weights dropped out
@@ -136,6 +143,7 @@ class GRULM(CausalNet):
     def __init__(
         self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2,
         meter: bool = False, mode: bool = False, lookback: bool | list[int] = False, max_bar: int = 48,
+        copy: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -146,7 +154,7 @@ class GRULM(CausalNet):
             check_positive_int(key, value)
         check_dropout(dropout)
         self.vocab_size = vocab_size
-        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar)
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy)
         self.gru = nn.GRU(
             self.inputs.size,
             hidden_size,
@@ -156,6 +164,7 @@ class GRULM(CausalNet):
         )
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
+        self.copy_gain = nn.Linear(hidden_size, len(self.inputs.lookback)) if copy else None
 
     def start_state(self, history: Tensor) -> GRUState:
         return None, history
@@ -164,6 +173,10 @@ class GRULM(CausalNet):
                 context: Tensor | None = None) -> tuple[Tensor, GRUState]:
         """Ids (B, T) after `state` (None: a fresh start) -> logits (B, T, V), the state after."""
         recurrent, history = state if state is not None else (None, None)
-        features, history = self.inputs(x, context, history, self.head.weight.dtype)  # (B, T, F)
+        features, history, looked = self.inputs(x, context, history, self.head.weight.dtype)  # (B, T, F)
         h, recurrent = self.gru(features, recurrent)
-        return self.head(self.drop(h)), (recurrent, history)
+        h = self.drop(h)
+        logits = self.head(h)  # (B, T, V)
+        if self.copy_gain is not None:
+            logits = copy_logits(logits, self.copy_gain(h), looked)
+        return logits, (recurrent, history)

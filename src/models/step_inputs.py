@@ -7,7 +7,10 @@ them, or [1, 2, 4, 8] for folk phrases of two and four bars), the symbols that m
 predicted step, at the same bar position, are inputs too. They are read from the net's own input
 history (`history_length` ids before the current piece: the sampling state carries them, a training
 window brings them from the data), so transposition needs nothing more; one that lies before the
-song's opening `/` (or before the history) is read as "none".
+song's opening `/` (or before the history) is read as "none". With `copy`, each input also says, per
+distance, whether its own symbol equals the one that many bars before it (is the song repeating that
+bar right now?), and the net adds a learned gain to the logit of each looked-back symbol: copying a
+bar needs no learned identity map from input one-hots to output logits (see `copy_logits`).
 """
 
 from __future__ import annotations
@@ -47,13 +50,18 @@ class StepInputs(nn.Module):
     """Ids (B, T) and context (B, T, 3) -> input features (B, T, size)."""
 
     def __init__(self, vocab_size: int, meter: bool = False, mode: bool = False,
-                 lookback: bool | list[int] = False, max_bar: int = 48, dim: int = 16) -> None:
+                 lookback: bool | list[int] = False, max_bar: int = 48, copy: bool = False,
+                 dim: int = 16) -> None:
         super().__init__()
         if isinstance(max_bar, bool) or not isinstance(max_bar, int) or not 1 <= max_bar <= 255:
             raise UserError(f"model.net.max_bar={max_bar!r} is not accepted; accepted: an integer 1..255 "
                             "(the longest bar in steps the position table holds)")
         self.vocab_size, self.max_bar = vocab_size, max_bar
         self.meter, self.mode, self.lookback = bool(meter), bool(mode), lookback_bars(lookback)
+        if not isinstance(copy, bool) or (copy and not self.lookback):
+            raise UserError(f"model.net.copy={copy!r} is not accepted; accepted: false, or true with a "
+                            "look-back (model.net.lookback=true or a list of bar distances)")
+        self.copy = copy
         self.size = vocab_size
         if self.meter:  # position 0..max_bar-1; bar length 0 (unknown) ..max_bar
             self.position = nn.Embedding(max_bar, dim)
@@ -63,6 +71,8 @@ class StepInputs(nn.Module):
             self.song_mode = nn.Embedding(2, dim)
             self.size += dim
         self.size += len(self.lookback) * (vocab_size + 1)  # one-hot of each looked-back symbol, or "none"
+        if self.copy:
+            self.size += len(self.lookback)  # does the input equal its symbol that many bars back?
 
     @property
     def uses_context(self) -> bool:
@@ -74,11 +84,12 @@ class StepInputs(nn.Module):
         return history_length(self.lookback, self.max_bar)
 
     def forward(self, x: Tensor, context: Tensor | None, history: Tensor | None,
-                dtype: torch.dtype) -> tuple[Tensor, Tensor | None]:
-        """Features (B, T, size) of ids x (B, T), and the input history after x (B, H) (None: none kept)."""
+                dtype: torch.dtype) -> tuple[Tensor, Tensor | None, Tensor | None]:
+        """Features (B, T, size) of ids x (B, T), the input history after x (B, H) (None: none kept), and
+        with `copy` the ids (B, T, K) looked back to for each predicted step (V: none)."""
         features = [F.one_hot(x.long(), self.vocab_size).to(dtype)]
         if not self.uses_context:
-            return features[0], None
+            return features[0], None, None
         if context is None:  # no meter known (e.g. a bare forward): every field "unknown"
             context = x.new_zeros(*x.shape, CONTEXT_WIDTH)
         context = context.long()
@@ -91,13 +102,19 @@ class StepInputs(nn.Module):
             features += [self.position(position).to(dtype), self.bar_length(bar).to(dtype)]
         if self.mode:
             features.append(self.song_mode(context[..., 2].clamp(0, 1)).to(dtype))
+        looked = None
         if self.lookback:
             full, history = self._with_history(x, history)
             # boundaries[:, k]: '/' among full[:, :k] (B, H+T+1), shared by every distance
             boundaries = F.pad((full == BOUNDARY_ID).long().cumsum(dim=1), (1, 0))
-            for bars_back in self.lookback:
-                features.append(self._looked_back(full, boundaries, bar, bars_back).to(dtype))
-        return torch.cat(features, dim=-1), history
+            looked = torch.stack([self._looked_back(full, boundaries, bar, bars_back)
+                                  for bars_back in self.lookback], dim=-1)  # (B, T, K)
+            features += list(F.one_hot(looked, self.vocab_size + 1).to(dtype).unbind(dim=-2))
+            if self.copy:  # the input's own symbol bars_back bars earlier (its bar: the predicted step's)
+                source = torch.stack([self._looked_back(full, boundaries, bar, bars_back, ahead=0)
+                                      for bars_back in self.lookback], dim=-1)  # (B, T, K)
+                features.append((source == x.long()[..., None]).to(dtype))  # "none" (V) never matches
+        return torch.cat(features, dim=-1), history, looked if self.copy else None
 
     def _with_history(self, x: Tensor, history: Tensor | None) -> tuple[Tensor, Tensor]:
         """(history + x (B, H + T), the last H ids); a fresh start's history is all `/`."""
@@ -107,16 +124,24 @@ class StepInputs(nn.Module):
         full = torch.cat([history.long(), x.long()], dim=1)
         return full, full[:, full.shape[1] - self.history_length:]
 
-    def _looked_back(self, full: Tensor, boundaries: Tensor, bar: Tensor, bars_back: int) -> Tensor:
-        """One-hot (B, T, V + 1) of the symbol `bars_back` bars before each predicted step."""
+    def _looked_back(self, full: Tensor, boundaries: Tensor, bar: Tensor, bars_back: int,
+                     ahead: int = 1) -> Tensor:
+        """Ids (B, T) of the symbol `bars_back` bars before each predicted step (V: none); with
+        `ahead=0`, before each input step instead."""
         B, T = bar.shape
         H = full.shape[1] - T
         current = H + torch.arange(T, device=full.device)  # (T,) index in `full` of each input
-        source = current + 1 - bars_back * bar  # (B, T): the predicted step, bars_back bars earlier
+        source = current + ahead - bars_back * bar  # (B, T): that step, bars_back bars earlier
         valid = (bar > 0) & (source >= 0)
         source = torch.minimum(source.clamp(min=0), current)  # in range; invalid ones are masked below
         # a '/' anywhere in [source, current] means the symbol is not of this song: "none"
         crossed = boundaries.gather(1, current.expand(B, T) + 1) - boundaries.gather(1, source)
         symbol = full.gather(1, source)
-        symbol = torch.where(valid & (crossed == 0), symbol, self.vocab_size)  # V = none
-        return F.one_hot(symbol, self.vocab_size + 1)
+        return torch.where(valid & (crossed == 0), symbol, self.vocab_size)  # V = none
+
+
+def copy_logits(logits: Tensor, gains: Tensor, looked: Tensor) -> Tensor:
+    """Logits (B, T, V) plus gains (B, T, K) on the looked-back ids (B, T, K) (V: none, gets nothing)."""
+    V = logits.shape[-1]
+    known = looked < V
+    return logits.scatter_add(-1, torch.where(known, looked, 0), gains * known.to(gains.dtype))

@@ -1,0 +1,172 @@
+"""Repeats as played: measures' repeat signs and volta endings -> the order a player plays them in.
+
+Pure Python on measure marks (music21 stays in src/data/encoding.py, which reads the marks). The
+rules, as folk players read ABC and MusicXML:
+- `|:` opens a repeated section; `:|` goes back to the last `|:`, or, with none since the last `:|`,
+  `||` / `|]` or the start, back to there; a section is played twice unless the sign says more times.
+- A measure under volta ending n (`[1`, `|2`, `[1,3` ...) is played on the n-th time through only;
+  `:|` under an ending repeats while a later ending of the same group waits for the next time.
+- After the last ending of a group (or a section's last time through) the count starts again.
+A tune whose signs cannot be played this way (an ending never reached, a repeat that never ends) is
+refused with `RepeatError`, and the corpus counts it under its own reason, never keeping it wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+REST, HOLD = -1, -2  # step codes besides a MIDI pitch (an onset)
+MAX_TIMES = 8  # a `:|` asking for more passes than this is refused
+Events = list[tuple[int | None, int]]
+
+
+# in an ABC tune body: quoted text, decorations and comments (skipped), a double repeat (`::`, `:|:`,
+# `:||:`), or a volta label after a bar line (`|1`, `:|2`, `[1`, `[1,3`, `[1-3`)
+_ABC_BODY_TOKEN = re.compile(r'"[^"\n]*"|![^!\n]*!|%.*|(?P<double>:\|{0,2}:)'
+                             r'|(?<=[|\[])(\s*)([1-9][0-9]*(?:\s*[,-]\s*[1-9][0-9]*)*)')
+_ABC_REPEAT_SIGN = re.compile(r"\|:|:\||::")
+
+
+def abc_voltas(text: str) -> tuple[str, list[frozenset[int]], bool]:
+    """An ABC tune with its repeat signs written as music21 reads them (volta labels as ending 1, or 2
+    for any other: it reads `[1,3` as 1, and `[1-3` or `[3` as a chord; `::` with spaces), the labels'
+    numbers in order, and whether the body has any repeat sign."""
+    labels: list[frozenset[int]] = []
+    has_sign = False
+
+    def one(match: re.Match) -> str:
+        if match.group("double"):
+            return " :: "  # music21 drops the rest of a tune after `F::G`, written without spaces
+        if match.group(3) is None:
+            return match.group(0)
+        numbers: set[int] = set()
+        for part in re.split(r"\s*,\s*", match.group(3)):
+            low, _, high = part.partition("-")
+            numbers.update(range(int(low), int(high or low) + 1))
+        labels.append(frozenset(numbers))
+        return match.group(2) + ("1" if min(numbers) == 1 else "2")  # music21 knows endings 1 and 2 only
+
+    lines = []
+    for line in text.splitlines():
+        if re.match(r"^[A-Za-z+]:", line):  # a header or field line
+            lines.append(line)
+            continue
+        lines.append(_ABC_BODY_TOKEN.sub(one, line))
+        has_sign = has_sign or bool(_ABC_REPEAT_SIGN.search(re.sub(r'"[^"]*"|%.*', "", line)))
+    return "\n".join(lines) + "\n", labels, has_sign or bool(labels)
+
+
+class RepeatError(ValueError):
+    """A tune's repeat signs cannot be resolved into one order of measures."""
+
+
+@dataclass(frozen=True)
+class Mark:
+    """One measure's signs as written."""
+
+    start: bool = False  # `|:` at its left
+    end: int = 0  # `:|` at its right: how many times the section is played in all (0: no sign)
+    ending: frozenset[int] = frozenset()  # the volta numbers it is played under (empty: every time)
+    section_end: bool = False  # `||` or `|]` at its right: a later bare `:|` goes back to after it
+
+
+def played_order(marks: list[Mark]) -> list[int]:
+    """Measure indices in the order they are played (the identity when there are no signs)."""
+    order: list[int] = []
+    section, passes, jumped, index = 0, 1, False, 0
+    limit = (MAX_TIMES + 1) * len(marks) + 1
+    while index < len(marks):
+        mark = marks[index]
+        if mark.start and not jumped:  # arriving at a new `|:` in order (not by going back)
+            section, passes = index, 1
+        jumped = False
+        if mark.ending and passes not in mark.ending:
+            index += 1
+            continue
+        order.append(index)
+        if len(order) > limit:
+            raise RepeatError("the repeats never end")
+        if mark.end:
+            times = _times(marks, index)
+            if not 2 <= times <= MAX_TIMES:
+                raise RepeatError(f"a repeat played {times} times (accepted: 2..{MAX_TIMES})")
+            if passes < times:
+                passes, index, jumped = passes + 1, section, True
+                continue
+            section, passes = index + 1, 1  # the section is done: the next `:|` goes back to here
+        elif mark.ending and not _next_has_ending(marks, index):
+            section, passes = index + 1, 1  # the last ending of its group: done with this section
+        elif mark.section_end:
+            section = index + 1
+            if not mark.ending:
+                passes = 1
+        index += 1
+    unplayed = [i for i, m in enumerate(marks) if m.ending and i not in set(order)]
+    if unplayed:
+        raise RepeatError(f"volta ending {sorted(marks[unplayed[0]].ending)} is never reached")
+    return order
+
+
+def _times(marks: list[Mark], index: int) -> int:
+    """How many passes the `:|` of measure `index` asks for: its own count, or with volta endings the
+    highest ending of its group (`[1 ... :|[2 ...`: 2; `[1,2 ... :|[3 ...`: 3)."""
+    if not marks[index].ending:
+        return marks[index].end
+    first = index
+    while first > 0 and marks[first - 1].ending:
+        first -= 1
+    last = index
+    while last + 1 < len(marks) and marks[last + 1].ending:
+        last += 1
+    return max(max(m.ending) for m in marks[first:last + 1])
+
+
+def _next_has_ending(marks: list[Mark], index: int) -> bool:
+    return index + 1 < len(marks) and bool(marks[index + 1].ending)
+
+
+def expand(events: Events, first: int, measures: list[tuple[int, int]],
+           order: list[int]) -> tuple[Events, int, list[tuple[int, int]]]:
+    """Events starting at step `first`, cut at the measures (start, length) and replayed in `order`:
+    (events, the step of the first one, the played measures (start, length)).
+
+    A note held over a bar line into a measure that is played after a jump keeps sounding into the
+    measure played next, as a player holds it into the repeat."""
+    steps = _steps(events, first, max([s + n for s, n in measures] + [first + sum(n for _, n in events)]))
+    played: list[int] = []
+    bars: list[tuple[int, int]] = []
+    for index in order:
+        start, length = measures[index]
+        bars.append((len(played), length))
+        played.extend(steps[start:start + length])
+    return *_events(played), bars
+
+
+def _steps(events: Events, first: int, total: int) -> list[int]:
+    """Events from step `first` -> one code per step 0..total-1: a pitch at an onset, HOLD, or REST."""
+    steps = [REST] * first
+    for pitch, length in events:
+        steps += [REST] * length if pitch is None else [pitch] + [HOLD] * (length - 1)
+    return steps + [REST] * (total - len(steps))
+
+
+def _events(steps: list[int]) -> tuple[Events, int]:
+    """Step codes -> (events without outer rests, the step of the first). A hold with no note before
+    it is a rest."""
+    events: Events = []
+    for code in steps:
+        if code >= 0:
+            events.append((code, 1))
+        elif code == HOLD and events and events[-1][0] is not None:
+            events[-1] = (events[-1][0], events[-1][1] + 1)
+        elif events and events[-1][0] is None:
+            events[-1] = (None, events[-1][1] + 1)
+        else:
+            events.append((None, 1))
+    first = 0
+    while events and events[0][0] is None:
+        first += events.pop(0)[1]
+    while events and events[-1][0] is None:
+        events.pop()
+    return events, first

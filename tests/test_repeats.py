@@ -1,0 +1,108 @@
+"""Repeats as played: hand-written tunes in every repeat form, with the exact symbols a player plays."""
+
+from __future__ import annotations
+
+import pytest
+
+from src.data import encoding
+from src.data.meter import bar_positions
+from src.data.repeats import Mark, RepeatError, abc_voltas, played_order
+from src.data.units import Skip, Unit
+
+NAMES = {60: "C", 62: "D", 64: "E", 65: "F", 67: "G", 69: "A", 71: "B", 72: "c", 74: "d", 76: "e"}
+
+
+def _parse(body: str, expand: bool = True, meter: str = "2/4"):
+    text = f"X:1\nT:t\nM:{meter}\nL:1/4\nK:C\n{body}\n"
+    return encoding.parse_unit(Unit("t.abc", "t.abc", 0, text), 1.0, expand)[0]  # a quarter-note grid
+
+
+def _played(body: str, expand: bool = True) -> str:
+    song = _parse(body, expand)
+    assert not isinstance(song, Skip), song
+    return " ".join(NAMES[p] + "_" * (n - 1) for p, n in song.events)
+
+
+@pytest.mark.parametrize(("body", "played"), [
+    # |: A :| B
+    ("|:C D|E F:|G A|B c|]", "C D E F C D E F G A B c"),
+    # a :| with no |: goes back to the start
+    ("C D|E F|G A:|B c|]", "C D E F G A C D E F G A B c"),
+    # first and second endings, [1 [2 form
+    ("|:C D|E F|[1 G A:|[2 B c|]", "C D E F G A C D E F B c"),
+    # |1 :|2 form
+    ("C D|E F|1 G A:|2 B c||", "C D E F G A C D E F B c"),
+    # :|: between two repeated parts
+    ("|:C D|E F:|:G A|B c:|", "C D E F C D E F G A B c G A B c"),
+    # :: between two repeated parts
+    ("|:C D|E F::G A|B c:|", "C D E F C D E F G A B c G A B c"),
+    # after ||, a bare :| goes back to the ||, not to the start
+    ("C D|E F||G A|B c:|", "C D E F G A B c G A B c"),
+    # a list of endings: [1,3 is played the first and third time, [2 the second
+    ("|:C D|E F|[1,3 G A:|[2 B c:|", "C D E F G A C D E F B c C D E F G A"),
+    # a range: [1-2 the first two times, [3 the last
+    ("|:C D|E F|[1-2 G A:|[3 B c|]", "C D E F G A C D E F G A C D E F B c"),
+    # a pickup before |: is played once
+    ("G|:c d|e2|c d|e2:|", "G c d e_ c d e_ c d e_ c d e_"),
+    # a pickup inside the repeat: the short last bar completes it, the pickup is played again
+    ("G|c d|e2|c d|e:|", "G c d e_ c d e G c d e_ c d e"),
+])
+def test_repeats_are_played_as_a_player_reads_them(body, played):
+    assert _played(body) == played
+
+
+def test_without_expansion_the_tune_is_kept_as_written():
+    assert _played("|:C D|E F:|G A|B c|]", expand=False) == "C D E F G A B c"
+
+
+def test_the_bar_split_by_a_repeat_and_the_pickup_played_again_is_one_bar():
+    song = _parse("G|c d|e2|c d|e:|")
+    positions = bar_positions(song.bars, sum(n for _, n in song.events))
+    # G | c d | e _ | c d | e G | c d | e _ | c d | e (and the closing '/')
+    assert positions[:, 0].tolist() == [1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1]
+    assert set(positions[:, 1].tolist()) == {2}
+
+
+@pytest.mark.parametrize(("body", "detail"), [
+    ("C D|E F|[2 G A|]", "volta ending [2] is never reached"),
+    ("|:C D|E F:|", "repeat signs in a tune read without bar lines"),  # music21 makes no measures of it
+])
+def test_repeats_that_cannot_be_played_skip_the_tune_under_their_own_reason(body, detail):
+    song = _parse(body)
+    assert isinstance(song, Skip) and song.reason == "repeats" and detail in song.detail
+
+
+def test_a_repeat_that_asks_for_too_many_passes_is_refused():
+    with pytest.raises(RepeatError, match="played 9 times"):
+        played_order([Mark(), Mark(end=9)])
+
+
+def test_volta_labels_are_read_in_order_and_written_as_music21_reads_them():
+    text, labels, signs = abc_voltas('X:1\nK:C\n"^[1 text" C D|[1,3 E F:|2 G A|[3-4 c d|]\n% |2 comment\n')
+    assert labels == [frozenset({1, 3}), frozenset({2}), frozenset({3, 4})] and signs
+    assert text.splitlines()[2] == '"^[1 text" C D|[1 E F:|2 G A|[2 c d|]'
+    assert abc_voltas("X:1\nK:C\nC D|E F|]\n")[1:] == ([], False)
+
+
+MUSICXML = """<?xml version="1.0" encoding="UTF-8"?>
+<score-partwise version="3.1"><part-list><score-part id="P1"><part-name>Melody</part-name></score-part>
+</part-list><part id="P1">
+<measure number="1"><attributes><divisions>1</divisions><time><beats>2</beats><beat-type>4</beat-type></time>
+<clef><sign>G</sign><line>2</line></clef></attributes>
+<barline location="left"><repeat direction="forward"/></barline>
+{C}{D}</measure>
+<measure number="2"><barline location="left"><ending number="1" type="start"/></barline>{E}{F}
+<barline location="right"><ending number="1" type="stop"/><repeat direction="backward"/></barline></measure>
+<measure number="3"><barline location="left"><ending number="2" type="start"/></barline>{G}{A}
+<barline location="right"><ending number="2" type="stop"/></barline></measure>
+</part></score-partwise>
+"""
+
+
+def test_musicxml_repeats_and_endings_are_played(tmp_path):
+    notes = {name: f"<note><pitch><step>{name}</step><octave>4</octave></pitch><duration>1</duration>"
+                   "<type>quarter</type></note>" for name in "CDEFGA"}
+    path = tmp_path / "tune.musicxml"
+    path.write_text(MUSICXML.format(**notes))
+    song = encoding.parse_unit(Unit(str(path), path.name), 1.0)[0]
+    assert " ".join(NAMES[p] for p, _ in song.events) == "C D E F C D G A"
