@@ -19,7 +19,7 @@ from tqdm import tqdm
 from src.atomic import atomic_dir
 from src.data import encoding
 from src.data.keys import KEY_NAMES, estimate_key, fit_octaves, shift_to_reference
-from src.data.meter import MAX_BAR_STEPS, bar_positions, pickup
+from src.data.meter import MAX_BAR_STEPS, bar_positions, grid_of, pickup
 from src.data.record import EncodingRecord
 from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
@@ -214,8 +214,20 @@ def _report(config: EncodingRecord, files: list[Path], parsed: list, skips: list
         "pickups": sum(s["pickup"] > 0 for s in songs),  # songs that start before a downbeat
         "modes": dict(Counter(s["mode"] for s in songs).most_common()),
         "tokens_per_split": {s: split_tokens[s] for s in SPLITS},
+        "grid": str(grid_of(config.step)),
+        "grids": grid_counts(parsed),
         "build_seconds": round(seconds, 2), "workers": workers or os.cpu_count(),
     }
+
+
+GRIDS = (4, 8, 12, 16, 24, 48)  # 16ths, 32nds, + eighth triplets, 64ths, + 16th triplets, + both
+
+
+def grid_counts(parsed: list[Song | Skip]) -> dict[str, int]:
+    """How many of the songs whose notes were read each grid 1/q quarter note holds ("1/12": 16ths and
+    eighth-note triplets), whatever else later kept or skipped them: what choosing `data.step` costs."""
+    needed = [item.grid for item in parsed if item.grid > 0]
+    return {f"1/{q}": sum(q % n == 0 for n in needed) for q in GRIDS} | {"read": len(needed)}
 
 
 def _cache_hash(config: EncodingRecord, root: Path, files: list[Path]) -> str:

@@ -7,6 +7,7 @@ a corpus can be parsed in parallel and one broken tune never costs the rest of i
 from __future__ import annotations
 
 import contextlib
+import math
 import re
 import warnings
 from fractions import Fraction
@@ -15,26 +16,19 @@ from pathlib import Path
 import music21 as m21
 
 from src.atomic import atomic_path
-from src.data.meter import bar_steps, nominal_bars
+from src.data.keys import MAJOR_MODES, MINOR_MODES, abc_declared_key
+from src.data.meter import bar_steps, grid_of, nominal_bars
 from src.data.repeats import Mark, RepeatError, abc_voltas, expand, played_order
 from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit
 from src.data.vocab import symbols_to_events
 from src.errors import UserError
 
-MAJOR_MODES = {"major", "ionian", "lydian", "mixolydian"}
-MINOR_MODES = {"minor", "aeolian", "dorian", "phrygian", "locrian"}
-_ABC_MODE = re.compile(
-    r"^\s*([A-Ga-g][#b]?)\s*(m|min|minor|maj|major|ion|ionian|dor|dorian|phr|phrygian|"
-    r"lyd|lydian|mix|mixolydian|aeo|aeolian|loc|locrian)\b",
-    re.IGNORECASE,
-)
-_ABC_MODE_NAMES = {"m": "minor", "min": "minor", "maj": "major"}
 
 
 class _SkipSong(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(detail)
-        self.reason, self.detail = reason, detail
+        self.reason, self.detail, self.grid = reason, detail, 0
 
 
 def parse_unit(unit: Unit, step: float, expand_repeats: bool = True) -> list[Song | Skip]:
@@ -53,7 +47,7 @@ def parse_unit(unit: Unit, step: float, expand_repeats: bool = True) -> list[Son
             try:
                 results.append(_song_from_score(one, unit, index, step, expand_repeats))
             except _SkipSong as skip:
-                results.append(Skip(unit.source, index, skip.reason, skip.detail))
+                results.append(Skip(unit.source, index, skip.reason, skip.detail, skip.grid))
             except Exception as err:
                 detail = f"{type(err).__name__}: {err}"[:200]
                 results.append(Skip(unit.source, index, "parse_error", detail))
@@ -90,7 +84,7 @@ def melody_stream(
     part.append(m21.tempo.MetronomeMark(number=qpm))
     signature = m21.meter.TimeSignature(time_signature or "4/4")
     part.append(signature)
-    step_ql = Fraction(step).limit_denominator(64)
+    step_ql = grid_of(step)
     bar = Fraction(signature.barDuration.quarterLength).limit_denominator(64)
     offset = (bar - pickup * step_ql) % bar
     for pitch, steps in symbols_to_events(symbols):
@@ -167,11 +161,12 @@ def _parse_score(unit: Unit, step: float) -> m21.stream.Stream:
     return m21.converter.parse(path, forceSource=True)
 
 
-def _midi_divisors(step: float) -> tuple[int, int]:
-    """MIDI onsets and durations are snapped to the grid (16ths at the coarsest) or its triplets: music21's
-    default (4, 3) at the default step, (8, 6) for 32nds; a triplet then stays off the grid (skipped)."""
-    grid = max(4, round(1 / step))
-    return grid, 3 * grid // 4
+def _midi_divisors(step: float) -> tuple[int, ...]:
+    """MIDI onsets and durations are snapped to the grid (16ths at the coarsest): on a grid of thirds
+    (1/12) to it alone; otherwise also to its triplets, as music21 does by default ((4, 3) for 16ths),
+    so a triplet stays off the grid (skipped) rather than moved."""
+    grid = max(4, grid_of(step).denominator)
+    return (grid,) if grid % 3 == 0 else (grid, 3 * grid // 4)
 
 
 def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: float,
@@ -179,8 +174,14 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: flo
     parts = [p for p in getattr(score, "parts", []) if p.recurse().notes]
     if len(parts) > 1:
         raise _SkipSong("polyphony", f"{len(parts)} parts with notes")
-    grid = Fraction(step).limit_denominator(64)
-    events, start = _events(score.flatten(), grid)
+    grid = grid_of(step)
+    flat = score.flatten()
+    finest = _finest_grid(flat)
+    try:
+        events, start = _events(flat, grid)
+    except _SkipSong as skip:
+        skip.grid = finest
+        raise
     signature = score.recurse().getElementsByClass(m21.meter.TimeSignature).first()
     title = score.metadata.title if score.metadata is not None and score.metadata.title else ""
     stated = signature is not None and _meter_stated(unit)
@@ -201,6 +202,7 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: flo
         events=events, declared_key=_declared_key(score, unit),
         time_signature=time_signature, meter_stated=stated,
         bars=bars or [(0, bar_steps(time_signature, step))],  # no measures: bars of the meter from the start
+        grid=finest,
     )
 
 
@@ -250,6 +252,21 @@ def _meter_stated(unit: Unit) -> bool:
     if unit.text is not None or Path(unit.path).suffix.lower() not in MIDI_SUFFIXES:
         return True
     return b"\xff\x58" in Path(unit.path).read_bytes()
+
+
+def _finest_grid(flat: m21.stream.Stream) -> int:
+    """q of the coarsest grid 1/q quarter note that holds every onset and length (1/12: 16ths and
+    eighth-note triplets); 0 when some time is no fraction with a denominator up to 960."""
+    finest = 1
+    for element in flat.notesAndRests:
+        if isinstance(element, m21.harmony.Harmony) or element.duration.isGrace:
+            continue
+        for value in (element.offset, element.quarterLength):
+            exact = Fraction(value).limit_denominator(960)
+            if abs(float(exact) - float(value)) > 1e-9:
+                return 0
+            finest = math.lcm(finest, exact.denominator)
+    return finest
 
 
 def _events(flat: m21.stream.Stream, step: Fraction) -> tuple[list[tuple[int | None, int]], int]:
@@ -313,16 +330,7 @@ def _declared_key(score: m21.stream.Stream, unit: Unit) -> tuple[int, str] | Non
     MIDI key-signature events are too often defaults to trust, so MIDI always uses analysis.
     """
     if unit.text is not None:
-        match = re.search(r"(?m)^K:(.*)$", unit.text)
-        found = _ABC_MODE.match(match.group(1)) if match else None
-        if not found:
-            return None
-        mode = found.group(2).lower()
-        mode = _ABC_MODE_NAMES.get(mode, mode)
-        full = next((m for m in MAJOR_MODES | MINOR_MODES if m.startswith(mode[:3])), "major")
-        name = found.group(1)
-        tonic = m21.pitch.Pitch(name[0] + name[1:].replace("b", "-"))
-        return tonic.pitchClass, "minor" if full in MINOR_MODES else "major"
+        return abc_declared_key(unit.text)
     if Path(unit.path).suffix.lower() in MIDI_SUFFIXES:
         return None
     key = score.recurse().getElementsByClass(m21.key.Key).first()

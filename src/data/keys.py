@@ -14,6 +14,29 @@ KEY_NAMES = "C C# D Eb E F F# G Ab A Bb B".split()  # tonic pitch class -> name 
 MODES = ("major", "minor")  # the order of encoding.key_profiles()
 _KEY = re.compile(r"^([A-Ga-g])([#b]?)(m|min|minor|maj|major)?$")
 _PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+MAJOR_MODES = {"major", "ionian", "lydian", "mixolydian"}
+MINOR_MODES = {"minor", "aeolian", "dorian", "phrygian", "locrian"}
+_ABC_MODE = re.compile(
+    r"^\s*([A-Ga-g][#b]?)\s*(m|min|minor|maj|major|ion|ionian|dor|dorian|phr|phrygian|"
+    r"lyd|lydian|mix|mixolydian|aeo|aeolian|loc|locrian)\b",
+    re.IGNORECASE,
+)
+_ABC_MODE_NAMES = {"m": "minor", "min": "minor", "maj": "major"}
+
+
+def abc_declared_key(text: str) -> tuple[int, str] | None:
+    """(tonic pitch class, major | minor) an ABC tune's first `K:` names with a mode (`K:Am`, `K:Ddor`),
+    or None for a bare `K:G` (music21 reads every `K:` as major, so the mode must be written)."""
+    match = re.search(r"(?m)^K:(.*)$", text)
+    found = _ABC_MODE.match(match.group(1)) if match else None
+    if not found:
+        return None
+    mode = found.group(2).lower()
+    mode = _ABC_MODE_NAMES.get(mode, mode)
+    full = next((m for m in MAJOR_MODES | MINOR_MODES if m.startswith(mode[:3])), "major")
+    name = found.group(1)
+    tonic = (_PITCH_CLASS[name[0].upper()] + {"#": 1, "b": -1}.get(name[1:], 0)) % 12
+    return tonic, "minor" if full in MINOR_MODES else "major"
 
 
 def estimate_key(events: list[tuple[int | None, int]], profiles: np.ndarray,

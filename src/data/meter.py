@@ -16,9 +16,16 @@ import numpy as np
 
 from src.errors import UserError
 
+MAX_GRID_DENOMINATOR = 64  # a grid step is a fraction of a quarter note with at most this denominator
 MAX_BAR_STEPS = 255  # positions are stored as uint8
 MODES = ("major", "minor")  # a song's mode id is its index here
 _TIME_SIGNATURE = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*$")
+
+
+def grid_of(step: float) -> Fraction:
+    """The exact grid step (quarter notes) a stored `step` stands for: 0.25 -> 1/4, 1/12's float -> 1/12."""
+    return Fraction(step).limit_denominator(MAX_GRID_DENOMINATOR)
+
 
 
 def parse_time_signature(text: object, setting: str = "time_signature") -> tuple[int, int]:
@@ -34,7 +41,7 @@ def parse_time_signature(text: object, setting: str = "time_signature") -> tuple
 def bar_steps(time_signature: str, step: float, setting: str = "time_signature") -> int:
     """Grid steps in one bar of `time_signature` (UserError when a bar is not a whole number of steps)."""
     numerator, denominator = parse_time_signature(time_signature, setting)
-    steps = Fraction(4 * numerator, denominator) / Fraction(step).limit_denominator(64)
+    steps = Fraction(4 * numerator, denominator) / grid_of(step)
     if steps.denominator != 1:
         raise UserError(f"{setting}={time_signature} is not a whole number of {step}-quarter-note steps")
     return int(steps)
@@ -45,7 +52,7 @@ def beat_steps(time_signature: str, step: float) -> int:
     denominator's note; 3/8 counts one beat per eighth."""
     numerator, denominator = parse_time_signature(time_signature)
     beat = Fraction(4, denominator) * (3 if denominator >= 8 and numerator % 3 == 0 and numerator > 3 else 1)
-    return max(1, int(beat / Fraction(step).limit_denominator(64)))
+    return max(1, int(beat / grid_of(step)))
 
 
 def nominal_bars(measures: list[tuple[int, int]], first_bar: int | None) -> list[tuple[int, int]]:

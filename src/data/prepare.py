@@ -22,6 +22,8 @@ def format_report(corpus: Corpus, seconds: float) -> str:
     assumed = f"; 4/4 assumed for {report['meter_assumed_4_4']} MIDI files without one" \
         if report["meter_assumed_4_4"] else ""
     modes = ", ".join(f"{mode} {count}" for mode, count in report["modes"].items())
+    grids = report.get("grids", {})
+    held = ", ".join(f"{grid} {count}" for grid, count in grids.items() if grid != "read")
     return "\n".join([
         f"corpus      {report['config']['corpus']} ({report['files']} files)",
         f"cache       {corpus.path} ({source} in {seconds:.2f} s; build took {report['build_seconds']} s)",
@@ -33,6 +35,8 @@ def format_report(corpus: Corpus, seconds: float) -> str:
         f"bars        {report['pickups']} songs open with a pickup; {report['meter_changes']} change "
         "bar length inside",
         f"modes       {modes}",
+        f"grid        {report.get('grid', '?')} quarter note; of {grids.get('read', 0)} songs read, each grid holds "
+        f"{held}",
     ])
 
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
+from fractions import Fraction
 from functools import cached_property
 
+from src.data.meter import MAX_GRID_DENOMINATOR, grid_of
 from src.data.vocab import Vocabulary
 from src.errors import UserError
+
 
 CACHE_FIELDS = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "val_fraction", "test_fraction",
                 "expand_repeats")
@@ -27,7 +30,7 @@ class EncodingRecord:
     """What decides the tokens, and how the model reads them (docs/design.md §1-3)."""
 
     corpus: str = "essen_erk"
-    step: float = 0.25  # quarter notes per grid step
+    step: float = 0.25  # quarter notes per grid step: 1/q (q <= 64), exact once read back as a fraction
     min_pitch: int = 48
     max_pitch: int = 84
     normalize_key: bool = True
@@ -45,8 +48,10 @@ class EncodingRecord:
     longest_bar: int = 0
 
     def __post_init__(self) -> None:
-        if not 0 < self.step <= 4:
-            raise UserError(f"data.step={self.step} is invalid: accepted 0 < step <= 4 quarter notes")
+        if not 0 < self.step <= 4 or abs(float(grid_of(self.step)) - self.step) > 1e-12:
+            raise UserError(f"data.step={self.step} is invalid: accepted a length of 0 < step <= 4 quarter notes "
+                            f"whose fraction has a denominator <= {MAX_GRID_DENOMINATOR}, e.g. 0.25 (16ths) or "
+                            "1/12 (16ths and eighth-note triplets)")
         if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
                 and self.val_fraction + self.test_fraction < 1):
             raise UserError("data.val_fraction and data.test_fraction must be in [0, 1) and sum below 1")
@@ -125,9 +130,20 @@ class EncodingRecord:
             if key not in data:
                 continue
             value = data[key]
+            if key == "step" and isinstance(value, str):  # a fraction such as 1/12, read exactly
+                value = _step_from_text(value)
             if kind is not str and (isinstance(value, str) or value is None) or (
                     kind is bool and not isinstance(value, bool)):
                 raise UserError(f"data.{key}={value!r} is invalid: accepted a {kind.__name__}")
             values[key] = kind(value)
         extra = data.get("extra_train")
         return cls(**values, extra_train=extra, **layout)
+
+
+def _step_from_text(text: str) -> float:
+    """`data.step` written as a fraction (`1/12`) or a decimal (`0.25`) -> its float."""
+    try:
+        return float(Fraction(text.strip()))
+    except (ValueError, ZeroDivisionError):
+        raise UserError(f"data.step={text!r} is invalid: accepted a number or a fraction of a quarter note, "
+                        "e.g. 0.25 or 1/12") from None

@@ -40,6 +40,7 @@ class Song:
     # (first step, length) of each bar in steps, relative to the first sounding step: a pickup's bar
     # starts before 0 (src/data/meter.py)
     bars: list[tuple[int, int]] = field(default_factory=list)
+    grid: int = 0  # q of the coarsest grid 1/q quarter note that holds every note (e.g. 12 with triplets)
 
 
 @dataclass
@@ -50,6 +51,7 @@ class Skip:
     index: int
     reason: str
     detail: str = field(default="")
+    grid: int = 0  # q of the coarsest grid 1/q quarter note that holds it, when it was read (0: not)
 
 
 def list_units(path: Path, root: Path) -> list[Unit | Skip]:

@@ -1,0 +1,74 @@
+"""Grids finer than 16ths: data.step as an exact fraction, triplets read, written and read back."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from src.data import encoding
+from src.data.corpus import grid_counts, load_or_build
+from src.data.meter import bar_steps, grid_of
+from src.data.record import EncodingRecord
+from src.data.units import Skip, Unit
+from src.data.vocab import events_to_symbols
+from src.errors import UserError
+
+# a bar of quarter + eighth triplet, one of 16ths, then two triplets and a half note (2/4, L:1/8)
+TRIPLETS = "X:1\nT:t\nM:2/4\nL:1/8\nK:C\nC2 (3DEF | G/A/B/c/ d2 | (3efg (3agf | e4 |]\n"
+THIRDS = 1 / 12
+
+
+def test_a_tune_with_triplets_is_read_exactly_on_a_grid_of_thirds():
+    song = encoding.parse_unit(Unit("t.abc", "t.abc", 0, TRIPLETS), THIRDS)[0]
+    # 1/12 of a quarter per step: a quarter is 12, an eighth triplet 4, a 16th 3
+    assert song.events == [(60, 12), (62, 4), (64, 4), (65, 4), (67, 3), (69, 3), (71, 3), (72, 3), (74, 12),
+                           (76, 4), (77, 4), (79, 4), (81, 4), (79, 4), (77, 4), (76, 24)]
+    assert song.grid == 12 and song.bars[:2] == [(0, 24), (24, 24)]
+
+
+def test_on_16ths_the_same_tune_is_skipped_and_says_which_grid_holds_it():
+    skip = encoding.parse_unit(Unit("t.abc", "t.abc", 0, TRIPLETS), 0.25)[0]
+    assert isinstance(skip, Skip) and skip.reason == "off_grid" and skip.grid == 12
+    assert grid_counts([skip]) == {"1/4": 0, "1/8": 0, "1/12": 1, "1/16": 0, "1/24": 1, "1/48": 1, "read": 1}
+
+
+@pytest.mark.parametrize("writer", ["midi", "musicxml"])
+def test_triplets_round_trip_through_midi_and_musicxml(writer, tmp_path):
+    song = encoding.parse_unit(Unit("t.abc", "t.abc", 0, TRIPLETS), THIRDS)[0]
+    path = tmp_path / f"t.{'mid' if writer == 'midi' else 'musicxml'}"
+    write = encoding.write_midi if writer == "midi" else encoding.write_musicxml
+    write(events_to_symbols(song.events), path, step=THIRDS, time_signature="2/4")
+    back = encoding.read_song(path, THIRDS)
+    assert back.events == song.events and back.time_signature == "2/4"
+    if writer == "musicxml":  # written as tuplets: three eighths in the time of two
+        assert path.read_text().count("<time-modification>") == 9
+
+
+def test_data_step_is_read_as_an_exact_fraction():
+    record = EncodingRecord.from_data_config({"step": "1/12"})
+    assert grid_of(record.step) == Fraction(1, 12) and bar_steps("6/8", record.step) == 36
+    assert EncodingRecord.from_data_config({"step": 0.25}).step == 0.25
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("1/0", "data.step='1/0' is invalid: accepted a number or a fraction of a quarter note"),
+    ("sixteenth", "data.step='sixteenth' is invalid"),
+    ("1/100", "whose fraction has a denominator <= 64"),
+    (0, "accepted a length of 0 < step <= 4 quarter notes"),
+])
+def test_a_bad_grid_is_one_clear_error(value, message):
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace("?", r"\?")):
+        EncodingRecord.from_data_config({"step": value})
+
+
+def test_prepare_reports_what_each_grid_holds(tmp_path):
+    folder = tmp_path / "tunes"
+    folder.mkdir()
+    plain = "X:2\nT:u\nM:2/4\nL:1/8\nK:C\nCD EF | G2 A2 | c4 |]\n"
+    (folder / "tunes.abc").write_text(TRIPLETS + "\n" + plain)
+    coarse = load_or_build(EncodingRecord(corpus=str(folder)), tmp_path / "cache")
+    assert coarse.report["songs_kept"] == 1 and coarse.report["skipped"] == {"off_grid": 1}
+    assert coarse.report["grids"]["1/4"] == 1 and coarse.report["grids"]["1/12"] == 2
+    fine = load_or_build(EncodingRecord(corpus=str(folder), step=THIRDS), tmp_path / "cache")
+    assert fine.report["songs_kept"] == 2 and fine.report["grid"] == "1/12"
