@@ -6,7 +6,7 @@ import pytest
 
 from src.data import encoding
 from src.data.meter import bar_positions
-from src.data.repeats import Mark, RepeatError, abc_voltas, played_order
+from src.data.repeats import Mark, RepeatError, played_order
 from src.data.units import Skip, Unit
 
 NAMES = {60: "C", 62: "D", 64: "E", 65: "F", 67: "G", 69: "A", 71: "B", 72: "c", 74: "d", 76: "e"}
@@ -75,13 +75,6 @@ def test_repeats_that_cannot_be_played_skip_the_tune_under_their_own_reason(body
 def test_a_repeat_that_asks_for_too_many_passes_is_refused():
     with pytest.raises(RepeatError, match="played 9 times"):
         played_order([Mark(), Mark(end=9)])
-
-
-def test_volta_labels_are_read_in_order_and_written_as_music21_reads_them():
-    text, labels, signs = abc_voltas('X:1\nK:C\n"^[1 text" C D|[1,3 E F:|2 G A|[3-4 c d|]\n% |2 comment\n')
-    assert labels == [frozenset({1, 3}), frozenset({2}), frozenset({3, 4})] and signs
-    assert text.splitlines()[2] == '"^[1 text" C D|[1 E F:|2 G A|[2 c d|]'
-    assert abc_voltas("X:1\nK:C\nC D|E F|]\n")[1:] == ([], False)
 
 
 MUSICXML = """<?xml version="1.0" encoding="UTF-8"?>

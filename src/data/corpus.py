@@ -94,7 +94,7 @@ def build(config: EncodingRecord, root: Path, files: list[Path], path: Path,
     for file in files:
         for item in list_units(file, root):
             (skips if isinstance(item, Skip) else units).append(item)
-    parsed = _parse_all(units, config.step, config.expand_repeats, workers)
+    parsed = _parse_all(units, config, workers)
 
     profiles = np.array(encoding.key_profiles(), dtype=np.float64)  # (2, 12): major, minor
     seen: set[bytes] = set()
@@ -173,8 +173,9 @@ def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,
     return record, np.asarray(ids, dtype=np.uint8), positions
 
 
-def _parse_all(units: list[Unit], step: float, expand_repeats: bool, workers: int | None) -> list[Song | Skip]:
-    work = partial(encoding.parse_unit, step=step, expand_repeats=expand_repeats)
+def _parse_all(units: list[Unit], config: EncodingRecord, workers: int | None) -> list[Song | Skip]:
+    work = partial(encoding.parse_unit, step=config.step, expand_repeats=config.expand_repeats,
+                   melody=config.melody)
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(units), desc="parsing", unit="tune", disable=None)
     results: list[Song | Skip] = []
@@ -216,6 +217,9 @@ def _report(config: EncodingRecord, files: list[Path], parsed: list, skips: list
         "tokens_per_split": {s: split_tokens[s] for s in SPLITS},
         "grid": str(grid_of(config.step)),
         "grids": grid_counts(parsed),
+        "melody": dict(Counter(item.melody for item in parsed if isinstance(item, Song)).most_common()),
+        "top_notes_kept": sum(item.overlapped for item in parsed if isinstance(item, Song)),
+        "key_changes": sum(item.key_changes > 0 for item in parsed if isinstance(item, Song)),
         "build_seconds": round(seconds, 2), "workers": workers or os.cpu_count(),
     }
 

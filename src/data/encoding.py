@@ -7,8 +7,6 @@ a corpus can be parsed in parallel and one broken tune never costs the rest of i
 from __future__ import annotations
 
 import contextlib
-import math
-import re
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -16,9 +14,11 @@ from pathlib import Path
 import music21 as m21
 
 from src.atomic import atomic_path
+from src.data.abc_text import prepare_abc
 from src.data.keys import MAJOR_MODES, MINOR_MODES, abc_declared_key
+from src.data.melody import MelodyError, Sounding, choose_part, finest_grid, grid_events, one_line
 from src.data.meter import bar_steps, grid_of, nominal_bars
-from src.data.repeats import Mark, RepeatError, abc_voltas, expand, played_order
+from src.data.repeats import Mark, RepeatError, expand, played_order
 from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit
 from src.data.vocab import symbols_to_events
 from src.errors import UserError
@@ -26,14 +26,14 @@ from src.errors import UserError
 
 
 class _SkipSong(Exception):
-    def __init__(self, reason: str, detail: str = "") -> None:
+    def __init__(self, reason: str, detail: str = "", grid: int = 0) -> None:
         super().__init__(detail)
-        self.reason, self.detail, self.grid = reason, detail, 0
+        self.reason, self.detail, self.grid = reason, detail, grid
 
 
-def parse_unit(unit: Unit, step: float, expand_repeats: bool = True) -> list[Song | Skip]:
-    """Parse one unit into Songs (or Skips with their reason), repeats played out unless
-    `expand_repeats` is false. Never raises for bad input."""
+def parse_unit(unit: Unit, step: float, expand_repeats: bool = True, melody: str = "auto") -> list[Song | Skip]:
+    """Parse one unit into Songs (or Skips with their reason): the `melody` line (src/data/melody.py), its
+    repeats played out unless `expand_repeats` is false. Never raises for bad input."""
     with warnings.catch_warnings(), _without_beaming():
         warnings.simplefilter("ignore")
         try:
@@ -45,7 +45,7 @@ def parse_unit(unit: Unit, step: float, expand_repeats: bool = True) -> list[Son
         for offset, one in enumerate(scores):
             index = unit.index + offset
             try:
-                results.append(_song_from_score(one, unit, index, step, expand_repeats))
+                results.append(_song_from_score(one, unit, index, step, expand_repeats, melody))
             except _SkipSong as skip:
                 results.append(Skip(unit.source, index, skip.reason, skip.detail, skip.grid))
             except Exception as err:
@@ -152,7 +152,7 @@ def read_melody(path: str | Path, step: float = 0.25) -> list[tuple[int | None, 
 
 def _parse_score(unit: Unit, step: float) -> m21.stream.Stream:
     if unit.text is not None:
-        return m21.converter.parse(abc_voltas(unit.text)[0], format="abc", forceSource=True)
+        return m21.converter.parse(prepare_abc(unit.text).text, format="abc", forceSource=True)
     path = Path(unit.path)
     if path.suffix.lower() in MIDI_SUFFIXES:
         if path.read_bytes()[:4] != b"MThd":
@@ -170,27 +170,31 @@ def _midi_divisors(step: float) -> tuple[int, ...]:
 
 
 def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: float,
-                     expand_repeats: bool = True) -> Song:
-    parts = [p for p in getattr(score, "parts", []) if p.recurse().notes]
-    if len(parts) > 1:
-        raise _SkipSong("polyphony", f"{len(parts)} parts with notes")
+                     expand_repeats: bool = True, melody: str = "auto") -> Song:
+    parts = [p for p in getattr(score, "parts", []) if p.recurse().notes] or [score]
+    read = [(p, _sounding(p)) for p in parts]
+    read = [(p, notes) for p, notes in read if notes is not None]  # percussion is no melody
+    if not read:
+        raise _SkipSong("unpitched", "only percussion")
     grid = grid_of(step)
-    flat = score.flatten()
-    finest = _finest_grid(flat)
+    finest = 0
     try:
-        events, start = _events(flat, grid)
-    except _SkipSong as skip:
-        skip.grid = finest
-        raise
+        chosen, how = choose_part([p.partName or "" for p, _ in read], [notes for _, notes in read], melody)
+        part = read[chosen][0]
+        notes, overlapped = one_line(read[chosen][1], strict=melody == "strict")
+        finest = finest_grid(notes)
+        events, start = grid_events(notes, grid)
+    except MelodyError as err:
+        raise _SkipSong(err.reason, err.detail, finest) from None
     signature = score.recurse().getElementsByClass(m21.meter.TimeSignature).first()
     title = score.metadata.title if score.metadata is not None and score.metadata.title else ""
     stated = signature is not None and _meter_stated(unit)
     time_signature = signature.ratioString if stated else "4/4"
     first_bar = bar_steps(time_signature, step) if stated else None
-    measures = _measures(parts or [score], grid)
+    measures = _measures(part, grid)
     if expand_repeats:
         try:
-            marks = _repeat_marks(score, (parts or [score])[0], unit)
+            marks = _repeat_marks(score, part, unit)
             order = played_order(marks)
         except RepeatError as err:
             raise _SkipSong("repeats", str(err)) from None
@@ -202,14 +206,14 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: flo
         events=events, declared_key=_declared_key(score, unit),
         time_signature=time_signature, meter_stated=stated,
         bars=bars or [(0, bar_steps(time_signature, step))],  # no measures: bars of the meter from the start
-        grid=finest,
+        grid=finest, melody=how, overlapped=overlapped, key_changes=_key_changes(part, unit),
     )
 
 
-def _measures(parts: list[m21.stream.Stream], grid: Fraction) -> list[tuple[int, int]]:
+def _measures(part: m21.stream.Stream, grid: Fraction) -> list[tuple[int, int]]:
     """(first step, written length in steps) of each measure of the melody's part, as written."""
     measures = []
-    for measure in parts[0].getElementsByClass(m21.stream.Measure):
+    for measure in part.getElementsByClass(m21.stream.Measure):
         start, length = Fraction(measure.offset) / grid, Fraction(measure.duration.quarterLength) / grid
         if start.denominator != 1 or length.denominator != 1:
             raise _SkipSong("off_grid", f"bar line at offset {measure.offset}")
@@ -225,8 +229,9 @@ def _repeat_marks(score: m21.stream.Stream, part: m21.stream.Stream, unit: Unit)
     measures of a tune with fewer than two plain bar lines: such a tune with repeat signs is refused."""
     measures = list(part.getElementsByClass(m21.stream.Measure))
     brackets = list(score.recurse().getElementsByClass(m21.spanner.RepeatBracket))
-    _, labels, signs = abc_voltas(unit.text) if unit.text is not None else ("", [], False)
-    if signs and not measures:
+    abc = prepare_abc(unit.text) if unit.text is not None else None
+    labels = abc.voltas if abc else []
+    if abc and abc.repeat_signs and not measures:
         raise RepeatError("repeat signs in a tune read without bar lines (fewer than two plain `|`)")
     endings: dict[int, frozenset[int]] = {}
     for n, bracket in enumerate(brackets):
@@ -247,6 +252,17 @@ def _repeat_marks(score: m21.stream.Stream, part: m21.stream.Stream, unit: Unit)
 
 
 _SECTION = {"double", "final", "light-light", "light-heavy", "heavy-light", "heavy-heavy"}
+def _key_changes(part: m21.stream.Stream, unit: Unit) -> int:
+    """Key changes after the opening key: ABC `K:` fields (music21 keeps no trace of them), else key
+    signatures that differ from the one before (MIDI's are not trusted: 0)."""
+    if unit.text is not None:
+        return prepare_abc(unit.text).key_changes
+    if Path(unit.path).suffix.lower() in MIDI_SUFFIXES:
+        return 0
+    sharps = [k.sharps for k in part.recurse().getElementsByClass(m21.key.KeySignature)]
+    return sum(a != b for a, b in zip(sharps, sharps[1:]))
+
+
 def _meter_stated(unit: Unit) -> bool:
     """Whether the file states its meter: MIDI files without a time-signature event get music21's 4/4."""
     if unit.text is not None or Path(unit.path).suffix.lower() not in MIDI_SUFFIXES:
@@ -254,73 +270,19 @@ def _meter_stated(unit: Unit) -> bool:
     return b"\xff\x58" in Path(unit.path).read_bytes()
 
 
-def _finest_grid(flat: m21.stream.Stream) -> int:
-    """q of the coarsest grid 1/q quarter note that holds every onset and length (1/12: 16ths and
-    eighth-note triplets); 0 when some time is no fraction with a denominator up to 960."""
-    finest = 1
-    for element in flat.notesAndRests:
-        if isinstance(element, m21.harmony.Harmony) or element.duration.isGrace:
-            continue
-        for value in (element.offset, element.quarterLength):
-            exact = Fraction(value).limit_denominator(960)
-            if abs(float(exact) - float(value)) > 1e-9:
-                return 0
-            finest = math.lcm(finest, exact.denominator)
-    return finest
-
-
-def _events(flat: m21.stream.Stream, step: Fraction) -> tuple[list[tuple[int | None, int]], int]:
-    """Flat stream -> (grid events, the step of the first one). Ties become holds; rests merge; outer
-    rests are dropped."""
-    events: list[tuple[int | None, int]] = []
-    cursor: int | None = None  # end of the last event, in steps
-    for element in flat.notesAndRests:
+def _sounding(part: m21.stream.Stream) -> list[Sounding] | None:
+    """A part's notes and rests in time order (src/data/melody.py); None for a percussion part."""
+    notes = []
+    for element in part.flatten().notesAndRests:
         if isinstance(element, m21.harmony.Harmony) or element.duration.isGrace:
             continue  # chord symbols and grace notes carry no melody time
-        if isinstance(element, m21.chord.Chord):
-            if len(element.pitches) != 1:
-                raise _SkipSong("chord", f"chord at offset {element.offset}")
-            pitch: int | None = element.pitches[0].midi
-        elif isinstance(element, m21.note.Unpitched):
-            raise _SkipSong("unpitched", f"unpitched note at offset {element.offset}")
-        else:
-            pitch = element.pitch.midi if element.isNote else None
-        onset, length = Fraction(element.offset) / step, Fraction(element.quarterLength) / step
-        if onset.denominator != 1 or length.denominator != 1:
-            raise _SkipSong("off_grid", f"offset {element.offset}, length {element.quarterLength}")
-        onset_i, length_i = int(onset), int(length)
-        if length_i == 0:
-            continue
-        if cursor is not None and onset_i < cursor:
-            raise _SkipSong("polyphony", f"overlapping notes at offset {element.offset}")
-        if cursor is not None and onset_i > cursor:
-            events.append((None, onset_i - cursor))  # a gap is a rest
+        if isinstance(element, m21.note.Unpitched) or isinstance(element, m21.percussion.PercussionChord):
+            return None
+        pitches = tuple(p.midi for p in element.pitches) if not element.isRest else ()
         tie = getattr(element, "tie", None)
-        continues = tie is not None and tie.type in ("stop", "continue")
-        if events and ((continues and events[-1][0] == pitch) or (pitch is None and events[-1][0] is None)):
-            events[-1] = (pitch, events[-1][1] + length_i)
-        else:
-            events.append((pitch, length_i))
-        cursor = onset_i + length_i
-    events = _merge_rests(events)
-    first = cursor - sum(steps for _, steps in events) if cursor is not None else 0
-    while events and events[0][0] is None:
-        first += events.pop(0)[1]
-    while events and events[-1][0] is None:
-        events.pop()
-    if not events:
-        raise _SkipSong("no_notes")
-    return events, first
-
-
-def _merge_rests(events: list[tuple[int | None, int]]) -> list[tuple[int | None, int]]:
-    merged: list[tuple[int | None, int]] = []
-    for pitch, steps in events:
-        if merged and pitch is None and merged[-1][0] is None:
-            merged[-1] = (None, merged[-1][1] + steps)
-        else:
-            merged.append((pitch, steps))
-    return merged
+        notes.append(Sounding(Fraction(element.offset), Fraction(element.quarterLength), pitches,
+                              tie is not None and tie.type in ("stop", "continue")))
+    return notes
 
 
 def _declared_key(score: m21.stream.Stream, unit: Unit) -> tuple[int, str] | None:

@@ -23,6 +23,7 @@ def format_report(corpus: Corpus, seconds: float) -> str:
         if report["meter_assumed_4_4"] else ""
     modes = ", ".join(f"{mode} {count}" for mode, count in report["modes"].items())
     grids = report.get("grids", {})
+    melody = ", ".join(f"{how} {count}" for how, count in report.get("melody", {}).items())
     held = ", ".join(f"{grid} {count}" for grid, count in grids.items() if grid != "read")
     return "\n".join([
         f"corpus      {report['config']['corpus']} ({report['files']} files)",
@@ -34,7 +35,9 @@ def format_report(corpus: Corpus, seconds: float) -> str:
         f"meters      {meters}{assumed}",
         f"bars        {report['pickups']} songs open with a pickup; {report['meter_changes']} change "
         "bar length inside",
-        f"modes       {modes}",
+        f"modes       {modes}; {report.get('key_changes', 0)} songs change key inside (moved by one key)",
+        f"melody      {melody or 'none'}; top note kept where notes overlap in {report.get('top_notes_kept', 0)} "
+        "songs",
         f"grid        {report.get('grid', '?')} quarter note; of {grids.get('read', 0)} songs read, each grid holds "
         f"{held}",
     ])

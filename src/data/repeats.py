@@ -13,48 +13,11 @@ refused with `RepeatError`, and the corpus counts it under its own reason, never
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 REST, HOLD = -1, -2  # step codes besides a MIDI pitch (an onset)
 MAX_TIMES = 8  # a `:|` asking for more passes than this is refused
 Events = list[tuple[int | None, int]]
-
-
-# in an ABC tune body: quoted text, decorations and comments (skipped), a double repeat (`::`, `:|:`,
-# `:||:`), or a volta label after a bar line (`|1`, `:|2`, `[1`, `[1,3`, `[1-3`)
-_ABC_BODY_TOKEN = re.compile(r'"[^"\n]*"|![^!\n]*!|%.*|(?P<double>:\|{0,2}:)'
-                             r'|(?<=[|\[])(\s*)([1-9][0-9]*(?:\s*[,-]\s*[1-9][0-9]*)*)')
-_ABC_REPEAT_SIGN = re.compile(r"\|:|:\||::")
-
-
-def abc_voltas(text: str) -> tuple[str, list[frozenset[int]], bool]:
-    """An ABC tune with its repeat signs written as music21 reads them (volta labels as ending 1, or 2
-    for any other: it reads `[1,3` as 1, and `[1-3` or `[3` as a chord; `::` with spaces), the labels'
-    numbers in order, and whether the body has any repeat sign."""
-    labels: list[frozenset[int]] = []
-    has_sign = False
-
-    def one(match: re.Match) -> str:
-        if match.group("double"):
-            return " :: "  # music21 drops the rest of a tune after `F::G`, written without spaces
-        if match.group(3) is None:
-            return match.group(0)
-        numbers: set[int] = set()
-        for part in re.split(r"\s*,\s*", match.group(3)):
-            low, _, high = part.partition("-")
-            numbers.update(range(int(low), int(high or low) + 1))
-        labels.append(frozenset(numbers))
-        return match.group(2) + ("1" if min(numbers) == 1 else "2")  # music21 knows endings 1 and 2 only
-
-    lines = []
-    for line in text.splitlines():
-        if re.match(r"^[A-Za-z+]:", line):  # a header or field line
-            lines.append(line)
-            continue
-        lines.append(_ABC_BODY_TOKEN.sub(one, line))
-        has_sign = has_sign or bool(_ABC_REPEAT_SIGN.search(re.sub(r'"[^"]*"|%.*', "", line)))
-    return "\n".join(lines) + "\n", labels, has_sign or bool(labels)
 
 
 class RepeatError(ValueError):

@@ -41,6 +41,9 @@ class Song:
     # starts before 0 (src/data/meter.py)
     bars: list[tuple[int, int]] = field(default_factory=list)
     grid: int = 0  # q of the coarsest grid 1/q quarter note that holds every note (e.g. 12 with triplets)
+    melody: str = "only part"  # how its part was chosen (src/data/melody.py)
+    overlapped: bool = False  # notes overlapped (chords, voices): the top one was kept at each onset
+    key_changes: int = 0  # key changes after the opening key (the tune is moved by one key: its estimated)
 
 
 @dataclass

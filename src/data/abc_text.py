@@ -1,0 +1,63 @@
+"""ABC tune text made right for music21 before it parses it, and what music21 would lose from it.
+
+music21's ABC reader keeps only ending 1 or 2 of a volta label (`[1,3` reads as 1; `[1-3` and `[3` read as
+chords), drops the rest of a tune after a `::` written without spaces, and ignores an inline key change
+`[K:D]` (the notes after it keep the old key's accidentals), while a `K:` line of its own is applied.
+`prepare_abc` rewrites those and keeps what the rewrite hides: the volta numbers in order, whether the
+tune has repeat signs at all, and how many key changes it has.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+# in a tune body: quoted text, decorations and comments (kept as they are), an inline key field, a
+# double repeat (`::`, `:|:`, `:||:`), or a volta label after a bar line (`|1`, `:|2`, `[1`, `[1,3`, `[1-3`)
+_BODY_TOKEN = re.compile(r'"[^"\n]*"|![^!\n]*!|%.*|\[K:(?P<key>[^\]\n]*)\]|(?P<double>:\|{0,2}:)'
+                         r'|(?<=[|\[])(?P<space>\s*)(?P<volta>[1-9][0-9]*(?:\s*[,-]\s*[1-9][0-9]*)*)')
+_REPEAT_SIGN = re.compile(r"\|:|:\||::")
+_FIELD = re.compile(r"^[A-Za-z+]:")
+
+
+@dataclass
+class PreparedAbc:
+    """A tune's text as music21 should read it, and what the rewrite keeps aside."""
+
+    text: str
+    voltas: list[frozenset[int]] = field(default_factory=list)  # each volta label's numbers, in order
+    repeat_signs: bool = False  # any `|:`, `:|`, `::` or volta in the body
+    key_changes: int = 0  # `K:` fields after the tune's first
+
+
+def prepare_abc(text: str) -> PreparedAbc:
+    """Rewrite one ABC tune for music21 (see the module's docstring)."""
+    prepared = PreparedAbc("")
+
+    def one(match: re.Match) -> str:
+        if match.group("key") is not None:
+            prepared.key_changes += 1
+            return f"\nK:{match.group('key').strip()}\n"  # a K: line of its own, which music21 applies
+        if match.group("double"):
+            return " :: "
+        if match.group("volta") is None:
+            return match.group(0)
+        numbers: set[int] = set()
+        for part in re.split(r"\s*,\s*", match.group("volta")):
+            low, _, high = part.partition("-")
+            numbers.update(range(int(low), int(high or low) + 1))
+        prepared.voltas.append(frozenset(numbers))
+        return match.group("space") + ("1" if min(numbers) == 1 else "2")  # music21 knows endings 1 and 2
+
+    lines, in_body = [], False
+    for line in text.splitlines():
+        if _FIELD.match(line):  # a header or field line; the first K: ends the header
+            prepared.key_changes += in_body and line.startswith("K:")
+            in_body = in_body or line.startswith("K:")
+            lines.append(line)
+            continue
+        lines.append(_BODY_TOKEN.sub(one, line))
+        prepared.repeat_signs |= bool(_REPEAT_SIGN.search(re.sub(r'"[^"]*"|%.*', "", line)))
+    prepared.text = "\n".join(lines) + "\n"
+    prepared.repeat_signs |= bool(prepared.voltas)
+    return prepared
