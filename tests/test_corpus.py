@@ -107,7 +107,7 @@ def test_parallel_build_equals_serial_build(erk5_dir, tmp_path):
 def test_no_usable_song_is_a_user_error(tmp_path):
     folder = write_tunes(tmp_path / "t", {"chord": TUNE.format(notes="[CEG]4 C4")})
     with pytest.raises(UserError, match="no usable song"):
-        load_or_build(EncodingRecord(corpus=str(folder)), tmp_path / "c", workers=1)
+        load_or_build(EncodingRecord(corpus=str(folder), melody="strict"), tmp_path / "c", workers=1)
 
 
 def run_prepare(*args: str) -> subprocess.CompletedProcess:
