@@ -129,7 +129,8 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
     tick = time.perf_counter()
     # name -> (melodies, keys, seed length, meters)
     test_meters = [song_meter(corpus, s) for s in test_songs]
-    generated = generate(module, test_songs, real, test_meters, request, settings["seed_length"], device, notes)
+    generated = generate(module, test_songs, real, test_meters, request, settings["seed_length"], device,
+                         notes)
     seconds["generation"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -179,7 +180,8 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
         "memorization": memorized,
         "realism": realism,
         "notes": notes,
-        "melodies": {name: [" ".join(m) for m in melodies] for name, (melodies, _, _, _) in generated.items()},
+        "melodies": {name: [" ".join(m) for m in melodies]
+                     for name, (melodies, _, _, _) in generated.items()},
         "meters": {name: [m.as_record() for m in meters] for name, (_, _, _, meters) in generated.items()},
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }, out_dir

@@ -30,5 +30,6 @@ def test_a_key_change_inside_a_tune_keeps_its_accidentals_inline_or_on_its_own_l
     assert _pitches("C D|E F|[K:D] F G|A B|c d|c f|]") == expected
     assert _pitches("C D|E F|\nK:D\nF G|A B|c d|c f|]") == expected
     assert prepare_abc("X:1\nK:C\nC D|[K:D] F G|\nK:G\nF G|]\n").key_changes == 2
-    song = encoding.parse_unit(Unit("t.abc", "t.abc", 0, "X:1\nT:t\nM:2/4\nL:1/4\nK:C\nC D|E F|[K:D] F G|A B|]\n"), 1.0)[0]
+    song = encoding.parse_unit(
+        Unit("t.abc", "t.abc", 0, "X:1\nT:t\nM:2/4\nL:1/4\nK:C\nC D|E F|[K:D] F G|A B|]\n"), 1.0)[0]
     assert song.key_changes == 1

@@ -40,7 +40,8 @@ def test_hand_written_tunes_give_exact_symbols(tmp_path):
     )
     assert symbols["minor.abc"] == "69 _ _ _ 72 _ _ _ 76 _ _ _ 81 _ _ _ 76 _ _ _ _ _ _ _ 69 _ _ _ _ _ _ _"
     assert symbols["high.abc"] == "74 _ _ _ 84 _ _ _ 74 _ _ _ _ _ _ _"
-    assert symbols["chord.abc"] == "67" + " _" * 7 + " 60" + " _" * 7  # the chord's top note (data.melody=auto)
+    # the chord's top note (data.melody=auto)
+    assert symbols["chord.abc"] == "67" + " _" * 7 + " 60" + " _" * 7
     assert corpus.report["skipped"] == {"off_grid": 1}
     assert corpus.report["songs_kept"] == 4 and corpus.report["songs_read"] == 5
 

@@ -27,15 +27,17 @@ def nets() -> list[torch.nn.Module]:
     meter = {"meter": True, "mode": True, "lookback": True, "max_bar": 8}
     return [LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6),
             GRULM(V, hidden_size=16, num_layers=2, dropout=0.0),
-            LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6, **meter),
+            LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6,
+                            **meter),
             GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter),
-            LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6, **meter,
-                            copy=True),
+            LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6,
+                            **meter, copy=True),
             GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter, copy=True)]
 
 
 def net_id(net) -> str:
-    return type(net).__name__ + ("+meter" if net.inputs.uses_context else "") + ("+copy" if net.inputs.copy else "")
+    return (type(net).__name__ + ("+meter" if net.inputs.uses_context else "")
+            + ("+copy" if net.inputs.copy else ""))
 
 
 def contexts(B: int, T: int) -> torch.Tensor:
@@ -200,8 +202,10 @@ def test_stream_array_holds_each_split_song_once(erk5_corpus):
     # each token's bar position and bar length, and its song's mode
     span = slice(songs[1]["offset"], songs[1]["offset"] + songs[1]["length"] + 1)
     assert context.shape == (len(tokens), 3) and context[0].tolist() == [0, 0, 0]
-    assert context[starts[1] + 1:starts[1] + 2 + len(second), :2].tolist() == erk5_corpus.positions[span].tolist()
-    assert set(context[starts[1] + 1:starts[1] + 2 + len(second), 2]) == {("major", "minor").index(songs[1]["mode"])}
+    assert (context[starts[1] + 1:starts[1] + 2 + len(second), :2].tolist()
+            == erk5_corpus.positions[span].tolist())
+    assert (set(context[starts[1] + 1:starts[1] + 2 + len(second), 2])
+            == {("major", "minor").index(songs[1]["mode"])})
 
 
 @pytest.mark.parametrize("net", nets(), ids=net_id)

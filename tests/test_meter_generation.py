@@ -1,4 +1,5 @@
-"""Melodies in a meter: a meter-aware causal model trained on real songs, sampled in chosen or drawn meters."""
+"""Melodies in a meter: a meter-aware causal model trained on real songs, sampled in chosen or drawn
+meters."""
 
 from __future__ import annotations
 
@@ -23,8 +24,9 @@ def meter_run(erk5_dir, tmp_path_factory):
     from tests.conftest import run_config, small_data
 
     root = tmp_path_factory.mktemp("meter")
-    train(run_config(root / "run", ["experiment=lstm_attn_lm", "model.net.hidden_size=16", "trainer.max_steps=2",
-                                    "trainer.val_check_interval=2", "callbacks.sample_export.steps=8",
+    train(run_config(root / "run", ["experiment=lstm_attn_lm", "model.net.hidden_size=16",
+                                    "trainer.max_steps=2", "trainer.val_check_interval=2",
+                                    "callbacks.sample_export.steps=8",
                                     *small_data(erk5_dir, root / "cache")]))
     return root / "run"
 
@@ -37,7 +39,8 @@ def test_the_checkpoint_holds_the_training_songs_meters(meter_run):
     module = load_module(meter_run / "checkpoints" / "best.ckpt")
     meters = module.encoding.meters
     assert meters and all(len(row) == 4 and row[3] >= 1 for row in meters)
-    assert {row[0] for row in meters} <= {"2/4", "3/4", "4/4", "6/8", "3/8", "6/4", "3/2", "2/2", "4/2", "5/4"}
+    assert {row[0] for row in meters} <= {"2/4", "3/4", "4/4", "6/8", "3/8", "6/4", "3/2", "2/2", "4/2",
+                                          "5/4"}
     assert module.max_bar == 48 and 8 <= module.encoding.longest_bar <= 48
 
 
@@ -92,7 +95,8 @@ def test_bars_longer_than_the_position_table_read_as_an_unknown_meter():
     torch.manual_seed(0)
     inputs = StepInputs(10, meter=True, mode=True, lookback=[1], max_bar=8)
     x = torch.randint(3, 10, (1, 14))
-    long_bars = torch.stack([torch.arange(14) % 12, torch.full((14,), 12), torch.ones(14, dtype=torch.long)], -1)
+    long_bars = torch.stack([torch.arange(14) % 12, torch.full((14,), 12),
+                             torch.ones(14, dtype=torch.long)], -1)
     unknown = torch.stack([torch.zeros(14, dtype=torch.long), torch.zeros(14, dtype=torch.long),
                            torch.ones(14, dtype=torch.long)], -1)
     seen, _, _ = inputs(x, long_bars[None], None, torch.float32)
@@ -121,7 +125,8 @@ def test_copy_flags_a_repeating_bar_and_boosts_the_looked_back_symbol():
     V = 10
     inputs = StepInputs(V, lookback=[1], max_bar=4, copy=True)
     x = torch.tensor([[BOUNDARY_ID, 3, 4, 5, 6, 3, 4, 9, 6]])  # bar 2 repeats bar 1 but for one step
-    context = torch.stack([torch.arange(9) % 4, torch.full((9,), 4), torch.zeros(9, dtype=torch.long)], -1)[None]
+    context = torch.stack([torch.arange(9) % 4, torch.full((9,), 4),
+                           torch.zeros(9, dtype=torch.long)], -1)[None]
     features, _, looked = inputs(x, context, None, torch.float32)
     # the flag: does input t equal x[t - 4] (same song)? '/' and steps with no bar before them: no
     assert features[0, :, -1].tolist() == [0, 0, 0, 0, 0, 1, 1, 0, 1]
@@ -132,7 +137,8 @@ def test_copy_flags_a_repeating_bar_and_boosts_the_looked_back_symbol():
 
 
 def test_copy_needs_a_look_back():
-    with pytest.raises(UserError, match=r"model.net.copy=True is not accepted; accepted: false, or true with a"):
+    with pytest.raises(UserError,
+                       match=r"model.net.copy=True is not accepted; accepted: false, or true with a"):
         StepInputs(10, copy=True)
 
 
@@ -146,8 +152,9 @@ def test_a_look_back_over_phrases_trains_with_its_history_and_samples(erk5_dir, 
     from tests.conftest import run_config, small_data
 
     run = tmp_path / "run"
-    train(run_config(run, ["experiment=lstm_attn_lm", "model.net.hidden_size=16", "model.net.lookback=[1,2,4]",
-                           "trainer.max_steps=2", "trainer.val_check_interval=2", "callbacks.sample_export.steps=8",
+    train(run_config(run, ["experiment=lstm_attn_lm", "model.net.hidden_size=16",
+                           "model.net.lookback=[1,2,4]", "trainer.max_steps=2",
+                           "trainer.val_check_interval=2", "callbacks.sample_export.steps=8",
                            *small_data(erk5_dir, tmp_path / "cache")]))
     module = load_module(run / "checkpoints" / "best.ckpt")
     assert module.net.inputs.lookback == (1, 2, 4) and module.encoding.history == 4 * 48

@@ -32,7 +32,8 @@ def main() -> None:
     parser.add_argument("--grids", nargs="*", default=["1/4", "1/12", "1/24"])
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args()
-    print("| corpus | grid | repeats | songs read | kept | kept share | kept or duplicate | skipped | cold build s |")
+    print("| corpus | grid | repeats | songs read | kept | kept share | kept or duplicate | skipped "
+          "| cold build s |")
     print("| --- " * 9 + "|")
     for corpus in args.corpora:
         seconds = {}
@@ -43,7 +44,8 @@ def main() -> None:
             duplicates = report["skipped"].get("duplicate", 0)
             skipped = ", ".join(f"{reason} {count}" for reason, count in report["skipped"].items()) or "none"
             print(f"| {corpus} | {grid} | {'played' if expand else 'as written'} | {read} | {kept} | "
-                  f"{kept / read:.1%} | {(kept + duplicates) / read:.1%} | {skipped} | {took:.1f} |", flush=True)
+                  f"{kept / read:.1%} | {(kept + duplicates) / read:.1%} | {skipped} | {took:.1f} |",
+                  flush=True)
         ratio = seconds[(args.grids[0], True)] / seconds[(args.grids[0], False)]
         print(f"| {corpus} | {args.grids[0]} | expansion cost | | | | | | {ratio:.2f}x |", flush=True)
 

@@ -56,7 +56,8 @@ def row(name: str, report: dict, set_name: str = "unseeded") -> str:
     cells = [metrics["test/bits"], metrics["test/onset_acc"], _mean(scalars["repetition"]),
              rhythm["bar_repetition"], rhythm["downbeat_onset_rate"], _mean(scalars["ends_on_tonic"]),
              _mean(scalars["pitch_range"]), report["realism"][set_name]["balanced_accuracy"]]
-    return f"| {name} | " + " | ".join(f"{c:.4f}" if i < 2 else f"{c:.3f}" for i, c in enumerate(cells)) + " |"
+    return (f"| {name} | " + " | ".join(f"{c:.4f}" if i < 2 else f"{c:.3f}" for i, c in enumerate(cells))
+            + " |")
 
 
 def main() -> None:

@@ -82,7 +82,8 @@ seed2 = st.text_input("Seed 2 (where the path ends)", key="seed2") if mode == "i
 
 left, middle, right = st.columns(3)
 temperature = left.slider("Temperature", 0.05, 2.0, 1.0, 0.05, key="temperature")
-steps = middle.number_input("Length (steps of a 16th)", value=256, step=16, key="steps",
+steps = middle.number_input("Length (grid steps: 16ths for the bundled models)", value=256, step=16,
+                            key="steps",
                             help=f"1..{core.MAX_APP_STEPS}; a melody also ends when the model ends the song")
 rng_seed = right.number_input("Random seed", value=0, step=1, key="rng_seed")
 left, meter, middle, right = st.columns(4)

@@ -20,10 +20,15 @@ from src.data.vocab import BOUNDARY_ID
 from src.models.meter_plan import Meter, context_of
 
 VARIANTS = {
-    "symbols only": ("model.net.meter=false", "model.net.mode=false", "model.net.lookback=false"),
-    "meter + mode": ("model.net.meter=true", "model.net.mode=true", "model.net.lookback=false"),
-    "meter + mode + look-back [1, 2, 4, 8] (make train)": (
-        "model.net.meter=true", "model.net.mode=true", "model.net.lookback=[1,2,4,8]"),
+    "symbols only": ("model.net.meter=false", "model.net.mode=false", "model.net.lookback=false",
+                     "model.net.copy=false"),
+    "meter + mode": ("model.net.meter=true", "model.net.mode=true", "model.net.lookback=false",
+                     "model.net.copy=false"),
+    "meter + mode + look-back [1, 2, 4, 8]": (
+        "model.net.meter=true", "model.net.mode=true", "model.net.lookback=[1,2,4,8]",
+        "model.net.copy=false"),
+    "meter + mode + look-back + copy (make train)": (
+        "model.net.meter=true", "model.net.mode=true", "model.net.lookback=[1,2,4,8]", "model.net.copy=true"),
 }
 METERS = [Meter("3/4", 2, "major", 12), Meter("2/4", 0, "minor", 8), Meter("6/8", 2, "major", 12),
           Meter("4/4", 4, "major", 16)]
@@ -50,7 +55,8 @@ def measure(steps: int, melodies: int, length: int) -> list[dict]:
         seconds = lightning_loop(datamodule, module, steps, cfg.trainer.get("gradient_clip_val"))
         sampling = min(sample_seconds(module, melodies, length) for _ in range(2))
         rows.append({"inputs": name, "targets_per_s": round(y.numel() / seconds, 1),
-                     "sample_s": round(sampling, 3), "parameters": sum(p.numel() for p in module.parameters())})
+                     "sample_s": round(sampling, 3),
+                     "parameters": sum(p.numel() for p in module.parameters())})
     base = rows[0]
     for row in rows:
         row["train_ratio"] = round(row["targets_per_s"] / base["targets_per_s"], 3)
@@ -69,8 +75,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
           f"{args.length} (s) | vs symbols only |")
     print("| --- " * 6 + "|")
     for row in rows:
-        print(f"| {row['inputs']} | {row['parameters']:,} | {row['targets_per_s']:,.0f} | {row['train_ratio']:.3f} "
-              f"| {row['sample_s']:.2f} | {row['sample_ratio']:.3f} |")
+        print(f"| {row['inputs']} | {row['parameters']:,} | {row['targets_per_s']:,.0f} "
+              f"| {row['train_ratio']:.3f} | {row['sample_s']:.2f} | {row['sample_ratio']:.3f} |")
     print(json.dumps(rows))
     return rows
 

@@ -29,7 +29,8 @@ ENCODING_VERSION = 4  # bump when the encoding changes meaning: old caches are t
 SPLITS = ("train", "val", "test")
 # corpora music21 ships: name -> (its folder in music21's corpus, the files)
 BUNDLED = {"essen_erk": ("essenFolksong", "erk*.abc"), "essen": ("essenFolksong", "*.abc"),
-           "oneills": ("oneills1850", "*.abc"), "ryans": ("ryansMammoth", "*.abc"), "airds": ("airdsAirs", "*.abc")}
+           "oneills": ("oneills1850", "*.abc"), "ryans": ("ryansMammoth", "*.abc"),
+           "airds": ("airdsAirs", "*.abc")}
 _SERIAL_BELOW = 64  # parse small corpora in-process: a pool costs more than it saves
 
 

@@ -24,14 +24,14 @@ from src.data.vocab import symbols_to_events
 from src.errors import UserError
 
 
-
 class _SkipSong(Exception):
     def __init__(self, reason: str, detail: str = "", grid: int = 0) -> None:
         super().__init__(detail)
         self.reason, self.detail, self.grid = reason, detail, grid
 
 
-def parse_unit(unit: Unit, step: float, expand_repeats: bool = True, melody: str = "auto") -> list[Song | Skip]:
+def parse_unit(unit: Unit, step: float, expand_repeats: bool = True,
+               melody: str = "auto") -> list[Song | Skip]:
     """Parse one unit into Songs (or Skips with their reason): the `melody` line (src/data/melody.py), its
     repeats played out unless `expand_repeats` is false. Never raises for bad input."""
     with warnings.catch_warnings(), _without_beaming():
@@ -246,8 +246,8 @@ def _repeat_marks(score: m21.stream.Stream, part: m21.stream.Stream, unit: Unit)
         marks.append(Mark(
             start=isinstance(left, m21.bar.Repeat) and left.direction == "start",
             end=(right.times or 2) if end else 0, ending=endings.get(id(measure), frozenset()),
-            section_end=not end and any(b is not None and not isinstance(b, m21.bar.Repeat) and b.type in _SECTION
-                                        for b in (right, following))))
+            section_end=not end and any(b is not None and not isinstance(b, m21.bar.Repeat)
+                                        and b.type in _SECTION for b in (right, following))))
     return marks
 
 
@@ -260,7 +260,7 @@ def _key_changes(part: m21.stream.Stream, unit: Unit) -> int:
     if Path(unit.path).suffix.lower() in MIDI_SUFFIXES:
         return 0
     sharps = [k.sharps for k in part.recurse().getElementsByClass(m21.key.KeySignature)]
-    return sum(a != b for a, b in zip(sharps, sharps[1:]))
+    return sum(a != b for a, b in zip(sharps, sharps[1:], strict=False))
 
 
 def _meter_stated(unit: Unit) -> bool:

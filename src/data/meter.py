@@ -114,7 +114,9 @@ def planned_positions(bar_length: int, pickup_steps: int, count: int) -> np.ndar
 
 def check_pickup(pickup_steps: object, bar_length: int, setting: str = "pickup") -> int:
     """A pickup is 0 (a downbeat start) up to one step less than the bar (UserError otherwise)."""
-    if isinstance(pickup_steps, bool) or not isinstance(pickup_steps, int) or not 0 <= pickup_steps < bar_length:
-        raise UserError(f"{setting}={pickup_steps!r} is not accepted; accepted: an integer 0..{bar_length - 1} "
-                        f"(steps before the first downbeat, shorter than the bar of {bar_length} steps)")
+    if (isinstance(pickup_steps, bool) or not isinstance(pickup_steps, int)
+            or not 0 <= pickup_steps < bar_length):
+        raise UserError(f"{setting}={pickup_steps!r} is not accepted; accepted: an integer "
+                        f"0..{bar_length - 1} (steps before the first downbeat, shorter than the bar of "
+                        f"{bar_length} steps)")
     return pickup_steps

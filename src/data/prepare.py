@@ -36,10 +36,10 @@ def format_report(corpus: Corpus, seconds: float) -> str:
         f"bars        {report['pickups']} songs open with a pickup; {report['meter_changes']} change "
         "bar length inside",
         f"modes       {modes}; {report.get('key_changes', 0)} songs change key inside (moved by one key)",
-        f"melody      {melody or 'none'}; top note kept where notes overlap in {report.get('top_notes_kept', 0)} "
-        "songs",
-        f"grid        {report.get('grid', '?')} quarter note; of {grids.get('read', 0)} songs read, each grid holds "
-        f"{held}",
+        f"melody      {melody or 'none'}; top note kept where notes overlap in "
+        f"{report.get('top_notes_kept', 0)} songs",
+        f"grid        {report.get('grid', '?')} quarter note; of {grids.get('read', 0)} songs read, "
+        f"each grid holds {held}",
     ])
 
 

@@ -18,7 +18,6 @@ from src.data.meter import MAX_GRID_DENOMINATOR, grid_of
 from src.data.vocab import Vocabulary
 from src.errors import UserError
 
-
 CACHE_FIELDS = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "val_fraction", "test_fraction",
                 "expand_repeats", "melody")
 WINDOWS = ("next", "every", "segments")  # one target per window | every position | whole segments
@@ -51,9 +50,9 @@ class EncodingRecord:
 
     def __post_init__(self) -> None:
         if not 0 < self.step <= 4 or abs(float(grid_of(self.step)) - self.step) > 1e-12:
-            raise UserError(f"data.step={self.step} is invalid: accepted a length of 0 < step <= 4 quarter notes "
-                            f"whose fraction has a denominator <= {MAX_GRID_DENOMINATOR}, e.g. 0.25 (16ths) or "
-                            "1/12 (16ths and eighth-note triplets)")
+            raise UserError(f"data.step={self.step} is invalid: accepted a length of 0 < step <= 4 "
+                            f"quarter notes whose fraction has a denominator <= {MAX_GRID_DENOMINATOR}, "
+                            "e.g. 0.25 (16ths) or 1/12 (16ths and eighth-note triplets)")
         if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
                 and self.val_fraction + self.test_fraction < 1):
             raise UserError("data.val_fraction and data.test_fraction must be in [0, 1) and sum below 1")
@@ -79,7 +78,8 @@ class EncodingRecord:
 
     def data_settings(self) -> dict:
         """The `MelodyDataModule` arguments of this record (everything but what the songs held)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("meters", "longest_bar")}
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("meters", "longest_bar")}
 
     def with_corpus(self, corpus: str) -> EncodingRecord:
         """The same encoding of another corpus (the extra training songs)."""
@@ -129,8 +129,8 @@ class EncodingRecord:
         """The record of a `data` config group (keys it does not hold are ignored), with the model
         kind's `layout` (windows, segment_length)."""
         kinds = {"corpus": str, "step": float, "min_pitch": int, "max_pitch": int, "normalize_key": bool,
-                 "val_fraction": float, "test_fraction": float, "sequence_length": int, "expand_repeats": bool,
-                 "melody": str}
+                 "val_fraction": float, "test_fraction": float, "sequence_length": int,
+                 "expand_repeats": bool, "melody": str}
         values = {}
         for key, kind in kinds.items():
             if key not in data:

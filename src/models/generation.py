@@ -105,7 +105,8 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
         meters, notes = fixed_meters(request.meters, request.num_samples), []
     else:  # drawn apart from the symbols (numpy, rng_seed): a model that reads no meter draws what it did
         meters, notes = draw_meters(encoding.meters, encoding.step, request.num_samples,
-                                    request.time_signature, request.pickup, mode, request.rng_seed, module.max_bar)
+                                    request.time_signature, request.pickup, mode, request.rng_seed,
+                                    module.max_bar)
     seeds = [read_seed(module, "seed", text, request.key, shift) for text in request.seeds]
     seed2 = read_seed(module, "seed2", request.seed2, request.key, shift)
     if generator is None:

@@ -21,8 +21,8 @@ from src.errors import UserError
 from src.models.base_module import MelodyModule
 from src.models.generation import GenerationRequest
 from src.models.meter_plan import Meter, context_of
-from src.models.step_inputs import history_length
 from src.models.ngram_module import NGramModule
+from src.models.step_inputs import history_length
 from src.models.vae_module import VAEModule
 
 

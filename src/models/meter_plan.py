@@ -41,8 +41,9 @@ def draw_meters(rows: tuple, step: float, count: int, time_signature: str, picku
     fixed = {0: None if time_signature == AUTO else time_signature, 1: None if pickup == AUTO else pickup,
              2: mode}
     if fixed[0] is not None and max_bar is not None and bar_steps(fixed[0], step) > max_bar:
-        raise UserError(f"time_signature={fixed[0]} has bars of {bar_steps(fixed[0], step)} steps, longer than "
-                        f"this model's position table; accepted: meters of at most {max_bar} steps a bar")
+        raise UserError(f"time_signature={fixed[0]} has bars of {bar_steps(fixed[0], step)} steps, "
+                        f"longer than this model's position table; accepted: meters of at most {max_bar} "
+                        "steps a bar")
     # `auto` draws only meters the model can place (all of Essen has 4/1 songs: 64 steps a bar)
     rows = tuple(row for row in rows if _fits(row[0], step, max_bar))
     matching = [row for row in rows if all(v is None or row[i] == v for i, v in fixed.items())]

@@ -88,7 +88,8 @@ class VAEModule(MelodyModule):
         return min(steps, self.net.segment_length)  # a VAE melody is one segment
 
     def draw_melodies(self, seeds: list[list[str]], seed2: list[str], request: GenerationRequest,
-                      generator: torch.Generator, notes: list[str], meters: list | None = None) -> list[list[str]]:
+                      generator: torch.Generator, notes: list[str],
+                      meters: list | None = None) -> list[list[str]]:
         """Segments from the prior, variations of the seed, or the path from seed to seed2 (the VAE
         reads no meter: `meters` only label its melodies)."""
         length = self.net.segment_length  # seeds are read as one whole segment: padded or cropped
