@@ -99,3 +99,10 @@ def test_musicxml_repeats_and_endings_are_played(tmp_path):
     path.write_text(MUSICXML.format(**notes))
     song = encoding.parse_unit(Unit(str(path), path.name), 1.0)[0]
     assert " ".join(NAMES[p] for p, _ in song.events) == "C D E F C D G A"
+
+
+def test_kern_repeat_barlines_are_played(tmp_path):
+    path = tmp_path / "tune.krn"  # an end repeat on the bar line before measure 3
+    path.write_text("**kern\n*M2/4\n*k[]\n=1-\n4c\n4d\n=2\n4e\n4f\n=3:|!\n4g\n4a\n==\n*-\n")
+    song = encoding.parse_unit(Unit(str(path), path.name), 1.0)[0]
+    assert " ".join(NAMES[p] for p, _ in song.events) == "C D E F C D E F G A"
