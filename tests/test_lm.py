@@ -32,7 +32,7 @@ def nets() -> list[torch.nn.Module]:
             GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter),
             LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6,
                             **meter, copy=True),
-            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter, copy=True)]
+            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter, copy=True, bar_index=True)]
 
 
 def net_id(net) -> str:
@@ -41,11 +41,13 @@ def net_id(net) -> str:
 
 
 def contexts(B: int, T: int) -> torch.Tensor:
-    """(B, T, 3) contexts in bars of 3..8 steps, each row its own meter and mode."""
+    """(B, T, 4) contexts in bars of 3..8 steps, each row its own meter and mode, and bar indexes."""
     bars = torch.randint(3, 9, (B, 1))
     first = torch.randint(0, 3, (B, 1))
     positions = (first + torch.arange(T)) % bars
-    return torch.stack([positions, bars.expand(B, T), torch.randint(0, 2, (B, 1)).expand(B, T)], dim=-1)
+    index = (first + torch.arange(T)) // bars
+    modes = torch.randint(0, 2, (B, 1)).expand(B, T)
+    return torch.stack([positions, bars.expand(B, T), modes, index], dim=-1)
 
 
 @pytest.mark.parametrize("net", nets(), ids=net_id)
@@ -201,11 +203,14 @@ def test_stream_array_holds_each_split_song_once(erk5_corpus):
     assert tokens[starts[1] + 1:starts[1] + 1 + len(second)].tolist() == second.tolist()
     # each token's bar position and bar length, and its song's mode
     span = slice(songs[1]["offset"], songs[1]["offset"] + songs[1]["length"] + 1)
-    assert context.shape == (len(tokens), 3) and context[0].tolist() == [0, 0, 0]
+    assert context.shape == (len(tokens), 4) and context[0].tolist() == [0, 0, 0, 0]
     assert (context[starts[1] + 1:starts[1] + 2 + len(second), :2].tolist()
             == erk5_corpus.positions[span].tolist())
     assert (set(context[starts[1] + 1:starts[1] + 2 + len(second), 2])
             == {("major", "minor").index(songs[1]["mode"])})
+    # the bar index: the downbeats up to each step (0 in a pickup)
+    downbeats = (erk5_corpus.positions[span][:, 0] == 0).cumsum()
+    assert context[starts[1] + 1:starts[1] + 2 + len(second), 3].tolist() == downbeats.tolist()
 
 
 @pytest.mark.parametrize("net", nets(), ids=net_id)

@@ -136,6 +136,22 @@ def test_copy_flags_a_repeating_bar_and_boosts_the_looked_back_symbol():
     assert boosted[0, 4].tolist() == [0, 0, 0, 2, 0, 0, 0, 0, 0, 0] and boosted[0, 0].abs().sum() == 0
 
 
+@pytest.mark.parametrize(("bar", "pickup_steps"), [(12, 4), (8, 0), (12, 2)])
+def test_the_sampler_counts_bars_as_the_data_does(bar, pickup_steps):
+    from src.models.meter_plan import Meter, context_of
+
+    positions = planned_positions(bar, pickup_steps, 40)  # what the cache holds for such a song
+    expected = (positions[:, 0] == 0).cumsum()  # 0 in the pickup, 1 from the first downbeat
+    context = context_of([Meter("3/4", pickup_steps, "major", bar)], torch.device("cpu"))
+    assert context(0, 40)[0, :, 3].tolist() == expected.tolist()
+    assert context(30, 10)[0, :, 3].tolist() == expected[30:].tolist()  # one step at a time, the same
+
+
+def test_a_bad_bar_index_setting_is_one_line():
+    with pytest.raises(UserError, match=r"model.net.bar_index='yes' is not accepted; accepted: true or"):
+        StepInputs(10, bar_index="yes")
+
+
 def test_copy_needs_a_look_back():
     with pytest.raises(UserError,
                        match=r"model.net.copy=True is not accepted; accepted: false, or true with a"):

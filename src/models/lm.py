@@ -63,6 +63,7 @@ class LSTMAttentionLM(CausalNet):
         lookback: bool | list[int] = False,
         max_bar: int = 48,
         copy: bool = False,
+        bar_index: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -79,7 +80,7 @@ class LSTMAttentionLM(CausalNet):
         check_heads(hidden_size, heads, width="model.net.hidden_size")
         self.vocab_size, self.kernel_size, self.attention_window = vocab_size, kernel_size, attention_window
         self.weight_dropout = weight_dropout
-        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy)
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy, bar_index)
         self.lstm = nn.LSTM(
             self.inputs.size,
             hidden_size,
@@ -143,7 +144,7 @@ class GRULM(CausalNet):
     def __init__(
         self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2,
         meter: bool = False, mode: bool = False, lookback: bool | list[int] = False, max_bar: int = 48,
-        copy: bool = False,
+        copy: bool = False, bar_index: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -154,7 +155,7 @@ class GRULM(CausalNet):
             check_positive_int(key, value)
         check_dropout(dropout)
         self.vocab_size = vocab_size
-        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy)
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy, bar_index)
         self.gru = nn.GRU(
             self.inputs.size,
             hidden_size,
