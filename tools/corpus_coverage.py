@@ -14,12 +14,12 @@ import tempfile
 import time
 
 from src.data.corpus import load_or_build
-from src.data.record import EncodingRecord, _step_from_text
+from src.data.record import EncodingRecord, step_from_text
 
 
 def build(corpus: str, grid: str, expand: bool, workers: int | None) -> tuple[dict, float]:
     """A cold build's report and seconds."""
-    record = EncodingRecord(corpus=corpus, step=_step_from_text(grid), expand_repeats=expand)
+    record = EncodingRecord(corpus=corpus, step=step_from_text(grid), expand_repeats=expand)
     with tempfile.TemporaryDirectory() as cache:
         start = time.perf_counter()
         report = load_or_build(record, cache, workers).report

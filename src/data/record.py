@@ -137,7 +137,7 @@ class EncodingRecord:
                 continue
             value = data[key]
             if key == "step" and isinstance(value, str):  # a fraction such as 1/12, read exactly
-                value = _step_from_text(value)
+                value = step_from_text(value)
             if kind is not str and (isinstance(value, str) or value is None) or (
                     kind is bool and not isinstance(value, bool)):
                 raise UserError(f"data.{key}={value!r} is invalid: accepted a {kind.__name__}")
@@ -146,7 +146,7 @@ class EncodingRecord:
         return cls(**values, extra_train=extra, **layout)
 
 
-def _step_from_text(text: str) -> float:
+def step_from_text(text: str) -> float:
     """`data.step` written as a fraction (`1/12`) or a decimal (`0.25`) -> its float."""
     try:
         return float(Fraction(text.strip()))
