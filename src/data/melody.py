@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from src.data.vocab import tidy_rests
 from src.errors import UserError
 
 CHOICES = ("auto", "first", "highest", "strict", "track:N")
@@ -148,17 +149,9 @@ def grid_events(notes: list[Sounding], grid: Fraction) -> tuple[Events, int]:
         else:
             events.append((pitch, length_i))
         cursor = onset_i + length_i
-    merged: Events = []
-    for pitch, steps in events:
-        if merged and pitch is None and merged[-1][0] is None:
-            merged[-1] = (None, merged[-1][1] + steps)
-        else:
-            merged.append((pitch, steps))
-    first = cursor - sum(steps for _, steps in merged) if cursor is not None else 0
-    while merged and merged[0][0] is None:
-        first += merged.pop(0)[1]
-    while merged and merged[-1][0] is None:
-        merged.pop()
+    first = cursor - sum(steps for _, steps in events) if cursor is not None else 0
+    merged, leading = tidy_rests(events)
+    first += leading
     if not merged:
         raise MelodyError("no_notes")
     return merged, first

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-REST, HOLD = -1, -2  # step codes besides a MIDI pitch (an onset)
+from src.data.vocab import HOLD, REST, events_to_symbols, symbols_to_events, tidy_rests
+
 MAX_TIMES = 8  # a `:|` asking for more passes than this is refused
 Events = list[tuple[int | None, int]]
 
@@ -65,7 +66,8 @@ def played_order(marks: list[Mark]) -> list[int]:
             if not mark.ending:
                 passes = 1
         index += 1
-    unplayed = [i for i, m in enumerate(marks) if m.ending and i not in set(order)]
+    played = set(order)
+    unplayed = [i for i, m in enumerate(marks) if m.ending and i not in played]
     if unplayed:
         raise RepeatError(f"volta ending {sorted(marks[unplayed[0]].ending)} is never reached")
     return order
@@ -94,42 +96,17 @@ def expand(events: Events, first: int, measures: list[tuple[int, int]],
     """Events starting at step `first`, cut at the measures (start, length) and replayed in `order`:
     (events, the step of the first one, the played measures (start, length)).
 
-    A note held over a bar line into a measure that is played after a jump keeps sounding into the
-    measure played next, as a player holds it into the repeat."""
-    steps = _steps(events, first, max([s + n for s, n in measures] + [first + sum(n for _, n in events)]))
-    played: list[int] = []
+    The cut is made on the symbols (src/data/vocab.py): a note held over a bar line into a measure
+    that is played after a jump keeps sounding into the measure played next, as a player holds it into
+    the repeat; a hold with no note before it is a rest."""
+    symbols = [REST] * first + events_to_symbols(events)
+    symbols += [REST] * (max(s + n for s, n in measures) - len(symbols))
+    played: list[str] = []
     bars: list[tuple[int, int]] = []
     for index in order:
         start, length = measures[index]
         bars.append((len(played), length))
-        played.extend(steps[start:start + length])
-    return *_events(played), bars
-
-
-def _steps(events: Events, first: int, total: int) -> list[int]:
-    """Events from step `first` -> one code per step 0..total-1: a pitch at an onset, HOLD, or REST."""
-    steps = [REST] * first
-    for pitch, length in events:
-        steps += [REST] * length if pitch is None else [pitch] + [HOLD] * (length - 1)
-    return steps + [REST] * (total - len(steps))
-
-
-def _events(steps: list[int]) -> tuple[Events, int]:
-    """Step codes -> (events without outer rests, the step of the first). A hold with no note before
-    it is a rest."""
-    events: Events = []
-    for code in steps:
-        if code >= 0:
-            events.append((code, 1))
-        elif code == HOLD and events and events[-1][0] is not None:
-            events[-1] = (events[-1][0], events[-1][1] + 1)
-        elif events and events[-1][0] is None:
-            events[-1] = (None, events[-1][1] + 1)
-        else:
-            events.append((None, 1))
-    first = 0
-    while events and events[0][0] is None:
-        first += events.pop(0)[1]
-    while events and events[-1][0] is None:
-        events.pop()
-    return events, first
+        played.extend(symbols[start:start + length])
+    if played and played[0] == HOLD:
+        played[0] = REST
+    return *tidy_rests(symbols_to_events(played)), bars

@@ -123,3 +123,19 @@ def symbols_to_events(symbols: list[str]) -> list[tuple[int | None, int]]:
         else:
             events.append((None if symbol == REST else int(symbol), 1))
     return events
+
+
+def tidy_rests(events: list[tuple[int | None, int]]) -> tuple[list[tuple[int | None, int]], int]:
+    """Events with neighbouring rests merged and the outer ones dropped, and the steps dropped before
+    the first note (a song starts on its first note and ends when its last note ends)."""
+    merged: list[tuple[int | None, int]] = []
+    for pitch, steps in events:
+        if merged and pitch is None and merged[-1][0] is None:
+            merged[-1] = (None, merged[-1][1] + steps)
+        else:
+            merged.append((pitch, steps))
+    leading = merged.pop(0)[1] if merged and merged[0][0] is None else 0
+    if merged and merged[-1][0] is None:
+        merged.pop()
+    return merged, leading
+
