@@ -14,14 +14,17 @@ from pathlib import Path
 import music21 as m21
 
 from src.atomic import atomic_path
-from src.data.abc_text import prepare_abc
+from src.data.abc_text import PreparedAbc, prepare_abc
 from src.data.keys import MAJOR_MODES, MINOR_MODES, abc_declared_key
 from src.data.melody import MelodyError, Sounding, choose_part, finest_grid, grid_events, one_line
-from src.data.meter import bar_steps, grid_of, nominal_bars
+from src.data.meter import bar_steps, grid_of, midi_divisors, nominal_bars
 from src.data.repeats import Mark, RepeatError, expand, played_order
-from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit
+from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit, states_meter
 from src.data.vocab import symbols_to_events
 from src.errors import UserError
+
+# bar lines that end a section: a later `:|` with no `|:` goes back to after them
+_SECTION = {"double", "final", "light-light", "light-heavy", "heavy-light", "heavy-heavy"}
 
 
 class _SkipSong(Exception):
@@ -36,8 +39,9 @@ def parse_unit(unit: Unit, step: float, expand_repeats: bool = True,
     repeats played out unless `expand_repeats` is false. Never raises for bad input."""
     with warnings.catch_warnings(), _without_beaming():
         warnings.simplefilter("ignore")
+        abc = prepare_abc(unit.text) if unit.text is not None else None  # once: parsing and marks read it
         try:
-            score = _parse_score(unit, step)
+            score = _parse_score(unit, abc, step)
         except Exception as err:  # music21 raises many kinds on malformed input
             return [Skip(unit.source, unit.index, "parse_error", f"{type(err).__name__}: {err}"[:200])]
         scores = list(score.scores) if isinstance(score, m21.stream.Opus) else [score]
@@ -45,7 +49,7 @@ def parse_unit(unit: Unit, step: float, expand_repeats: bool = True,
         for offset, one in enumerate(scores):
             index = unit.index + offset
             try:
-                results.append(_song_from_score(one, unit, index, step, expand_repeats, melody))
+                results.append(_song_from_score(one, unit, abc, index, step, expand_repeats, melody))
             except _SkipSong as skip:
                 results.append(Skip(unit.source, index, skip.reason, skip.detail, skip.grid))
             except Exception as err:
@@ -150,26 +154,18 @@ def read_melody(path: str | Path, step: float = 0.25) -> list[tuple[int | None, 
     return read_song(path, step).events
 
 
-def _parse_score(unit: Unit, step: float) -> m21.stream.Stream:
-    if unit.text is not None:
-        return m21.converter.parse(prepare_abc(unit.text).text, format="abc", forceSource=True)
+def _parse_score(unit: Unit, abc: PreparedAbc | None, step: float) -> m21.stream.Stream:
+    if abc is not None:
+        return m21.converter.parse(abc.text, format="abc", forceSource=True)
     path = Path(unit.path)
     if path.suffix.lower() in MIDI_SUFFIXES:
         if path.read_bytes()[:4] != b"MThd":
             raise ValueError("not a standard MIDI file (no MThd header)")
-        return m21.converter.parse(path, forceSource=True, quarterLengthDivisors=_midi_divisors(step))
+        return m21.converter.parse(path, forceSource=True, quarterLengthDivisors=midi_divisors(step))
     return m21.converter.parse(path, forceSource=True)
 
 
-def _midi_divisors(step: float) -> tuple[int, ...]:
-    """MIDI onsets and durations are snapped to the grid (16ths at the coarsest): on a grid of thirds
-    (1/12) to it alone; otherwise also to its triplets, as music21 does by default ((4, 3) for 16ths),
-    so a triplet stays off the grid (skipped) rather than moved."""
-    grid = max(4, grid_of(step).denominator)
-    return (grid,) if grid % 3 == 0 else (grid, 3 * grid // 4)
-
-
-def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: float,
+def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | None, index: int, step: float,
                      expand_repeats: bool = True, melody: str = "auto") -> Song:
     parts = [p for p in getattr(score, "parts", []) if p.recurse().notes] or [score]
     read = [(p, _sounding(p)) for p in parts]
@@ -188,13 +184,13 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: flo
         raise _SkipSong(err.reason, err.detail, finest) from None
     signature = score.recurse().getElementsByClass(m21.meter.TimeSignature).first()
     title = score.metadata.title if score.metadata is not None and score.metadata.title else ""
-    stated = signature is not None and _meter_stated(unit)
+    stated = signature is not None and states_meter(unit)
     time_signature = signature.ratioString if stated else "4/4"
     first_bar = bar_steps(time_signature, step) if stated else None
     measures = _measures(part, grid)
     if expand_repeats:
         try:
-            marks = _repeat_marks(score, part, unit)
+            marks = _repeat_marks(score, part, abc)
             order = played_order(marks)
         except RepeatError as err:
             raise _SkipSong("repeats", str(err)) from None
@@ -206,7 +202,7 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, index: int, step: flo
         events=events, declared_key=_declared_key(score, unit),
         time_signature=time_signature, meter_stated=stated,
         bars=bars or [(0, bar_steps(time_signature, step))],  # no measures: bars of the meter from the start
-        grid=finest, melody=how, overlapped=overlapped, key_changes=_key_changes(part, unit),
+        grid=finest, melody=how, overlapped=overlapped, key_changes=_key_changes(part, unit, abc),
     )
 
 
@@ -221,7 +217,7 @@ def _measures(part: m21.stream.Stream, grid: Fraction) -> list[tuple[int, int]]:
     return measures
 
 
-def _repeat_marks(score: m21.stream.Stream, part: m21.stream.Stream, unit: Unit) -> list[Mark]:
+def _repeat_marks(score: m21.stream.Stream, part: m21.stream.Stream, abc: PreparedAbc | None) -> list[Mark]:
     """Each measure's repeat signs and volta endings as written (src/data/repeats.py).
 
     music21's ABC reader keeps only the first number of a volta list (`[1,3` reads as 1): an ABC tune's
@@ -229,7 +225,6 @@ def _repeat_marks(score: m21.stream.Stream, part: m21.stream.Stream, unit: Unit)
     measures of a tune with fewer than two plain bar lines: such a tune with repeat signs is refused."""
     measures = list(part.getElementsByClass(m21.stream.Measure))
     brackets = list(score.recurse().getElementsByClass(m21.spanner.RepeatBracket))
-    abc = prepare_abc(unit.text) if unit.text is not None else None
     labels = abc.voltas if abc else []
     if abc and abc.repeat_signs and not measures:
         raise RepeatError("repeat signs in a tune read without bar lines (fewer than two plain `|`)")
@@ -251,23 +246,15 @@ def _repeat_marks(score: m21.stream.Stream, part: m21.stream.Stream, unit: Unit)
     return marks
 
 
-_SECTION = {"double", "final", "light-light", "light-heavy", "heavy-light", "heavy-heavy"}
-def _key_changes(part: m21.stream.Stream, unit: Unit) -> int:
+def _key_changes(part: m21.stream.Stream, unit: Unit, abc: PreparedAbc | None) -> int:
     """Key changes after the opening key: ABC `K:` fields (music21 keeps no trace of them), else key
     signatures that differ from the one before (MIDI's are not trusted: 0)."""
-    if unit.text is not None:
-        return prepare_abc(unit.text).key_changes
+    if abc is not None:
+        return abc.key_changes
     if Path(unit.path).suffix.lower() in MIDI_SUFFIXES:
         return 0
     sharps = [k.sharps for k in part.recurse().getElementsByClass(m21.key.KeySignature)]
     return sum(a != b for a, b in zip(sharps, sharps[1:], strict=False))
-
-
-def _meter_stated(unit: Unit) -> bool:
-    """Whether the file states its meter: MIDI files without a time-signature event get music21's 4/4."""
-    if unit.text is not None or Path(unit.path).suffix.lower() not in MIDI_SUFFIXES:
-        return True
-    return b"\xff\x58" in Path(unit.path).read_bytes()
 
 
 def _sounding(part: m21.stream.Stream) -> list[Sounding] | None:

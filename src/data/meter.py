@@ -28,6 +28,13 @@ def grid_of(step: float) -> Fraction:
     return Fraction(step).limit_denominator(MAX_GRID_DENOMINATOR)
 
 
+def midi_divisors(step: float) -> tuple[int, ...]:
+    """What music21 snaps MIDI onsets and durations to (`quarterLengthDivisors`): the grid (16ths at the
+    coarsest), on a grid of thirds (1/12) alone; otherwise also its triplets, as music21 does by
+    default ((4, 3) for 16ths), so a triplet stays off the grid (skipped) rather than moved."""
+    grid = max(4, grid_of(step).denominator)
+    return (grid,) if grid % 3 == 0 else (grid, 3 * grid // 4)
+
 
 def parse_time_signature(text: object, setting: str = "time_signature") -> tuple[int, int]:
     """`3/4` -> (3, 4): a numerator 1..32 over a power-of-two denominator 1..64 (UserError otherwise)."""

@@ -92,3 +92,12 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")  # the Essen ABC files are Latin-1
+
+
+def states_meter(unit: Unit) -> bool:
+    """Whether the file states its meter: a MIDI file without a time-signature event (0xFF 0x58) is
+    read as music21's 4/4."""
+    if unit.text is not None or Path(unit.path).suffix.lower() not in MIDI_SUFFIXES:
+        return True
+    return b"\xff\x58" in Path(unit.path).read_bytes()
+

@@ -30,6 +30,8 @@ class CausalNet(CausalSampling, nn.Module):
     """A net whose `advance(ids, state) -> (logits, state)` predicts at every position."""
 
     inputs: StepInputs
+    head: nn.Linear
+    copy_gain: nn.Linear | None  # with `copy`: a gain per look-back distance
 
     def forward(self, x: Tensor, context: Tensor | None = None, history: Tensor | None = None) -> Tensor:
         """Ids (B, T), any integer dtype, their context (B, T, 3), and for a look-back the ids before
@@ -42,6 +44,12 @@ class CausalNet(CausalSampling, nn.Module):
 
     def advance(self, x: Tensor, state=None, context: Tensor | None = None) -> tuple[Tensor, object]:
         raise NotImplementedError
+
+    def _logits(self, out: Tensor, looked: Tensor | None) -> Tensor:
+        """Output features (B, T, H) -> logits (B, T, V); with the copy path, plus each distance's gain
+        on the symbol it looks back to (`looked` (B, T, K))."""
+        logits = self.head(out)
+        return logits if self.copy_gain is None else copy_logits(logits, self.copy_gain(out), looked)
 
 
 class LSTMAttentionLM(CausalNet):
@@ -94,7 +102,6 @@ class LSTMAttentionLM(CausalNet):
         self.attention = MultiHeadSelfAttention(hidden_size, heads)
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
-        # with `copy`: a gain per look-back distance on the logit of the symbol it looks back to
         self.copy_gain = nn.Linear(hidden_size, len(self.inputs.lookback)) if copy else None
 
     def start_state(self, history: Tensor) -> LSTMAttentionState:
@@ -120,11 +127,7 @@ class LSTMAttentionLM(CausalNet):
         c = self.drop(c)
         c = self.drop(self.norm(c + self.residual(c)))
         a, cache = self.attention.local_causal(c, self.attention_window, cache)  # (B, T, H)
-        out = c + self.drop(a)
-        logits = self.head(out)  # (B, T, V)
-        if self.copy_gain is not None:
-            logits = copy_logits(logits, self.copy_gain(out), looked)
-        return logits, (recurrent, past, cache, history)
+        return self._logits(c + self.drop(a), looked), (recurrent, past, cache, history)  # (B, T, V)
 
     def _recur(self, x: Tensor, recurrent):
         """The LSTM over input features x (B, T, F); in training, its hidden-to-hidden weights dropped out
@@ -176,8 +179,4 @@ class GRULM(CausalNet):
         recurrent, history = state if state is not None else (None, None)
         features, history, looked = self.inputs(x, context, history, self.head.weight.dtype)  # (B, T, F)
         h, recurrent = self.gru(features, recurrent)
-        h = self.drop(h)
-        logits = self.head(h)  # (B, T, V)
-        if self.copy_gain is not None:
-            logits = copy_logits(logits, self.copy_gain(h), looked)
-        return logits, (recurrent, history)
+        return self._logits(self.drop(h), looked), (recurrent, history)  # (B, T, V)

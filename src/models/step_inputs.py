@@ -49,7 +49,7 @@ def history_length(lookback: object, max_bar: int) -> int:
 
 
 class StepInputs(nn.Module):
-    """Ids (B, T) and context (B, T, 3) -> input features (B, T, size)."""
+    """Ids (B, T) and context (B, T, 4) -> input features (B, T, size)."""
 
     def __init__(self, vocab_size: int, meter: bool = False, mode: bool = False,
                  lookback: bool | list[int] = False, max_bar: int = 48, copy: bool = False,
