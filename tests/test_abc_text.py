@@ -15,6 +15,10 @@ def test_volta_labels_are_kept_in_order_and_written_as_music21_reads_them():
     assert (plain.voltas, plain.repeat_signs, plain.key_changes) == ([], False, 0)
 
 
+def test_a_range_written_backwards_reads_forwards():
+    assert prepare_abc("X:1\nK:C\nC D|[3-1 E F:|2 G A|]\n").voltas == [frozenset({1, 2, 3}), frozenset({2})]
+
+
 def test_a_double_repeat_without_spaces_is_spaced():
     assert prepare_abc("X:1\nK:C\nC D|E F::G A|B c:|\n").text.splitlines()[2] == "C D|E F :: G A|B c:|"
 

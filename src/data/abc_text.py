@@ -45,7 +45,8 @@ def prepare_abc(text: str) -> PreparedAbc:
         numbers: set[int] = set()
         for part in re.split(r"\s*,\s*", match.group("volta")):
             low, _, high = part.partition("-")
-            numbers.update(range(int(low), int(high or low) + 1))
+            ends = sorted((int(low), int(high or low)))  # a range written backwards (`[3-1`) reads forwards
+            numbers.update(range(ends[0], ends[1] + 1))
         prepared.voltas.append(frozenset(numbers))
         return match.group("space") + ("1" if min(numbers) == 1 else "2")  # music21 knows endings 1 and 2
 

@@ -39,8 +39,8 @@ def parse_unit(unit: Unit, step: float, expand_repeats: bool = True,
     repeats played out unless `expand_repeats` is false. Never raises for bad input."""
     with warnings.catch_warnings(), _without_beaming():
         warnings.simplefilter("ignore")
-        abc = prepare_abc(unit.text) if unit.text is not None else None  # once: parsing and marks read it
         try:
+            abc = prepare_abc(unit.text) if unit.text is not None else None  # once: parse and marks read it
             score = _parse_score(unit, abc, step)
         except Exception as err:  # music21 raises many kinds on malformed input
             return [Skip(unit.source, unit.index, "parse_error", f"{type(err).__name__}: {err}"[:200])]
