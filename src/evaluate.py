@@ -29,6 +29,7 @@ from src.data.record import CACHE_FIELDS
 from src.data.vocab import HOLD_ID
 from src.errors import UserError, exit_on_user_error
 from src.eval import leaderboard, report
+from src.eval.infill import infill_report
 from src.eval.keys import melody_key, song_key
 from src.eval.memorization import TrainingPhrases, memorization
 from src.eval.ngram_control import ngram_melodies
@@ -155,6 +156,10 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
     seconds["memorization"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
+    infill = infill_report(module, corpus) if "infill" in module.modes else None
+    seconds["infill"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
     realism = realism_tests(trained, train_songs, real, test_songs, generated, request,
                             module.encoding.normalize_key)
     seconds["realism"] = time.perf_counter() - tick
@@ -179,6 +184,7 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
                   for name, (melodies, _, skip, _) in generated.items()},
         "memorization": memorized,
         "realism": realism,
+        "infill": infill,
         "notes": notes,
         "melodies": {name: [" ".join(m) for m in melodies]
                      for name, (melodies, _, _, _) in generated.items()},

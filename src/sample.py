@@ -1,6 +1,7 @@
 """`python -m src.sample ckpt=PATH_OR_RUN_DIR [seed="60 _ 62 _"] [key=value ...]`: write melodies.
 
-`mode=continue` (default) continues the seed; a VAE checkpoint takes `mode=prior` (new segments),
+`mode=continue` (default) continues the seed; `mode=infill` (a transformer_lm checkpoint) regenerates
+`span=A:B` or `bars=A:B` of it and keeps the rest; a VAE checkpoint takes `mode=prior` (new segments),
 `mode=vary` (variations of the seed) or `mode=interpolate` (from seed to seed2).
 
 Every setting of the model (type, sizes, vocabulary, grid, window) comes from the checkpoint.
@@ -21,7 +22,8 @@ from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import Generation, GenerationRequest
 
-TEXT_KEYS = ("ckpt", "seed", "seed2", "key", "out_dir", "name", "device", "time_signature", "mode")
+TEXT_KEYS = ("ckpt", "seed", "seed2", "key", "out_dir", "name", "device", "time_signature", "mode", "span",
+             "bars")
 
 
 def parse_args(argv: list[str]) -> dict:
@@ -87,6 +89,8 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
     meta = {
         "mode": settings["mode"], "seed": str(settings["seed"]),
         **({"seed2": str(settings["seed2"])} if settings["mode"] == "interpolate" else {}),
+        **({key: str(settings[key]) for key in ("span", "bars") if settings[key]}
+           if settings["mode"] == "infill" else {}),
         "settings": {k: settings[k] for k in (
             "steps", "min_steps", "temperature", "top_k", "top_p", "num_samples", "rng_seed", "key", "qpm",
             "time_signature", "pickup")},

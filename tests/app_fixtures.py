@@ -21,6 +21,8 @@ TINY = {
     "ngram": ["model.net.order=3", "data.sequence_length=8"],
     "gru_lm": ["model.net.hidden_size=16", "model.net.num_layers=1", "data.sequence_length=16",
                "data.segment_stride=16"],
+    "transformer_lm": ["model.net.d_model=16", "model.net.num_layers=1", "model.net.ff_size=32",
+                       "data.sequence_length=16", "data.segment_stride=16"],
 }
 COMMON = ["data.batch_size=16", "trainer.max_steps=2", "trainer.max_epochs=1",
           "trainer.val_check_interval=null", "trainer.check_val_every_n_epoch=1",

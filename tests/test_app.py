@@ -137,6 +137,20 @@ def test_vae_modes(mode, widgets, count, dirs, monkeypatch):
         assert "seed: 8 symbols padded with 8 holds" in at.info[0].value
 
 
+def test_infill_regenerates_the_chosen_bars_and_keeps_the_rest(dirs, monkeypatch):
+    at = app(*dirs, monkeypatch)
+    choose_model(at, "Transformer")
+    at.radio(key="mode").set_value("infill").run()
+    seed = (SEED + " 67 _ _ _ 65 _ 64 _ 62 _ _ _ 60 _ _ _ 60 _ 62 _ 64 _ 60 _").split()  # 32 steps: 2 bars
+    at = generate(at, seed=" ".join(seed), bars="2:2", time_signature="4/4", count_infill=3)
+    assert not at.error and not at.exception
+    melodies = at.session_state["result"].melodies
+    assert len(melodies) == 3 and len(at.get("audio")) == 3
+    for melody in melodies:
+        assert list(melody.symbols[:16]) == seed[:16] and len(melody.symbols) == 32
+    assert "infill: steps 16:32 of 32 regenerated (4/4, pickup 0)" in at.info[0].value
+
+
 def test_downloads_hold_the_shown_melody(dirs, monkeypatch):
     at = generate(app(*dirs, monkeypatch), "bundled", seed=SEED, steps=24, qpm=90.0)
     melody = at.session_state["result"].melodies[0]

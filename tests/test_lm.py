@@ -1,4 +1,5 @@
-"""Causal nets (lstm_attn_lm, gru_lm): causality, cached == recomputed, every-position batches."""
+"""Causal nets (lstm_attn_lm, gru_lm, transformer_lm): causality, cached == recomputed, every-position
+batches."""
 
 from __future__ import annotations
 
@@ -16,12 +17,20 @@ from src.models.lm import GRULM, LSTMAttentionLM
 from src.models.meter_plan import Meter, context_of
 from src.models.metrics import MelodyMetrics
 from src.models.sampling import one_leading_boundary
+from src.models.transformer import TransformerLM
 
 V = 40
 
 
 def nets() -> list[torch.nn.Module]:
     torch.manual_seed(0)
+    bars = TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0, attention_window=6,
+                         max_bar=8, bar_attention=[1, 2])
+    copies = TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0, attention_window=6,
+                           max_bar=8, bar_attention=[1, 3], copy=True)
+    for block in (*bars.blocks, *copies.blocks):  # learned scores, not the initial zeros: they must matter
+        torch.nn.init.normal_(block.bar_scores, std=2.0)
+    torch.nn.init.normal_(copies.copy_gain.weight, std=2.0)
     # attention_window 6 < the sequences below: the local mask and the cache trimming both matter;
     # bars of at most 8 steps: the look-back reaches across pieces of the sequences below
     meter = {"meter": True, "mode": True, "lookback": True, "max_bar": 8}
@@ -32,12 +41,15 @@ def nets() -> list[torch.nn.Module]:
             GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter),
             LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6,
                             **meter, copy=True),
-            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter, copy=True, bar_index=True)]
+            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter, copy=True, bar_index=True),
+            TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0,
+                          attention_window=6, meter=False, mode=False),
+            bars, copies]
 
 
 def net_id(net) -> str:
     return (type(net).__name__ + ("+meter" if net.inputs.uses_context else "")
-            + ("+copy" if net.inputs.copy else ""))
+            + ("+copy" if net.copy_gain is not None else ""))
 
 
 def contexts(B: int, T: int) -> torch.Tensor:

@@ -29,7 +29,8 @@ MAX_LISTED_RUNS = 200  # newest run checkpoints listed from outputs/
 GENERATION_SLOTS = threading.BoundedSemaphore(2)  # 2 cores: more at once only adds memory and waiting
 LOADED_MODELS = 3  # modules kept in memory, least recently used dropped first
 TYPE_LABELS = {"lstm_attn": "LSTM + attention", "gru": "GRU", "vae": "VAE", "ngram": "n-gram",
-               "lstm_attn_lm": "LSTM + attention (causal LM)", "gru_lm": "GRU (causal LM)"}
+               "lstm_attn_lm": "LSTM + attention (causal LM)", "gru_lm": "GRU (causal LM)",
+               "transformer_lm": "Transformer (causal LM, infills)"}
 EXAMPLE_SEEDS = {
     "C major scale": "60 _ 62 _ 64 _ 65 _ 67 _ _ 69 71 _ 72 _ _",
     "Hänschen klein": "67 _ 64 _ 64 _ _ _ 65 _ 62 _ 62 _ _ _",
@@ -74,6 +75,8 @@ class Request:
     rng_seed: int = 0
     key: str = ""
     time_signature: str = "auto"  # auto: drawn per melody from the training songs' meters
+    pickup: int | str = "auto"  # steps before the first downbeat
+    bars: str = ""  # mode=infill: the bars to regenerate, e.g. 5:8
     qpm: float = 120.0
     synth: str = "auto"
 
@@ -207,7 +210,8 @@ def check_request(request: Request, module) -> GenerationRequest:
         seed=request.seed, seed2=request.seed2, mode=request.mode, steps=request.steps,
         min_steps=request.min_steps, temperature=request.temperature, top_k=request.top_k,
         top_p=request.top_p, num_samples=request.num_samples, rng_seed=request.rng_seed,
-        key=request.key.strip() or None, time_signature=request.time_signature)
+        key=request.key.strip() or None, time_signature=request.time_signature, pickup=request.pickup,
+        bars=request.bars.strip() if request.mode == "infill" else "")
 
 
 def generate(entry: ModelEntry, request: Request) -> Result:

@@ -13,7 +13,8 @@ from src.app import core  # noqa: E402
 from src.app.media import fluidsynth_available  # noqa: E402
 from src.errors import UserError  # noqa: E402
 
-MODE_HELP = {"continue": "continue the seed", "prior": "new melodies (no seed)",
+MODE_HELP = {"continue": "continue the seed", "infill": "regenerate some bars, keep the rest",
+             "prior": "new melodies (no seed)",
              "vary": "variations of the seed", "interpolate": "from the seed to seed 2"}
 
 
@@ -79,6 +80,14 @@ if mode != "prior":
 else:
     seed = ""
 seed2 = st.text_input("Seed 2 (where the path ends)", key="seed2") if mode == "interpolate" else ""
+bars, pickup = "", "auto"
+if mode == "infill":
+    left, right = st.columns(2)
+    bars = left.text_input("Bars to regenerate", key="bars", placeholder="e.g. 5:8",
+                           help="first:last, as a score numbers them: 1 = the first full bar, 0 = a pickup; "
+                           "the seed's other steps are kept exactly")
+    pickup = int(right.number_input("Pickup (steps before the first downbeat)", value=0, min_value=0, step=1,
+                                    key="pickup", help="where the seed's bar lines fall, with the meter below"))
 
 left, middle, right = st.columns(3)
 temperature = left.slider("Temperature", 0.05, 2.0, 1.0, 0.05, key="temperature")
@@ -107,7 +116,8 @@ if st.button("Generate Melody", type="primary", key="generate"):
     request = core.Request(seed=seed, seed2=seed2, mode=mode, steps=int(steps), min_steps=int(min_steps),
                            temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
                            num_samples=int(count), rng_seed=int(rng_seed), key=key,
-                           time_signature=time_signature, qpm=float(qpm), synth=synth)
+                           time_signature=time_signature, pickup=pickup,
+                           bars=bars, qpm=float(qpm), synth=synth)
     st.session_state.pop("result", None)
     try:
         with st.spinner("Generating..."):

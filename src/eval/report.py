@@ -112,6 +112,7 @@ def markdown(report: dict) -> str:
             lines.append(f"| {label} | {m['windows']:,} | {m['verbatim']:,} | {_number(m['share'])} | "
                          f"{_number(m['longest_mean'], 1)} | {m['longest_max']} | {title} |")
     lines += [""] + _rhythm(report.get("rhythm") or {}) + _realism(report.get("realism") or {})
+    lines += _infill(report.get("infill"))
     lines += [f"Note: {note}" for note in report["notes"]]
     seconds = report["seconds"]
     lines += ["", "Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + ". Plots: "
@@ -155,6 +156,18 @@ def _realism(realism: dict) -> list[str]:
         lines.append(f"| {labels.get(key, key)} | {result['count_a']} | "
                      f"{_number(result['balanced_accuracy'], 3)} | {_number(result['auc'], 3)} |")
     return [*lines, ""]
+
+
+def _infill(infill: dict | None) -> list[str]:
+    """Bits of held-out gaps given both sides against the left side only (src/eval/infill.py)."""
+    if not infill:
+        return []
+    return ["## Infilling", "",
+            f"{infill['songs']} test songs, {infill['steps']:,} gap steps ({infill['gap']}), each step scored "
+            "in its song's meter.", "",
+            "| gap steps given | bits per step |", "| --- | --- |",
+            f"| both sides (fill-in-the-middle) | {_number(infill['bits_both_sides'])} |",
+            f"| the left side only | {_number(infill['bits_left_only'])} |", ""]
 
 
 def histograms(report: dict) -> Figure:

@@ -1,6 +1,10 @@
-"""Multi-head self-attention, the corrected form of the original project's MultiHeadAttention."""
+"""Multi-head self-attention, the corrected form of the original project's MultiHeadAttention, and
+rotary position embeddings for attention that knows how far apart two positions are."""
 
 from __future__ import annotations
+
+import math
+from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
@@ -9,20 +13,24 @@ from torch import Tensor, nn
 from src.errors import UserError
 
 # Keys and values of the last `window` positions, a causal attention step's whole view: a ring
-# (k, v), each (B, heads, window, head_dim), position p in slot p % window, and the positions seen.
-# None before the first position.
-KVCache = tuple[Tensor, Tensor, int] | None
+# (k, v), each (B, heads, window, head_dim), the p-th input in slot p % window, the inputs seen, and
+# each slot's position (B, window) as the caller counts them. None before the first input.
+KVCache = tuple[Tensor, Tensor, int, Tensor] | None
+# (query positions (B, T), key positions (B, S)) -> (B, heads, T, S), added to attention scores
+ScoreBias = Callable[[Tensor, Tensor], Tensor]
 
 
 class MultiHeadSelfAttention(nn.Module):
     """Self-attention over a sequence: fused q/k/v projection, `heads` heads, output projection."""
 
-    def __init__(self, embed_dim: int, heads: int, dropout: float = 0.0) -> None:
+    def __init__(self, embed_dim: int, heads: int, dropout: float = 0.0, rotary: bool = False) -> None:
         super().__init__()
         check_heads(embed_dim, heads)
         self.heads = heads
         self.head_dim = embed_dim // heads
         self.dropout = dropout
+        # rotary: queries and keys turned by their positions, so scores depend on distances only
+        self.rotary = Rotary(self.head_dim) if rotary else None
         # Unlike the original: q/k/v are full (E -> E) projections of the whole vector made before
         # splitting into heads (it shared one small head_dim x head_dim matrix across heads), the
         # scale is 1/sqrt(head_dim) (it used 1/sqrt(embed_size)), and heads are merged with a real
@@ -35,47 +43,72 @@ class MultiHeadSelfAttention(nn.Module):
         q, k, v = self._heads(x)
         return self._attend(q, k, v, mask=None, causal=causal)
 
-    def local_causal(self, x: Tensor, window: int, cache: KVCache = None) -> tuple[Tensor, KVCache]:
+    def local_causal(self, x: Tensor, window: int, cache: KVCache = None, positions: Tensor | None = None,
+                     score_bias: ScoreBias | None = None) -> tuple[Tensor, KVCache]:
         """Causal attention over the last `window` positions, continuing from `cache`.
 
         Position p attends to positions p - window + 1 .. p, counting the cached ones before x, so
         running a sequence in pieces (a prompt, then one symbol at a time) gives the same outputs
         as running it whole. (B, T, E) -> (B, T, E) and the cache for the next piece.
 
+        `positions` ((T,) or (B, T)) are the inputs' positions as the caller counts them (default: their
+        places in the sequence, counting the cached ones): rotary embeddings turn queries and keys by
+        them, and `score_bias(query positions (B, T), key positions (B, S))` -> (B, heads, T, S) is added
+        to the attention scores. The cache keeps turned keys and each key's position.
+
         The cache is a ring of `window` key/value slots (position p in slot p % window), updated in
         place one position at a time: attention has no notion of order, so a step writes one slot
         and reads the filled ones, with no copying of the past.
         """
         q, k, v = self._heads(x)  # (B, h, T, hd) each
-        T = q.shape[2]
-        if cache is not None and T == 1:
-            return self._step(q, k, v, cache, window)
+        B, T = x.shape[0], q.shape[2]
         seen = 0 if cache is None else cache[2]
+        if positions is None:
+            positions = torch.arange(seen, seen + T, device=x.device)
+        if self.rotary is not None:
+            q, k = self.rotary(q, positions), self.rotary(k, positions)
+        positions = positions.expand(B, T)  # (B, T)
+        if cache is not None and T == 1:
+            return self._step(q, k, v, cache, window, positions, score_bias)
+        keys_at = positions  # (B, S): each key's position
         if cache is not None:  # the cached positions, oldest first, before the new ones
             order = torch.arange(seen - min(seen, window), seen, device=x.device) % window
             k, v = torch.cat([cache[0][:, :, order], k], dim=2), torch.cat([cache[1][:, :, order], v], dim=2)
+            keys_at = torch.cat([cache[3][:, order], positions], dim=1)
         S = k.shape[2]  # (B, h, S, hd): cached + new
-        if S == T and T <= window:
+        if S == T and T <= window and score_bias is None:
             y = self._attend(q, k, v, mask=None, causal=True)  # plain causal: the fused kernels
         else:
-            query = torch.arange(S - T, S, device=x.device)[:, None]  # (T, 1) positions in k
+            query = torch.arange(S - T, S, device=x.device)[:, None]  # (T, 1) places in k
             key = torch.arange(S, device=x.device)[None, :]  # (1, S)
-            y = self._attend(q, k, v, mask=(key <= query) & (key > query - window), causal=False)
+            allowed = (key <= query) & (key > query - window)  # (T, S)
+            if score_bias is None:
+                y = self._attend(q, k, v, mask=allowed, causal=False)
+            else:
+                bias = score_bias(positions, keys_at).to(q.dtype)  # (B, h, T, S)
+                y = self._attend(q, k, v, mask=bias.masked_fill(~allowed, -math.inf), causal=False)
         total, kept = seen + T, min(S, window)  # positions so far; the last `kept` go in the ring
         ring_k, ring_v = (k.new_zeros(*k.shape[:2], window, k.shape[3]) for _ in range(2))
+        ring_at = keys_at.new_zeros(B, window)
         slots = torch.arange(total - kept, total, device=x.device) % window
         ring_k[:, :, slots], ring_v[:, :, slots] = k[:, :, S - kept:], v[:, :, S - kept:]
-        return y, (ring_k, ring_v, total)
+        ring_at[:, slots] = keys_at[:, S - kept:]
+        return y, (ring_k, ring_v, total, ring_at)
 
-    def _step(self, q: Tensor, k: Tensor, v: Tensor, cache: KVCache, window: int) -> tuple[Tensor, KVCache]:
-        """One new position (q, k, v each (B, h, 1, hd)) against the ring, written in place."""
-        ring_k, ring_v, seen = cache
-        ring_k[:, :, seen % window], ring_v[:, :, seen % window] = k[:, :, 0], v[:, :, 0]
+    def _step(self, q: Tensor, k: Tensor, v: Tensor, cache: KVCache, window: int, positions: Tensor,
+              score_bias: ScoreBias | None) -> tuple[Tensor, KVCache]:
+        """One new position (q, k, v each (B, h, 1, hd), at `positions` (B, 1)) against the ring,
+        written in place."""
+        ring_k, ring_v, seen, ring_at = cache
+        slot = seen % window
+        ring_k[:, :, slot], ring_v[:, :, slot], ring_at[:, slot] = k[:, :, 0], v[:, :, 0], positions[:, 0]
         filled = min(seen + 1, window)
         # one query: an einsum and a matmul are cheaper here than scaled_dot_product_attention on CPU
         scores = torch.einsum("bhqd,bhwd->bhqw", q, ring_k[:, :, :filled]) * self.head_dim**-0.5
+        if score_bias is not None:
+            scores = scores + score_bias(positions, ring_at[:, :filled]).to(scores.dtype)
         y = torch.softmax(scores, dim=-1) @ ring_v[:, :, :filled]  # (B, h, 1, hd)
-        return self._merge(y), (ring_k, ring_v, seen + 1)
+        return self._merge(y), (ring_k, ring_v, seen + 1, ring_at)
 
     def _heads(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(B, T, E) -> q, k, v, each (B, h, T, hd)."""
@@ -95,6 +128,28 @@ class MultiHeadSelfAttention(nn.Module):
         """Heads (B, h, T, hd) -> (B, T, E), side by side, projected."""
         B, _, T, _ = y.shape
         return self.proj(y.transpose(1, 2).reshape(B, T, self.heads * self.head_dim))
+
+
+class Rotary(nn.Module):
+    """Rotary position embedding (RoFormer): pairs of a head's features turned by angle position x
+    frequency, so a query-key product depends only on how far apart the two positions are."""
+
+    def __init__(self, head_dim: int, base: float = 10_000.0) -> None:
+        super().__init__()
+        if head_dim % 2:
+            raise UserError(f"rotary embeddings need an even head width; got {head_dim} "
+                            "(model.net.d_model / model.net.heads)")
+        frequencies = base ** -(torch.arange(0, head_dim, 2, dtype=torch.float32) / head_dim)  # (hd/2,)
+        self.register_buffer("frequencies", frequencies, persistent=False)  # rebuilt, not checkpointed
+
+    def forward(self, t: Tensor, positions: Tensor) -> Tensor:
+        """Heads t (B, h, T, hd) at positions (T,) or (B, T) -> turned (B, h, T, hd)."""
+        angles = positions.float()[..., None] * self.frequencies  # (T, hd/2) or (B, T, hd/2)
+        if angles.dim() == 3:
+            angles = angles[:, None]  # (B, 1, T, hd/2): one row of positions per melody
+        cos, sin = angles.cos().to(t.dtype), angles.sin().to(t.dtype)
+        first, second = t.chunk(2, dim=-1)  # the two halves form the pairs (GPT-NeoX layout)
+        return torch.cat([first * cos - second * sin, first * sin + second * cos], dim=-1)
 
 
 def check_heads(embed_dim: int, heads: int, width: str = "2 * model.net.hidden_size") -> None:

@@ -93,8 +93,7 @@ class MelodyModule(L.LightningModule):
     def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         # (B, L) uint8 ids; (B,) int64 targets, or (B, L) for every-position nets, whose batches also
         # hold the targets' context (B, L, 3) (src/data/sequences.py)
-        x, y, *context = batch
-        logits = self.net(x, *context)  # (B, V) or (B, L, V)
+        logits, y = self._predict(batch, stage)  # (B, V) or (B, L, V)
         logits, y = logits.reshape(-1, logits.shape[-1]), y.reshape(-1).long()  # (N, V), (N,)
         loss = F.cross_entropy(logits, y, ignore_index=IGNORE_ID)  # padding after a song: no target
         training = stage == "train"
@@ -105,6 +104,11 @@ class MelodyModule(L.LightningModule):
                  sync_dist=not training, batch_size=targets)
         self._log_metrics(stage, logits, y)
         return loss
+
+    def _predict(self, batch: tuple[Tensor, ...], stage: str) -> tuple[Tensor, Tensor]:
+        """A batch's logits and targets."""
+        x, y, *context = batch
+        return self.net(x, *context), y
 
     def _log_metrics(self, stage: str, logits: Tensor, y: Tensor) -> None:
         """Update and log the stage's metrics (docs/design.md §5): train per step and per epoch, else

@@ -22,7 +22,7 @@ from src.models.meter_plan import AUTO, Meter, check_meter_settings, draw_meters
 
 MAX_STEPS = 10_000
 MAX_SAMPLES = 1_000
-MODES = ("continue", "prior", "vary", "interpolate")  # all but `continue` need a VAE checkpoint
+MODES = ("continue", "infill", "prior", "vary", "interpolate")  # the last three need a VAE checkpoint
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class GenerationRequest:
 
     seed: str | tuple[str, ...] = ""
     seed2: str = ""  # mode=interpolate: the melody the path ends at
-    mode: str = "continue"  # continue | prior | vary | interpolate (the last three: a VAE)
+    mode: str = "continue"  # continue | infill | prior | vary | interpolate (the last three: a VAE)
     steps: int = 500  # most symbols to generate per melody (a melody also ends at '/')
     min_steps: int = 0  # no '/' before this many symbols
     temperature: float = 1.0
@@ -44,6 +44,9 @@ class GenerationRequest:
     time_signature: str = AUTO  # auto: drawn from the training songs' meters (src/models/meter_plan.py)
     pickup: int | str = AUTO  # steps before the first downbeat; auto: drawn with the meter
     meters: tuple[Meter, ...] = ()  # with a tuple of seeds: each seed's own meter (e.g. its song's)
+    span: str = ""  # mode=infill: seed steps A:B (0-based, B excluded) to regenerate
+    bars: str = ""  # mode=infill: bars A:B (as scores number them: 1 = the first full bar, 0 = a pickup;
+    #                 both included) to regenerate
 
     def __post_init__(self) -> None:
         _check_numbers(self)
@@ -89,6 +92,9 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
     """`module.generate`: the request's melodies from any melody module (see the module docstring)."""
     model = module.kind
     if request.mode not in module.modes:
+        if request.mode == "infill":
+            raise UserError(f"mode=infill needs a model trained to fill gaps (experiment=transformer_lm); "
+                            f"this one is {model}: accepted {', '.join(f'mode={m}' for m in module.modes)}")
         if module.continues:
             raise UserError(f"mode={request.mode} needs a VAE checkpoint (experiment=vae); this one is "
                             f"{model}: accepted mode=continue")
@@ -107,6 +113,8 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
         meters, notes = draw_meters(encoding.meters, encoding.step, request.num_samples,
                                     request.time_signature, request.pickup, mode, request.rng_seed,
                                     module.max_bar)
+    if request.mode == "infill":  # one seed, one meter: the alternatives differ only in the gap
+        meters = [meters[0]] * len(meters)
     seeds = [read_seed(module, "seed", text, request.key, shift) for text in request.seeds]
     seed2 = read_seed(module, "seed2", request.seed2, request.key, shift)
     if generator is None:
@@ -168,12 +176,41 @@ def _check_numbers(request: GenerationRequest) -> None:
     ])
 
 
+def _check_range(name: str, value: object) -> tuple[int, int]:
+    """`span=A:B` or `bars=A:B`: two integers, 0 <= A, A < B for a span, A <= B for bars."""
+    if isinstance(value, tuple):  # already checked
+        return value
+    parts = str(value).split(":")
+    try:
+        first, last = (int(p) for p in parts) if len(parts) == 2 else (None, None)
+    except ValueError:
+        first = last = None
+    empty = first is not None and (last <= first if name == "span" else last < first)
+    if first is None or first < 0 or empty:
+        what = ("seed steps, 0-based, B excluded: 0 <= A < B, e.g. span=16:32" if name == "span" else
+                "bars, 1 = the first full bar, 0 = a pickup, both included: 0 <= A <= B, e.g. bars=5:8")
+        raise UserError(f"{name}={value!r} is not accepted; accepted: {name}=A:B with {what}")
+    return first, last
+
+
 def _check_mode(request: GenerationRequest) -> None:
     """The mode, and the seeds it needs or refuses."""
     mode, seed2 = request.mode, request.seed2
     if mode not in MODES:
         raise UserError(f"mode={mode!r} is not accepted; accepted: {', '.join(MODES)}")
     has_seed = any(text.strip() for text in request.seeds)
+    if mode == "infill":
+        if not has_seed:
+            raise UserError("mode=infill needs a seed: the melody to regenerate part of, such as "
+                            "seed=\"60 _ 62 _ 64 _ _ _ 65 _ 64 _ 62 _ _ _\"")
+        if bool(request.span) == bool(request.bars):
+            raise UserError("mode=infill needs one of span=A:B (seed steps, 0-based, B excluded) or "
+                            "bars=A:B (bars, 1 = the first full bar, both included)")
+        for name in ("span", "bars"):
+            if getattr(request, name):
+                object.__setattr__(request, name, _check_range(name, getattr(request, name)))
+    elif request.span or request.bars:
+        raise UserError(f"span= and bars= are only used by mode=infill, not mode={mode}")
     if mode == "prior" and has_seed:
         raise UserError("mode=prior takes no seed (it draws new melodies); accepted: seed= empty, "
                         "or mode=vary to vary the seed")

@@ -4,6 +4,7 @@
 | --- | --- | --- | --- |
 | window nets (`lstm_attn`, `gru`) | `WindowModule` | `next`: one target per window | continue |
 | causal nets (`lstm_attn_lm`, `gru_lm`) | `CausalModule` | `every`: a target at every position | continue |
+| `transformer_lm` | `InfillingModule` | `every`, some windows reordered to fill a gap | continue, infill |
 | n-gram | `NGramModule` | `next`, counted | continue |
 | VAE | `VAEModule` | `segments` | prior, vary, interpolate |
 
@@ -20,6 +21,7 @@ from torch import Tensor
 from src.errors import UserError
 from src.models.base_module import MelodyModule
 from src.models.generation import GenerationRequest
+from src.models.infill import fill_seed, mix_in_infilling
 from src.models.meter_plan import Meter, context_of
 from src.models.ngram_module import NGramModule
 from src.models.step_inputs import history_length
@@ -60,8 +62,50 @@ class CausalModule(MelodyModule):
                                request.top_p, request.min_steps, generator, context_of=context)
 
 
+class InfillingModule(CausalModule):
+    """A causal net that also learns to fill a gap: `infill_share` of the training windows are read in
+    fill-in-the-middle order (src/models/infill.py), so `mode=infill` regenerates a span of a melody
+    from both of its sides. Validation and test score songs left to right, as for every causal net."""
+
+    SETTINGS = {"infill_share": 0.5}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if not hasattr(self.net, "marker"):
+            raise UserError(f"{type(self.net).__name__} cannot read a gap's two sides; accepted: "
+                            "model.net._target_=src.models.transformer.TransformerLM")
+
+    @classmethod
+    def check_settings(cls, settings: Mapping) -> dict:
+        checked = super().check_settings(settings)
+        share = checked["infill_share"]
+        if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share < 1:
+            raise UserError(f"model.infill_share={share!r} is not accepted; accepted: a number in [0, 1) "
+                            "(the share of training windows in fill-in-the-middle order)")
+        return checked
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return ("continue", "infill") if self.hparams.infill_share > 0 else ("continue",)
+
+    def _predict(self, batch: tuple[Tensor, ...], stage: str) -> tuple[Tensor, Tensor]:
+        x, y, context = batch
+        if stage != "train":
+            return self.net(x, context), y
+        x, y, context, positions, roles = mix_in_infilling(x, y, context, self.hparams.infill_share,
+                                                           self.net.marker)
+        return self.net.advance(x, None, context, positions, roles)[0], y
+
+    def draw_melodies(self, seeds: list[list[str]], seed2: list[str], request: GenerationRequest,
+                      generator: torch.Generator, notes: list[str], meters: list[Meter]) -> list[list[str]]:
+        if request.mode != "infill":
+            return super().draw_melodies(seeds, seed2, request, generator, notes, meters)
+        return fill_seed(self, seeds[0], request, generator, notes, meters)
+
+
 MODULES: dict[str, type[MelodyModule]] = {
-    f"{cls.__module__}.{cls.__name__}": cls for cls in (WindowModule, CausalModule, NGramModule, VAEModule)
+    f"{cls.__module__}.{cls.__name__}": cls
+    for cls in (WindowModule, CausalModule, InfillingModule, NGramModule, VAEModule)
 }
 
 

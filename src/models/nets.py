@@ -12,6 +12,7 @@ from src.models.gru import GRUNet
 from src.models.lm import GRULM, LSTMAttentionLM
 from src.models.lstm_attn import LSTMAttention
 from src.models.ngram import NGramNet
+from src.models.transformer import TransformerLM
 from src.models.vae import MelodyVAE
 
 # `_target_` -> class. Configs and checkpoints are untrusted input: only these may be built.
@@ -20,6 +21,7 @@ NETS: dict[str, type[nn.Module]] = {
     "src.models.gru.GRUNet": GRUNet,
     "src.models.lm.LSTMAttentionLM": LSTMAttentionLM,
     "src.models.lm.GRULM": GRULM,
+    "src.models.transformer.TransformerLM": TransformerLM,
     "src.models.ngram.NGramNet": NGramNet,
     "src.models.vae.MelodyVAE": MelodyVAE,
 }

@@ -28,8 +28,9 @@ CONTEXT_WIDTH = 4  # position, bar length, mode, bar index
 MAX_LOOKBACK = 16  # bars
 
 
-def lookback_bars(value: object) -> tuple[int, ...]:
-    """`model.net.lookback`: false or [] (none), true ([1, 2]), or a list of bar distances 1..16."""
+def lookback_bars(value: object, key: str = "model.net.lookback") -> tuple[int, ...]:
+    """`model.net.lookback` (or the setting `key`): false or [] (none), true ([1, 2]), or a list of bar
+    distances 1..16."""
     if value is False or value is None:
         return ()
     if value is True:
@@ -37,9 +38,16 @@ def lookback_bars(value: object) -> tuple[int, ...]:
     bars = list(value) if isinstance(value, list | tuple) else None
     if bars is None or not all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= MAX_LOOKBACK
                                for b in bars):
-        raise UserError(f"model.net.lookback={value!r} is not accepted; accepted: false, true (= [1, 2]) or "
+        raise UserError(f"{key}={value!r} is not accepted; accepted: false, true (= [1, 2]) or "
                         f"a list of bar distances 1..{MAX_LOOKBACK}, e.g. [1, 2, 4, 8]")
     return tuple(sorted(set(bars)))
+
+
+def check_max_bar(max_bar: object) -> None:
+    """`model.net.max_bar`: the longest bar (steps) a position table holds, 1..255."""
+    if isinstance(max_bar, bool) or not isinstance(max_bar, int) or not 1 <= max_bar <= 255:
+        raise UserError(f"model.net.max_bar={max_bar!r} is not accepted; accepted: an integer 1..255 "
+                        "(the longest bar in steps the position table holds)")
 
 
 def history_length(lookback: object, max_bar: int) -> int:
@@ -55,9 +63,7 @@ class StepInputs(nn.Module):
                  lookback: bool | list[int] = False, max_bar: int = 48, copy: bool = False,
                  bar_index: bool = False, dim: int = 16) -> None:
         super().__init__()
-        if isinstance(max_bar, bool) or not isinstance(max_bar, int) or not 1 <= max_bar <= 255:
-            raise UserError(f"model.net.max_bar={max_bar!r} is not accepted; accepted: an integer 1..255 "
-                            "(the longest bar in steps the position table holds)")
+        check_max_bar(max_bar)
         self.vocab_size, self.max_bar = vocab_size, max_bar
         self.meter, self.mode, self.lookback = bool(meter), bool(mode), lookback_bars(lookback)
         if not isinstance(copy, bool) or (copy and not self.lookback):
@@ -101,11 +107,7 @@ class StepInputs(nn.Module):
         if context is None:  # no meter known (e.g. a bare forward): every field "unknown"
             context = x.new_zeros(*x.shape, CONTEXT_WIDTH)
         context = context.long()
-        # a bar longer than the table (a song written without bar lines: essen has bars of 244 steps)
-        # reads as an unknown meter: bar length 0, position 0, no look-back
-        known = context[..., 1] <= self.max_bar
-        bar = torch.where(known, context[..., 1], 0)
-        position = torch.where(known, context[..., 0], 0).clamp(0, self.max_bar - 1)
+        position, bar, known = bar_fields(context, self.max_bar)
         if self.meter:
             features += [self.position(position).to(dtype), self.bar_length(bar).to(dtype)]
         if self.mode:
@@ -149,6 +151,16 @@ class StepInputs(nn.Module):
         crossed = boundaries.gather(1, current.expand(B, T) + 1) - boundaries.gather(1, source)
         symbol = full.gather(1, source)
         return torch.where(valid & (crossed == 0), symbol, self.vocab_size)  # V = none
+
+
+def bar_fields(context: Tensor, max_bar: int) -> tuple[Tensor, Tensor, Tensor]:
+    """Position in bar and bar length (B, T) a `max_bar` table can read from int64 context (B, T, 4),
+    and where the meter is known. A bar longer than the table (a song written without bar lines: essen
+    has bars of 244 steps) reads as an unknown meter: bar length 0, position 0, no look-back."""
+    known = context[..., 1] <= max_bar
+    bar = torch.where(known, context[..., 1], 0)
+    position = torch.where(known, context[..., 0], 0).clamp(0, max_bar - 1)
+    return position, bar, known
 
 
 def copy_logits(logits: Tensor, gains: Tensor, looked: Tensor) -> Tensor:

@@ -1,0 +1,256 @@
+"""A decoder-only causal Transformer: pre-LayerNorm blocks with rotary attention, a prediction at
+every position, and the same `advance(ids, state, context) -> (logits, state)` as the recurrent causal
+nets (src/models/lm.py), its state a key/value cache per block.
+
+Each input is its symbol's embedding plus, as the recurrent nets read them, embeddings of where the step
+it predicts falls in its bar and of the song's mode. Two more inputs serve infilling
+(src/models/infill.py): `positions`, the steps the rotary embeddings turn each input by (by default its
+place in the sequence), and `roles`, an embedding saying whether an input is read left to right (0),
+belongs to the part after a gap (1) or fills the gap (2). `MARKER` (= the vocabulary size) is an input
+id of the model's own: it stands where the gap's last step would be and is never predicted.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from src.errors import UserError
+from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
+from src.models.lm import CausalNet
+from src.models.lstm_attn import check_dropout, check_positive_int
+from src.models.step_inputs import bar_fields, check_max_bar, lookback_bars
+
+ROLES = ("left", "after", "fill")  # role ids 0, 1, 2
+# (ids (B, N) at each position and the sequence index each arrived at (B, N)) for the copy path
+Memory = tuple[Tensor, Tensor] | None
+# (a key/value cache per block, inputs seen so far, the copy path's memory)
+TransformerState = tuple[list[KVCache], int, Memory]
+UNSEEN = 2**62  # the sequence index of a position not read yet
+
+
+class MeterEmbedding(nn.Module):
+    """Context (B, T, 4) -> (B, T, d): the predicted step's bar position and bar length and the song's
+    mode, each an embedding, summed. What CausalModule asks of a net's inputs (`history_length`,
+    `uses_context`, `max_bar`) lives here too; a Transformer needs no look-back history."""
+
+    history_length = 0
+    lookback = ()
+
+    def __init__(self, d_model: int, meter: bool, mode: bool, max_bar: int) -> None:
+        super().__init__()
+        check_max_bar(max_bar)
+        for key, value in (("model.net.meter", meter), ("model.net.mode", mode)):
+            if not isinstance(value, bool):
+                raise UserError(f"{key}={value!r} is not accepted; accepted: true or false")
+        self.meter, self.mode, self.max_bar = meter, mode, max_bar
+        if meter:  # position 0..max_bar-1; bar length 0 (unknown)..max_bar
+            self.position = nn.Embedding(max_bar, d_model)
+            self.bar_length = nn.Embedding(max_bar + 1, d_model)
+        if mode:
+            self.song_mode = nn.Embedding(2, d_model)
+
+    @property
+    def uses_context(self) -> bool:
+        return self.meter or self.mode
+
+    def forward(self, context: Tensor | None, shape: torch.Size) -> Tensor | float:
+        """The summed embeddings (B, T, d), or 0.0 when the net reads no context."""
+        if not self.uses_context:
+            return 0.0
+        if context is None:  # no meter known: every field "unknown"
+            context = torch.zeros(*shape, 4, dtype=torch.long, device=self._device())
+        context = context.long()
+        out = 0.0
+        if self.meter:
+            position, bar, _ = bar_fields(context, self.max_bar)
+            out = self.position(position) + self.bar_length(bar)
+        if self.mode:
+            out = out + self.song_mode(context[..., 2].clamp(0, 1))
+        return out
+
+    def _device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+class BarMatches:
+    """Which of the bar distances, if any, lies between the step each query predicts and each key's
+    input: key s is `k` bars back from query t when t + 1 - s = k x (the predicted step's bar length),
+    so a head can score "the same place, k bars earlier" whatever the meter. Positions are the inputs'
+    own (in fill-in-the-middle order too). Every block of one `advance` asks with the same positions:
+    the answer is worked out once."""
+
+    def __init__(self, distances: tuple[int, ...], bars: Tensor) -> None:
+        self.distances, self.bars = distances, bars  # bars (B, T): 0 = unknown meter, no match
+        self.answer: Tensor | None = None
+
+    def __call__(self, queries: Tensor, keys: Tensor) -> Tensor:
+        """Query positions (B, T), key positions (B, S) -> distance index (B, T, S); len(distances): none."""
+        if self.answer is None:
+            apart = queries[:, :, None] - keys[:, None, :] + 1  # (B, T, S): steps from key to predicted
+            bars = self.bars[:, :, None]
+            answer = torch.full_like(apart, len(self.distances))
+            for index, distance in enumerate(self.distances):
+                answer = torch.where((apart == distance * bars) & (bars > 0), index, answer)
+            self.answer = answer
+        return self.answer
+
+
+class Block(nn.Module):
+    """Pre-LayerNorm: h + attention(norm(h)), then h + feed-forward(norm(h)). With bar distances, each
+    head learns a score for attending to the input that many bars back at the same place in the bar."""
+
+    def __init__(self, d_model: int, heads: int, ff_size: int, dropout: float, distances: int = 0) -> None:
+        super().__init__()
+        # (heads, distances): added to a head's attention score; starts at 0, a plain Transformer
+        self.bar_scores = nn.Parameter(torch.zeros(heads, distances)) if distances else None
+        self.attention_norm = nn.LayerNorm(d_model)
+        # no dropout on the attention weights: it takes scaled_dot_product_attention off its fused
+        # kernel on the CPU (training steps ran 1.7x as long)
+        self.attention = MultiHeadSelfAttention(d_model, heads, rotary=True)
+        self.ff_norm = nn.LayerNorm(d_model)
+        self.ff = nn.Sequential(nn.Linear(d_model, ff_size), nn.GELU(), nn.Linear(ff_size, d_model))
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, h: Tensor, window: int, cache: KVCache, positions: Tensor | None,
+                matches: BarMatches | None = None) -> tuple[Tensor, KVCache]:
+        score_bias = None
+        if self.bar_scores is not None and matches is not None:
+            table = F.pad(self.bar_scores, (0, 1))  # (heads, distances + 1): "none" scores 0
+
+            def score_bias(queries: Tensor, keys: Tensor) -> Tensor:
+                return table[:, matches(queries, keys)].transpose(0, 1)  # (B, heads, T, S)
+        a, cache = self.attention.local_causal(self.attention_norm(h), window, cache, positions, score_bias)
+        h = h + self.drop(a)
+        return h + self.drop(self.ff(self.ff_norm(h))), cache  # (B, T, d)
+
+
+class TransformerLM(CausalNet):
+    """Embeddings (symbol + meter + mode + role) -> `num_layers` pre-LN blocks attending over the last
+    `attention_window` inputs -> LayerNorm -> linear, at every position."""
+
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int = 256,
+        num_layers: int = 4,
+        heads: int = 4,
+        ff_size: int = 1024,
+        dropout: float = 0.1,
+        attention_window: int = 512,
+        meter: bool = True,
+        mode: bool = True,
+        max_bar: int = 48,
+        bar_attention: bool | list[int] = False,
+        copy: bool = False,
+    ) -> None:
+        super().__init__()
+        for key, value in (
+            ("vocab_size", vocab_size),
+            ("model.net.d_model", d_model),
+            ("model.net.num_layers", num_layers),
+            ("model.net.heads", heads),
+            ("model.net.ff_size", ff_size),
+            ("model.net.attention_window", attention_window),
+        ):
+            check_positive_int(key, value)
+        check_dropout(dropout)
+        check_heads(d_model, heads, width="model.net.d_model")
+        self.vocab_size, self.attention_window = vocab_size, attention_window
+        self.marker = vocab_size  # MARKER: an input id of the model's own (see the module docstring)
+        self.symbols = nn.Embedding(vocab_size + 1, d_model)
+        self.inputs = MeterEmbedding(d_model, meter, mode, max_bar)
+        self.roles = nn.Embedding(len(ROLES), d_model)
+        self.drop = nn.Dropout(dropout)
+        self.distances = lookback_bars(bar_attention, "model.net.bar_attention")
+        if self.distances and not meter:
+            raise UserError("model.net.bar_attention needs model.net.meter=true (it reads the bar length)")
+        if not isinstance(copy, bool) or (copy and not self.distances):
+            raise UserError(f"model.net.copy={copy!r} is not accepted; accepted: false, or true with "
+                            "model.net.bar_attention (the bar distances it copies from)")
+        self.blocks = nn.ModuleList(Block(d_model, heads, ff_size, dropout, len(self.distances))
+                                    for _ in range(num_layers))
+        self.norm = nn.LayerNorm(d_model)
+        self.head = nn.Linear(d_model, vocab_size)
+        # the copy path, as the recurrent nets have it: a gain per distance on the looked-back symbol
+        self.copy_gain = nn.Linear(d_model, len(self.distances)) if copy else None
+        self.apply(_init_weights)
+        for block in self.blocks:  # GPT-2: residual outputs scaled down with depth
+            for layer in (block.attention.proj, block.ff[2]):
+                nn.init.normal_(layer.weight, std=0.02 / math.sqrt(2 * num_layers))
+
+    def start_state(self, history: Tensor) -> None:
+        return None  # no look-back history: a fresh start
+
+    def advance(self, x: Tensor, state: TransformerState | None = None, context: Tensor | None = None,
+                positions: Tensor | None = None,
+                roles: Tensor | None = None) -> tuple[Tensor, TransformerState]:
+        """Ids (B, T) (MARKER allowed) after `state` (None: a fresh start), their context (B, T, 4),
+        rotary positions ((T,) or (B, T); default: their places in the sequence) and roles (B, T)
+        (default: all left to right) -> logits (B, T, V) and the state after them."""
+        caches, seen, memory = state if state is not None else ([None] * len(self.blocks), 0, None)
+        B, T = x.shape
+        h = self.symbols(x.long()) + self.inputs(context, x.shape)  # (B, T, d)
+        if roles is not None:
+            h = h + self.roles(roles.long())
+        else:
+            h = h + self.roles.weight[0]  # every input read left to right
+        if positions is None:
+            positions = torch.arange(seen, seen + T, device=x.device)  # (T,)
+        h = self.drop(h)
+        matches = looked = None
+        if self.distances:
+            context = context if context is not None else x.new_zeros(B, T, 4)
+            bars = bar_fields(context.long(), self.inputs.max_bar)[1]  # (B, T): 0 = unknown
+            matches = BarMatches(self.distances, bars)
+            if self.copy_gain is not None:
+                memory = remember(memory, x, positions.expand(B, T), seen)
+                looked = looked_back(memory, positions.expand(B, T), bars, self.distances, seen, self.vocab_size)
+        new_caches = []
+        for block, cache in zip(self.blocks, caches, strict=True):
+            h, cache = block(h, self.attention_window, cache, positions, matches)
+            new_caches.append(cache)
+        return self._logits(self.norm(h), looked), (new_caches, seen + T, memory)  # (B, T, V)
+
+
+def remember(memory: Memory, x: Tensor, positions: Tensor, seen: int) -> Memory:
+    """The copy path's memory with ids x (B, T) written at their positions (B, T), arriving at sequence
+    indices seen..seen+T-1; grown (a new tensor) when a position lies beyond it."""
+    B, T = x.shape
+    size = int(positions.max()) + 1
+    if memory is None:
+        memory = (x.new_zeros(B, 0, dtype=torch.long), x.new_zeros(B, 0, dtype=torch.long))
+    ids, arrived = memory
+    if ids.shape[1] < size:  # (B, size): new places unseen
+        ids = torch.cat([ids, ids.new_zeros(B, size - ids.shape[1])], dim=1)
+        arrived = torch.cat([arrived, arrived.new_full((B, size - arrived.shape[1]), UNSEEN)], dim=1)
+    rows = torch.arange(B, device=x.device)[:, None]
+    ids[rows, positions] = x.long()
+    arrived[rows, positions] = seen + torch.arange(T, device=x.device)
+    return ids, arrived
+
+
+def looked_back(memory: Memory, positions: Tensor, bars: Tensor, distances: tuple[int, ...], seen: int,
+                none: int) -> Tensor:
+    """Ids (B, T, K) of the input each distance looks back to from each query's predicted step (the
+    place `distance` bars before it), where that input was read no later than the query; else `none`."""
+    ids, arrived = memory
+    B, T = positions.shape
+    steps = torch.tensor(distances, device=positions.device)  # (K,)
+    source = positions[..., None] + 1 - steps * bars[..., None]  # (B, T, K)
+    valid = (bars[..., None] > 0) & (source >= 0)
+    source = source.clamp(0, ids.shape[1] - 1).reshape(B, -1)  # (B, T*K)
+    when = arrived.gather(1, source).reshape(B, T, -1)
+    query = seen + torch.arange(T, device=positions.device)[None, :, None]  # (1, T, 1)
+    return torch.where(valid & (when <= query), ids.gather(1, source).reshape(B, T, -1), none)
+
+
+def _init_weights(module: nn.Module) -> None:
+    """GPT-2's initialisation: normal(0, 0.02) weights, zero biases; LayerNorm left as built."""
+    if isinstance(module, nn.Linear | nn.Embedding):
+        nn.init.normal_(module.weight, std=0.02)
+    if isinstance(module, nn.Linear) and module.bias is not None:
+        nn.init.zeros_(module.bias)
