@@ -12,8 +12,8 @@ import torch
 
 from src.data.datamodule import MelodyDataModule
 from src.data.vocab import BOUNDARY_ID, IGNORE_ID
-from src.evaluate import main as evaluate_main
 from src.errors import UserError
+from src.evaluate import main as evaluate_main
 from src.models.checkpoint import load_module
 from src.models.generation import GenerationRequest
 from src.models.infill import (
@@ -206,7 +206,8 @@ def test_evaluate_scores_held_out_gaps_both_ways(transformer_run, tmp_path):
     assert infill["songs"] >= 1 and infill["steps"] >= 4
     # left to right: the gap steps' bits as the plain forward pass over whole test songs gives them
     module = load_module(transformer_run / "checkpoints" / "best.ckpt")
-    datamodule = MelodyDataModule.from_record(module.encoding, cache_dir=str(transformer_run.parent / "cache"))
+    cache = str(transformer_run.parent / "cache")
+    datamodule = MelodyDataModule.from_record(module.encoding, cache_dir=cache)
     datamodule.setup()
     songs = datamodule.datasets["test"]
     total, steps = 0.0, 0

@@ -86,8 +86,9 @@ if mode == "infill":
     bars = left.text_input("Bars to regenerate", key="bars", placeholder="e.g. 5:8",
                            help="first:last, as a score numbers them: 1 = the first full bar, 0 = a pickup; "
                            "the seed's other steps are kept exactly")
-    pickup = int(right.number_input("Pickup (steps before the first downbeat)", value=0, min_value=0, step=1,
-                                    key="pickup", help="where the seed's bar lines fall, with the meter below"))
+    pickup = int(right.number_input("Pickup (steps before the first downbeat)", value=0, min_value=0,
+                                    step=1, key="pickup",
+                                    help="where the seed's bar lines fall, with the meter below"))
 
 left, middle, right = st.columns(3)
 temperature = left.slider("Temperature", 0.05, 2.0, 1.0, 0.05, key="temperature")

@@ -207,8 +207,9 @@ class TransformerLM(CausalNet):
             bars = bar_fields(context.long(), self.inputs.max_bar)[1]  # (B, T): 0 = unknown
             matches = BarMatches(self.distances, bars)
             if self.copy_gain is not None:
-                memory = remember(memory, x, positions.expand(B, T), seen)
-                looked = looked_back(memory, positions.expand(B, T), bars, self.distances, seen, self.vocab_size)
+                places = positions.expand(B, T)
+                memory = remember(memory, x, places, seen)
+                looked = looked_back(memory, places, bars, self.distances, seen, self.vocab_size)
         new_caches = []
         for block, cache in zip(self.blocks, caches, strict=True):
             h, cache = block(h, self.attention_window, cache, positions, matches)
