@@ -25,6 +25,7 @@ from src.models.infill import (
     middle_order,
     mix_in_infilling,
     seed_steps,
+    song_gap,
 )
 from src.models.meter_plan import Meter, context_of
 from src.models.transformer import BarMatches, TransformerLM, looked_back, remember
@@ -38,7 +39,7 @@ SEED = "67 _ 72 _ _ _ 74 _ 76 _ _ _ 74 _ 72 _ 71 _ _ _ 69 _ 67 _ 69 _ 71 _ 72 _ 
 def tiny_net() -> TransformerLM:
     torch.manual_seed(0)
     net = TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0, max_bar=16,
-                        bar_attention=[1, 2], copy=True)
+                        bars_back=[1, 2], bar_attention=True, copy=True)
     for block in net.blocks:  # learned scores and gains, not the initial zeros
         torch.nn.init.normal_(block.bar_scores, std=2.0)
     torch.nn.init.normal_(net.copy_gain.weight, std=2.0)
@@ -56,11 +57,12 @@ def test_middle_order_puts_the_suffix_before_the_middle():
 def test_bar_matches_find_the_same_place_whole_bars_back():
     bars = torch.tensor([[4] * 10, [3] * 9 + [0]])  # (2, 10): 4-step bars; 3-step bars, the last unknown
     positions = torch.arange(10).expand(2, 10)
-    which = BarMatches((1, 2), bars)(positions, positions)  # 2 = none
+    matches = BarMatches((1, 2), bars)(positions, positions)  # (2, K=2, 10, 10)
     # query 8 predicts step 9: one bar back (4 steps) is input 5, two bars back input 1
-    assert which[0, 8].tolist() == [2, 1, 2, 2, 2, 0, 2, 2, 2, 2]
-    assert which[1, 8].tolist() == [2, 2, 2, 1, 2, 2, 0, 2, 2, 2]  # bars of 3: inputs 6 and 3
-    assert (which[1, 9] == 2).all()  # unknown meter: nothing matches
+    assert matches[0, 0, 8].nonzero().flatten().tolist() == [5]
+    assert matches[0, 1, 8].nonzero().flatten().tolist() == [1]
+    assert matches[1, :, 8].nonzero().tolist() == [[0, 6], [1, 3]]  # bars of 3: inputs 6 and 3
+    assert matches[1, :, 9].sum() == 0  # unknown meter: nothing matches
 
 
 def test_the_copy_path_looks_back_only_to_inputs_already_read():
@@ -75,6 +77,21 @@ def test_the_copy_path_looks_back_only_to_inputs_already_read():
     assert by_position[8] == [V, 11] and by_position[9] == [V, 12]
     assert by_position[5] == [12, V]  # the middle predicting step 6: input 2; two bars back is before 0
     assert by_position[6] == [13, V]  # input 3: the middle's own first input, read before it
+
+
+def test_training_gaps_lie_inside_one_song():
+    window = torch.tensor([BOUNDARY_ID, 5, 6, 7, BOUNDARY_ID, 8, 9, 10, 11, 12, BOUNDARY_ID, 13])  # L = 11
+    generator = torch.Generator().manual_seed(0)
+    seen = set()
+    for _ in range(300):
+        a, b = song_gap(window, generator)
+        assert 1 <= a < b <= 11 and BOUNDARY_ID not in window[a:b].tolist()
+        seen.add((a, b))
+    # every gap inside each song; the last step (13, w[L]) ends no gap: its marker would lie past the window
+    songs = [(1, 4), (5, 10)]
+    expected = {(a, b) for low, high in songs for a in range(low, high + 1) for b in range(a + 1, high + 1)}
+    assert seen == expected
+    assert song_gap(torch.tensor([BOUNDARY_ID, BOUNDARY_ID, BOUNDARY_ID])) is None
 
 
 def test_reordered_windows_keep_every_target_with_its_context():

@@ -168,9 +168,14 @@ def test_a_corpus_folder_with_spaces_and_accents_is_quoted_once(erk5_dir, tmp_pa
     assert "test metrics     bits" in quoted.stdout
 
 
-def test_ddp_fast_dev_run_with_two_cpu_processes(erk5_dir, tmp_path):
+@pytest.mark.parametrize("model", [
+    ["experiment=debug"],
+    ["experiment=transformer_lm", "model.net.d_model=16", "model.net.num_layers=1", "model.net.ff_size=32",
+     "model.net.bars_back=[1,2]", "model.net.copy=true", "data.sequence_length=32", "data.batch_size=4"],
+], ids=["debug", "transformer_lm"])
+def test_ddp_fast_dev_run_with_two_cpu_processes(model, erk5_dir, tmp_path):
     result = run_train_cli(
-        "experiment=debug", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+        *model, "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
         "trainer.fast_dev_run=true", *small_data(erk5_dir, tmp_path / "cache"),
         f"hydra.run.dir={tmp_path / 'run'}", timeout=400)
     assert result.returncode == 0, result.stderr[-3000:]

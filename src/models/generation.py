@@ -93,8 +93,9 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
     model = module.kind
     if request.mode not in module.modes:
         if request.mode == "infill":
-            raise UserError(f"mode=infill needs a model trained to fill gaps (experiment=transformer_lm); "
-                            f"this one is {model}: accepted {', '.join(f'mode={m}' for m in module.modes)}")
+            raise UserError(f"mode=infill needs a model trained to fill gaps (experiment=transformer_lm, "
+                            f"model.infill_share > 0); this {model} was not: accepted "
+                            f"{', '.join(f'mode={m}' for m in module.modes)}")
         if module.continues:
             raise UserError(f"mode={request.mode} needs a VAE checkpoint (experiment=vae); this one is "
                             f"{model}: accepted mode=continue")

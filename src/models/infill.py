@@ -40,7 +40,7 @@ def middle_order(length: int, a: int, b: int) -> tuple[Tensor, Tensor]:
 def mix_in_infilling(x: Tensor, y: Tensor, context: Tensor, share: float, marker: int,
                      generator: torch.Generator | None = None) -> tuple[Tensor, ...]:
     """A training batch (x (B, L), y (B, L), context (B, L, 4)) with about `share` of its rows in
-    fill-in-the-middle order, two cut points drawn uniformly per row -> (x, y, context, positions (B, L),
+    fill-in-the-middle order, the gap inside one song (`song_gap`) -> (x, y, context, positions (B, L),
     roles (B, L)); the other rows unchanged (positions 0..L-1, role LEFT)."""
     B, L = x.shape
     positions = torch.arange(L).repeat(B, 1)  # (B, L)
@@ -49,17 +49,36 @@ def mix_in_infilling(x: Tensor, y: Tensor, context: Tensor, share: float, marker
         return x, y, context, positions, roles
     x = x.clone()
     picked = torch.rand(B, generator=generator) < share  # (B,)
-    cuts = torch.randint(1, L + 1, (B, 2), generator=generator).sort(dim=1).values  # (B, 2): a <= b
     for row in picked.nonzero().squeeze(1).tolist():
-        a, b = cuts[row].tolist()
-        if a == b:  # an empty middle: nothing to fill
+        cut = song_gap(torch.cat([x[row, :1], y[row]]).cpu(), generator)
+        if cut is None:  # no song step in the window
             continue
+        a, b = cut
         x[row, b - 1] = marker
         positions[row], roles[row] = middle_order(L, a, b)
     index = positions.to(x.device)
     x, y = x.gather(1, index), y.gather(1, index)
     context = context.gather(1, index[..., None].expand(-1, -1, context.shape[-1]))
     return x, y, context, index, roles.to(x.device)
+
+
+def song_gap(window: Tensor, generator: torch.Generator | None = None) -> tuple[int, int] | None:
+    """Cut points (a, b), 1 <= a < b <= L, of a gap w[a..b-1] in a window w (L + 1,) of symbols: a
+    step drawn uniformly picks the song, then two cuts are drawn uniformly within it, so the gap holds
+    no `/` and the suffix resumes the same song. A gap across songs would teach the net that the part
+    after it says nothing about it (most of a 512-step window's suffix is other songs)."""
+    L = len(window) - 1
+    boundary = window == BOUNDARY_ID
+    steps = (~boundary[1:L]).nonzero().flatten() + 1  # song steps w[1..L-1] (w[L] ends no gap: b <= L)
+    if len(steps) == 0:
+        return None
+    step = int(steps[torch.randint(len(steps), (1,), generator=generator)])
+    before = boundary[:step].nonzero().flatten()
+    after = boundary[step:].nonzero().flatten()
+    low = int(before[-1]) + 1 if len(before) else 1  # the song's first step in the window
+    high = min(step + int(after[0]) if len(after) else L + 1, L)  # the gap ends by its '/' and by L
+    a, b = (torch.randperm(high - low + 1, generator=generator)[:2] + low).sort().values.tolist()
+    return a, b
 
 
 @torch.inference_mode()

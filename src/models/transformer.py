@@ -3,11 +3,18 @@ every position, and the same `advance(ids, state, context) -> (logits, state)` a
 nets (src/models/lm.py), its state a key/value cache per block.
 
 Each input is its symbol's embedding plus, as the recurrent nets read them, embeddings of where the step
-it predicts falls in its bar and of the song's mode. Two more inputs serve infilling
-(src/models/infill.py): `positions`, the steps the rotary embeddings turn each input by (by default its
-place in the sequence), and `roles`, an embedding saying whether an input is read left to right (0),
-belongs to the part after a gap (1) or fills the gap (2). `MARKER` (= the vocabulary size) is an input
-id of the model's own: it stands where the gap's last step would be and is never predicted.
+it predicts falls in its bar and of the song's mode, and with `bars_back` of the symbols that many bars
+before that step at the same place in the bar (Magenta's look-back). Those are read by position from a
+memory of the inputs read so far (position -> id, and when it was read), not from a history in the data,
+so they work in any input order: one not read yet is "none". `bar_attention` adds, per head, a learned
+score for attending to exactly those inputs; `copy` a learned gain on their logits (the recurrent nets'
+copy path).
+
+Two more inputs serve infilling (src/models/infill.py): `positions`, the steps the rotary embeddings
+turn each input by and the look-back counts in (by default its place in the sequence), and `roles`, an
+embedding saying whether an input is read left to right (0), belongs to the part after a gap (1) or
+fills the gap (2). `MARKER` (= the vocabulary size) is an input id of the model's own: it stands where
+the gap's last step would be and is never predicted.
 """
 
 from __future__ import annotations
@@ -25,9 +32,9 @@ from src.models.lstm_attn import check_dropout, check_positive_int
 from src.models.step_inputs import bar_fields, check_max_bar, lookback_bars
 
 ROLES = ("left", "after", "fill")  # role ids 0, 1, 2
-# (ids (B, N) at each position and the sequence index each arrived at (B, N)) for the copy path
+# (ids (B, N) at each position and the sequence index each arrived at (B, N)): what bars_back reads
 Memory = tuple[Tensor, Tensor] | None
-# (a key/value cache per block, inputs seen so far, the copy path's memory)
+# (a key/value cache per block, inputs seen so far, the bars_back memory)
 TransformerState = tuple[list[KVCache], int, Memory]
 UNSEEN = 2**62  # the sequence index of a position not read yet
 
@@ -88,14 +95,14 @@ class BarMatches:
         self.answer: Tensor | None = None
 
     def __call__(self, queries: Tensor, keys: Tensor) -> Tensor:
-        """Query positions (B, T), key positions (B, S) -> distance index (B, T, S); len(distances): none."""
+        """Query positions (B, T), key positions (B, S) -> (B, K, T, S) 1.0 where key s lies distance k
+        bars back from query t, else 0.0 (float: a head's scores are then one einsum, whose gradient
+        is a sum, not a scatter into a few table entries)."""
         if self.answer is None:
-            apart = queries[:, :, None] - keys[:, None, :] + 1  # (B, T, S): steps from key to predicted
-            bars = self.bars[:, :, None]
-            answer = torch.full_like(apart, len(self.distances))
-            for index, distance in enumerate(self.distances):
-                answer = torch.where((apart == distance * bars) & (bars > 0), index, answer)
-            self.answer = answer
+            apart = queries[:, None, :, None] - keys[:, None, None, :] + 1  # (B, 1, T, S)
+            steps = torch.tensor(self.distances, device=queries.device)[None, :, None, None]  # (1, K, 1, 1)
+            bars = self.bars[:, None, :, None]  # (B, 1, T, 1)
+            self.answer = ((apart == steps * bars) & (bars > 0)).float()  # (B, K, T, S)
         return self.answer
 
 
@@ -119,18 +126,18 @@ class Block(nn.Module):
                 matches: BarMatches | None = None) -> tuple[Tensor, KVCache]:
         score_bias = None
         if self.bar_scores is not None and matches is not None:
-            table = F.pad(self.bar_scores, (0, 1))  # (heads, distances + 1): "none" scores 0
-
             def score_bias(queries: Tensor, keys: Tensor) -> Tensor:
-                return table[:, matches(queries, keys)].transpose(0, 1)  # (B, heads, T, S)
+                found = matches(queries, keys).to(self.bar_scores.dtype)  # (B, K, T, S)
+                return torch.einsum("bkts,hk->bhts", found, self.bar_scores)  # (B, h, T, S)
         a, cache = self.attention.local_causal(self.attention_norm(h), window, cache, positions, score_bias)
         h = h + self.drop(a)
         return h + self.drop(self.ff(self.ff_norm(h))), cache  # (B, T, d)
 
 
 class TransformerLM(CausalNet):
-    """Embeddings (symbol + meter + mode + role) -> `num_layers` pre-LN blocks attending over the last
-    `attention_window` inputs -> LayerNorm -> linear, at every position."""
+    """Embeddings (symbol + meter + mode + role + symbols bars back) -> `num_layers` pre-LN blocks
+    attending over the last `attention_window` inputs -> LayerNorm -> linear (+ copy gains), at every
+    position."""
 
     def __init__(
         self,
@@ -144,7 +151,8 @@ class TransformerLM(CausalNet):
         meter: bool = True,
         mode: bool = True,
         max_bar: int = 48,
-        bar_attention: bool | list[int] = False,
+        bars_back: bool | list[int] = False,
+        bar_attention: bool = False,
         copy: bool = False,
     ) -> None:
         super().__init__()
@@ -165,14 +173,17 @@ class TransformerLM(CausalNet):
         self.inputs = MeterEmbedding(d_model, meter, mode, max_bar)
         self.roles = nn.Embedding(len(ROLES), d_model)
         self.drop = nn.Dropout(dropout)
-        self.distances = lookback_bars(bar_attention, "model.net.bar_attention")
+        self.distances = lookback_bars(bars_back, "model.net.bars_back")
         if self.distances and not meter:
-            raise UserError("model.net.bar_attention needs model.net.meter=true (it reads the bar length)")
-        if not isinstance(copy, bool) or (copy and not self.distances):
-            raise UserError(f"model.net.copy={copy!r} is not accepted; accepted: false, or true with "
-                            "model.net.bar_attention (the bar distances it copies from)")
-        self.blocks = nn.ModuleList(Block(d_model, heads, ff_size, dropout, len(self.distances))
-                                    for _ in range(num_layers))
+            raise UserError("model.net.bars_back needs model.net.meter=true (it reads the bar length)")
+        for key, value in (("model.net.bar_attention", bar_attention), ("model.net.copy", copy)):
+            if not isinstance(value, bool) or (value and not self.distances):
+                raise UserError(f"{key}={value!r} is not accepted; accepted: false, or true with "
+                                "model.net.bars_back (the bar distances it reads)")
+        # the symbol each distance looks back to (V: none), one table per distance, summed into the input
+        self.recalled = nn.Embedding(len(self.distances) * (vocab_size + 1), d_model) if self.distances else None
+        scored = len(self.distances) if bar_attention else 0
+        self.blocks = nn.ModuleList(Block(d_model, heads, ff_size, dropout, scored) for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size)
         # the copy path, as the recurrent nets have it: a gain per distance on the looked-back symbol
@@ -200,20 +211,22 @@ class TransformerLM(CausalNet):
             h = h + self.roles.weight[0]  # every input read left to right
         if positions is None:
             positions = torch.arange(seen, seen + T, device=x.device)  # (T,)
-        h = self.drop(h)
         matches = looked = None
         if self.distances:
             context = context if context is not None else x.new_zeros(B, T, 4)
             bars = bar_fields(context.long(), self.inputs.max_bar)[1]  # (B, T): 0 = unknown
-            matches = BarMatches(self.distances, bars)
-            if self.copy_gain is not None:
-                places = positions.expand(B, T)
-                memory = remember(memory, x, places, seen)
-                looked = looked_back(memory, places, bars, self.distances, seen, self.vocab_size)
+            places = positions.expand(B, T)
+            memory = remember(memory, x, places, seen)
+            looked = looked_back(memory, places, bars, self.distances, seen, self.vocab_size)  # (B, T, K)
+            offsets = torch.arange(len(self.distances), device=x.device) * (self.vocab_size + 1)
+            h = h + self.recalled(looked + offsets).sum(dim=2)  # (B, T, d)
+            matches = BarMatches(self.distances, bars) if self.blocks[0].bar_scores is not None else None
+        h = self.drop(h)
         new_caches = []
         for block, cache in zip(self.blocks, caches, strict=True):
             h, cache = block(h, self.attention_window, cache, positions, matches)
             new_caches.append(cache)
+        looked = looked if self.copy_gain is not None else None
         return self._logits(self.norm(h), looked), (new_caches, seen + T, memory)  # (B, T, V)
 
 
