@@ -32,7 +32,7 @@ from src.models.kinds import upgrade_hparams
 # 2 CPU cores; lstm_attn_lm_essen about 35), so a bundled model is the model its README row describes.
 BUNDLE = {
     name: [f"experiment={name}"]
-    for name in ("lstm_attn_lm", "gru", "lstm_attn", "vae", "lstm_attn_lm_essen")
+    for name in ("lstm_attn_lm", "gru", "lstm_attn", "vae", "lstm_attn_lm_essen", "transformer_lm")
 }
 MAX_BYTES = 4 * 2**20
 SCORED = ("bits", "pitch_acc", "onset_acc")
@@ -194,6 +194,9 @@ symbol: it is listed after the others, never ranked among them.
 
 `lstm_attn_lm_essen` trains on the train songs of all of Essen (`data.extra_train=essen`) and is scored on
 essen_erk's test split like the others; no essen_erk validation or test song is among its training songs.
+
+`transformer_lm` is not the best next-symbol model, but it is the one that fills gaps: the web app's and
+`src.sample`'s `mode=infill` (regenerate some bars of a melody, keep the rest) need it.
 """
 
 

@@ -39,7 +39,7 @@ SEED = "67 _ 72 _ _ _ 74 _ 76 _ _ _ 74 _ 72 _ 71 _ _ _ 69 _ 67 _ 69 _ 71 _ 72 _ 
 def tiny_net() -> TransformerLM:
     torch.manual_seed(0)
     net = TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0, max_bar=16,
-                        bars_back=[1, 2], bar_attention=True, copy=True)
+                        bars_back=[1, 2], bars_ahead=[1], bar_attention=True, copy=True)
     for block in net.blocks:  # learned scores and gains, not the initial zeros
         torch.nn.init.normal_(block.bar_scores, std=2.0)
     torch.nn.init.normal_(net.copy_gain.weight, std=2.0)
@@ -77,6 +77,12 @@ def test_the_copy_path_looks_back_only_to_inputs_already_read():
     assert by_position[8] == [V, 11] and by_position[9] == [V, 12]
     assert by_position[5] == [12, V]  # the middle predicting step 6: input 2; two bars back is before 0
     assert by_position[6] == [13, V]  # input 3: the middle's own first input, read before it
+    ahead = looked_back(memory, order[None], bars, (-1,), 0, none=V)[0, :, 0]
+    by_position = dict(zip(order.tolist(), ahead.tolist(), strict=True))
+    # the middle predicting step 4 and 5: one bar ahead are inputs 8 and 9, in the suffix, already read;
+    # left to right (the prefix) and the suffix itself have read nothing ahead
+    assert by_position[3] == 18 and by_position[4] == 19 and by_position[5] == V  # input 10: none
+    assert by_position[0] == V and by_position[7] == V
 
 
 def test_training_gaps_lie_inside_one_song():

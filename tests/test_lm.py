@@ -27,7 +27,8 @@ def nets() -> list[torch.nn.Module]:
     bars = TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0, attention_window=6,
                          max_bar=8, bars_back=[1, 2], bar_attention=True)
     copies = TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0, attention_window=6,
-                           max_bar=8, bars_back=[1, 3], bar_attention=True, copy=True)
+                           max_bar=8, bars_back=[1, 3], bars_ahead=[2], bar_attention=True,
+                           copy=True)
     for block in (*bars.blocks, *copies.blocks):  # learned scores, not the initial zeros: they must matter
         torch.nn.init.normal_(block.bar_scores, std=2.0)
     torch.nn.init.normal_(copies.copy_gain.weight, std=2.0)

@@ -4,9 +4,11 @@ nets (src/models/lm.py), its state a key/value cache per block.
 
 Each input is its symbol's embedding plus, as the recurrent nets read them, embeddings of where the step
 it predicts falls in its bar and of the song's mode, and with `bars_back` of the symbols that many bars
-before that step at the same place in the bar (Magenta's look-back). Those are read by position from a
-memory of the inputs read so far (position -> id, and when it was read), not from a history in the data,
-so they work in any input order: one not read yet is "none". `bar_attention` adds, per head, a learned
+before that step at the same place in the bar (Magenta's look-back); with `bars_ahead`, that many bars
+after it. Those are read by position from a memory of the inputs read so far (position -> id, and when it
+was read), not from a history in the data, so they work in any input order: one not read yet is "none".
+Left to right, nothing ahead has been read; filling a gap, the part after it has (src/models/infill.py),
+so the gap's steps see the bars that follow them as directly as the bars before. `bar_attention` adds, per head, a learned
 score for attending to exactly those inputs; `copy` a learned gain on their logits (the recurrent nets'
 copy path).
 
@@ -152,6 +154,7 @@ class TransformerLM(CausalNet):
         mode: bool = True,
         max_bar: int = 48,
         bars_back: bool | list[int] = False,
+        bars_ahead: bool | list[int] = False,
         bar_attention: bool = False,
         copy: bool = False,
     ) -> None:
@@ -173,13 +176,16 @@ class TransformerLM(CausalNet):
         self.inputs = MeterEmbedding(d_model, meter, mode, max_bar)
         self.roles = nn.Embedding(len(ROLES), d_model)
         self.drop = nn.Dropout(dropout)
-        self.distances = lookback_bars(bars_back, "model.net.bars_back")
+        # bar distances, those ahead negative: k bars back reads the step k bars before, -k the one after
+        ahead = tuple(-k for k in lookback_bars(bars_ahead, "model.net.bars_ahead"))
+        self.distances = lookback_bars(bars_back, "model.net.bars_back") + ahead
         if self.distances and not meter:
-            raise UserError("model.net.bars_back needs model.net.meter=true (it reads the bar length)")
+            raise UserError("model.net.bars_back and bars_ahead need model.net.meter=true (they read the "
+                            "bar length)")
         for key, value in (("model.net.bar_attention", bar_attention), ("model.net.copy", copy)):
             if not isinstance(value, bool) or (value and not self.distances):
                 raise UserError(f"{key}={value!r} is not accepted; accepted: false, or true with "
-                                "model.net.bars_back (the bar distances it reads)")
+                                "model.net.bars_back or bars_ahead (the bar distances it reads)")
         # the symbol each distance looks back to (V: none), one table per distance, summed into the input
         self.recalled = nn.Embedding(len(self.distances) * (vocab_size + 1), d_model) if self.distances else None
         scored = len(self.distances) if bar_attention else 0
@@ -253,9 +259,9 @@ def looked_back(memory: Memory, positions: Tensor, bars: Tensor, distances: tupl
     place `distance` bars before it), where that input was read no later than the query; else `none`."""
     ids, arrived = memory
     B, T = positions.shape
-    steps = torch.tensor(distances, device=positions.device)  # (K,)
+    steps = torch.tensor(distances, device=positions.device)  # (K,): negative = bars ahead
     source = positions[..., None] + 1 - steps * bars[..., None]  # (B, T, K)
-    valid = (bars[..., None] > 0) & (source >= 0)
+    valid = (bars[..., None] > 0) & (source >= 0) & (source < ids.shape[1])
     source = source.clamp(0, ids.shape[1] - 1).reshape(B, -1)  # (B, T*K)
     when = arrived.gather(1, source).reshape(B, T, -1)
     query = seen + torch.arange(T, device=positions.device)[None, :, None]  # (1, T, 1)
