@@ -8,9 +8,9 @@ before that step at the same place in the bar (Magenta's look-back); with `bars_
 after it. Those are read by position from a memory of the inputs read so far (position -> id, and when it
 was read), not from a history in the data, so they work in any input order: one not read yet is "none".
 Left to right, nothing ahead has been read; filling a gap, the part after it has (src/models/infill.py),
-so the gap's steps see the bars that follow them as directly as the bars before. `bar_attention` adds, per head, a learned
-score for attending to exactly those inputs; `copy` a learned gain on their logits (the recurrent nets'
-copy path).
+so the gap's steps see the bars that follow them as directly as the bars before. `bar_attention` adds,
+per head, a learned score for attending to exactly those inputs; `copy` a learned gain on their logits
+(the recurrent nets' copy path).
 
 Two more inputs serve infilling (src/models/infill.py): `positions`, the steps the rotary embeddings
 turn each input by and the look-back counts in (by default its place in the sequence), and `roles`, an
@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from src.errors import UserError
@@ -187,9 +186,11 @@ class TransformerLM(CausalNet):
                 raise UserError(f"{key}={value!r} is not accepted; accepted: false, or true with "
                                 "model.net.bars_back or bars_ahead (the bar distances it reads)")
         # the symbol each distance looks back to (V: none), one table per distance, summed into the input
-        self.recalled = nn.Embedding(len(self.distances) * (vocab_size + 1), d_model) if self.distances else None
+        tables = len(self.distances) * (vocab_size + 1)
+        self.recalled = nn.Embedding(tables, d_model) if self.distances else None
         scored = len(self.distances) if bar_attention else 0
-        self.blocks = nn.ModuleList(Block(d_model, heads, ff_size, dropout, scored) for _ in range(num_layers))
+        self.blocks = nn.ModuleList(Block(d_model, heads, ff_size, dropout, scored)
+                                    for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size)
         # the copy path, as the recurrent nets have it: a gain per distance on the looked-back symbol
