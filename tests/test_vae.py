@@ -251,7 +251,7 @@ def test_each_vae_mode_writes_melodies(args, count, vae_run, tmp_path, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["mode=continue"], "accepted: mode=prior, mode=vary, mode=interpolate"),
-    (["mode=jam"], "accepted: continue, prior, vary, interpolate"),
+    (["mode=jam"], "accepted: continue, infill, prior, vary, interpolate"),
     (["mode=prior", "seed=60 _"], "mode=prior takes no seed"),
     (["mode=vary"], "mode=vary needs a seed"),
     (["mode=interpolate", "seed=60 _"], "needs seed2"),
