@@ -14,8 +14,9 @@ from src.errors import UserError
 
 # Keys and values of the last `window` positions, a causal attention step's whole view: a ring
 # (k, v), each (B, heads, window, head_dim), the p-th input in slot p % window, the inputs seen, and
-# each slot's position (B, window) as the caller counts them. None before the first input.
-KVCache = tuple[Tensor, Tensor, int, Tensor] | None
+# with a score bias each slot's position (B, window) as the caller counts them (else None). None before
+# the first input.
+KVCache = tuple[Tensor, Tensor, int, Tensor | None] | None
 # (query positions (B, T), key positions (B, S)) -> (B, heads, T, S), added to attention scores
 ScoreBias = Callable[[Tensor, Tensor], Tensor]
 
@@ -54,7 +55,7 @@ class MultiHeadSelfAttention(nn.Module):
         `positions` ((T,) or (B, T)) are the inputs' positions as the caller counts them (default: their
         places in the sequence, counting the cached ones): rotary embeddings turn queries and keys by
         them, and `score_bias(query positions (B, T), key positions (B, S))` -> (B, heads, T, S) is added
-        to the attention scores. The cache keeps turned keys and each key's position.
+        to the attention scores. The cache keeps turned keys and, for a score bias, each key's position.
 
         The cache is a ring of `window` key/value slots (position p in slot p % window), updated in
         place one position at a time: attention has no notion of order, so a step writes one slot
@@ -63,18 +64,21 @@ class MultiHeadSelfAttention(nn.Module):
         q, k, v = self._heads(x)  # (B, h, T, hd) each
         B, T = x.shape[0], q.shape[2]
         seen = 0 if cache is None else cache[2]
-        if positions is None:
-            positions = torch.arange(seen, seen + T, device=x.device)
-        if self.rotary is not None:
-            q, k = self.rotary(q, positions), self.rotary(k, positions)
-        positions = positions.expand(B, T)  # (B, T)
+        placed = self.rotary is not None or score_bias is not None  # only then do positions matter
+        if placed:
+            if positions is None:
+                positions = torch.arange(seen, seen + T, device=x.device)
+            if self.rotary is not None:
+                q, k = self.rotary(q, positions), self.rotary(k, positions)
+            positions = positions.expand(B, T)  # (B, T)
         if cache is not None and T == 1:
             return self._step(q, k, v, cache, window, positions, score_bias)
-        keys_at = positions  # (B, S): each key's position
+        keys_at = positions  # (B, S): each key's position, kept only for a score bias
         if cache is not None:  # the cached positions, oldest first, before the new ones
             order = torch.arange(seen - min(seen, window), seen, device=x.device) % window
             k, v = torch.cat([cache[0][:, :, order], k], dim=2), torch.cat([cache[1][:, :, order], v], dim=2)
-            keys_at = torch.cat([cache[3][:, order], positions], dim=1)
+            if score_bias is not None:
+                keys_at = torch.cat([cache[3][:, order], positions], dim=1)
         S = k.shape[2]  # (B, h, S, hd): cached + new
         if S == T and T <= window and score_bias is None:
             y = self._attend(q, k, v, mask=None, causal=True)  # plain causal: the fused kernels
@@ -89,23 +93,26 @@ class MultiHeadSelfAttention(nn.Module):
                 y = self._attend(q, k, v, mask=bias.masked_fill(~allowed, -math.inf), causal=False)
         total, kept = seen + T, min(S, window)  # positions so far; the last `kept` go in the ring
         ring_k, ring_v = (k.new_zeros(*k.shape[:2], window, k.shape[3]) for _ in range(2))
-        ring_at = keys_at.new_zeros(B, window)
         slots = torch.arange(total - kept, total, device=x.device) % window
         ring_k[:, :, slots], ring_v[:, :, slots] = k[:, :, S - kept:], v[:, :, S - kept:]
-        ring_at[:, slots] = keys_at[:, S - kept:]
+        ring_at = None
+        if score_bias is not None:
+            ring_at = keys_at.new_zeros(B, window)
+            ring_at[:, slots] = keys_at[:, S - kept:]
         return y, (ring_k, ring_v, total, ring_at)
 
-    def _step(self, q: Tensor, k: Tensor, v: Tensor, cache: KVCache, window: int, positions: Tensor,
+    def _step(self, q: Tensor, k: Tensor, v: Tensor, cache: KVCache, window: int, positions: Tensor | None,
               score_bias: ScoreBias | None) -> tuple[Tensor, KVCache]:
         """One new position (q, k, v each (B, h, 1, hd), at `positions` (B, 1)) against the ring,
         written in place."""
         ring_k, ring_v, seen, ring_at = cache
         slot = seen % window
-        ring_k[:, :, slot], ring_v[:, :, slot], ring_at[:, slot] = k[:, :, 0], v[:, :, 0], positions[:, 0]
+        ring_k[:, :, slot], ring_v[:, :, slot] = k[:, :, 0], v[:, :, 0]
         filled = min(seen + 1, window)
         # one query: an einsum and a matmul are cheaper here than scaled_dot_product_attention on CPU
         scores = torch.einsum("bhqd,bhwd->bhqw", q, ring_k[:, :, :filled]) * self.head_dim**-0.5
         if score_bias is not None:
+            ring_at[:, slot] = positions[:, 0]
             scores = scores + score_bias(positions, ring_at[:, :filled]).to(scores.dtype)
         y = torch.softmax(scores, dim=-1) @ ring_v[:, :, :filled]  # (B, h, 1, hd)
         return self._merge(y), (ring_k, ring_v, seen + 1, ring_at)

@@ -94,12 +94,14 @@ def fill_gap(net, song: Tensor, start: int, end: int, context: Tensor, count: in
     inputs[b - 1] = net.marker
     known = len(order) - (b - a) + 1  # prefix, marker, suffix and the middle's first input
     order, roles = order[:known].to(device), roles[:known].to(device)
+    context = context.to(device)  # (L, 4), once: the loop below reads a row per step
     x = inputs.to(device)[order].repeat(count, 1)  # (count, known)
-    ctx = context.to(device)[order].repeat(count, 1, 1)
+    ctx = context[order].repeat(count, 1, 1)
     was_training = net.training
     net.eval()
     try:
         logits, state = net.advance(x, None, ctx, order, roles.repeat(count, 1))
+        filling = torch.full((count, 1), FILL, device=device)  # the role of every drawn step
         filled = []
         for step in range(end - start):
             token = draw(logits[:, -1], temperature, top_k, top_p, True, generator, BOUNDARY_ID)  # (count,)
@@ -107,8 +109,8 @@ def fill_gap(net, song: Tensor, start: int, end: int, context: Tensor, count: in
             if step == end - start - 1:
                 break
             place = torch.tensor([a + step], device=device)  # the drawn step's input index
-            logits, state = net.advance(token[:, None], state, context.to(device)[place].repeat(count, 1, 1),
-                                        place, torch.full((count, 1), FILL, device=device))
+            logits, state = net.advance(token[:, None], state, context[place].repeat(count, 1, 1), place,
+                                        filling)
     finally:
         net.train(was_training)
     return torch.stack(filled, dim=1).tolist()

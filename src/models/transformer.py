@@ -188,6 +188,10 @@ class TransformerLM(CausalNet):
         # the symbol each distance looks back to (V: none), one table per distance, summed into the input
         tables = len(self.distances) * (vocab_size + 1)
         self.recalled = nn.Embedding(tables, d_model) if self.distances else None
+        # distance k's table starts at row k * (V + 1): fixed, so made once
+        self.register_buffer("table_starts", torch.arange(len(self.distances)) * (vocab_size + 1),
+                             persistent=False)
+        self.bar_attention = bar_attention
         scored = len(self.distances) if bar_attention else 0
         self.blocks = nn.ModuleList(Block(d_model, heads, ff_size, dropout, scored)
                                     for _ in range(num_layers))
@@ -225,9 +229,8 @@ class TransformerLM(CausalNet):
             places = positions.expand(B, T)
             memory = remember(memory, x, places, seen)
             looked = looked_back(memory, places, bars, self.distances, seen, self.vocab_size)  # (B, T, K)
-            offsets = torch.arange(len(self.distances), device=x.device) * (self.vocab_size + 1)
-            h = h + self.recalled(looked + offsets).sum(dim=2)  # (B, T, d)
-            matches = BarMatches(self.distances, bars) if self.blocks[0].bar_scores is not None else None
+            h = h + self.recalled(looked + self.table_starts).sum(dim=2)  # (B, T, d)
+            matches = BarMatches(self.distances, bars) if self.bar_attention else None
         h = self.drop(h)
         new_caches = []
         for block, cache in zip(self.blocks, caches, strict=True):
@@ -238,16 +241,19 @@ class TransformerLM(CausalNet):
 
 
 def remember(memory: Memory, x: Tensor, positions: Tensor, seen: int) -> Memory:
-    """The copy path's memory with ids x (B, T) written at their positions (B, T), arriving at sequence
-    indices seen..seen+T-1; grown (a new tensor) when a position lies beyond it."""
+    """The look-back memory with ids x (B, T) written at their positions (B, T), arriving at sequence
+    indices seen..seen+T-1. When a position lies beyond it, it grows (a new tensor) to at least twice
+    its size, so sampling one symbol at a time copies it O(log N) times, not N; places not written yet
+    read as unseen."""
     B, T = x.shape
     size = int(positions.max()) + 1
     if memory is None:
         memory = (x.new_zeros(B, 0, dtype=torch.long), x.new_zeros(B, 0, dtype=torch.long))
     ids, arrived = memory
-    if ids.shape[1] < size:  # (B, size): new places unseen
-        ids = torch.cat([ids, ids.new_zeros(B, size - ids.shape[1])], dim=1)
-        arrived = torch.cat([arrived, arrived.new_full((B, size - arrived.shape[1]), UNSEEN)], dim=1)
+    if ids.shape[1] < size:  # (B, grown): new places unseen
+        grown = max(size, 2 * ids.shape[1]) - ids.shape[1]
+        ids = torch.cat([ids, ids.new_zeros(B, grown)], dim=1)
+        arrived = torch.cat([arrived, arrived.new_full((B, grown), UNSEEN)], dim=1)
     rows = torch.arange(B, device=x.device)[:, None]
     ids[rows, positions] = x.long()
     arrived[rows, positions] = seen + torch.arange(T, device=x.device)
