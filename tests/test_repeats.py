@@ -106,3 +106,42 @@ def test_kern_repeat_barlines_are_played(tmp_path):
     path.write_text("**kern\n*M2/4\n*k[]\n=1-\n4c\n4d\n=2\n4e\n4f\n=3:|!\n4g\n4a\n==\n*-\n")
     song = encoding.parse_unit(Unit(str(path), path.name), 1.0)[0]
     assert " ".join(NAMES[p] for p, _ in song.events) == "C D E F C D E F G A"
+
+
+KERN_SECTIONS = ("**kern\n{expansion}*M2/4\n*k[]\n*>A\n4c\n=1\n4d\n4e\n=2\n2f\n=3:|!\n"
+                 "*>B\n4g\n4a\n=4\n4b\n4cc\n=5\n2dd\n==\n*-\n")
+
+
+@pytest.mark.parametrize(("expansion", "played"), [
+    # the list outranks the repeat bar line: A A B B as listed, the pickup inside A played with it
+    ("*>[A,A,B,B]\n", "C D E F C D E F G A B c d G A B c d"),
+    # a form no repeat sign spells: A B A
+    ("*>[A,B,A]\n", "C D E F G A B c d C D E F"),
+    # a named variant is not followed: the repeat bar line is (A A B)
+    ("*>norep[A,B]\n", "C D E F C D E F G A B c d"),
+])
+def test_kern_expansion_lists_are_played(tmp_path, expansion, played):
+    path = tmp_path / "tune.krn"
+    path.write_text(KERN_SECTIONS.format(expansion=expansion))
+    song = encoding.parse_unit(Unit(str(path), path.name), 1.0)[0]
+    assert " ".join(NAMES[p] for p, _ in song.events) == played
+
+
+@pytest.mark.parametrize(("text", "detail"), [
+    (KERN_SECTIONS.format(expansion="*>[A,C]\n"), "section C, which is never labelled"),
+    ("**kern\n*>[A,B]\n*M2/4\n*>A\n4c\n4d\n=1\n4e\n*>B\n4f\n==\n*-\n", "label *>B inside a measure"),
+])
+def test_kern_expansion_lists_that_cannot_be_played_are_skipped(tmp_path, text, detail):
+    path = tmp_path / "tune.krn"
+    path.write_text(text)
+    skip = encoding.parse_unit(Unit(str(path), path.name), 1.0)[0]
+    assert isinstance(skip, Skip) and skip.reason == "repeats" and detail in skip.detail
+
+
+def test_kern_expansion_order_counts_measures_as_music21_does():
+    from src.data.kern_text import expansion_order
+    text = "**kern\n*>[B,A]\n=1-\n*>A\n4c\n=2\n4d\n=3\n*>B\n4e\n==\n*-\n"  # a bar line before any note
+    assert expansion_order(text, 3) == [2, 0, 1]
+    with pytest.raises(RepeatError, match="make 3 measures, the score has 4"):
+        expansion_order(text, 4)
+    assert expansion_order("**kern\n*>A\n4c\n==\n*-\n", 1) is None  # labels, no list: bar lines rule

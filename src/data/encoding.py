@@ -15,11 +15,12 @@ import music21 as m21
 
 from src.atomic import atomic_path
 from src.data.abc_text import PreparedAbc, prepare_abc
+from src.data.kern_text import expansion_order
 from src.data.keys import MAJOR_MODES, MINOR_MODES, abc_declared_key
 from src.data.melody import MelodyError, Sounding, choose_part, finest_grid, grid_events, one_line
 from src.data.meter import bar_steps, grid_of, midi_divisors, nominal_bars
 from src.data.repeats import Mark, RepeatError, expand, played_order
-from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit, states_meter
+from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit, decode_text, states_meter
 from src.data.vocab import symbols_to_events
 from src.errors import UserError
 
@@ -190,11 +191,10 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | No
     measures = _measures(part, grid)
     if expand_repeats:
         try:
-            marks = _repeat_marks(score, part, abc)
-            order = played_order(marks)
+            order = _played_order(score, part, unit, abc)
         except RepeatError as err:
             raise _SkipSong("repeats", str(err)) from None
-        if order != list(range(len(marks))):
+        if order != list(range(len(measures))):
             events, start, measures = expand(events, start, measures, order)
     bars = [(bar_start - start, size) for bar_start, size in nominal_bars(measures, first_bar)]
     return Song(
@@ -215,6 +215,18 @@ def _measures(part: m21.stream.Stream, grid: Fraction) -> list[tuple[int, int]]:
             raise _SkipSong("off_grid", f"bar line at offset {measure.offset}")
         measures.append((int(start), int(length)))
     return measures
+
+
+def _played_order(score: m21.stream.Stream, part: m21.stream.Stream, unit: Unit,
+                  abc: PreparedAbc | None) -> list[int]:
+    """The measures in playing order: a kern file's expansion list where it has one (src/data/kern_text.py),
+    else the repeat signs and volta endings."""
+    if abc is None and Path(unit.path).suffix.lower() == ".krn":
+        count = len(part.getElementsByClass(m21.stream.Measure))
+        order = expansion_order(decode_text(Path(unit.path).read_bytes()), count)
+        if order is not None:
+            return order
+    return played_order(_repeat_marks(score, part, abc))
 
 
 def _repeat_marks(score: m21.stream.Stream, part: m21.stream.Stream, abc: PreparedAbc | None) -> list[Mark]:
