@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 # The experiment with the best held-out bits in about 10 minutes on a 2-core CPU (docs/benchmarks.md).
-EXPERIMENT ?= lstm_attn_lm
+EXPERIMENT ?= transformer_lm
 
 train: install
 	$(PY) -m src.train experiment=$(EXPERIMENT) $(ARGS)

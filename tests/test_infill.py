@@ -85,6 +85,21 @@ def test_the_copy_path_looks_back_only_to_inputs_already_read():
     assert by_position[0] == V and by_position[7] == V
 
 
+def test_the_repeating_flag_compares_each_input_with_its_own_place_bars_away():
+    x = torch.tensor([[5, 6, 7, 8, 5, 6, 9, 8]])  # (1, 8): bar 2 repeats bar 1 except at position 6
+    bars = torch.full((1, 8), 4)
+    memory = remember(None, x, torch.arange(8)[None], 0)
+    own = looked_back(memory, torch.arange(8)[None], bars, (1,), 0, none=V, ahead=0)[0, :, 0]
+    assert own.tolist() == [V, V, V, V, 5, 6, 7, 8]  # the input's own place one bar back
+    net = tiny_net()
+    h = {}
+    net.repeating.register_forward_hook(lambda module, args, out: h.update(flags=args[0]))  # the ids read
+    net.advance(x, context=torch.tensor([[[p % 4, 4, 0, 0] for p in range(1, 9)]]))
+    # rows (distance 1, 2, 1 ahead): 1 where the input equals its own symbol that many bars away
+    assert h["flags"][0, :, 0].remainder(2).tolist() == [0, 0, 0, 0, 1, 1, 0, 1]
+    assert h["flags"][0, :, 1].remainder(2).sum() == 0  # nothing two bars back in 8 steps
+
+
 def test_training_gaps_lie_inside_one_song():
     window = torch.tensor([BOUNDARY_ID, 5, 6, 7, BOUNDARY_ID, 8, 9, 10, 11, 12, BOUNDARY_ID, 13])  # L = 11
     generator = torch.Generator().manual_seed(0)
@@ -248,3 +263,10 @@ def test_evaluate_scores_held_out_gaps_both_ways(transformer_run, tmp_path):
     assert infill["bits_left_only"] == pytest.approx(total / steps, rel=1e-4)
     assert math.isfinite(infill["bits_both_sides"])
     assert "## Infilling" in (tmp_path / "report" / "report.md").read_text()
+
+
+@pytest.mark.parametrize("kv_heads", [3, 0, True, "2"])
+def test_key_value_heads_must_divide_the_heads(kv_heads):
+    with pytest.raises(UserError, match=rf"model.net.kv_heads={kv_heads!r} is not accepted; accepted: null "
+                                        r"\(= heads\) or a divisor of model.net.heads=4: 1, 2, 4"):
+        TransformerLM(V, d_model=16, heads=4, kv_heads=kv_heads)

@@ -28,7 +28,7 @@ def nets() -> list[torch.nn.Module]:
                          max_bar=8, bars_back=[1, 2], bar_attention=True)
     copies = TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0, attention_window=6,
                            max_bar=8, bars_back=[1, 3], bars_ahead=[2], bar_attention=True,
-                           copy=True)
+                           copy=True, kv_heads=2)  # grouped keys and values: 2 query heads share each
     for block in (*bars.blocks, *copies.blocks):  # learned scores, not the initial zeros: they must matter
         torch.nn.init.normal_(block.bar_scores, std=2.0)
     torch.nn.init.normal_(copies.copy_gain.weight, std=2.0)
@@ -45,12 +45,15 @@ def nets() -> list[torch.nn.Module]:
             GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter, copy=True, bar_index=True),
             TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0,
                           attention_window=6, meter=False, mode=False),
+            TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0,
+                          attention_window=6, meter=False, mode=False, kv_heads=1),  # multi-query
             bars, copies]
 
 
 def net_id(net) -> str:
     return (type(net).__name__ + ("+meter" if net.inputs.uses_context else "")
-            + ("+copy" if net.copy_gain is not None else ""))
+            + ("+copy" if net.copy_gain is not None else "")
+            + (f"+kv{net.blocks[0].attention.kv_heads}" if isinstance(net, TransformerLM) else ""))
 
 
 def contexts(B: int, T: int) -> torch.Tensor:

@@ -1,6 +1,6 @@
 """`python -m tools.meter_ablation [NAME ...] [--steps N]`: what meter, mode and look-back inputs are worth.
 
-Trains `experiment=lstm_attn_lm` (the `make train` model) once per row below, one after another, each in
+Trains `experiment=lstm_attn_lm` (the recurrent fast path) once per row below, one after another, each in
 `outputs/ablation/NAME`, evaluates it (`python -m src.evaluate`), and prints one table: held-out bits and
 onset accuracy, the unseeded melodies' repetition, bar repetition and downbeat onsets, and how often a
 classifier tells them from held-out songs. A row already trained and evaluated is read, not redone.

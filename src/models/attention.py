@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from src.errors import UserError
 
 # Keys and values of the last `window` positions, a causal attention step's whole view: a ring
-# (k, v), each (B, heads, window, head_dim), the p-th input in slot p % window, the inputs seen, and
+# (k, v), each (B, kv_heads, window, head_dim), the p-th input in slot p % window, the inputs seen, and
 # with a score bias each slot's position (B, window) as the caller counts them (else None). None before
 # the first input.
 KVCache = tuple[Tensor, Tensor, int, Tensor | None] | None
@@ -22,12 +22,17 @@ ScoreBias = Callable[[Tensor, Tensor], Tensor]
 
 
 class MultiHeadSelfAttention(nn.Module):
-    """Self-attention over a sequence: fused q/k/v projection, `heads` heads, output projection."""
+    """Self-attention over a sequence: fused q/k/v projection, `heads` heads, output projection.
 
-    def __init__(self, embed_dim: int, heads: int, dropout: float = 0.0, rotary: bool = False) -> None:
+    With `kv_heads` < `heads` (grouped-query attention; 1 = multi-query), each key/value head serves
+    `heads / kv_heads` query heads: the key/value cache a sampling step reads shrinks by that factor."""
+
+    def __init__(self, embed_dim: int, heads: int, dropout: float = 0.0, rotary: bool = False,
+                 kv_heads: int | None = None) -> None:
         super().__init__()
         check_heads(embed_dim, heads)
         self.heads = heads
+        self.kv_heads = heads if kv_heads is None else kv_heads
         self.head_dim = embed_dim // heads
         self.dropout = dropout
         # rotary: queries and keys turned by their positions, so scores depend on distances only
@@ -36,7 +41,7 @@ class MultiHeadSelfAttention(nn.Module):
         # splitting into heads (it shared one small head_dim x head_dim matrix across heads), the
         # scale is 1/sqrt(head_dim) (it used 1/sqrt(embed_size)), and heads are merged with a real
         # reshape (its second einsum mixed up the axes and it passed a string to reshape).
-        self.qkv = nn.Linear(embed_dim, 3 * embed_dim)
+        self.qkv = nn.Linear(embed_dim, embed_dim + 2 * self.kv_heads * self.head_dim)
         self.proj = nn.Linear(embed_dim, embed_dim)
 
     def forward(self, x: Tensor, causal: bool = False) -> Tensor:
@@ -61,7 +66,7 @@ class MultiHeadSelfAttention(nn.Module):
         place one position at a time: attention has no notion of order, so a step writes one slot
         and reads the filled ones, with no copying of the past.
         """
-        q, k, v = self._heads(x)  # (B, h, T, hd) each
+        q, k, v = self._heads(x)  # q (B, h, T, hd); k, v (B, kv, T, hd)
         B, T = x.shape[0], q.shape[2]
         seen = 0 if cache is None else cache[2]
         placed = self.rotary is not None or score_bias is not None  # only then do positions matter
@@ -79,7 +84,7 @@ class MultiHeadSelfAttention(nn.Module):
             k, v = torch.cat([cache[0][:, :, order], k], dim=2), torch.cat([cache[1][:, :, order], v], dim=2)
             if score_bias is not None:
                 keys_at = torch.cat([cache[3][:, order], positions], dim=1)
-        S = k.shape[2]  # (B, h, S, hd): cached + new
+        S = k.shape[2]  # (B, kv, S, hd): cached + new
         if S == T and T <= window and score_bias is None:
             y = self._attend(q, k, v, mask=None, causal=True)  # plain causal: the fused kernels
         else:
@@ -109,22 +114,30 @@ class MultiHeadSelfAttention(nn.Module):
         slot = seen % window
         ring_k[:, :, slot], ring_v[:, :, slot] = k[:, :, 0], v[:, :, 0]
         filled = min(seen + 1, window)
+        B, kv = q.shape[0], self.kv_heads
+        q = q.reshape(B, kv, self.heads // kv, self.head_dim)  # (B, kv, group, hd): a group shares its keys
         # one query: an einsum and a matmul are cheaper here than scaled_dot_product_attention on CPU
-        scores = torch.einsum("bhqd,bhwd->bhqw", q, ring_k[:, :, :filled]) * self.head_dim**-0.5
+        scores = torch.einsum("bkgd,bkwd->bkgw", q, ring_k[:, :, :filled]) * self.head_dim**-0.5
         if score_bias is not None:
             ring_at[:, slot] = positions[:, 0]
-            scores = scores + score_bias(positions, ring_at[:, :filled]).to(scores.dtype)
-        y = torch.softmax(scores, dim=-1) @ ring_v[:, :, :filled]  # (B, h, 1, hd)
-        return self._merge(y), (ring_k, ring_v, seen + 1, ring_at)
+            bias = score_bias(positions, ring_at[:, :filled])  # (B, h, 1, filled)
+            scores = scores + bias.view(B, kv, -1, filled).to(scores.dtype)
+        y = torch.softmax(scores, dim=-1) @ ring_v[:, :, :filled]  # (B, kv, group, hd)
+        return self._merge(y.view(B, self.heads, 1, self.head_dim)), (ring_k, ring_v, seen + 1, ring_at)
 
     def _heads(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
-        """(B, T, E) -> q, k, v, each (B, h, T, hd)."""
+        """(B, T, E) -> q (B, h, T, hd), k and v (B, kv, T, hd)."""
         B, T, E = x.shape
-        q, k, v = self.qkv(x).split(E, dim=2)  # 3 x (B, T, E)
-        return tuple(t.view(B, T, self.heads, self.head_dim).transpose(1, 2) for t in (q, k, v))
+        kv_width = self.kv_heads * self.head_dim
+        q, k, v = self.qkv(x).split([E, kv_width, kv_width], dim=2)
+        return (q.view(B, T, self.heads, self.head_dim).transpose(1, 2),
+                *(t.view(B, T, self.kv_heads, self.head_dim).transpose(1, 2) for t in (k, v)))
 
     def _attend(self, q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, causal: bool) -> Tensor:
-        """Heads (B, h, T, hd) against (B, h, S, hd) -> merged (B, T, E), projected."""
+        """Heads (B, h, T, hd) against keys and values (B, kv, S, hd) -> merged (B, T, E), projected."""
+        if self.kv_heads != self.heads:  # each key/value head repeated for its group of query heads
+            group = self.heads // self.kv_heads
+            k, v = k.repeat_interleave(group, dim=1), v.repeat_interleave(group, dim=1)
         # the default scale of scaled_dot_product_attention is 1/sqrt(hd)
         y = F.scaled_dot_product_attention(
             q, k, v, attn_mask=mask, dropout_p=self.dropout if self.training else 0.0, is_causal=causal

@@ -9,8 +9,9 @@ after it. Those are read by position from a memory of the inputs read so far (po
 was read), not from a history in the data, so they work in any input order: one not read yet is "none".
 Left to right, nothing ahead has been read; filling a gap, the part after it has (src/models/infill.py),
 so the gap's steps see the bars that follow them as directly as the bars before. `bar_attention` adds,
-per head, a learned score for attending to exactly those inputs; `copy` a learned gain on their logits
-(the recurrent nets' copy path).
+per head, a learned score for attending to exactly those inputs; `copy` is the recurrent nets' copy path:
+a learned gain on their logits, and per distance an input flag saying whether the input's own symbol
+equals the one that many bars from it (is the song repeating that bar right now?).
 
 Two more inputs serve infilling (src/models/infill.py): `positions`, the steps the rotary embeddings
 turn each input by and the look-back counts in (by default its place in the sequence), and `roles`, an
@@ -111,14 +112,15 @@ class Block(nn.Module):
     """Pre-LayerNorm: h + attention(norm(h)), then h + feed-forward(norm(h)). With bar distances, each
     head learns a score for attending to the input that many bars back at the same place in the bar."""
 
-    def __init__(self, d_model: int, heads: int, ff_size: int, dropout: float, distances: int = 0) -> None:
+    def __init__(self, d_model: int, heads: int, ff_size: int, dropout: float, distances: int = 0,
+                 kv_heads: int | None = None) -> None:
         super().__init__()
         # (heads, distances): added to a head's attention score; starts at 0, a plain Transformer
         self.bar_scores = nn.Parameter(torch.zeros(heads, distances)) if distances else None
         self.attention_norm = nn.LayerNorm(d_model)
         # no dropout on the attention weights: it takes scaled_dot_product_attention off its fused
         # kernel on the CPU (training steps ran 1.7x as long)
-        self.attention = MultiHeadSelfAttention(d_model, heads, rotary=True)
+        self.attention = MultiHeadSelfAttention(d_model, heads, rotary=True, kv_heads=kv_heads)
         self.ff_norm = nn.LayerNorm(d_model)
         self.ff = nn.Sequential(nn.Linear(d_model, ff_size), nn.GELU(), nn.Linear(ff_size, d_model))
         self.drop = nn.Dropout(dropout)
@@ -146,6 +148,7 @@ class TransformerLM(CausalNet):
         d_model: int = 256,
         num_layers: int = 4,
         heads: int = 4,
+        kv_heads: int | None = None,
         ff_size: int = 1024,
         dropout: float = 0.1,
         attention_window: int = 512,
@@ -169,6 +172,11 @@ class TransformerLM(CausalNet):
             check_positive_int(key, value)
         check_dropout(dropout)
         check_heads(d_model, heads, width="model.net.d_model")
+        kv_heads = heads if kv_heads is None else kv_heads
+        if isinstance(kv_heads, bool) or not isinstance(kv_heads, int) or kv_heads <= 0 or heads % kv_heads:
+            raise UserError(f"model.net.kv_heads={kv_heads!r} is not accepted; accepted: null (= heads) or a "
+                            f"divisor of model.net.heads={heads}: "
+                            f"{', '.join(str(d) for d in range(1, heads + 1) if heads % d == 0)}")
         self.vocab_size, self.attention_window = vocab_size, attention_window
         self.marker = vocab_size  # MARKER: an input id of the model's own (see the module docstring)
         self.symbols = nn.Embedding(vocab_size + 1, d_model)
@@ -193,12 +201,14 @@ class TransformerLM(CausalNet):
                              persistent=False)
         self.bar_attention = bar_attention
         scored = len(self.distances) if bar_attention else 0
-        self.blocks = nn.ModuleList(Block(d_model, heads, ff_size, dropout, scored)
+        self.blocks = nn.ModuleList(Block(d_model, heads, ff_size, dropout, scored, kv_heads)
                                     for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size)
-        # the copy path, as the recurrent nets have it: a gain per distance on the looked-back symbol
+        # the copy path, as the recurrent nets have it: a gain per distance on the looked-back symbol, and
+        # an embedding per (distance, is the input repeating it now), summed into the input
         self.copy_gain = nn.Linear(d_model, len(self.distances)) if copy else None
+        self.repeating = nn.Embedding(2 * len(self.distances), d_model) if copy else None
         self.apply(_init_weights)
         for block in self.blocks:  # GPT-2: residual outputs scaled down with depth
             for layer in (block.attention.proj, block.ff[2]):
@@ -230,6 +240,10 @@ class TransformerLM(CausalNet):
             memory = remember(memory, x, places, seen)
             looked = looked_back(memory, places, bars, self.distances, seen, self.vocab_size)  # (B, T, K)
             h = h + self.recalled(looked + self.table_starts).sum(dim=2)  # (B, T, d)
+            if self.repeating is not None:  # the input's own symbol against its own, k bars away
+                own = looked_back(memory, places, bars, self.distances, seen, self.vocab_size, ahead=0)
+                flags = ((own == x.long()[..., None]) & (own != self.vocab_size)).long()  # (B, T, K)
+                h = h + self.repeating(flags + 2 * torch.arange(len(self.distances), device=x.device)).sum(2)
             matches = BarMatches(self.distances, bars) if self.bar_attention else None
         h = self.drop(h)
         new_caches = []
@@ -261,13 +275,14 @@ def remember(memory: Memory, x: Tensor, positions: Tensor, seen: int) -> Memory:
 
 
 def looked_back(memory: Memory, positions: Tensor, bars: Tensor, distances: tuple[int, ...], seen: int,
-                none: int) -> Tensor:
+                none: int, ahead: int = 1) -> Tensor:
     """Ids (B, T, K) of the input each distance looks back to from each query's predicted step (the
-    place `distance` bars before it), where that input was read no later than the query; else `none`."""
+    place `distance` bars before it; with `ahead=0`, from the query's own place), where that input was
+    read no later than the query; else `none`."""
     ids, arrived = memory
     B, T = positions.shape
     steps = torch.tensor(distances, device=positions.device)  # (K,): negative = bars ahead
-    source = positions[..., None] + 1 - steps * bars[..., None]  # (B, T, K)
+    source = positions[..., None] + ahead - steps * bars[..., None]  # (B, T, K)
     valid = (bars[..., None] > 0) & (source >= 0) & (source < ids.shape[1])
     source = source.clamp(0, ids.shape[1] - 1).reshape(B, -1)  # (B, T*K)
     when = arrived.gather(1, source).reshape(B, T, -1)
