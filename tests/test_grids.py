@@ -72,3 +72,36 @@ def test_prepare_reports_what_each_grid_holds(tmp_path):
     assert coarse.report["grids"]["1/4"] == 1 and coarse.report["grids"]["1/12"] == 2
     fine = load_or_build(EncodingRecord(corpus=str(folder), step=THIRDS), tmp_path / "cache")
     assert fine.report["songs_kept"] == 2 and fine.report["grid"] == "1/12"
+
+
+def test_snapping_moves_triplets_onto_16ths_and_counts_them():
+    song = encoding.parse_unit(Unit("t.abc", "t.abc", 0, TRIPLETS), 0.25, off_grid="snap")[0]
+    # each triplet's onsets 0, 1 1/3, 2 2/3 and end 4 (in 16ths) round to 0, 1, 3, 4: 16th, 8th, 16th
+    assert song.events == [(60, 4), (62, 1), (64, 2), (65, 1), (67, 1), (69, 1), (71, 1), (72, 1), (74, 4),
+                           (76, 1), (77, 2), (79, 1), (81, 1), (79, 2), (77, 1), (76, 8)]
+    assert song.snapped == 9 and song.grid == 12  # the grid that would hold it exactly is still reported
+    assert song.bars[:2] == [(0, 8), (8, 8)]
+
+
+def test_snapping_drops_a_note_left_with_no_length():
+    tune = "X:1\nT:t\nM:2/4\nL:1/16\nK:C\nC/D/ E3 F4 |]\n"  # two 32nds: C ends at 1/2 step, D at 1
+    song = encoding.parse_unit(Unit("t.abc", "t.abc", 0, tune), 0.25, off_grid="snap")[0]
+    assert song.events == [(60, 1), (64, 3), (65, 4)] and song.snapped == 2  # D: from 1 to 1, dropped
+    skip = encoding.parse_unit(Unit("t.abc", "t.abc", 0, tune), 0.25)[0]
+    assert isinstance(skip, Skip) and skip.reason == "off_grid"
+
+
+def test_prepare_counts_what_snapping_moved(tmp_path):
+    folder = tmp_path / "tunes"
+    folder.mkdir()
+    (folder / "tunes.abc").write_text(TRIPLETS + "\nX:2\nT:u\nM:2/4\nL:1/8\nK:C\nCD EF | G2 A2 | c4 |]\n")
+    corpus = load_or_build(EncodingRecord(corpus=str(folder), off_grid="snap"), tmp_path / "cache")
+    report = corpus.report
+    assert report["songs_kept"] == 2 and report["skipped"] == {}
+    assert report["snapped_songs"] == 1 and report["snapped_notes"] == 9
+    assert report["config"]["off_grid"] == "snap"
+
+
+def test_a_bad_off_grid_setting_is_one_clear_error():
+    with pytest.raises(UserError, match=r"data.off_grid='round' is not accepted; accepted: skip .* or snap"):
+        EncodingRecord.from_data_config({"off_grid": "round"})

@@ -176,7 +176,7 @@ def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,
 
 def _parse_all(units: list[Unit], config: EncodingRecord, workers: int | None) -> list[Song | Skip]:
     work = partial(encoding.parse_unit, step=config.step, expand_repeats=config.expand_repeats,
-                   melody=config.melody)
+                   melody=config.melody, off_grid=config.off_grid)
     workers = workers or os.cpu_count() or 1
     bar = tqdm(total=len(units), desc="parsing", unit="tune", disable=None)
     results: list[Song | Skip] = []
@@ -221,6 +221,9 @@ def _report(config: EncodingRecord, files: list[Path], parsed: list, skips: list
         "melody": dict(Counter(item.melody for item in parsed if isinstance(item, Song)).most_common()),
         "top_notes_kept": sum(item.overlapped for item in parsed if isinstance(item, Song)),
         "key_changes": sum(item.key_changes > 0 for item in parsed if isinstance(item, Song)),
+        # data.off_grid=snap: songs with notes moved to the grid, and the notes moved
+        "snapped_songs": sum(item.snapped > 0 for item in parsed if isinstance(item, Song)),
+        "snapped_notes": sum(item.snapped for item in parsed if isinstance(item, Song)),
         "build_seconds": round(seconds, 2), "workers": workers or os.cpu_count(),
     }
 

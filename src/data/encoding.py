@@ -35,9 +35,10 @@ class _SkipSong(Exception):
 
 
 def parse_unit(unit: Unit, step: float, expand_repeats: bool = True,
-               melody: str = "auto") -> list[Song | Skip]:
+               melody: str = "auto", off_grid: str = "skip") -> list[Song | Skip]:
     """Parse one unit into Songs (or Skips with their reason): the `melody` line (src/data/melody.py), its
-    repeats played out unless `expand_repeats` is false. Never raises for bad input."""
+    repeats played out unless `expand_repeats` is false, notes off the grid skipping the song or, with
+    `off_grid="snap"`, moved to the nearest step. Never raises for bad input."""
     with warnings.catch_warnings(), _without_beaming():
         warnings.simplefilter("ignore")
         try:
@@ -50,7 +51,8 @@ def parse_unit(unit: Unit, step: float, expand_repeats: bool = True,
         for offset, one in enumerate(scores):
             index = unit.index + offset
             try:
-                results.append(_song_from_score(one, unit, abc, index, step, expand_repeats, melody))
+                results.append(_song_from_score(one, unit, abc, index, step, expand_repeats, melody,
+                                                off_grid))
             except _SkipSong as skip:
                 results.append(Skip(unit.source, index, skip.reason, skip.detail, skip.grid))
             except Exception as err:
@@ -167,7 +169,7 @@ def _parse_score(unit: Unit, abc: PreparedAbc | None, step: float) -> m21.stream
 
 
 def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | None, index: int, step: float,
-                     expand_repeats: bool = True, melody: str = "auto") -> Song:
+                     expand_repeats: bool = True, melody: str = "auto", off_grid: str = "skip") -> Song:
     parts = [p for p in getattr(score, "parts", []) if p.recurse().notes] or [score]
     read = [(p, _sounding(p)) for p in parts]
     read = [(p, notes) for p, notes in read if notes is not None]  # percussion is no melody
@@ -180,7 +182,7 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | No
         part = read[chosen][0]
         notes, overlapped = one_line(read[chosen][1], strict=melody == "strict")
         finest = finest_grid(notes)
-        events, start = grid_events(notes, grid)
+        events, start, snapped = grid_events(notes, grid, snap=off_grid == "snap")
     except MelodyError as err:
         raise _SkipSong(err.reason, err.detail, finest) from None
     signature = score.recurse().getElementsByClass(m21.meter.TimeSignature).first()
@@ -203,6 +205,7 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | No
         time_signature=time_signature, meter_stated=stated,
         bars=bars or [(0, bar_steps(time_signature, step))],  # no measures: bars of the meter from the start
         grid=finest, melody=how, overlapped=overlapped, key_changes=_key_changes(part, unit, abc),
+        snapped=snapped,
     )
 
 

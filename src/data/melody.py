@@ -17,6 +17,7 @@ from src.data.vocab import tidy_rests
 from src.errors import UserError
 
 CHOICES = ("auto", "first", "highest", "strict", "track:N")
+OFF_GRID = ("skip", "snap")  # data.off_grid: a note off the grid skips its song, or moves to the nearest step
 # a part named like the tune, as MIDI track names and MusicXML part names write it
 _MELODY_NAME = re.compile(r"melod|lead|tune|vocal|voice|voix|stimme|singer|solo|air\b", re.IGNORECASE)
 Events = list[tuple[int | None, int]]
@@ -47,6 +48,15 @@ def check_melody(value: object) -> str:
     raise UserError(f"data.melody={value!r} is not accepted; accepted: auto (a part named like a melody, "
                     "else the first with notes), first, highest (the highest part), strict (one line only), "
                     "or track:N (the N-th part with notes, from 1)")
+
+
+def check_off_grid(value: object) -> str:
+    """`data.off_grid`, checked: skip or snap."""
+    if value in OFF_GRID:
+        return value
+    raise UserError(f"data.off_grid={value!r} is not accepted; accepted: skip (a song with a note off the "
+                    "grid is left out, counted as off_grid) or snap (each onset and end moves to the nearest "
+                    "step; notes left with no length are dropped; both counted)")
 
 
 def choose_part(names: list[str], parts: list[list[Sounding]], choice: str) -> tuple[int, str]:
@@ -127,16 +137,22 @@ def finest_grid(notes: list[Sounding]) -> int:
     return finest
 
 
-def grid_events(notes: list[Sounding], grid: Fraction) -> tuple[Events, int]:
-    """One line of notes -> (events on the grid, the step of the first). Ties become holds, gaps and
-    rests merge into rests, outer rests are dropped; a time off the grid raises MelodyError."""
+def grid_events(notes: list[Sounding], grid: Fraction, snap: bool = False) -> tuple[Events, int, int]:
+    """One line of notes -> (events on the grid, the step of the first, notes moved). Ties become holds,
+    gaps and rests merge into rests, outer rests are dropped. A time off the grid raises MelodyError, or
+    with `snap` moves to the nearest step (halves round up): rounding onsets and ends alike keeps the
+    notes in order, and a note whose onset and end meet is dropped (counted as moved)."""
     events: Events = []
     cursor: int | None = None  # end of the last event, in steps
+    moved = 0
     for note in notes:
-        onset, length = Fraction(note.onset) / grid, Fraction(note.length) / grid
-        if onset.denominator != 1 or length.denominator != 1:
-            raise MelodyError("off_grid", f"offset {note.onset}, length {note.length}")
-        onset_i, length_i = int(onset), int(length)
+        onset, end = Fraction(note.onset) / grid, (Fraction(note.onset) + Fraction(note.length)) / grid
+        if onset.denominator != 1 or end.denominator != 1:
+            if not snap:
+                raise MelodyError("off_grid", f"offset {note.onset}, length {note.length}")
+            moved += 1
+            onset, end = math.floor(onset + Fraction(1, 2)), math.floor(end + Fraction(1, 2))
+        onset_i, length_i = int(onset), int(end - onset)
         if length_i == 0:
             continue
         if cursor is not None and onset_i < cursor:
@@ -154,4 +170,4 @@ def grid_events(notes: list[Sounding], grid: Fraction) -> tuple[Events, int]:
     first += leading
     if not merged:
         raise MelodyError("no_notes")
-    return merged, first
+    return merged, first, moved

@@ -39,7 +39,9 @@ def format_report(corpus: Corpus, seconds: float) -> str:
         f"melody      {melody or 'none'}; top note kept where notes overlap in "
         f"{report.get('top_notes_kept', 0)} songs",
         f"grid        {report.get('grid', '?')} quarter note; of {grids.get('read', 0)} songs read, "
-        f"each grid holds {held}",
+        f"each grid holds {held}"
+        + (f"; {report['snapped_notes']} notes moved onto it in {report['snapped_songs']} songs "
+           "(off_grid=snap)" if report.get("snapped_songs") else ""),
     ])
 
 

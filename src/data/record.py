@@ -13,13 +13,13 @@ from dataclasses import dataclass, fields, replace
 from fractions import Fraction
 from functools import cached_property
 
-from src.data.melody import check_melody
+from src.data.melody import check_melody, check_off_grid
 from src.data.meter import MAX_GRID_DENOMINATOR, grid_of
 from src.data.vocab import Vocabulary
 from src.errors import UserError
 
 CACHE_FIELDS = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "val_fraction", "test_fraction",
-                "expand_repeats", "melody")
+                "expand_repeats", "melody", "off_grid")
 WINDOWS = ("next", "every", "segments")  # one target per window | every position | whole segments
 # keys every checkpoint's encoding holds (older ones may lack the rest: their defaults apply)
 REQUIRED = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
@@ -38,6 +38,7 @@ class EncodingRecord:
     test_fraction: float = 0.05
     expand_repeats: bool = True  # repeat signs and volta endings played out (src/data/repeats.py)
     melody: str = "auto"  # which part and which of overlapping notes is the melody (src/data/melody.py)
+    off_grid: str = "skip"  # a note off the grid: skip its song, or snap it to the nearest step
     sequence_length: int = 64  # window length; the sampler's prompt is this many '/'
     windows: str = "next"  # chosen by the model kind (src/models/kinds.py), never by hand
     segment_length: int | None = None  # windows=segments: symbols per segment
@@ -63,6 +64,7 @@ class EncodingRecord:
         if self.windows == "segments" and (self.segment_length is None or self.segment_length < 1):
             raise UserError(f"segment_length={self.segment_length} is invalid: accepted integers >= 1")
         check_melody(self.melody)
+        check_off_grid(self.off_grid)
         if self.history < 0:
             raise UserError(f"history={self.history} is invalid: accepted integers >= 0")
         self.vocab  # noqa: B018 (validates the pitch range, once)
@@ -104,6 +106,8 @@ class EncodingRecord:
             record["expand_repeats"] = False
         if self.melody != "auto":
             record["melody"] = self.melody
+        if self.off_grid != "skip":
+            record["off_grid"] = self.off_grid
         if self.meters:
             record["meters"] = [list(row) for row in self.meters]
             record["longest_bar"] = self.longest_bar
@@ -130,7 +134,7 @@ class EncodingRecord:
         kind's `layout` (windows, segment_length)."""
         kinds = {"corpus": str, "step": float, "min_pitch": int, "max_pitch": int, "normalize_key": bool,
                  "val_fraction": float, "test_fraction": float, "sequence_length": int,
-                 "expand_repeats": bool, "melody": str}
+                 "expand_repeats": bool, "melody": str, "off_grid": str}
         values = {}
         for key, kind in kinds.items():
             if key not in data:
