@@ -195,8 +195,8 @@ symbol: it is listed after the others, never ranked among them.
 `lstm_attn_lm_essen` trains on the train songs of all of Essen (`data.extra_train=essen`) and is scored on
 essen_erk's test split like the others; no essen_erk validation or test song is among its training songs.
 
-`transformer_lm` is not the best next-symbol model, but it is the one that fills gaps: the web app's and
-`src.sample`'s `mode=infill` (regenerate some bars of a melody, keep the rest) need it.
+`transformer_lm` is `make train`'s model (the fewest bits in ten CPU minutes) and the one that fills gaps:
+the web app's and `src.sample`'s `mode=infill` (regenerate some bars of a melody, keep the rest) need it.
 """
 
 
