@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from src.app.media import Rendered, render
-from src.data.encoding import check_qpm
+from src.data.meter import check_qpm
 from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint
 from src.models.generation import GenerationRequest

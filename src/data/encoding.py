@@ -22,7 +22,6 @@ from src.data.meter import bar_steps, grid_of, midi_divisors, nominal_bars
 from src.data.repeats import Mark, RepeatError, expand, played_order
 from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit, decode_text, states_meter
 from src.data.vocab import symbols_to_events
-from src.errors import UserError
 
 # bar lines that end a section: a later `:|` with no `|:` goes back to after them
 _SECTION = {"double", "final", "light-light", "light-heavy", "heavy-light", "heavy-heavy"}
@@ -71,13 +70,6 @@ def analyze_key(path: str) -> tuple[int, str]:
     """music21's own `analyze('key')` of a single-tune file: (tonic pitch class, mode). For tests."""
     key = m21.converter.parse(path).analyze("key")
     return key.tonic.pitchClass, key.mode
-
-
-def check_qpm(qpm: object) -> float:
-    """The tempo written files take, checked: a number in (0, 1000] (meters: src/data/meter.py)."""
-    if isinstance(qpm, bool) or not isinstance(qpm, int | float) or not 0 < qpm <= 1000:
-        raise UserError(f"qpm={qpm!r} is not accepted; accepted: a number in (0, 1000]")
-    return float(qpm)
 
 
 def melody_stream(

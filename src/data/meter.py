@@ -128,3 +128,11 @@ def check_pickup(pickup_steps: object, bar_length: int, setting: str = "pickup")
                         f"0..{bar_length - 1} (steps before the first downbeat, shorter than the bar of "
                         f"{bar_length} steps)")
     return pickup_steps
+
+
+def check_qpm(qpm: object) -> float:
+    """The tempo written files take, checked: a number in (0, 1000] (with the meter, what a written score
+    states besides its notes)."""
+    if isinstance(qpm, bool) or not isinstance(qpm, int | float) or not 0 < qpm <= 1000:
+        raise UserError(f"qpm={qpm!r} is not accepted; accepted: a number in (0, 1000]")
+    return float(qpm)

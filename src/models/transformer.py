@@ -238,10 +238,12 @@ class TransformerLM(CausalNet):
             bars = bar_fields(context.long(), self.inputs.max_bar)[1]  # (B, T): 0 = unknown
             places = positions.expand(B, T)
             memory = remember(memory, x, places, seen)
-            looked = looked_back(memory, places, bars, self.distances, seen, self.vocab_size)  # (B, T, K)
+            # from the predicted step (K ids) and, for the repeating flags, from the input's own place
+            ahead = (1, 0) if self.repeating is not None else (1,)
+            looked = looked_back(memory, places, bars, self.distances, seen, self.vocab_size, ahead)
+            looked, own = looked[..., :len(self.distances)], looked[..., len(self.distances):]  # (B, T, K)
             h = h + self.recalled(looked + self.table_starts).sum(dim=2)  # (B, T, d)
             if self.repeating is not None:  # the input's own symbol against its own, k bars away
-                own = looked_back(memory, places, bars, self.distances, seen, self.vocab_size, ahead=0)
                 flags = ((own == x.long()[..., None]) & (own != self.vocab_size)).long()  # (B, T, K)
                 h = h + self.repeating(flags + 2 * torch.arange(len(self.distances), device=x.device)).sum(2)
             matches = BarMatches(self.distances, bars) if self.bar_attention else None
@@ -275,14 +277,17 @@ def remember(memory: Memory, x: Tensor, positions: Tensor, seen: int) -> Memory:
 
 
 def looked_back(memory: Memory, positions: Tensor, bars: Tensor, distances: tuple[int, ...], seen: int,
-                none: int, ahead: int = 1) -> Tensor:
+                none: int, ahead: int | tuple[int, ...] = 1) -> Tensor:
     """Ids (B, T, K) of the input each distance looks back to from each query's predicted step (the
     place `distance` bars before it; with `ahead=0`, from the query's own place), where that input was
-    read no later than the query; else `none`."""
+    read no later than the query; else `none`. Several `ahead` values are read in one gather, side by
+    side: (B, T, len(ahead) x K)."""
     ids, arrived = memory
     B, T = positions.shape
-    steps = torch.tensor(distances, device=positions.device)  # (K,): negative = bars ahead
-    source = positions[..., None] + ahead - steps * bars[..., None]  # (B, T, K)
+    ahead = (ahead,) if isinstance(ahead, int) else ahead
+    steps = torch.tensor(distances * len(ahead), device=positions.device)  # (A*K,): negative = bars ahead
+    offsets = torch.tensor(ahead, device=positions.device).repeat_interleave(len(distances))  # (A*K,)
+    source = positions[..., None] + offsets - steps * bars[..., None]  # (B, T, A*K)
     valid = (bars[..., None] > 0) & (source >= 0) & (source < ids.shape[1])
     source = source.clamp(0, ids.shape[1] - 1).reshape(B, -1)  # (B, T*K)
     when = arrived.gather(1, source).reshape(B, T, -1)
