@@ -6,7 +6,7 @@ import pytest
 
 from src.data import encoding, units
 from src.data.corpus import load_or_build
-from src.data.keys import estimate_key, fit_octaves
+from src.data.keys import centre_octaves, estimate_key, fit_octaves
 from src.data.record import EncodingRecord
 from src.data.vocab import Vocabulary, events_to_symbols
 from tests.conftest import ESSEN_DIR, write_tunes
@@ -42,8 +42,12 @@ def test_hand_written_tunes_give_exact_symbols(tmp_path):
     assert symbols["high.abc"] == "74 _ _ _ 84 _ _ _ 74 _ _ _ _ _ _ _"
     # the chord's top note (data.melody=auto)
     assert symbols["chord.abc"] == "67" + " _" * 7 + " 60" + " _" * 7
-    assert corpus.report["skipped"] == {"off_grid": 1}
-    assert corpus.report["songs_kept"] == 4 and corpus.report["songs_read"] == 5
+    # eighth-note triplet onsets at 0, 1/3, 2/3 of a quarter snap to the 16ths 0, 1, 3 (data.off_grid=snap)
+    assert symbols["triplet.abc"] == "60 62 _ 64 60 _ _ _ 62 _ _ _ 64 _ _ _"
+    assert corpus.report["skipped"] == {} and corpus.report["snapped_songs"] == 1
+    assert corpus.report["songs_kept"] == 5 and corpus.report["songs_read"] == 5
+    skipping, _ = encode_folder(folder, tmp_path, off_grid="skip")
+    assert skipping.report["skipped"] == {"off_grid": 1} and skipping.report["songs_kept"] == 4
 
 
 def test_outer_rests_dropped_and_inner_rests_merged(tmp_path):
@@ -62,6 +66,33 @@ def test_key_not_normalized_when_disabled(tmp_path):
     folder = write_tunes(tmp_path / "tunes", {"minor": HEADER + "K:Em\nE2 G2 B2 e2 |]"})
     _, symbols = encode_folder(folder, tmp_path, normalize_key=False)
     assert symbols["minor.abc"] == "64 _ _ _ 67 _ _ _ 71 _ _ _ 76 _ _ _"
+
+
+def test_normalize_octave_puts_each_song_in_one_register_and_keeps_its_split(tmp_path):
+    folder = write_tunes(tmp_path / "tunes", {
+        "high": HEADER + "K:Cmaj\nc d e f | g8 |]",  # 72..79, median 76: an octave down to 60..67
+        "low": HEADER + "K:Cmaj\nG, C E G | c8 |]",  # 55..72, median 64: already nearest the middle (66)
+    })
+    kept, symbols = encode_folder(folder, tmp_path)
+    moved, centred = encode_folder(folder, tmp_path, normalize_octave=True)
+    assert symbols["high.abc"] == "72 _ 74 _ 76 _ 77 _ 79" + " _" * 15
+    assert centred["high.abc"] == "60 _ 62 _ 64 _ 65 _ 67" + " _" * 15
+    assert centred["low.abc"] == symbols["low.abc"] == "55 _ 60 _ 64 _ 67 _ 72" + " _" * 15
+    assert [s["split"] for s in moved.songs] == [s["split"] for s in kept.songs]
+    assert [s["transposition"] for s in moved.songs] == [-12, 0]
+
+
+def test_centre_octaves_keeps_the_song_inside_the_range():
+    assert centre_octaves([72, 74, 76, 77, 79], 48, 84) == -12
+    assert centre_octaves([60, 64, 67], 48, 84) == 0
+    assert centre_octaves([50, 52, 84], 48, 84) == 0  # median 52, but an octave up would leave the range
+    assert centre_octaves([48, 49, 50], 48, 84) == 12  # 62: nearer 66 than 50 is
+
+
+def test_a_checkpoint_without_normalize_octave_was_built_without_it():
+    assert "normalize_octave" not in EncodingRecord().to_checkpoint()
+    stored = EncodingRecord(normalize_octave=True).to_checkpoint()
+    assert stored["normalize_octave"] is True and EncodingRecord.from_checkpoint(stored).normalize_octave
 
 
 def test_fit_octaves_prefers_smallest_shift():

@@ -28,7 +28,7 @@ def test_a_tune_with_triplets_is_read_exactly_on_a_grid_of_thirds():
 
 
 def test_on_16ths_the_same_tune_is_skipped_and_says_which_grid_holds_it():
-    skip = encoding.parse_unit(Unit("t.abc", "t.abc", 0, TRIPLETS), 0.25)[0]
+    skip = encoding.parse_unit(Unit("t.abc", "t.abc", 0, TRIPLETS), 0.25, off_grid="skip")[0]
     assert isinstance(skip, Skip) and skip.reason == "off_grid" and skip.grid == 12
     assert grid_counts([skip]) == {"1/4": 0, "1/8": 0, "1/12": 1, "1/16": 0, "1/24": 1, "1/48": 1, "read": 1}
 
@@ -67,10 +67,10 @@ def test_prepare_reports_what_each_grid_holds(tmp_path):
     folder.mkdir()
     plain = "X:2\nT:u\nM:2/4\nL:1/8\nK:C\nCD EF | G2 A2 | c4 |]\n"
     (folder / "tunes.abc").write_text(TRIPLETS + "\n" + plain)
-    coarse = load_or_build(EncodingRecord(corpus=str(folder)), tmp_path / "cache")
+    coarse = load_or_build(EncodingRecord(corpus=str(folder), off_grid="skip"), tmp_path / "cache")
     assert coarse.report["songs_kept"] == 1 and coarse.report["skipped"] == {"off_grid": 1}
     assert coarse.report["grids"]["1/4"] == 1 and coarse.report["grids"]["1/12"] == 2
-    fine = load_or_build(EncodingRecord(corpus=str(folder), step=THIRDS), tmp_path / "cache")
+    fine = load_or_build(EncodingRecord(corpus=str(folder), step=THIRDS, off_grid="skip"), tmp_path / "cache")
     assert fine.report["songs_kept"] == 2 and fine.report["grid"] == "1/12"
 
 
@@ -87,7 +87,7 @@ def test_snapping_drops_a_note_left_with_no_length():
     tune = "X:1\nT:t\nM:2/4\nL:1/16\nK:C\nC/D/ E3 F4 |]\n"  # two 32nds: C ends at 1/2 step, D at 1
     song = encoding.parse_unit(Unit("t.abc", "t.abc", 0, tune), 0.25, off_grid="snap")[0]
     assert song.events == [(60, 1), (64, 3), (65, 4)] and song.snapped == 2  # D: from 1 to 1, dropped
-    skip = encoding.parse_unit(Unit("t.abc", "t.abc", 0, tune), 0.25)[0]
+    skip = encoding.parse_unit(Unit("t.abc", "t.abc", 0, tune), 0.25, off_grid="skip")[0]
     assert isinstance(skip, Skip) and skip.reason == "off_grid"
 
 
@@ -100,6 +100,14 @@ def test_prepare_counts_what_snapping_moved(tmp_path):
     assert report["songs_kept"] == 2 and report["skipped"] == {}
     assert report["snapped_songs"] == 1 and report["snapped_notes"] == 9
     assert report["config"]["off_grid"] == "snap"
+
+
+def test_snap_is_the_default_and_a_checkpoint_without_the_key_was_built_skipping():
+    assert EncodingRecord().off_grid == "snap" and "off_grid" in EncodingRecord().to_checkpoint()
+    stored = EncodingRecord(off_grid="skip").to_checkpoint()
+    assert "off_grid" not in stored  # as every checkpoint before snap became the default stored it
+    assert EncodingRecord.from_checkpoint(stored).off_grid == "skip"
+    assert EncodingRecord.from_checkpoint(EncodingRecord().to_checkpoint()).off_grid == "snap"
 
 
 def test_a_bad_off_grid_setting_is_one_clear_error():

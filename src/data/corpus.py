@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from src.atomic import atomic_dir
 from src.data import encoding
-from src.data.keys import KEY_NAMES, estimate_key, fit_octaves, shift_to_reference
+from src.data.keys import KEY_NAMES, centre_octaves, estimate_key, fit_octaves, shift_to_reference
 from src.data.meter import MAX_BAR_STEPS, bar_positions, grid_of, pickup
 from src.data.record import EncodingRecord
 from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
@@ -104,17 +104,17 @@ def build(config: EncodingRecord, root: Path, files: list[Path], path: Path,
         if isinstance(item, Skip):
             skips.append(item)
             continue
-        encoded = _encode_song(item, vocab, profiles, config.normalize_key)
+        encoded = _encode_song(item, vocab, profiles, config.normalize_key, config.normalize_octave)
         if isinstance(encoded, Skip):
             skips.append(encoded)
             continue
-        song, ids, positions = encoded
-        digest = ids.tobytes()
+        song, ids, positions, identity = encoded
+        digest = identity.tobytes()
         if digest in seen:
             skips.append(Skip(item.source, item.index, "duplicate"))
             continue
         seen.add(digest)
-        song["split"] = song_split(ids, config.val_fraction, config.test_fraction)
+        song["split"] = song_split(identity, config.val_fraction, config.test_fraction)
         kept.append((song, ids, positions))
     if not kept:
         reasons = Counter(s.reason for s in skips)
@@ -148,8 +148,10 @@ def song_split(ids: np.ndarray, val_fraction: float, test_fraction: float) -> st
     return "train"
 
 
-def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,
-                 normalize_key: bool) -> tuple[dict, np.ndarray, np.ndarray] | Skip:
+def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray, normalize_key: bool,
+                 normalize_octave: bool) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray] | Skip:
+    """(record, ids, positions, ids as written in their own octave: what the split and duplicates are
+    decided on, so `normalize_octave` moves songs without changing which songs or which split)."""
     tonic, mode = song.declared_key or estimate_key(song.events, profiles)
     shift = shift_to_reference(tonic, mode) if normalize_key else 0
     pitches = [p + shift for p, _ in song.events if p is not None]
@@ -157,10 +159,10 @@ def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,
     if octave is None:
         return Skip(song.source, song.index, "range", f"pitches {min(pitches)}..{max(pitches)}")
     shift += octave
-    ids: list[int] = []
-    for pitch, steps in song.events:
-        ids.append(REST_ID if pitch is None else vocab.pitch_to_id(pitch + shift))
-        ids.extend([HOLD_ID] * (steps - 1))
+    identity = _song_ids(song, vocab, shift)
+    if normalize_octave:
+        shift += centre_octaves([p + octave for p in pitches], vocab.min_pitch, vocab.max_pitch)
+    ids = _song_ids(song, vocab, shift) if normalize_octave else identity
     if max(size for _, size in song.bars) > MAX_BAR_STEPS:
         return Skip(song.source, song.index, "bar_too_long", f"a bar over {MAX_BAR_STEPS} steps")
     positions = bar_positions(song.bars, len(ids))  # (len + 1, 2): the steps, then the closing '/'
@@ -171,7 +173,15 @@ def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray,
         "meter_stated": song.meter_stated, "pickup": pickup(positions),
         "meter_changes": len({size for _, size in song.bars[1:-1]} | {song.bars[0][1]}) > 1,
     }
-    return record, np.asarray(ids, dtype=np.uint8), positions
+    return record, ids, positions, identity
+
+
+def _song_ids(song: Song, vocab: Vocabulary, shift: int) -> np.ndarray:
+    ids: list[int] = []
+    for pitch, steps in song.events:
+        ids.append(REST_ID if pitch is None else vocab.pitch_to_id(pitch + shift))
+        ids.extend([HOLD_ID] * (steps - 1))
+    return np.asarray(ids, dtype=np.uint8)
 
 
 def _parse_all(units: list[Unit], config: EncodingRecord, workers: int | None) -> list[Song | Skip]:

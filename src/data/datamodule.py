@@ -109,9 +109,10 @@ class MelodyDataModule(L.LightningDataModule):
 
     def __init__(
         self, corpus: str = "essen_erk", step: float = 0.25, min_pitch: int = 48,
-        max_pitch: int = 84, normalize_key: bool = True, val_fraction: float = 0.05,
+        max_pitch: int = 84, normalize_key: bool = True, normalize_octave: bool = False,
+        val_fraction: float = 0.05,
         test_fraction: float = 0.05, expand_repeats: bool = True, melody: str = "auto",
-        off_grid: str = "skip", cache_dir: str = "data/processed",
+        off_grid: str = "snap", cache_dir: str = "data/processed",
         prepare_workers: int | None = None, sequence_length: int = 64, batch_size: int = 256,
         num_workers: int = 0, transpose_augment: list[int] | tuple[int, int] | None = None,
         windows: str = "next", segment_length: int | None = None, segment_stride: int = 16,

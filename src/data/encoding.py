@@ -34,10 +34,10 @@ class _SkipSong(Exception):
 
 
 def parse_unit(unit: Unit, step: float, expand_repeats: bool = True,
-               melody: str = "auto", off_grid: str = "skip") -> list[Song | Skip]:
+               melody: str = "auto", off_grid: str = "snap") -> list[Song | Skip]:
     """Parse one unit into Songs (or Skips with their reason): the `melody` line (src/data/melody.py), its
-    repeats played out unless `expand_repeats` is false, notes off the grid skipping the song or, with
-    `off_grid="snap"`, moved to the nearest step. Never raises for bad input."""
+    repeats played out unless `expand_repeats` is false, notes off the grid moved to the nearest step or,
+    with `off_grid="skip"`, skipping the song. Never raises for bad input."""
     with warnings.catch_warnings(), _without_beaming():
         warnings.simplefilter("ignore")
         try:
@@ -161,7 +161,7 @@ def _parse_score(unit: Unit, abc: PreparedAbc | None, step: float) -> m21.stream
 
 
 def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | None, index: int, step: float,
-                     expand_repeats: bool = True, melody: str = "auto", off_grid: str = "skip") -> Song:
+                     expand_repeats: bool = True, melody: str = "auto", off_grid: str = "snap") -> Song:
     parts = [p for p in getattr(score, "parts", []) if p.recurse().notes] or [score]
     read = [(p, _sounding(p)) for p in parts]
     read = [(p, notes) for p, notes in read if notes is not None]  # percussion is no melody

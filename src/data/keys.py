@@ -1,6 +1,6 @@
 """Keys and transposition on note events: the estimated key, the move to C major / A minor, the
-octave shift that fits a song into the vocabulary's range (no music21: the profiles come in), and key
-names as users write them (`f#m`)."""
+octave shift that fits a song into the vocabulary's range (or centres it there), no music21: the profiles
+come in; and key names as users write them (`f#m`)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,15 @@ def fit_octaves(low: int, high: int, min_pitch: int, max_pitch: int) -> int | No
         if min_pitch <= low + 12 * octaves and high + 12 * octaves <= max_pitch:
             return 12 * octaves
     return None
+
+
+def centre_octaves(pitches: list[int], min_pitch: int, max_pitch: int) -> int | None:
+    """Whole-octave shift (semitones) that brings the median of `pitches` nearest the middle of the range
+    while every pitch stays inside it (`data.normalize_octave`): each song in one register, not two."""
+    low, high, median = min(pitches), max(pitches), float(np.median(pitches))
+    middle = (min_pitch + max_pitch) / 2
+    fitting = [12 * k for k in range(-10, 11) if min_pitch <= low + 12 * k and high + 12 * k <= max_pitch]
+    return min(fitting, key=lambda shift: (abs(median + shift - middle), abs(shift))) if fitting else None
 
 
 def parse_key(text: str) -> tuple[int, str]:

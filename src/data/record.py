@@ -18,8 +18,8 @@ from src.data.meter import MAX_GRID_DENOMINATOR, grid_of
 from src.data.vocab import Vocabulary
 from src.errors import UserError
 
-CACHE_FIELDS = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "val_fraction", "test_fraction",
-                "expand_repeats", "melody", "off_grid")
+CACHE_FIELDS = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "normalize_octave", "val_fraction",
+                "test_fraction", "expand_repeats", "melody", "off_grid")
 WINDOWS = ("next", "every", "segments")  # one target per window | every position | whole segments
 # keys every checkpoint's encoding holds (older ones may lack the rest: their defaults apply)
 REQUIRED = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
@@ -34,11 +34,13 @@ class EncodingRecord:
     min_pitch: int = 48
     max_pitch: int = 84
     normalize_key: bool = True
+    normalize_octave: bool = False  # each song moved by octaves so its median pitch is nearest the range's middle
     val_fraction: float = 0.05
     test_fraction: float = 0.05
     expand_repeats: bool = True  # repeat signs and volta endings played out (src/data/repeats.py)
     melody: str = "auto"  # which part and which of overlapping notes is the melody (src/data/melody.py)
-    off_grid: str = "skip"  # a note off the grid: skip its song, or snap it to the nearest step
+    off_grid: str = "snap"  # a note off the grid: snap it to the nearest step, or skip its song (a checkpoint
+    #                         without the key was built before snap was the default: skip)
     sequence_length: int = 64  # window length; the sampler's prompt is this many '/'
     windows: str = "next"  # chosen by the model kind (src/models/kinds.py), never by hand
     segment_length: int | None = None  # windows=segments: symbols per segment
@@ -108,6 +110,8 @@ class EncodingRecord:
             record["melody"] = self.melody
         if self.off_grid != "skip":
             record["off_grid"] = self.off_grid
+        if self.normalize_octave:
+            record["normalize_octave"] = True
         if self.meters:
             record["meters"] = [list(row) for row in self.meters]
             record["longest_bar"] = self.longest_bar
@@ -122,6 +126,7 @@ class EncodingRecord:
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in encoding.items() if k in names}
         values["meters"] = tuple(tuple(row) for row in values.get("meters", ()))
+        values.setdefault("off_grid", "skip")  # stored only where it is not skip
         record = cls(**values)
         if not isinstance(encoding["mapping"], Mapping) or dict(encoding["mapping"]) != record.vocab.mapping:
             raise UserError("stored vocabulary is not of the form ['/', '_', 'r', min_pitch..max_pitch] "
@@ -133,6 +138,7 @@ class EncodingRecord:
         """The record of a `data` config group (keys it does not hold are ignored), with the model
         kind's `layout` (windows, segment_length)."""
         kinds = {"corpus": str, "step": float, "min_pitch": int, "max_pitch": int, "normalize_key": bool,
+                 "normalize_octave": bool,
                  "val_fraction": float, "test_fraction": float, "sequence_length": int,
                  "expand_repeats": bool, "melody": str, "off_grid": str}
         values = {}
