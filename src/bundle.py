@@ -197,6 +197,9 @@ essen_erk's test split like the others; no essen_erk validation or test song is 
 
 `transformer_lm` is `make train`'s model (the fewest bits in ten CPU minutes) and the one that fills gaps:
 the web app's and `src.sample`'s `mode=infill` (regenerate some bars of a melody, keep the rest) need it.
+Its songs are moved into one register (`data.normalize_octave=true`): the same test songs, each in the
+octave nearest the middle of the range, which spares the net at most 0.011 bits a step of octave choice
+(docs/benchmarks.md §16).
 """
 
 

@@ -18,8 +18,8 @@ from src.data.meter import MAX_GRID_DENOMINATOR, grid_of
 from src.data.vocab import Vocabulary
 from src.errors import UserError
 
-CACHE_FIELDS = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "normalize_octave", "val_fraction",
-                "test_fraction", "expand_repeats", "melody", "off_grid")
+CACHE_FIELDS = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "normalize_octave",
+                "val_fraction", "test_fraction", "expand_repeats", "melody", "off_grid")
 WINDOWS = ("next", "every", "segments")  # one target per window | every position | whole segments
 # keys every checkpoint's encoding holds (older ones may lack the rest: their defaults apply)
 REQUIRED = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
@@ -34,7 +34,7 @@ class EncodingRecord:
     min_pitch: int = 48
     max_pitch: int = 84
     normalize_key: bool = True
-    normalize_octave: bool = False  # each song moved by octaves so its median pitch is nearest the range's middle
+    normalize_octave: bool = False  # each song moved by octaves: its median pitch nearest the range's middle
     val_fraction: float = 0.05
     test_fraction: float = 0.05
     expand_repeats: bool = True  # repeat signs and volta endings played out (src/data/repeats.py)
