@@ -4,6 +4,9 @@ Each melody becomes a vector of per-melody features (the scalars of `src.eval.st
 the shares of its pitch classes relative to its tonic, and the shares of its note durations). A
 standardized logistic regression is trained to tell set A from set B, scored by stratified k-fold
 cross-validation (every melody predicted by a model that never saw it): balanced accuracy and ROC AUC.
+The classes are weighted by the inverse of their sizes: unweighted, a classifier given 256 generated
+melodies against 87 songs leans toward calling everything generated, and its balanced accuracy at the
+0.5 threshold reads low (by 0.05-0.09 on this project's models), so sets of any size compare.
 0.5 means the sets cannot be told apart by these features; 1.0 means they always can. Run beside a
 control (training songs against held-out songs), whose figures show what "as real as real" reads.
 """
@@ -44,7 +47,7 @@ def two_sample(a: list[list[str]], a_keys: list[tuple[int, str]], b: list[list[s
     folds = min(FOLDS, len(a), len(b))
     if folds < 2:
         return {"balanced_accuracy": math.nan, "auc": math.nan, "count_a": len(a), "count_b": len(b)}
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, C=1.0))
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000, C=1.0, class_weight="balanced"))
     split = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
     p = cross_val_predict(model, x, y, cv=split, method="predict_proba")[:, 1]
     return {
