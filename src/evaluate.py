@@ -24,21 +24,20 @@ import yaml
 
 from src.config import check_values, check_writable, literal_settings, parse_device
 from src.data.datamodule import MelodyDataModule, split_array
-from src.data.meter import beat_steps, last_bar
+from src.data.meter import beat_steps
 from src.data.record import CACHE_FIELDS
 from src.data.vocab import HOLD_ID
 from src.errors import UserError, exit_on_user_error
 from src.eval import leaderboard, report
 from src.eval.infill import infill_report
 from src.eval.keys import melody_key, song_key
-from src.eval.length_code import length_code
 from src.eval.memorization import TrainingPhrases, memorization
 from src.eval.ngram_control import ngram_melodies
 from src.eval.realism import two_sample
 from src.eval.rhythm import rhythm_summary
 from src.eval.stats import distances, summarize
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
-from src.models.generation import GenerationRequest, reads_length
+from src.models.generation import GenerationRequest
 from src.models.meter_plan import Meter
 from src.quiet import quiet_lightning
 
@@ -227,14 +226,8 @@ def heldout_report(module, datamodule: MelodyDataModule, device: torch.device, r
         why = (f": the run scored only trainer.limit_test_batches={limit} test batches, this evaluation all "
                "of them" if limit is not None else "")
         notes.append(f"test/bits differs from the run's metrics.json{why}")
-    code = None
-    if reads_length(module):  # its bits are given each song's length: what sending that would cost
-        corpus = datamodule.load_corpus()
-        code = length_code(module.encoding.song_bars, [
-            (s["time_signature"], last_bar(corpus.positions[s["offset"]:s["offset"] + s["length"]]))
-            for s in corpus.split("test")], len(targets))
     return {
-        "metrics": metrics, "targets": len(targets), "length_code": code,
+        "metrics": metrics, "targets": len(targets),
         "always_hold_acc": float((tokens[targets] == HOLD_ID).mean()) if len(targets) else math.nan,
         "metrics_json": {k: v for k, v in saved.items() if k.startswith("test/")} if saved else None,
     }

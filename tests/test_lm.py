@@ -219,7 +219,7 @@ def test_stream_array_holds_each_split_song_once(erk5_corpus):
     assert tokens[starts[1] + 1:starts[1] + 1 + len(second)].tolist() == second.tolist()
     # each token's bar position and bar length, and its song's mode
     span = slice(songs[1]["offset"], songs[1]["offset"] + songs[1]["length"] + 1)
-    assert context.shape == (len(tokens), 5) and context[0].tolist() == [0, 0, 0, 0, 0]
+    assert context.shape == (len(tokens), 4) and context[0].tolist() == [0, 0, 0, 0]
     assert (context[starts[1] + 1:starts[1] + 2 + len(second), :2].tolist()
             == erk5_corpus.positions[span].tolist())
     assert (set(context[starts[1] + 1:starts[1] + 2 + len(second), 2])
@@ -227,11 +227,6 @@ def test_stream_array_holds_each_split_song_once(erk5_corpus):
     # the bar index: the downbeats up to each step (0 in a pickup)
     downbeats = (erk5_corpus.positions[span][:, 0] == 0).cumsum()
     assert context[starts[1] + 1:starts[1] + 2 + len(second), 3].tolist() == downbeats.tolist()
-    # bars to the last bar (that of the last note step, not of the closing '/'), 1 + that, capped at 16
-    left = context[starts[1] + 1:starts[1] + 2 + len(second), 4].tolist()
-    last = int(downbeats[-2])
-    assert left == [1 + min(max(last - int(d), 0), 16) for d in downbeats]
-    assert left[-2] == 1 and left[0] == 1 + min(last - int(downbeats[0]), 16)
 
 
 @pytest.mark.parametrize("net", nets(), ids=net_id)

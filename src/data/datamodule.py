@@ -18,7 +18,6 @@ from torch.utils.data import DataLoader, Dataset
 
 from src.data.augment import transpose
 from src.data.corpus import SPLITS, Corpus, corpus_files, load_or_build
-from src.data.meter import last_bar
 from src.data.record import EncodingRecord
 from src.data.segments import SegmentDataset
 from src.data.sequences import SongSequences, StridedWindows, stream_array
@@ -157,11 +156,8 @@ class MelodyDataModule(L.LightningDataModule):
         lengths = [int(train.positions[s["offset"]:s["offset"] + s["length"] + 1, 1].max())
                    for s in train.split("train")]
         meters = tuple((*key, count) for key, count in songs.most_common())
-        bars = Counter((s["time_signature"], last_bar(train.positions[s["offset"]:s["offset"] + s["length"]]))
-                       for s in train.split("train"))
-        song_bars = tuple((*key, count) for key, count in sorted(bars.items()))
-        return dataclasses.replace(self.record, meters=meters, longest_bar=max(lengths, default=0),
-                                   song_bars=song_bars).to_checkpoint()
+        return dataclasses.replace(self.record, meters=meters,
+                                   longest_bar=max(lengths, default=0)).to_checkpoint()
 
     @property
     def vocab(self) -> Vocabulary:

@@ -19,8 +19,6 @@ from src.errors import UserError
 MAX_GRID_DENOMINATOR = 64  # a grid step is a fraction of a quarter note with at most this denominator
 MAX_BAR_STEPS = 255  # positions are stored as uint8
 MAX_BAR_INDEX = 32  # a step's bar index in its song (0: the pickup) is counted up to this
-MAX_BARS_LEFT = 16  # bars from a step's bar to its song's last bar are counted up to this
-CONTEXT_WIDTH = 5  # a step's context: position in bar, bar length, mode, bar index, bars left code
 MODES = ("major", "minor")  # a song's mode id is its index here
 _TIME_SIGNATURE = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*$")
 
@@ -138,15 +136,3 @@ def check_qpm(qpm: object) -> float:
     if isinstance(qpm, bool) or not isinstance(qpm, int | float) or not 0 < qpm <= 1000:
         raise UserError(f"qpm={qpm!r} is not accepted; accepted: a number in (0, 1000]")
     return float(qpm)
-
-
-def bars_left_codes(bar_index: np.ndarray, last_bar: int) -> np.ndarray:
-    """Each step's bars to its song's last bar as an input code: 1 + min(last_bar - index, MAX_BARS_LEFT),
-    0 kept for "unknown" (a melody whose length is not set); a step past the last bar reads as in it."""
-    return 1 + np.clip(last_bar - np.asarray(bar_index, dtype=np.int64), 0, MAX_BARS_LEFT)
-
-
-
-def last_bar(positions: np.ndarray) -> int:
-    """A song's last bar index from its steps' (position, bar length) rows (T, 2): its downbeats."""
-    return int(np.count_nonzero(np.asarray(positions)[:, 0] == 0))

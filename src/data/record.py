@@ -50,8 +50,6 @@ class EncodingRecord:
     # (time signature, pickup steps, mode, songs) rows, the sampler's `auto` meter; the longest bar
     meters: tuple[tuple[str, int, str, int], ...] = ()
     longest_bar: int = 0
-    # (time signature, last bar index, songs) rows: the lengths a `bars_to_end` net's melodies are drawn at
-    song_bars: tuple[tuple[str, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         if not 0 < self.step <= 4 or abs(float(grid_of(self.step)) - self.step) > 1e-12:
@@ -85,7 +83,7 @@ class EncodingRecord:
     def data_settings(self) -> dict:
         """The `MelodyDataModule` arguments of this record (everything but what the songs held)."""
         return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("meters", "longest_bar", "song_bars")}
+                if f.name not in ("meters", "longest_bar")}
 
     def with_corpus(self, corpus: str) -> EncodingRecord:
         """The same encoding of another corpus (the extra training songs)."""
@@ -117,8 +115,6 @@ class EncodingRecord:
         if self.meters:
             record["meters"] = [list(row) for row in self.meters]
             record["longest_bar"] = self.longest_bar
-        if self.song_bars:
-            record["song_bars"] = [list(row) for row in self.song_bars]
         return record
 
     @classmethod
@@ -130,7 +126,6 @@ class EncodingRecord:
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in encoding.items() if k in names}
         values["meters"] = tuple(tuple(row) for row in values.get("meters", ()))
-        values["song_bars"] = tuple(tuple(row) for row in values.get("song_bars", ()))
         values.setdefault("off_grid", "skip")  # stored only where it is not skip
         record = cls(**values)
         if not isinstance(encoding["mapping"], Mapping) or dict(encoding["mapping"]) != record.vocab.mapping:

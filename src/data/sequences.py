@@ -4,8 +4,8 @@ A split is laid out as `/ song / song / ... /`: one boundary between songs, the 
 a stream of songs. Training takes windows of L + 1 symbols from it (inputs the first L, targets the
 last L, so every position has a target); validation and test score every song whole, from its opening
 `/` to its closing one, so each target is predicted once, with all of its song before it. Every batch
-also carries each input's context (B, L, 5): the predicted step's bar position, bar length, mode, bar
-index in its song, and the bars from it to the song's last bar (`bars_left_codes`).
+also carries each input's context (B, L, 4): the predicted step's bar position, bar length, mode and
+bar index in its song.
 """
 
 from __future__ import annotations
@@ -17,29 +17,26 @@ from torch.utils.data import Dataset
 
 from src.data.augment import transpose
 from src.data.corpus import Corpus
-from src.data.meter import CONTEXT_WIDTH, MAX_BAR_INDEX, MODES, bars_left_codes, last_bar
+from src.data.meter import MAX_BAR_INDEX, MODES
 from src.data.vocab import BOUNDARY_ID, IGNORE_ID
 
 
 def stream_array(corpus: Corpus, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One split as `/ s1 / s2 / ... /` (N,) uint8, each song's opening `/` position (S,) int64, and
-    each token's context (N, 5) uint8: (position in bar, bar length, mode, bar index, bars left code); the
-    first `/` has none. The bar index counts the downbeats up to the token: 0 in a pickup, 1 in the first
-    full bar, at most MAX_BAR_INDEX; the song's last bar is that of its last step (its closing `/` may
-    open one more)."""
+    each token's context (N, 4) uint8: (position in bar, bar length, mode, bar index); the first `/` has
+    none. The bar index counts the downbeats up to the token: 0 in a pickup, 1 in the first full bar, at
+    most MAX_BAR_INDEX."""
     songs = corpus.split(split)
     pieces = [np.full(1, BOUNDARY_ID, np.uint8)]
-    context = [np.zeros((1, CONTEXT_WIDTH), np.uint8)]
+    context = [np.zeros((1, 4), np.uint8)]
     # corpus.tokens holds each song followed by its closing '/': take both
     for song in songs:
         span = slice(song["offset"], song["offset"] + song["length"] + 1)
         pieces.append(corpus.tokens[span])
         mode = np.full((song["length"] + 1, 1), MODES.index(song["mode"]), np.uint8)
         positions = corpus.positions[span]
-        index = np.cumsum(positions[:, 0] == 0)  # (length + 1,) downbeats so far
-        bar = np.minimum(index, MAX_BAR_INDEX).astype(np.uint8)[:, None]
-        left = bars_left_codes(index, last_bar(positions[:-1])).astype(np.uint8)[:, None]
-        context.append(np.concatenate([positions, mode, bar, left], axis=1))
+        bar = np.minimum(np.cumsum(positions[:, 0] == 0), MAX_BAR_INDEX).astype(np.uint8)[:, None]
+        context.append(np.concatenate([positions, mode, bar], axis=1))
     lengths = np.array([s["length"] for s in songs], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64) if songs else lengths
     return np.concatenate(pieces), starts, np.concatenate(context)
@@ -56,7 +53,7 @@ class StridedWindows(Dataset):
                  history: int = 0) -> None:
         self.tokens = torch.from_numpy(tokens)  # (N,) uint8
         self.windows = self.tokens.unfold(0, sequence_length + 1, 1)  # (N-L, L+1) view, no copy
-        self.context = torch.from_numpy(context)  # (N, 5) uint8
+        self.context = torch.from_numpy(context)  # (N, 4) uint8
         self.history = history
         self.before = None  # (N+1, H): the ids before each start, '/' before the stream's
         if history:
@@ -76,7 +73,7 @@ class StridedWindows(Dataset):
 
     def batch(self, indices: Tensor) -> tuple[Tensor, ...]:
         """Inputs (B, L) uint8, targets (B, L) int64 (the inputs moved on by one), the targets' context
-        (B, L, 5) uint8, and with a history the H ids before the inputs (B, H) uint8."""
+        (B, L, 4) uint8, and with a history the H ids before the inputs (B, H) uint8."""
         starts = indices * self.stride
         if self.jitter:
             starts = starts + torch.randint(0, self.stride, starts.shape)
@@ -84,7 +81,7 @@ class StridedWindows(Dataset):
         w = self.windows[starts]  # (B, L+1) gather
         x, y = w[:, :-1], w[:, 1:]
         L = x.shape[1]
-        context = self.context[starts[:, None] + 1 + torch.arange(L)]  # (B, L, 5): the targets'
+        context = self.context[starts[:, None] + 1 + torch.arange(L)]  # (B, L, 4): the targets'
         H = self.history
         if H:
             x = torch.cat([self.before[starts], x], dim=1)  # (B, H + L): the history travels with x
@@ -101,7 +98,7 @@ class SongSequences(Dataset):
 
     def __init__(self, tokens: np.ndarray, starts: np.ndarray, context: np.ndarray) -> None:
         self.tokens = torch.from_numpy(tokens)  # (N,) uint8
-        self.context = torch.from_numpy(context)  # (N, 5) uint8
+        self.context = torch.from_numpy(context)  # (N, 4) uint8
         ends = np.append(starts[1:], len(tokens) - 1)  # each song's closing '/'
         # longest first: neighbours in the (unshuffled) loader have similar lengths, little padding
         order = np.argsort(-(ends - starts), kind="stable")
@@ -118,7 +115,7 @@ class SongSequences(Dataset):
         width = int((ends - starts).max())  # longest song + 1 in this batch
         x = torch.full((len(indices), width), BOUNDARY_ID, dtype=torch.uint8)  # (B, W)
         y = torch.full((len(indices), width), IGNORE_ID, dtype=torch.long)  # (B, W)
-        context = torch.zeros((len(indices), width, self.context.shape[1]), dtype=torch.uint8)  # (B, W, 5)
+        context = torch.zeros((len(indices), width, self.context.shape[1]), dtype=torch.uint8)  # (B, W, 4)
         for row, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
             x[row, :end - start] = self.tokens[start:end]
             y[row, :end - start] = self.tokens[start + 1:end + 1]

@@ -69,14 +69,6 @@ def markdown(report: dict) -> str:
         lines.append(f"| {name} | {_number(heldout['metrics'][name])} |{cell}")
     lines += [f"| acc of always `_` (reference) | {_number(heldout['always_hold_acc'])} |"
               + (" |" if saved else ""), ""]
-    code = heldout.get("length_code")
-    if code:  # a net told each song's length: its bits plus what sending the lengths costs
-        bits = heldout["metrics"].get("test/bits", math.nan)
-        lines += ["The net reads the bars left to each song's end, so its bits are given the songs' lengths; "
-                  f"coding them with the training songs' lengths costs {_number(code['bits_per_song'])} bits "
-                  f"a song, {_number(code['bits_per_step'])} a step: **test/bits with the length code "
-                  f"{_number(bits + code['bits_per_step'])}**, the figure to compare with a net not told "
-                  "(src/eval/length_code.py).", ""]
 
     lines += [
         "## Generated vs held-out melodies", "",

@@ -18,7 +18,7 @@ from src.config import check_values
 from src.data.keys import parse_key, shift_to_reference
 from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
 from src.errors import UserError
-from src.models.meter_plan import AUTO, Meter, check_meter_settings, draw_meters, fixed_meters, with_lengths
+from src.models.meter_plan import AUTO, Meter, check_meter_settings, draw_meters, fixed_meters
 
 MAX_STEPS = 10_000
 MAX_SAMPLES = 1_000
@@ -115,20 +115,13 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
                                     request.time_signature, request.pickup, mode, request.rng_seed,
                                     module.max_bar)
     if request.mode == "infill":  # one seed, one meter: the alternatives differ only in the gap
-        meters = [meters[0]] * len(meters)  # (its length in bars is the seed's: src/models/infill.py)
-    elif reads_length(module):  # a net that knows how many bars are left: each melody's length drawn
-        meters = with_lengths(meters, encoding.song_bars, request.rng_seed)
+        meters = [meters[0]] * len(meters)
     seeds = [read_seed(module, "seed", text, request.key, shift) for text in request.seeds]
     seed2 = read_seed(module, "seed2", request.seed2, request.key, shift)
     if generator is None:
         generator = torch.Generator(device=module.device).manual_seed(request.rng_seed)
     melodies = module.draw_melodies(seeds, seed2, request, generator, notes, meters)
     return Generation([transpose_symbols(m, -shift) for m in melodies], notes, meters)
-
-
-def reads_length(module) -> bool:
-    """Whether the module's net reads the bars left to its melody's end (`model.net.bars_to_end`)."""
-    return bool(getattr(getattr(getattr(module, "net", None), "inputs", None), "bars_to_end", False))
 
 
 def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,

@@ -16,15 +16,13 @@ is), `roles` say which part each input is in (src/models/transformer.py's ROLES)
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import torch
 from torch import Tensor
 
 from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError
-from src.models.generation import reads_length, song_opening
-from src.models.meter_plan import context_of, last_bar_of
+from src.models.generation import song_opening
+from src.models.meter_plan import context_of
 from src.models.sampling import draw
 
 LEFT, AFTER, FILL = 0, 1, 2  # roles
@@ -173,8 +171,6 @@ def fill_seed(module, seed: list[str], request, generator: torch.Generator, note
         raise UserError("mode=infill needs a seed: the melody to regenerate part of")
     start, end = seed_steps(request, len(seed), meters[0])
     meter = meters[0]
-    if reads_length(module):  # the melody keeps its length: its last bar is the seed's
-        meter = replace(meter, bars=max(1, last_bar_of(len(seed), meter)))
     notes.append(f"infill: steps {start}:{end} of {len(seed)} regenerated ({meter.time_signature}, "
                  f"pickup {meter.pickup})")
     ids = module.vocab.encode(seed)

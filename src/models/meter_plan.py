@@ -7,13 +7,13 @@ draws the others from the songs that match it. A meter no training song had is a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from src.data.meter import MAX_BAR_INDEX, MAX_BARS_LEFT, MODES, bar_steps, check_pickup
+from src.data.meter import MAX_BAR_INDEX, MODES, bar_steps, check_pickup
 from src.errors import UserError
 
 AUTO = "auto"
@@ -27,12 +27,10 @@ class Meter:
     pickup: int = 0
     mode: str = "major"
     bar_length: int = 16  # steps per bar
-    bars: int = 0  # the index of its last bar (as src/data/sequences.py counts bars); 0: not set
 
     def as_record(self) -> dict:
         """As a melody's JSON holds it (`key_mode`: `mode` there is the generation mode)."""
-        record = {"time_signature": self.time_signature, "pickup": self.pickup, "key_mode": self.mode}
-        return record | ({"bars": self.bars} if self.bars else {})
+        return {"time_signature": self.time_signature, "pickup": self.pickup, "key_mode": self.mode}
 
 
 def draw_meters(rows: tuple, step: float, count: int, time_signature: str, pickup: int | str,
@@ -70,27 +68,6 @@ def draw_meters(rows: tuple, step: float, count: int, time_signature: str, picku
     return meters, notes
 
 
-def with_lengths(meters: list[Meter], rows: tuple, rng_seed: int) -> list[Meter]:
-    """Each meter with a length in bars drawn from the training songs' (time signature, last bar index,
-    songs) `rows`, among the songs in its time signature (all songs when none is); unchanged without rows."""
-    if not rows:
-        return meters
-    rng = np.random.default_rng([rng_seed, 1])  # apart from the meters' own draw
-    out = []
-    for meter in meters:
-        matching = [row for row in rows if row[0] == meter.time_signature] or list(rows)
-        weights = np.array([row[2] for row in matching], dtype=np.float64)
-        bars = int(matching[rng.choice(len(matching), p=weights / weights.sum())][1])
-        out.append(replace(meter, bars=max(bars, 1)))
-    return out
-
-
-def last_bar_of(length: int, meter: Meter) -> int:
-    """The bar index (as `context_of` counts) of the last of `length` steps written in `meter`."""
-    first = (meter.bar_length - meter.pickup) % meter.bar_length  # step 0's position in its bar
-    return (first + length - 1) // meter.bar_length + (first == 0)
-
-
 def fixed_meters(meters: tuple[Meter, ...], count: int) -> list[Meter]:
     """Meters given one per melody (the evaluation's seeded set: each test song's own), checked. A song's
     bar longer than the model's position table is kept: the net reads it as an unknown meter, as in
@@ -122,12 +99,10 @@ def check_meter_settings(time_signature: object, pickup: object) -> tuple[str, i
 
 
 def context_of(meters: list[Meter], device: torch.device):
-    """(start, count) -> the context (B, count, 5) int64 of each melody's inputs start..start+count-1
-    (input i predicts step i): its bar position, bar length, mode, bar index (0 in the pickup, then
-    1, 2, ... up to MAX_BAR_INDEX) and bars left code (0 where the melody's length is not set), as
-    src/data/sequences.py reads them from a song."""
+    """(start, count) -> the context (B, count, 4) int64 of each melody's inputs start..start+count-1
+    (input i predicts step i): its bar position, bar length, mode and bar index (0 in the pickup, then
+    1, 2, ... up to MAX_BAR_INDEX), as src/data/sequences.py reads them from a song."""
     bars = torch.tensor([m.bar_length for m in meters], device=device)  # (B,)
-    last = torch.tensor([m.bars for m in meters], device=device)  # (B,) 0: not set
     first = (bars - torch.tensor([m.pickup for m in meters], device=device)) % bars  # step 0's position
     modes = torch.tensor([MODES.index(m.mode) for m in meters], device=device)
 
@@ -136,7 +111,6 @@ def context_of(meters: list[Meter], device: torch.device):
         position = (first[:, None] + steps) % bars[:, None]  # (B, count)
         # downbeats at steps <= s: a song without a pickup has its first at step 0
         index = (first[:, None] + steps) // bars[:, None] + (first[:, None] == 0).long()
-        left = torch.where(last[:, None] > 0, 1 + (last[:, None] - index).clamp(0, MAX_BARS_LEFT), 0)
         return torch.stack([position, bars[:, None].expand_as(position), modes[:, None].expand_as(position),
-                            index.clamp(max=MAX_BAR_INDEX), left], dim=-1)
+                            index.clamp(max=MAX_BAR_INDEX)], dim=-1)
     return context

@@ -1,12 +1,11 @@
 """What a causal net reads at each step: the symbol, and optionally where the step it predicts falls.
 
-`context` (B, T, 5) integer: for each input step, the *predicted* step's position in its bar, its bar's
-length (0: unknown), its song's mode (0 major, 1 minor), its bar's index in the song (0: the pickup) and
-the bars from it to the song's last bar (read by the Transformer's `bars_to_end` only), as the data
-module and the sampler give them (src/data/meter.py); `bar_index` reads the fourth, so a net can learn
-where a tune usually closes. With `lookback` (bar distances, e.g. [1, 2] as Magenta's lookback RNN reads
-them, or [1, 2, 4, 8] for folk phrases of two and four bars), the symbols that many bars before the
-predicted step, at the same bar position, are inputs too. They are read from the net's
+`context` (B, T, 4) integer: for each input step, the *predicted* step's position in its bar, its bar's
+length (0: unknown), its song's mode (0 major, 1 minor) and its bar's index in the song (0: the pickup),
+as the data module and the sampler give them (src/data/meter.py); `bar_index` reads the last, so a net
+can learn where a tune usually closes. With `lookback` (bar distances, e.g. [1, 2] as Magenta's
+lookback RNN reads them, or [1, 2, 4, 8] for folk phrases of two and four bars), the symbols that many
+bars before the predicted step, at the same bar position, are inputs too. They are read from the net's
 own input history (`history_length` ids before the current piece: the sampling state carries them, a
 training window brings them from the data), so transposition needs nothing more; one that lies before the
 song's opening `/` (or before the history) is read as "none". With `copy`, each input also says, per
@@ -21,10 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.data.meter import CONTEXT_WIDTH, MAX_BAR_INDEX
+from src.data.meter import MAX_BAR_INDEX
 from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError
 
+CONTEXT_WIDTH = 4  # position, bar length, mode, bar index
 MAX_LOOKBACK = 16  # bars
 
 

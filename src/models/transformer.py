@@ -27,7 +27,6 @@ import math
 import torch
 from torch import Tensor, nn
 
-from src.data.meter import CONTEXT_WIDTH, MAX_BARS_LEFT
 from src.errors import UserError
 from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.lm import CausalNet
@@ -43,41 +42,36 @@ UNSEEN = 2**62  # the sequence index of a position not read yet
 
 
 class MeterEmbedding(nn.Module):
-    """Context (B, T, 5) -> (B, T, d): the predicted step's bar position and bar length, the song's
-    mode and, with `bars_to_end`, the bars from the step to the song's last bar, each an embedding,
-    summed. What CausalModule asks of a net's inputs (`history_length`, `uses_context`, `max_bar`) lives
-    here too; a Transformer needs no look-back history."""
+    """Context (B, T, 4) -> (B, T, d): the predicted step's bar position and bar length and the song's
+    mode, each an embedding, summed. What CausalModule asks of a net's inputs (`history_length`,
+    `uses_context`, `max_bar`) lives here too; a Transformer needs no look-back history."""
 
     history_length = 0
     lookback = ()
 
-    def __init__(self, d_model: int, meter: bool, mode: bool, max_bar: int,
-                 bars_to_end: bool = False) -> None:
+    def __init__(self, d_model: int, meter: bool, mode: bool, max_bar: int) -> None:
         super().__init__()
         check_max_bar(max_bar)
-        for key, value in (("model.net.meter", meter), ("model.net.mode", mode),
-                           ("model.net.bars_to_end", bars_to_end)):
+        for key, value in (("model.net.meter", meter), ("model.net.mode", mode)):
             if not isinstance(value, bool):
                 raise UserError(f"{key}={value!r} is not accepted; accepted: true or false")
-        self.meter, self.mode, self.max_bar, self.bars_to_end = meter, mode, max_bar, bars_to_end
+        self.meter, self.mode, self.max_bar = meter, mode, max_bar
         if meter:  # position 0..max_bar-1; bar length 0 (unknown)..max_bar
             self.position = nn.Embedding(max_bar, d_model)
             self.bar_length = nn.Embedding(max_bar + 1, d_model)
         if mode:
             self.song_mode = nn.Embedding(2, d_model)
-        if bars_to_end:  # 0: not set; 1 + bars left, up to MAX_BARS_LEFT
-            self.bars_left = nn.Embedding(MAX_BARS_LEFT + 2, d_model)
 
     @property
     def uses_context(self) -> bool:
-        return self.meter or self.mode or self.bars_to_end
+        return self.meter or self.mode
 
     def forward(self, context: Tensor | None, shape: torch.Size) -> Tensor | float:
         """The summed embeddings (B, T, d), or 0.0 when the net reads no context."""
         if not self.uses_context:
             return 0.0
         if context is None:  # no meter known: every field "unknown"
-            context = torch.zeros(*shape, CONTEXT_WIDTH, dtype=torch.long, device=self._device())
+            context = torch.zeros(*shape, 4, dtype=torch.long, device=self._device())
         context = context.long()
         out = 0.0
         if self.meter:
@@ -85,8 +79,6 @@ class MeterEmbedding(nn.Module):
             out = self.position(position) + self.bar_length(bar)
         if self.mode:
             out = out + self.song_mode(context[..., 2].clamp(0, 1))
-        if self.bars_to_end and context.shape[-1] > 4:  # a narrower context (older callers): not set
-            out = out + self.bars_left(context[..., 4].clamp(0, MAX_BARS_LEFT + 1))
         return out
 
     def _device(self) -> torch.device:
@@ -167,7 +159,6 @@ class TransformerLM(CausalNet):
         bars_ahead: bool | list[int] = False,
         bar_attention: bool = False,
         copy: bool = False,
-        bars_to_end: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -189,7 +180,7 @@ class TransformerLM(CausalNet):
         self.vocab_size, self.attention_window = vocab_size, attention_window
         self.marker = vocab_size  # MARKER: an input id of the model's own (see the module docstring)
         self.symbols = nn.Embedding(vocab_size + 1, d_model)
-        self.inputs = MeterEmbedding(d_model, meter, mode, max_bar, bars_to_end)
+        self.inputs = MeterEmbedding(d_model, meter, mode, max_bar)
         self.roles = nn.Embedding(len(ROLES), d_model)
         self.drop = nn.Dropout(dropout)
         # bar distances, those ahead negative: k bars back reads the step k bars before, -k the one after
@@ -243,7 +234,7 @@ class TransformerLM(CausalNet):
             positions = torch.arange(seen, seen + T, device=x.device)  # (T,)
         matches = looked = None
         if self.distances:
-            context = context if context is not None else x.new_zeros(B, T, CONTEXT_WIDTH)
+            context = context if context is not None else x.new_zeros(B, T, 4)
             bars = bar_fields(context.long(), self.inputs.max_bar)[1]  # (B, T): 0 = unknown
             places = positions.expand(B, T)
             memory = remember(memory, x, places, seen)
