@@ -36,6 +36,7 @@ from src.bench.train_speed import experiment_parts
 from src.config import CONFIG_DIR, check_writable, compose_config, one_line, parse_device
 from src.data.vocab import IGNORE_ID
 from src.errors import UserError, exit_on_user_error
+from src.eval.ngram_control import ORDER as NGRAM_ORDER  # the order the evaluation's control uses
 from src.models.kinds import module_kind
 from src.models.metrics import Bits
 from src.quiet import quiet_lightning
@@ -44,7 +45,6 @@ MODES = ("fp32", "bf16", "compile")
 WARMUP = 3  # steps before the clock starts: compilation and first-call allocations
 CLIP = 1.0
 AUGMENT = "data.transpose_augment=[-5,6]"
-NGRAM_ORDER = 5  # the n-gram experiment's default order (src/eval/ngram_control.py)
 
 
 def sync(device: torch.device) -> None:

@@ -6,7 +6,7 @@ standardized logistic regression is trained to tell set A from set B, scored by 
 cross-validation (every melody predicted by a model that never saw it): balanced accuracy and ROC AUC.
 The classes are weighted by the inverse of their sizes: unweighted, a classifier given 256 generated
 melodies against 87 songs leans toward calling everything generated, and its balanced accuracy at the
-0.5 threshold reads low (by 0.05-0.09 on this project's models), so sets of any size compare.
+0.5 threshold reads low (by 0.03-0.09 on this project's models), so sets of any size compare.
 0.5 means the sets cannot be told apart by these features; 1.0 means they always can. Run beside a
 control (training songs against held-out songs), whose figures show what "as real as real" reads.
 """
