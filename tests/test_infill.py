@@ -14,6 +14,7 @@ from src.data.datamodule import MelodyDataModule
 from src.data.vocab import BOUNDARY_ID, IGNORE_ID
 from src.errors import UserError
 from src.evaluate import main as evaluate_main
+from src.models.bar_memory import BarMatches, looked_back, remember
 from src.models.checkpoint import load_module
 from src.models.generation import GenerationRequest
 from src.models.infill import (
@@ -28,7 +29,7 @@ from src.models.infill import (
     song_gap,
 )
 from src.models.meter_plan import Meter, context_of
-from src.models.transformer import BarMatches, TransformerLM, looked_back, remember
+from src.models.transformer import TransformerLM
 from src.train import train
 from tests.conftest import run_config, small_data
 

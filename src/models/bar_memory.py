@@ -1,0 +1,81 @@
+"""What a Transformer's bar distances read: a memory of the inputs read so far, by position, and which
+keys lie whole bars before a query.
+
+`bars_back` / `bars_ahead` (src/models/transformer.py) look up, for each input, the symbol that many bars
+before (or after) the step it predicts, at the same place in the bar. They read it from this memory
+(position -> id, and the sequence index it was read at), not from a history travelling with the data, so
+any input order works: left to right, or fill-in-the-middle, where the part after a gap is read before
+the gap. A place not read yet, or read after the query, is "none". `BarMatches` answers the same question
+for attention scores: which keys lie exactly k bars before a query.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+# (ids (B, N) at each position and the sequence index each arrived at (B, N)): what bars_back reads
+Memory = tuple[Tensor, Tensor] | None
+UNSEEN = 2**62  # the sequence index of a position not read yet
+
+
+class BarMatches:
+    """Which of the bar distances, if any, lies between the step each query predicts and each key's
+    input: key s is `k` bars back from query t when t + 1 - s = k x (the predicted step's bar length),
+    so a head can score "the same place, k bars earlier" whatever the meter. Positions are the inputs'
+    own (in fill-in-the-middle order too). Every block of one `advance` asks with the same positions:
+    the answer is worked out once."""
+
+    def __init__(self, distances: tuple[int, ...], bars: Tensor) -> None:
+        self.distances, self.bars = distances, bars  # bars (B, T): 0 = unknown meter, no match
+        self.answer: Tensor | None = None
+
+    def __call__(self, queries: Tensor, keys: Tensor) -> Tensor:
+        """Query positions (B, T), key positions (B, S) -> (B, K, T, S) 1.0 where key s lies distance k
+        bars back from query t, else 0.0 (float: a head's scores are then one einsum, whose gradient
+        is a sum, not a scatter into a few table entries)."""
+        if self.answer is None:
+            apart = queries[:, None, :, None] - keys[:, None, None, :] + 1  # (B, 1, T, S)
+            steps = torch.tensor(self.distances, device=queries.device)[None, :, None, None]  # (1, K, 1, 1)
+            bars = self.bars[:, None, :, None]  # (B, 1, T, 1)
+            self.answer = ((apart == steps * bars) & (bars > 0)).float()  # (B, K, T, S)
+        return self.answer
+
+
+def remember(memory: Memory, x: Tensor, positions: Tensor, seen: int) -> Memory:
+    """The look-back memory with ids x (B, T) written at their positions (B, T), arriving at sequence
+    indices seen..seen+T-1. When a position lies beyond it, it grows (a new tensor) to at least twice
+    its size, so sampling one symbol at a time copies it O(log N) times, not N; places not written yet
+    read as unseen."""
+    B, T = x.shape
+    size = int(positions.max()) + 1
+    if memory is None:
+        memory = (x.new_zeros(B, 0, dtype=torch.long), x.new_zeros(B, 0, dtype=torch.long))
+    ids, arrived = memory
+    if ids.shape[1] < size:  # (B, grown): new places unseen
+        grown = max(size, 2 * ids.shape[1]) - ids.shape[1]
+        ids = torch.cat([ids, ids.new_zeros(B, grown)], dim=1)
+        arrived = torch.cat([arrived, arrived.new_full((B, grown), UNSEEN)], dim=1)
+    rows = torch.arange(B, device=x.device)[:, None]
+    ids[rows, positions] = x.long()
+    arrived[rows, positions] = seen + torch.arange(T, device=x.device)
+    return ids, arrived
+
+
+def looked_back(memory: Memory, positions: Tensor, bars: Tensor, distances: tuple[int, ...], seen: int,
+                none: int, ahead: int | tuple[int, ...] = 1) -> Tensor:
+    """Ids (B, T, K) of the input each distance looks back to from each query's predicted step (the
+    place `distance` bars before it; with `ahead=0`, from the query's own place), where that input was
+    read no later than the query; else `none`. Several `ahead` values are read in one gather, side by
+    side: (B, T, len(ahead) x K)."""
+    ids, arrived = memory
+    B, T = positions.shape
+    ahead = (ahead,) if isinstance(ahead, int) else ahead
+    steps = torch.tensor(distances * len(ahead), device=positions.device)  # (A*K,): negative = bars ahead
+    offsets = torch.tensor(ahead, device=positions.device).repeat_interleave(len(distances))  # (A*K,)
+    source = positions[..., None] + offsets - steps * bars[..., None]  # (B, T, A*K)
+    valid = (bars[..., None] > 0) & (source >= 0) & (source < ids.shape[1])
+    source = source.clamp(0, ids.shape[1] - 1).reshape(B, -1)  # (B, T*K)
+    when = arrived.gather(1, source).reshape(B, T, -1)
+    query = seen + torch.arange(T, device=positions.device)[None, :, None]  # (1, T, 1)
+    return torch.where(valid & (when <= query), ids.gather(1, source).reshape(B, T, -1), none)
