@@ -11,8 +11,8 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
-from src.data.encoding import write_midi
 from src.data.meter import check_qpm
+from src.data.score_writer import write_midi
 from src.data.vocab import HOLD, REST
 from src.errors import UserError
 from src.eval.keys import melody_key

@@ -17,8 +17,8 @@ from pathlib import Path
 
 from src.atomic import atomic_dir, atomic_path
 from src.config import check_writable, literal_settings, parse_device
-from src.data.encoding import write_midi, write_musicxml
 from src.data.meter import check_qpm
+from src.data.score_writer import write_midi, write_musicxml
 from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import Generation, GenerationRequest

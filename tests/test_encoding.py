@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from src.data import encoding, units
+from src.data import encoding, score_writer, units
 from src.data.corpus import load_or_build
 from src.data.keys import centre_octaves, estimate_key, fit_octaves
 from src.data.record import EncodingRecord
@@ -117,7 +117,7 @@ def test_real_songs_round_trip_through_midi_and_musicxml(erk5_corpus, tmp_path):
     vocab = erk5_corpus.vocab
     for song in erk5_corpus.songs[:8]:
         symbols = vocab.decode(erk5_corpus.tokens[song["offset"]:song["offset"] + song["length"]])
-        for suffix, writer in ((".mid", encoding.write_midi), (".musicxml", encoding.write_musicxml)):
+        for suffix, writer in ((".mid", score_writer.write_midi), (".musicxml", score_writer.write_musicxml)):
             path = tmp_path / f"song{suffix}"
             writer(symbols, path, time_signature=song["time_signature"], qpm=90)
             assert events_to_symbols(encoding.read_melody(path)) == symbols, (song["title"], suffix)
@@ -126,7 +126,7 @@ def test_real_songs_round_trip_through_midi_and_musicxml(erk5_corpus, tmp_path):
 def test_written_files_carry_tempo_and_time_signature(tmp_path):
     import music21
     path = tmp_path / "m.musicxml"
-    encoding.write_musicxml("60 _ _ 62 _ _ 64 _ _ _ _ _".split(), path, qpm=100, time_signature="3/8")
+    score_writer.write_musicxml("60 _ _ 62 _ _ 64 _ _ _ _ _".split(), path, qpm=100, time_signature="3/8")
     score = music21.converter.parse(path)
     assert score.recurse().getElementsByClass(music21.meter.TimeSignature).first().ratioString == "3/8"
     assert score.recurse().getElementsByClass(music21.tempo.MetronomeMark).first().number == 100

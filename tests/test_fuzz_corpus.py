@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from src.data import encoding, units
+from src.data import encoding, score_writer, units
 from src.data.prepare import main as prepare_main
 
 CAMPAIGN = os.environ.get("HYPOTHESIS_PROFILE") == "campaign"  # the numbers of docs/reliability.md
@@ -32,8 +32,8 @@ def fuzz_folder(folder: Path, erk5_dir: Path, huge_mb: int = 8) -> dict[str, set
     shutil.copy(erk5_dir / "erk5.abc", folder / "erk5.abc")
     valid = folder / ".valid"
     valid.mkdir()
-    encoding.write_midi(melody(0), valid / "m.mid")
-    encoding.write_musicxml(melody(1), valid / "m.musicxml")
+    score_writer.write_midi(melody(0), valid / "m.mid")
+    score_writer.write_musicxml(melody(1), valid / "m.musicxml")
     midi, xml = (valid / "m.mid").read_bytes(), (valid / "m.musicxml").read_bytes()
     shutil.rmtree(valid)
     printable = "".join(rng.choice("abcdefgABCDEFG|:[]()^_=,'/0123456789 zZ\n%!*-") for _ in range(4000))

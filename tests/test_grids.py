@@ -6,7 +6,7 @@ from fractions import Fraction
 
 import pytest
 
-from src.data import encoding
+from src.data import encoding, score_writer
 from src.data.corpus import grid_counts, load_or_build
 from src.data.meter import bar_steps, grid_of
 from src.data.record import EncodingRecord
@@ -37,7 +37,7 @@ def test_on_16ths_the_same_tune_is_skipped_and_says_which_grid_holds_it():
 def test_triplets_round_trip_through_midi_and_musicxml(writer, tmp_path):
     song = encoding.parse_unit(Unit("t.abc", "t.abc", 0, TRIPLETS), THIRDS)[0]
     path = tmp_path / f"t.{'mid' if writer == 'midi' else 'musicxml'}"
-    write = encoding.write_midi if writer == "midi" else encoding.write_musicxml
+    write = score_writer.write_midi if writer == "midi" else score_writer.write_musicxml
     write(events_to_symbols(song.events), path, step=THIRDS, time_signature="2/4")
     back = encoding.read_song(path, THIRDS)
     assert back.events == song.events and back.time_signature == "2/4"

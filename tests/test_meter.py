@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from src.data import encoding
+from src.data import encoding, score_writer
 from src.data.meter import (
     bar_positions,
     bar_steps,
@@ -75,7 +75,7 @@ def test_musicxml_kern_and_midi_give_the_same_bars(tmp_path):
     song = encoding.read_song(tmp_path / "t.krn")
     assert _positions(song)[0] == [10, 11] + list(range(12)) * 2 + [0]
     symbols = "62 _ 67 _ _ _ 71 _ _ _ 74 _ _ _ 72 _ _ _ _ _ _ _ _ _ _ _".split()
-    for suffix, writer in ((".musicxml", encoding.write_musicxml), (".mid", encoding.write_midi)):
+    for suffix, writer in ((".musicxml", score_writer.write_musicxml), (".mid", score_writer.write_midi)):
         writer(symbols, tmp_path / f"m{suffix}", time_signature="3/4", pickup=2)
         back = encoding.read_song(tmp_path / f"m{suffix}")
         assert back.time_signature == "3/4", suffix
@@ -88,7 +88,7 @@ METERS = [("2/4", 2), ("3/4", 2), ("4/4", 4), ("6/8", 2), ("3/8", 2), ("4/4", 0)
 @pytest.mark.parametrize(("meter", "pickup_steps"), METERS)
 def test_written_files_keep_the_meter_and_pickup_and_every_symbol(tmp_path, meter, pickup_steps):
     symbols = "62 _ 67 _ _ _ 71 _ _ _ _ 74 _ _ r _ 72 _ _ _ 69 _ 67 _ _ _ _ _ _ _".split()
-    for suffix, writer in ((".musicxml", encoding.write_musicxml), (".mid", encoding.write_midi)):
+    for suffix, writer in ((".musicxml", score_writer.write_musicxml), (".mid", score_writer.write_midi)):
         path = tmp_path / f"m{suffix}"
         writer(symbols, path, time_signature=meter, pickup=pickup_steps)
         song = encoding.read_song(path)

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from omegaconf import OmegaConf
 
 from src.config import CONFIG_DIR, compose_config
-from src.data import encoding
+from src.data import encoding, score_writer
 from src.data.vocab import Vocabulary, events_to_symbols
 from src.errors import UserError
 from src.preflight import check_run_objects
@@ -59,7 +59,7 @@ def melodies(draw, min_pitch: int = 48, max_pitch: int = 84) -> list[str]:
        qpm=st.integers(30, 240))
 def test_random_melodies_round_trip_through_midi_and_musicxml(symbols, step, meter, qpm):
     with tempfile.TemporaryDirectory() as folder:
-        for suffix, write in ((".mid", encoding.write_midi), (".musicxml", encoding.write_musicxml)):
+        for suffix, write in ((".mid", score_writer.write_midi), (".musicxml", score_writer.write_musicxml)):
             path = Path(folder) / f"melody{suffix}"
             write(symbols, path, step=step, qpm=qpm, time_signature=meter)
             back = events_to_symbols(encoding.read_melody(path, step=step))

@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from src.data.encoding import write_midi, write_musicxml
+from src.data.score_writer import write_midi, write_musicxml
 from src.render import synthesize, write_wav
 
 SAMPLE_RATE = 22050

@@ -1,4 +1,4 @@
-"""The only module that touches music21: score files -> note events, and symbols -> MIDI/MusicXML.
+"""Score files -> note events: the reading half of the music21 boundary (src/data/score_writer.py writes).
 
 Parsing works on *units* (`src/data/units.py`: one ABC tune, or one whole file of another format) so
 a corpus can be parsed in parallel and one broken tune never costs the rest of its file.
@@ -13,7 +13,6 @@ from pathlib import Path
 
 import music21 as m21
 
-from src.atomic import atomic_path
 from src.data.abc_text import PreparedAbc, prepare_abc
 from src.data.kern_text import expansion_order
 from src.data.keys import MAJOR_MODES, MINOR_MODES, abc_declared_key
@@ -21,7 +20,6 @@ from src.data.melody import MelodyError, Sounding, choose_part, finest_grid, gri
 from src.data.meter import bar_steps, grid_of, midi_divisors, nominal_bars
 from src.data.repeats import Mark, RepeatError, expand, played_order
 from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit, decode_text, states_meter
-from src.data.vocab import symbols_to_events
 
 # bar lines that end a section: a later `:|` with no `|:` goes back to after them
 _SECTION = {"double", "final", "light-light", "light-heavy", "heavy-light", "heavy-heavy"}
@@ -70,69 +68,6 @@ def analyze_key(path: str) -> tuple[int, str]:
     """music21's own `analyze('key')` of a single-tune file: (tonic pitch class, mode). For tests."""
     key = m21.converter.parse(path).analyze("key")
     return key.tonic.pitchClass, key.mode
-
-
-def melody_stream(
-    symbols: list[str], step: float = 0.25, qpm: float = 120, time_signature: str | None = None,
-    title: str | None = None, pickup: int = 0,
-) -> m21.stream.Score:
-    """Symbols of one song -> a one-part music21 score with tempo and time signature, not yet in
-    measures. With a `pickup` (steps before the first downbeat), the first note sits that many steps
-    before the second bar line: the notes start at `bar - pickup` steps (silence a MIDI file keeps)."""
-    part = m21.stream.Part()
-    part.append(m21.tempo.MetronomeMark(number=qpm))
-    signature = m21.meter.TimeSignature(time_signature or "4/4")
-    part.append(signature)
-    step_ql = grid_of(step)
-    bar = Fraction(signature.barDuration.quarterLength).limit_denominator(64)
-    offset = (bar - pickup * step_ql) % bar
-    for pitch, steps in symbols_to_events(symbols):
-        length = step_ql * steps
-        part.insert(offset, m21.note.Rest(quarterLength=length) if pitch is None
-                    else m21.note.Note(m21.pitch.Pitch(midi=pitch), quarterLength=length))
-        offset += length
-    score = m21.stream.Score([part])
-    score.insert(0, m21.metadata.Metadata(title=title or "melody"))
-    return score
-
-
-def write_midi(symbols: list[str], path: str | Path, **stream_kwargs) -> None:
-    """Write one melody as a standard MIDI file, whole or not at all.
-
-    The flat part is written directly, so a note crossing a barline stays one MIDI note
-    and the last note keeps its full length; a pickup starts after its silence, on the bar grid.
-    """
-    part = melody_stream(symbols, **stream_kwargs).parts[0]
-    midi_file = m21.midi.translate.streamToMidiFile(part)
-    with atomic_path(path) as tmp:
-        midi_file.open(str(tmp), "wb")
-        try:
-            midi_file.write()
-        finally:
-            midi_file.close()
-
-
-def write_musicxml(symbols: list[str], path: str | Path, **stream_kwargs) -> None:
-    """Write one melody as MusicXML, whole or not at all: measures and ties made by music21, and a
-    pickup written as a short first measure (number 0), as engravers write an anacrusis."""
-    score = melody_stream(symbols, **stream_kwargs)
-    part = score.parts[0]
-    lead = part.notesAndRests.first().offset  # the silence before a pickup, in quarter notes
-    measured = part.makeMeasures()
-    measured.makeTies(inPlace=True)
-    if lead:
-        first = measured.getElementsByClass(m21.stream.Measure).first()
-        for element in list(first.notesAndRests):
-            if element.offset < lead:
-                first.remove(element)  # the rest makeMeasures filled the silence with
-            else:
-                first.coreSetElementOffset(element, element.offset - lead)
-        first.coreElementsChanged()
-        first.paddingLeft, first.number = lead, 0
-    score.replace(part, measured)
-    with atomic_path(path) as tmp:
-        score.write("musicxml", fp=str(tmp.with_suffix(".musicxml")))
-        tmp.with_suffix(".musicxml").replace(tmp)
 
 
 def read_song(path: str | Path, step: float = 0.25) -> Song:

@@ -1,0 +1,81 @@
+"""Melodies written back as scores: a standard MIDI file and MusicXML, each whole or not at all.
+
+The writing half of the music21 boundary (src/data/encoding.py reads): symbols become a one-part score
+with a tempo mark and a time signature, a pickup placed so that the bar lines fall where the model's did,
+and files are written to a temporary name and renamed. Reading a written file back gives the same
+symbols (tested for each meter, with pickups, and on the triplet grids).
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+
+import music21 as m21
+
+from src.atomic import atomic_path
+from src.data.meter import grid_of
+from src.data.vocab import symbols_to_events
+
+
+def melody_stream(
+    symbols: list[str], step: float = 0.25, qpm: float = 120, time_signature: str | None = None,
+    title: str | None = None, pickup: int = 0,
+) -> m21.stream.Score:
+    """Symbols of one song -> a one-part music21 score with tempo and time signature, not yet in
+    measures. With a `pickup` (steps before the first downbeat), the first note sits that many steps
+    before the second bar line: the notes start at `bar - pickup` steps (silence a MIDI file keeps)."""
+    part = m21.stream.Part()
+    part.append(m21.tempo.MetronomeMark(number=qpm))
+    signature = m21.meter.TimeSignature(time_signature or "4/4")
+    part.append(signature)
+    step_ql = grid_of(step)
+    bar = Fraction(signature.barDuration.quarterLength).limit_denominator(64)
+    offset = (bar - pickup * step_ql) % bar
+    for pitch, steps in symbols_to_events(symbols):
+        length = step_ql * steps
+        part.insert(offset, m21.note.Rest(quarterLength=length) if pitch is None
+                    else m21.note.Note(m21.pitch.Pitch(midi=pitch), quarterLength=length))
+        offset += length
+    score = m21.stream.Score([part])
+    score.insert(0, m21.metadata.Metadata(title=title or "melody"))
+    return score
+
+
+def write_midi(symbols: list[str], path: str | Path, **stream_kwargs) -> None:
+    """Write one melody as a standard MIDI file, whole or not at all.
+
+    The flat part is written directly, so a note crossing a barline stays one MIDI note
+    and the last note keeps its full length; a pickup starts after its silence, on the bar grid.
+    """
+    part = melody_stream(symbols, **stream_kwargs).parts[0]
+    midi_file = m21.midi.translate.streamToMidiFile(part)
+    with atomic_path(path) as tmp:
+        midi_file.open(str(tmp), "wb")
+        try:
+            midi_file.write()
+        finally:
+            midi_file.close()
+
+
+def write_musicxml(symbols: list[str], path: str | Path, **stream_kwargs) -> None:
+    """Write one melody as MusicXML, whole or not at all: measures and ties made by music21, and a
+    pickup written as a short first measure (number 0), as engravers write an anacrusis."""
+    score = melody_stream(symbols, **stream_kwargs)
+    part = score.parts[0]
+    lead = part.notesAndRests.first().offset  # the silence before a pickup, in quarter notes
+    measured = part.makeMeasures()
+    measured.makeTies(inPlace=True)
+    if lead:
+        first = measured.getElementsByClass(m21.stream.Measure).first()
+        for element in list(first.notesAndRests):
+            if element.offset < lead:
+                first.remove(element)  # the rest makeMeasures filled the silence with
+            else:
+                first.coreSetElementOffset(element, element.offset - lead)
+        first.coreElementsChanged()
+        first.paddingLeft, first.number = lead, 0
+    score.replace(part, measured)
+    with atomic_path(path) as tmp:
+        score.write("musicxml", fp=str(tmp.with_suffix(".musicxml")))
+        tmp.with_suffix(".musicxml").replace(tmp)
