@@ -197,9 +197,9 @@ symbol: it is listed after the others, never ranked among them.
 `lstm_attn_lm_essen` and `transformer_lm_essen` train on the train songs of all of Essen
 (`data.extra_train=essen`) and are scored on essen_erk's test split like the others; no essen_erk validation
 or test song is among their training songs. `transformer_lm_essen` has the fewest bits, but its songs are in
-one register (below) and its lead over `lstm_attn_lm_essen` (0.005) is within what that spares it (0.011):
-the two are even on bits. It is first because it also fills gaps and its melodies end and range like the
-songs (docs/benchmarks.md §16); the app opens on it.
+one register (below), and its lead over `lstm_attn_lm_essen` as measured in docs/benchmarks.md §16 (0.005)
+is within what that spares it (0.011): the two are even on bits. It is listed first (and the app opens on
+it) because it also fills gaps and its melodies end and range like the songs (§16).
 
 `transformer_lm` is `make train`'s model (the fewest bits in ten CPU minutes); it and
 `transformer_lm_essen` fill gaps: the web app's and `src.sample`'s `mode=infill` (regenerate some bars of a
