@@ -73,6 +73,20 @@ def trained_run(erk5_dir, tmp_path_factory) -> Path:
     return root / "run"
 
 
+@pytest.fixture(scope="session")
+def transformer_run(erk5_dir, tmp_path_factory):
+    """A tiny transformer_lm trained for a few steps on erk5 (with fill-in-the-middle windows)."""
+    from src.train import train
+
+    root = tmp_path_factory.mktemp("transformer")
+    train(run_config(root / "run", [
+        "experiment=transformer_lm", "model.net.d_model=16", "model.net.num_layers=1", "model.net.ff_size=32",
+        "data.sequence_length=64", "data.segment_stride=64", "trainer.max_steps=6",
+        "trainer.val_check_interval=3", "callbacks.sample_export.steps=8",
+        *small_data(erk5_dir, root / "cache")]))
+    return root / "run"
+
+
 def adam_losses(net, x, y, lr: float, steps: int = 15) -> list[float]:
     """Cross-entropy after each of `steps` Adam steps on one fixed batch (for "loss falls" tests)."""
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)

@@ -30,8 +30,6 @@ from src.models.infill import (
 )
 from src.models.meter_plan import Meter, context_of
 from src.models.transformer import TransformerLM
-from src.train import train
-from tests.conftest import run_config, small_data
 
 V = 40
 SEED = "67 _ 72 _ _ _ 74 _ 76 _ _ _ 74 _ 72 _ 71 _ _ _ 69 _ 67 _ 69 _ 71 _ 72 _ _ _ 72 _ _ _"  # 36 steps
@@ -196,18 +194,6 @@ def test_bars_select_steps_as_scores_number_them():
 def test_bad_infill_requests_are_refused_in_one_line(settings, message):
     with pytest.raises(UserError, match=message):
         GenerationRequest(**settings)
-
-
-@pytest.fixture(scope="session")
-def transformer_run(erk5_dir, tmp_path_factory):
-    """A tiny transformer_lm trained for a few steps on erk5 (with fill-in-the-middle windows)."""
-    root = tmp_path_factory.mktemp("transformer")
-    train(run_config(root / "run", [
-        "experiment=transformer_lm", "model.net.d_model=16", "model.net.num_layers=1", "model.net.ff_size=32",
-        "data.sequence_length=64", "data.segment_stride=64", "trainer.max_steps=6",
-        "trainer.val_check_interval=3", "callbacks.sample_export.steps=8",
-        *small_data(erk5_dir, root / "cache")]))
-    return root / "run"
 
 
 def test_sample_infill_keeps_the_seed_outside_the_span(transformer_run, tmp_path):

@@ -229,6 +229,24 @@ def test_stream_array_holds_each_split_song_once(erk5_corpus):
     assert context[starts[1] + 1:starts[1] + 2 + len(second), 3].tolist() == downbeats.tolist()
 
 
+def test_a_shuffled_stream_holds_the_same_songs_in_one_seeded_order(erk5_corpus):
+    songs = erk5_corpus.split("train")
+    tokens, starts, context = stream_array(erk5_corpus, "train")
+    shuffled, shuffled_starts, shuffled_context = stream_array(erk5_corpus, "train", shuffle_seed=0)
+    assert stream_array(erk5_corpus, "train", shuffle_seed=0)[0].tolist() == shuffled.tolist()
+
+    def pieces(stream, opening, ctx):  # each song's (tokens, context) between its two '/'
+        ends = list(opening[1:]) + [len(stream) - 1]
+        return [(stream[a + 1:b].tolist(), ctx[a + 1:b + 1].tolist())
+                for a, b in zip(opening, ends, strict=True)]
+
+    before, after = pieces(tokens, starts, context), pieces(shuffled, shuffled_starts, shuffled_context)
+    assert len(after) == len(songs) and after != before  # another order ...
+    assert sorted(map(str, after)) == sorted(map(str, before))  # ... of the same songs, contexts with them
+    order = np.random.default_rng(0).permutation(len(songs))
+    assert after[0] == before[order[0]]
+
+
 @pytest.mark.parametrize("net", nets(), ids=net_id)
 def test_adam_steps_lower_the_every_position_loss(net):
     torch.manual_seed(0)

@@ -5,6 +5,13 @@ grouped by the mode each was asked for: the share whose last note is each pitch 
 C major / A minor), the share ending on the asked mode's tonic, and how often the key profiles the
 evaluation scores with estimate the mode that was asked. The first row is essen_erk's training songs by
 their own key. One table, printed as Markdown.
+
+A second table says where each net puts its probability of ending (`/` next): the share of it that falls
+on steps whose last note is the tonic (of the key each melody is scored in), summed over the test songs
+read alone and over the net's own melodies, beside the share that actually end there; and how many long
+notes (a quarter note or more, and at least half a bar) each holds per 100 steps, and on the tonic per
+melody. A net that knows how songs end puts the songs' share on the test songs; where its own melodies
+differ, they lead it to end elsewhere.
 """
 
 from __future__ import annotations
@@ -15,10 +22,15 @@ from collections import Counter
 import torch
 
 from src.data.keys import KEY_NAMES
+from src.data.sequences import stream_array
+from src.data.vocab import BOUNDARY_ID
 from src.eval.keys import melody_key, song_key
+from src.evaluate import build_datamodule, run_config, run_folder
 from src.models.checkpoint import load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
+from src.models.meter_plan import context_of
 
+UNLIKELY = 0.05  # an end drawn where `/` had less probability than this
 TONIC = {"major": "C", "minor": "A"}  # key-normalized: the model writes in C major or A minor
 SHOWN = {"major": ("C", "E", "D", "G"), "minor": ("A", "C")}
 
@@ -51,13 +63,80 @@ def training_songs() -> list[tuple[str, str | None]]:
             for s in corpus.split("train")]
 
 
-def model_endings(ckpt: str, melodies: int) -> tuple[list[tuple[str, str | None]], float]:
+def model_endings(ckpt: str, melodies: int) -> tuple[list[tuple[str, str | None]], float, dict]:
     module = load_module(resolve_checkpoint(ckpt)).eval()
     generation = module.generate(GenerationRequest(num_samples=melodies, steps=512),
                                  torch.Generator().manual_seed(0))
     asked = [meter.mode for meter in generation.meters]
     agree = sum(melody_key(m)[1] == a for m, a in zip(generation.melodies, asked, strict=True)) / melodies
-    return [(a, last_pitch_class(m)) for a, m in zip(asked, generation.melodies, strict=True)], agree
+    endings = [(a, last_pitch_class(m)) for a, m in zip(asked, generation.melodies, strict=True)]
+    return endings, agree, end_probability(module, ckpt, generation)
+
+
+def long_notes(symbols: list[str], bar: int, tonic: int) -> tuple[int, int]:
+    """(long notes, long notes on the tonic pitch class): notes held a quarter note (4 steps) or more,
+    and at least half of a `bar`-step bar."""
+    onsets = [i for i, s in enumerate(symbols) if s != "_"]
+    long = on_tonic = 0
+    for index, start in enumerate(onsets):
+        end = onsets[index + 1] if index + 1 < len(onsets) else len(symbols)
+        if symbols[start] not in ("r", "/") and end - start >= max(4, bar // 2):
+            long += 1
+            on_tonic += int(symbols[start]) % 12 == tonic
+    return long, on_tonic
+
+
+def tonic_share(net, ids: torch.Tensor, context: torch.Tensor, symbols: list[str], tonic: int) -> tuple:
+    """(P('/') summed over steps whose last note is the tonic, summed over all steps after a note, P('/')
+    where the song did end) of one song read alone: `ids` (T,) its opening '/' and steps, `context`
+    (T, 4) its targets' context."""
+    with torch.inference_mode():
+        logits, _ = net.advance(ids[None], None, context[None])  # (1, T, V)
+    p_end = torch.softmax(logits[0].float(), dim=-1)[:, BOUNDARY_ID].tolist()  # after input t
+    on_tonic = total = 0.0
+    last = None
+    for p, symbol in zip(p_end, ["/", *symbols], strict=True):
+        last = int(symbol) % 12 if symbol not in ("_", "r", "/") else last
+        if last is not None:
+            total += p
+            on_tonic += p if last == tonic else 0.0
+    return on_tonic, total, p_end[-1]
+
+
+def end_probability(module, ckpt: str, generation) -> dict:
+    """The second table's cells for one net: its test songs, then its own melodies."""
+    corpus = build_datamodule(module, run_config(run_folder(resolve_checkpoint(ckpt)))[0].get("data", {}),
+                              {"batch_size": 64, "cache_dir": None}).load_corpus()
+    tokens, starts, context = stream_array(corpus, "test")
+    ends = [*starts[1:].tolist(), len(tokens) - 1]
+    songs, melodies = [], []
+    for song, start, end in zip(corpus.split("test"), starts.tolist(), ends, strict=True):
+        symbols, tonic = corpus.vocab.decode(corpus.song_tokens(song)), song_key(song)[0]
+        ids = torch.from_numpy(tokens[start:end].astype("int64"))
+        share = tonic_share(module.net, ids, torch.from_numpy(context[start + 1:end + 1].astype("int64")),
+                            symbols, tonic)
+        songs.append((share, symbols, corpus.positions[song["offset"], 1], tonic))
+    for symbols, meter in zip(generation.melodies, generation.meters, strict=True):
+        tonic = melody_key(symbols, module.encoding.normalize_key)[0]
+        ids = torch.tensor([BOUNDARY_ID] + [corpus.vocab.mapping[s] for s in symbols])
+        context = context_of([meter], torch.device("cpu"))(0, len(ids))[0]
+        melodies.append((tonic_share(module.net, ids, context, symbols, tonic), symbols, meter.bar_length,
+                         tonic))
+    return {"test songs": _cells(songs), "its melodies": _cells(melodies)}
+
+
+def _cells(rows: list) -> tuple[float, ...]:
+    """(share of end probability on the tonic, share ending on it, long notes / 100 steps, long tonic
+    notes per melody, share of the endings on / off the tonic where the end had under 5% probability)
+    over (share, symbols, bar, tonic) rows."""
+    on_tonic = sum(share[0] for share, *_ in rows) / sum(share[1] for share, *_ in rows)
+    tonic_end = [last_pitch_class(s) == KEY_NAMES[t] for _, s, _, t in rows]
+    counts = [long_notes(s, int(bar), t) for _, s, bar, t in rows]
+    steps = sum(len(s) for _, s, _, _ in rows)
+    unlikely = [[share[2] < UNLIKELY for (share, *_), hit in zip(rows, tonic_end, strict=True) if hit == side]
+                for side in (True, False)]
+    return (on_tonic, sum(tonic_end) / len(rows), 100 * sum(c[0] for c in counts) / steps,
+            sum(c[1] for c in counts) / len(rows), *(sum(u) / max(len(u), 1) for u in unlikely))
 
 
 def main() -> None:
@@ -69,9 +148,16 @@ def main() -> None:
           + " / ".join(SHOWN["minor"]) + " | ends on the asked tonic | mode asked = mode estimated |")
     print("| --- " * 5 + "|")
     print(row("essen_erk training songs (their own key)", training_songs(), "1 (their key is the estimate)"))
+    probabilities = {}
     for ckpt in args.ckpts:
-        endings, agree = model_endings(ckpt, args.melodies)
+        endings, agree, probabilities[ckpt] = model_endings(ckpt, args.melodies)
         print(row(f"`{ckpt}`", endings, agree))
+    print("\n| net | read | end probability on the tonic | ending on the tonic | long notes / 100 steps | "
+          "long tonic notes / melody | ends at P('/') < 0.05: on the tonic | elsewhere |")
+    print("| --- " * 8 + "|")
+    for ckpt, cells in probabilities.items():
+        for read, values in cells.items():
+            print(f"| `{ckpt}` | {read} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,9 @@ from src.data.sequences import SongSequences, StridedWindows, stream_array
 from src.data.vocab import BOUNDARY_ID, Vocabulary
 from src.errors import UserError
 
+# data.song_order: the training stream's songs as the corpus lists them, or in one seeded random order
+SONG_ORDERS = ("corpus", "shuffled")
+SHUFFLE_SEED = 0
 
 def split_array(corpus: Corpus, split: str, sequence_length: int) -> tuple[np.ndarray, np.ndarray]:
     """One split laid out as `/`*L song `/`*L song ... `/`, plus the target positions.
@@ -116,7 +119,7 @@ class MelodyDataModule(L.LightningDataModule):
         prepare_workers: int | None = None, sequence_length: int = 64, batch_size: int = 256,
         num_workers: int = 0, transpose_augment: list[int] | tuple[int, int] | None = None,
         windows: str = "next", segment_length: int | None = None, segment_stride: int = 16,
-        extra_train: str | None = None, history: int = 0,
+        extra_train: str | None = None, history: int = 0, song_order: str = "corpus",
     ) -> None:
         super().__init__()
         for key, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
@@ -136,6 +139,9 @@ class MelodyDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers = int(batch_size), int(num_workers)
         self.segment_stride = int(segment_stride)
         self.augment = _check_augment(transpose_augment)
+        if song_order not in SONG_ORDERS:
+            raise UserError(f"data.song_order={song_order!r} is invalid: accepted {', '.join(SONG_ORDERS)}")
+        self.song_order = song_order
         self.corpus: Corpus | None = None
         self._train_corpus: Corpus | None = None  # with extra_train's songs
         self.datasets: dict[str, Dataset] = {}
@@ -208,7 +214,8 @@ class MelodyDataModule(L.LightningDataModule):
         return self._train_corpus
 
     def _every_position(self, corpus: Corpus, split: str) -> Dataset:
-        tokens, starts, context = stream_array(corpus, split)
+        shuffle = SHUFFLE_SEED if split == "train" and self.song_order == "shuffled" else None
+        tokens, starts, context = stream_array(corpus, split, shuffle)
         if split == "train":
             return StridedWindows(tokens, context, self.sequence_length, self.segment_stride,
                                   len(self.vocab), self.augment, history=self.record.history)

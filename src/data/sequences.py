@@ -21,12 +21,17 @@ from src.data.meter import MAX_BAR_INDEX, MODES
 from src.data.vocab import BOUNDARY_ID, IGNORE_ID
 
 
-def stream_array(corpus: Corpus, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stream_array(corpus: Corpus, split: str,
+                 shuffle_seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One split as `/ s1 / s2 / ... /` (N,) uint8, each song's opening `/` position (S,) int64, and
     each token's context (N, 4) uint8: (position in bar, bar length, mode, bar index); the first `/` has
     none. The bar index counts the downbeats up to the token: 0 in a pickup, 1 in the first full bar, at
-    most MAX_BAR_INDEX."""
+    most MAX_BAR_INDEX. Songs come in the corpus's order, or with `shuffle_seed` in a random one: corpus
+    neighbours are often alike (one collector, one region), which a window across them would teach a
+    net to lean on, while a song is scored and sampled alone."""
     songs = corpus.split(split)
+    if shuffle_seed is not None:
+        songs = [songs[i] for i in np.random.default_rng(shuffle_seed).permutation(len(songs))]
     pieces = [np.full(1, BOUNDARY_ID, np.uint8)]
     context = [np.zeros((1, 4), np.uint8)]
     # corpus.tokens holds each song followed by its closing '/': take both
