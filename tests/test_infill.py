@@ -257,3 +257,35 @@ def test_key_value_heads_must_divide_the_heads(kv_heads):
     with pytest.raises(UserError, match=rf"model.net.kv_heads={kv_heads!r} is not accepted; accepted: null "
                                         r"\(= heads\) or a divisor of model.net.heads=4: 1, 2, 4"):
         TransformerLM(V, d_model=16, heads=4, kv_heads=kv_heads)
+
+
+def test_bars_to_the_end_count_whole_bars_to_each_songs_closing_boundary():
+    from src.models.kinds import bars_to_end
+
+    # a song ends at index 6 ('/'), the next runs past the window: its targets have no known end
+    y = torch.tensor([[5, 1, 1, 1, 5, 1, BOUNDARY_ID, 7, 1, 1]])
+    context = torch.zeros(1, 10, 4, dtype=torch.long)
+    context[..., 1] = 4  # bars of 4 steps
+    assert bars_to_end(y, context, 3).tolist() == [[1, 1, 1, 0, 0, 0, 0] + [IGNORE_ID] * 3]
+    assert bars_to_end(y, context, 1).tolist() == [[0] * 7 + [IGNORE_ID] * 3]  # the last class: "or more"
+    context[..., 1] = 0  # unknown meter: bars of 16 steps
+    assert bars_to_end(y, context, 3)[0, 0] == 0
+
+
+def test_the_bars_to_the_end_head_trains_alongside_and_is_checked(erk5_dir, tmp_path):
+    from src.train import train
+    from tests.conftest import run_config, small_data
+
+    metrics = train(run_config(tmp_path / "run", [
+        "experiment=transformer_lm", "model.net.d_model=16", "model.net.num_layers=1", "model.net.ff_size=32",
+        "model.net.end_horizon=4", "model.end_weight=0.5", "data.sequence_length=64",
+        "data.segment_stride=64", "trainer.max_steps=2", "trainer.val_check_interval=2",
+        "callbacks.sample_export.steps=8",
+        *small_data(erk5_dir, tmp_path / "cache")]))
+    assert 0 < metrics["test/bits"] < 8
+    module = load_module(tmp_path / "run" / "checkpoints" / "best.ckpt")
+    assert module.net.end_head.out_features == 4 and module.hparams.end_weight == 0.5
+    with pytest.raises(UserError, match="model.net.end_horizon=-1 is not accepted"):
+        TransformerLM(V, end_horizon=-1)
+    with pytest.raises(UserError, match="model.end_weight=-0.1 is not accepted"):
+        type(module).check_settings({"end_weight": -0.1})

@@ -16,8 +16,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
+from src.data.vocab import BOUNDARY_ID, IGNORE_ID
 from src.errors import UserError
 from src.models.base_module import MelodyModule
 from src.models.generation import GenerationRequest
@@ -67,7 +69,7 @@ class InfillingModule(CausalModule):
     fill-in-the-middle order (src/models/infill.py), so `mode=infill` regenerates a span of a melody
     from both of its sides. Validation and test score songs left to right, as for every causal net."""
 
-    SETTINGS = {"infill_share": 0.5}
+    SETTINGS = {"infill_share": 0.5, "end_weight": 0.0}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -78,6 +80,10 @@ class InfillingModule(CausalModule):
     @classmethod
     def check_settings(cls, settings: Mapping) -> dict:
         checked = super().check_settings(settings)
+        weight = checked["end_weight"]
+        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
+            raise UserError(f"model.end_weight={weight!r} is not accepted; accepted: a number >= 0 (the "
+                            "weight of the bars-to-the-end loss, with model.net.end_horizon > 0)")
         share = checked["infill_share"]
         if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share < 1:
             raise UserError(f"model.infill_share={share!r} is not accepted; accepted: a number in [0, 1) "
@@ -92,9 +98,25 @@ class InfillingModule(CausalModule):
         x, y, context = batch
         if stage != "train":
             return self.net(x, context), y
+        head = self.net.end_head
+        ends = bars_to_end(y, context, head.out_features) if head is not None else None
         x, y, context, positions, roles = mix_in_infilling(x, y, context, self.hparams.infill_share,
                                                            self.net.marker)
-        return self.net.advance(x, None, context, positions, roles)[0], y
+        logits = self.net.advance(x, None, context, positions, roles)[0]
+        if ends is not None:  # the auxiliary bars-to-end loss, its targets moved as the inputs were
+            ends = ends.gather(1, positions.to(ends.device))
+            classes = self.net.end_head.out_features
+            self._end_loss = F.cross_entropy(self.net.end_logits.reshape(-1, classes), ends.reshape(-1),
+                                             ignore_index=IGNORE_ID)
+        return logits, y
+
+    def _step(self, batch, stage: str) -> Tensor:
+        self._end_loss = None
+        loss = super()._step(batch, stage)
+        if stage == "train" and self._end_loss is not None:
+            self.log("train/end_loss", self._end_loss, on_step=True, on_epoch=True)
+            loss = loss + self.hparams.end_weight * self._end_loss
+        return loss
 
     def draw_melodies(self, seeds: list[list[str]], seed2: list[str], request: GenerationRequest,
                       generator: torch.Generator, notes: list[str], meters: list[Meter]) -> list[list[str]]:
@@ -107,6 +129,21 @@ MODULES: dict[str, type[MelodyModule]] = {
     f"{cls.__module__}.{cls.__name__}": cls
     for cls in (WindowModule, CausalModule, InfillingModule, NGramModule, VAEModule)
 }
+
+
+def bars_to_end(y: Tensor, context: Tensor, classes: int) -> Tensor:
+    """Per target of a window (y (B, L), its context (B, L, 4)): the whole bars from it to its song's
+    closing '/' (0 .. classes - 1, the last "that many or more"), in the target's own bar length (16
+    where the meter is unknown), or IGNORE_ID where the window ends before that '/'."""
+    B, L = y.shape
+    index = torch.arange(L, device=y.device).expand(B, L)
+    beyond = 10 * L
+    next_end = torch.where(y == BOUNDARY_ID, index, beyond)
+    next_end = torch.flip(torch.cummin(torch.flip(next_end, [1]), dim=1).values, [1])  # (B, L)
+    bar = context[..., 1].long()
+    bar = torch.where(bar > 0, bar, 16)  # (B, L)
+    bars = ((next_end - index) // bar).clamp(max=classes - 1)
+    return torch.where(next_end < beyond, bars, IGNORE_ID)
 
 
 def module_kind(model: Mapping) -> type[MelodyModule]:

@@ -135,6 +135,7 @@ class TransformerLM(CausalNet):
         bars_ahead: bool | list[int] = False,
         bar_attention: bool = False,
         copy: bool = False,
+        end_horizon: int = 0,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -148,6 +149,9 @@ class TransformerLM(CausalNet):
             check_positive_int(key, value)
         check_dropout(dropout)
         check_heads(d_model, heads, width="model.net.d_model")
+        if isinstance(end_horizon, bool) or not isinstance(end_horizon, int) or end_horizon < 0:
+            raise UserError(f"model.net.end_horizon={end_horizon!r} is not accepted; accepted: 0 (off) or "
+                            "the number of bars-to-the-end classes, e.g. 16")
         kv_heads = heads if kv_heads is None else kv_heads
         if isinstance(kv_heads, bool) or not isinstance(kv_heads, int) or kv_heads <= 0 or heads % kv_heads:
             raise UserError(f"model.net.kv_heads={kv_heads!r} is not accepted; accepted: null (= heads) or a "
@@ -181,6 +185,12 @@ class TransformerLM(CausalNet):
                                     for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size)
+        # `end_horizon`: an auxiliary head for training only, the whole bars from each predicted step to its
+        # song's closing '/' (0 .. end_horizon - 1, the last class "that many or more"): a signal about the
+        # tune's form at every step; sampling never reads it. A training forward leaves its logits in
+        # `end_logits` (B, T, end_horizon) for the module's loss (src/models/kinds.py).
+        self.end_head = nn.Linear(d_model, end_horizon) if end_horizon else None
+        self.end_logits: Tensor | None = None
         # the copy path, as the recurrent nets have it: a gain per distance on the looked-back symbol, and
         # an embedding per (distance, is the input repeating it now), summed into the input
         self.copy_gain = nn.Linear(d_model, len(self.distances)) if copy else None
@@ -229,7 +239,10 @@ class TransformerLM(CausalNet):
             h, cache = block(h, self.attention_window, cache, positions, matches)
             new_caches.append(cache)
         looked = looked if self.copy_gain is not None else None
-        return self._logits(self.norm(h), looked), (new_caches, seen + T, memory)  # (B, T, V)
+        out = self.norm(h)
+        if self.end_head is not None and self.training:
+            self.end_logits = self.end_head(out)  # (B, T, end_horizon)
+        return self._logits(out, looked), (new_caches, seen + T, memory)  # (B, T, V)
 
 
 def _init_weights(module: nn.Module) -> None:
