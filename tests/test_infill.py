@@ -289,3 +289,6 @@ def test_the_bars_to_the_end_head_trains_alongside_and_is_checked(erk5_dir, tmp_
         TransformerLM(V, end_horizon=-1)
     with pytest.raises(UserError, match="model.end_weight=-0.1 is not accepted"):
         type(module).check_settings({"end_weight": -0.1})
+    with pytest.raises(UserError, match="model.end_weight=0.5 with model.net.end_horizon=0 is not accepted"):
+        type(module)(net=dict(module.hparams.net, end_horizon=0), encoding=module.hparams.encoding,
+                     optimizer=module.hparams.optimizer, end_weight=0.5)

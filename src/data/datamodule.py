@@ -28,6 +28,7 @@ from src.errors import UserError
 SONG_ORDERS = ("corpus", "shuffled")
 SHUFFLE_SEED = 0
 
+
 def split_array(corpus: Corpus, split: str, sequence_length: int) -> tuple[np.ndarray, np.ndarray]:
     """One split laid out as `/`*L song `/`*L song ... `/`, plus the target positions.
 

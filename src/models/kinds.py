@@ -76,6 +76,10 @@ class InfillingModule(CausalModule):
         if not hasattr(self.net, "marker"):
             raise UserError(f"{type(self.net).__name__} cannot read a gap's two sides; accepted: "
                             "model.net._target_=src.models.transformer.TransformerLM")
+        if (self.hparams.end_weight > 0) != (self.net.end_head is not None):  # one without the other: unused
+            raise UserError(f"model.end_weight={self.hparams.end_weight} with model.net.end_horizon="
+                            f"{self.hparams.net.get('end_horizon', 0)} is not accepted; accepted: both set "
+                            "(e.g. 0.2 and 16) or both off (0)")
 
     @classmethod
     def check_settings(cls, settings: Mapping) -> dict:
@@ -105,8 +109,8 @@ class InfillingModule(CausalModule):
         logits = self.net.advance(x, None, context, positions, roles)[0]
         if ends is not None:  # the auxiliary bars-to-end loss, its targets moved as the inputs were
             ends = ends.gather(1, positions.to(ends.device))
-            classes = self.net.end_head.out_features
-            self._end_loss = F.cross_entropy(self.net.end_logits.reshape(-1, classes), ends.reshape(-1),
+            end_logits, self.net.end_logits = self.net.end_logits, None  # taken, not left on the net
+            self._end_loss = F.cross_entropy(end_logits.reshape(-1, head.out_features), ends.reshape(-1),
                                              ignore_index=IGNORE_ID)
         return logits, y
 
