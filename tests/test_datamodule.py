@@ -145,3 +145,17 @@ def test_song_order_shuffles_only_the_causal_training_stream(erk5_dir, tmp_path)
         assert torch.equal(plain.datasets[split].starts, shuffled.datasets[split].starts)
     with pytest.raises(UserError, match="data.song_order='random' is invalid: accepted corpus, shuffled"):
         MelodyDataModule(corpus=str(erk5_dir), cache_dir=str(tmp_path), song_order="random")
+
+
+def test_window_start_song_opens_every_training_window_at_a_song(erk5_dir, tmp_path):
+    kwargs = {"sequence_length": 16, "windows": "every", "val_fraction": 0.2, "test_fraction": 0.2}
+    aligned = make_datamodule(erk5_dir, tmp_path, window_start="song", **kwargs)
+    train = aligned.datasets["train"]
+    opening = set(train.song_starts.tolist())
+    x = train.batch(torch.arange(len(train)))[0]
+    assert (x[:, 0] == BOUNDARY_ID).all() and len(opening) > 1 and 0 in opening
+    for split in ("val", "test"):  # scored song by song either way
+        assert torch.equal(aligned.datasets[split].starts, make_datamodule(erk5_dir, tmp_path, **kwargs)
+                           .datasets[split].starts)
+    with pytest.raises(UserError, match="data.window_start='bar' is invalid: accepted anywhere, song"):
+        MelodyDataModule(corpus=str(erk5_dir), cache_dir=str(tmp_path), window_start="bar")

@@ -6,7 +6,7 @@ import torch
 
 from src.data.vocab import BOUNDARY_ID, Vocabulary
 from src.models.checkpoint import load_module
-from tools.endings import long_notes, tonic_share
+from tools.endings import last_note, last_note_cells, long_notes, tonic_share
 
 TUNE = "60 _ _ _ 62 _ r _ _ _ 60 _ _ _ _ _ _ _".split()  # C (4 steps), D (2), a rest, C (8)
 
@@ -30,3 +30,13 @@ def test_end_probability_is_split_by_the_last_note_so_far(transformer_run):
     assert abs(total - float(p_end[1:].sum())) < 1e-5
     assert abs(on_tonic - float(p_end[1:5].sum() + p_end[11:].sum())) < 1e-5
     assert abs(at_end - float(p_end[-1])) < 1e-6  # where the tune ends
+
+
+def test_last_note_place_and_length_in_its_bar():
+    # TUNE's last C starts at step 10: a downbeat when step 0 sits at position 6 of a 16-step bar
+    assert last_note(TUNE, first_position=6, bar=16) == (True, False)
+    assert last_note(TUNE, first_position=0, bar=16) == (False, False)  # 8 steps: half the bar
+    assert last_note(TUNE, first_position=0, bar=48) == (False, True)  # 8 of 48: under a quarter
+    assert last_note(["r", "_"], first_position=0, bar=16) is None
+    rows = [(TUNE, 6, 16, 0), (TUNE, 0, 48, 2), (["r"], 0, 16, 0)]  # the rest-only row is left out
+    assert last_note_cells(rows, ended=0.75) == (0.5, 1.0, 0.5, 0.0, 0.25)

@@ -143,6 +143,19 @@ def test_prompts_keep_one_leading_boundary():
     assert one_leading_boundary(prompt[:2]).tolist() == [[0, 5, 1, 6], [0, 0, 0, 0]]
 
 
+def test_song_aligned_windows_open_at_a_song_and_only_where_one_fits():
+    tokens = np.arange(50, dtype=np.uint8)  # value = position
+    context = np.stack([tokens, tokens + 1, tokens % 2], axis=1)
+    songs = np.array([0, 12, 30, 45])  # the song at 45 has no full window after it (the last starts at 41)
+    windows = StridedWindows(tokens, context, 8, 5, V, song_starts=songs)
+    assert len(windows) == 9  # as many windows an epoch as the strided layout
+    torch.manual_seed(0)
+    starts = torch.cat([windows.batch(torch.arange(9))[0][:, 0] for _ in range(30)]).long()
+    assert set(starts.tolist()) == {0, 12, 30}
+    x, y, c = windows.batch(torch.arange(9))
+    assert (y[:, 0] == x[:, 0] + 1).all() and (c[:, :, 0] == y).all()  # targets and context move on by one
+
+
 def test_every_position_windows_move_targets_on_by_one():
     tokens = np.arange(50, dtype=np.uint8)  # value = position, to read starts off
     context = np.stack([tokens, tokens + 1, tokens % 2], axis=1)  # (50, 3)

@@ -12,6 +12,10 @@ read alone and over the net's own melodies, beside the share that actually end t
 notes (a quarter note or more, and at least half a bar) each holds per 100 steps, and on the tonic per
 melody. A net that knows how songs end puts the songs' share on the test songs; where its own melodies
 differ, they lead it to end elsewhere.
+
+A third table says how the last notes fall: the share of melodies whose last note starts on a downbeat,
+the share whose last note lasts under a quarter of a bar (an abrupt end), the share on the tonic of each
+kind, and the share that never ended within the 512 steps drawn.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from src.models.checkpoint import load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
 from src.models.meter_plan import context_of
 
+STEPS = 512  # drawn per melody, as src.evaluate draws them
 UNLIKELY = 0.05  # an end drawn where `/` had less probability than this
 TONIC = {"major": "C", "minor": "A"}  # key-normalized: the model writes in C major or A minor
 SHOWN = {"major": ("C", "E", "D", "G"), "minor": ("A", "C")}
@@ -65,7 +70,7 @@ def training_songs() -> list[tuple[str, str | None]]:
 
 def model_endings(ckpt: str, melodies: int) -> tuple[list[tuple[str, str | None]], float, dict]:
     module = load_module(resolve_checkpoint(ckpt)).eval()
-    generation = module.generate(GenerationRequest(num_samples=melodies, steps=512),
+    generation = module.generate(GenerationRequest(num_samples=melodies, steps=STEPS),
                                  torch.Generator().manual_seed(0))
     asked = [meter.mode for meter in generation.meters]
     agree = sum(melody_key(m)[1] == a for m, a in zip(generation.melodies, asked, strict=True)) / melodies
@@ -84,6 +89,30 @@ def long_notes(symbols: list[str], bar: int, tonic: int) -> tuple[int, int]:
             long += 1
             on_tonic += int(symbols[start]) % 12 == tonic
     return long, on_tonic
+
+
+def last_note(symbols: list[str], first_position: int, bar: int) -> tuple[bool, bool] | None:
+    """(starts on a downbeat, lasts under a quarter of the bar) of a melody's last note, its step 0 at
+    `first_position` of a `bar`-step bar; None without notes."""
+    onsets = [i for i, s in enumerate(symbols) if s != "_"]
+    notes = [(start, (onsets[k + 1] if k + 1 < len(onsets) else len(symbols)) - start)
+             for k, start in enumerate(onsets) if symbols[start] not in ("r", "/")]
+    if not notes:
+        return None
+    start, steps = notes[-1]
+    return (first_position + start) % bar == 0, 4 * steps < bar
+
+
+def last_note_cells(rows: list[tuple[list[str], int, int, int]], ended: float) -> tuple[float, ...]:
+    """(on a downbeat, tonic among them, abrupt, tonic among them, not ended) over (symbols, first
+    position, bar, tonic) rows."""
+    kinds = [(last_note(s, first, bar), last_pitch_class(s) == KEY_NAMES[t]) for s, first, bar, t in rows]
+    kinds = [(kind, hit) for kind, hit in kinds if kind is not None]
+    cells = []
+    for index in (0, 1):
+        hits = [hit for kind, hit in kinds if kind[index]]
+        cells += [len(hits) / len(kinds), sum(hits) / max(len(hits), 1)]
+    return (*cells, 1 - ended)
 
 
 def tonic_share(net, ids: torch.Tensor, context: torch.Tensor, symbols: list[str], tonic: int) -> tuple:
@@ -109,20 +138,26 @@ def end_probability(module, ckpt: str, generation) -> dict:
                               {"batch_size": 64, "cache_dir": None}).load_corpus()
     tokens, starts, context = stream_array(corpus, "test")
     ends = [*starts[1:].tolist(), len(tokens) - 1]
-    songs, melodies = [], []
+    songs, melodies, song_notes, melody_notes = [], [], [], []
     for song, start, end in zip(corpus.split("test"), starts.tolist(), ends, strict=True):
         symbols, tonic = corpus.vocab.decode(corpus.song_tokens(song)), song_key(song)[0]
         ids = torch.from_numpy(tokens[start:end].astype("int64"))
         share = tonic_share(module.net, ids, torch.from_numpy(context[start + 1:end + 1].astype("int64")),
                             symbols, tonic)
-        songs.append((share, symbols, corpus.positions[song["offset"], 1], tonic))
+        first, bar = (int(v) for v in corpus.positions[song["offset"]])
+        songs.append((share, symbols, bar, tonic))
+        song_notes.append((symbols, first, bar, tonic))
     for symbols, meter in zip(generation.melodies, generation.meters, strict=True):
         tonic = melody_key(symbols, module.encoding.normalize_key)[0]
         ids = torch.tensor([BOUNDARY_ID] + [corpus.vocab.mapping[s] for s in symbols])
         context = context_of([meter], torch.device("cpu"))(0, len(ids))[0]
         melodies.append((tonic_share(module.net, ids, context, symbols, tonic), symbols, meter.bar_length,
                          tonic))
-    return {"test songs": _cells(songs), "its melodies": _cells(melodies)}
+        melody_notes.append((symbols, (meter.bar_length - meter.pickup) % meter.bar_length, meter.bar_length,
+                             tonic))
+    ended = sum(len(s) < STEPS for s in generation.melodies) / len(generation.melodies)
+    return {"test songs": (_cells(songs), last_note_cells(song_notes, 1.0)),
+            "its melodies": (_cells(melodies), last_note_cells(melody_notes, ended))}
 
 
 def _cells(rows: list) -> tuple[float, ...]:
@@ -156,7 +191,13 @@ def main() -> None:
           "long tonic notes / melody | ends at P('/') < 0.05: on the tonic | elsewhere |")
     print("| --- " * 8 + "|")
     for ckpt, cells in probabilities.items():
-        for read, values in cells.items():
+        for read, (values, _) in cells.items():
+            print(f"| `{ckpt}` | {read} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
+    print("\n| net | read | last note on a downbeat | on the tonic | last note under a quarter bar | "
+          "on the tonic | never ended |")
+    print("| --- " * 7 + "|")
+    for ckpt, cells in probabilities.items():
+        for read, (_, values) in cells.items():
             print(f"| `{ckpt}` | {read} | " + " | ".join(f"{v:.3f}" for v in values) + " |")
 
 

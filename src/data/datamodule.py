@@ -26,6 +26,8 @@ from src.errors import UserError
 
 # data.song_order: the training stream's songs as the corpus lists them, or in one seeded random order
 SONG_ORDERS = ("corpus", "shuffled")
+# data.window_start: causal nets' training windows open anywhere in the stream, or each at a song's opening
+WINDOW_STARTS = ("anywhere", "song")
 SHUFFLE_SEED = 0
 
 
@@ -121,6 +123,7 @@ class MelodyDataModule(L.LightningDataModule):
         num_workers: int = 0, transpose_augment: list[int] | tuple[int, int] | None = None,
         windows: str = "next", segment_length: int | None = None, segment_stride: int = 16,
         extra_train: str | None = None, history: int = 0, song_order: str = "corpus",
+        window_start: str = "anywhere",
     ) -> None:
         super().__init__()
         for key, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
@@ -143,6 +146,10 @@ class MelodyDataModule(L.LightningDataModule):
         if song_order not in SONG_ORDERS:
             raise UserError(f"data.song_order={song_order!r} is invalid: accepted {', '.join(SONG_ORDERS)}")
         self.song_order = song_order
+        if window_start not in WINDOW_STARTS:
+            raise UserError(f"data.window_start={window_start!r} is invalid: accepted "
+                            f"{', '.join(WINDOW_STARTS)}")
+        self.window_start = window_start
         self.corpus: Corpus | None = None
         self._train_corpus: Corpus | None = None  # with extra_train's songs
         self.datasets: dict[str, Dataset] = {}
@@ -219,7 +226,8 @@ class MelodyDataModule(L.LightningDataModule):
         tokens, starts, context = stream_array(corpus, split, shuffle)
         if split == "train":
             return StridedWindows(tokens, context, self.sequence_length, self.segment_stride,
-                                  len(self.vocab), self.augment, history=self.record.history)
+                                  len(self.vocab), self.augment, history=self.record.history,
+                                  song_starts=starts if self.window_start == "song" else None)
         return SongSequences(tokens, starts, context)
 
     def check_splits(self) -> None:

@@ -50,12 +50,14 @@ def stream_array(corpus: Corpus, split: str,
 class StridedWindows(Dataset):
     """Windows of L + 1 symbols every `stride` positions, each start moved by a random offset in
     [0, stride) per draw so that window edges fall everywhere; views over one uint8 array. With
-    `history` H > 0 each window also brings the H ids before it (`/` before the stream's start), which
-    a look-back reads (src/models/step_inputs.py)."""
+    `song_starts` (each song's opening `/`) every window instead opens at a song drawn at random, so
+    each song in it up to the window's last is read from its own opening, as sampling reads a melody
+    (the window count per epoch is the same). With `history` H > 0 each window also brings the H ids
+    before it (`/` before the stream's start), which a look-back reads (src/models/step_inputs.py)."""
 
     def __init__(self, tokens: np.ndarray, context: np.ndarray, sequence_length: int, stride: int,
                  vocab_size: int, augment: tuple[int, int] | None = None, jitter: bool = True,
-                 history: int = 0) -> None:
+                 history: int = 0, song_starts: np.ndarray | None = None) -> None:
         self.tokens = torch.from_numpy(tokens)  # (N,) uint8
         self.windows = self.tokens.unfold(0, sequence_length + 1, 1)  # (N-L, L+1) view, no copy
         self.context = torch.from_numpy(context)  # (N, 4) uint8
@@ -66,6 +68,9 @@ class StridedWindows(Dataset):
             self.before = padded.unfold(0, history, 1)
         self.stride, self.vocab_size, self.augment, self.jitter = stride, vocab_size, augment, jitter
         self.count = (len(self.windows) - 1) // stride + 1 if len(self.windows) else 0
+        self.song_starts = None  # (S',) int64: the songs whose window fits before the stream's end
+        if song_starts is not None:
+            self.song_starts = torch.from_numpy(song_starts[song_starts <= max(len(self.windows) - 1, 0)])
 
     def __len__(self) -> int:
         return self.count
@@ -79,8 +84,11 @@ class StridedWindows(Dataset):
     def batch(self, indices: Tensor) -> tuple[Tensor, ...]:
         """Inputs (B, L) uint8, targets (B, L) int64 (the inputs moved on by one), the targets' context
         (B, L, 4) uint8, and with a history the H ids before the inputs (B, H) uint8."""
-        starts = indices * self.stride
-        if self.jitter:
+        if self.song_starts is not None:  # one song's opening '/' per window, drawn anew each time
+            starts = self.song_starts[torch.randint(0, len(self.song_starts), indices.shape)]
+        else:
+            starts = indices * self.stride
+        if self.jitter and self.song_starts is None:
             starts = starts + torch.randint(0, self.stride, starts.shape)
         starts = starts.clamp(max=len(self.windows) - 1)
         w = self.windows[starts]  # (B, L+1) gather
