@@ -154,8 +154,8 @@ def main() -> None:
         if not any(a in ("-m", "--multirun") or a.startswith("-") for a in argv):
             overrides = [a for a in argv if not a.startswith("hydra.")]
             cfg = compose_config("config", overrides)
-            kind, model = module_kind(cfg.model), to_plain(cfg.model)
-            with config_errors("model"):
+            with config_errors("model"):  # resolving may fail too: an interpolation to no key
+                kind, model = module_kind(cfg.model), to_plain(cfg.model)
                 kind.check_config(model, to_plain(cfg.optimizer), to_plain(cfg.scheduler))
             with config_errors("data"):  # validates data.* without touching the corpus
                 datamodule = build(cfg.data, **kind.data_layout(model["net"]))

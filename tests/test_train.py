@@ -126,6 +126,8 @@ def test_unknown_experiment_is_one_line_exit_2(tmp_path):
     (["data.extra_train=nowhere"], "data.extra_train='nowhere' is neither a bundled corpus"),
     (["model.net.weight_dropout=1.5", "experiment=lstm_attn_lm"], "model.net.weight_dropout"),
     (["optimizer.name=sgd"], "optimizer.name"),
+    (["model.net.num_layers=${oops}"], "model.net.num_layers: Interpolation key 'oops' not found"),
+    (["data.window_start=bar"], "data.window_start='bar' is invalid: accepted anywhere, song"),
     (["init_from=/nowhere/best.ckpt"], "checkpoint /nowhere/best.ckpt does not exist"),
     (["init_from=true"], "init_from=True is not accepted"),
     (["data.corpus=/home/me/my", "tunes"], "'tunes' is not key=value (a value split at a space"),
