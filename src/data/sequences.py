@@ -88,8 +88,8 @@ class StridedWindows(Dataset):
             starts = self.song_starts[torch.randint(0, len(self.song_starts), indices.shape)]
         else:
             starts = indices * self.stride
-        if self.jitter and self.song_starts is None:
-            starts = starts + torch.randint(0, self.stride, starts.shape)
+            if self.jitter:
+                starts = starts + torch.randint(0, self.stride, starts.shape)
         starts = starts.clamp(max=len(self.windows) - 1)
         w = self.windows[starts]  # (B, L+1) gather
         x, y = w[:, :-1], w[:, 1:]
