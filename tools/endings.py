@@ -26,8 +26,9 @@ from collections import Counter
 import torch
 
 from src.data.keys import KEY_NAMES
+from src.data.meter import planned_positions
 from src.data.sequences import stream_array
-from src.data.vocab import BOUNDARY_ID
+from src.data.vocab import BOUNDARY_ID, symbols_to_events
 from src.eval.keys import melody_key, song_key
 from src.evaluate import build_datamodule, run_config, run_folder
 from src.models.checkpoint import load_module, resolve_checkpoint
@@ -78,28 +79,30 @@ def model_endings(ckpt: str, melodies: int) -> tuple[list[tuple[str, str | None]
     return endings, agree, end_probability(module, ckpt, generation)
 
 
+def notes(symbols: list[str]) -> list[tuple[int, int, int]]:
+    """(start step, steps held, pitch) of each note of one melody, rests left out."""
+    spans, start = [], 0
+    for pitch, steps in symbols_to_events(symbols):
+        if pitch is not None:
+            spans.append((start, steps, pitch))
+        start += steps
+    return spans
+
+
 def long_notes(symbols: list[str], bar: int, tonic: int) -> tuple[int, int]:
     """(long notes, long notes on the tonic pitch class): notes held a quarter note (4 steps) or more,
     and at least half of a `bar`-step bar."""
-    onsets = [i for i, s in enumerate(symbols) if s != "_"]
-    long = on_tonic = 0
-    for index, start in enumerate(onsets):
-        end = onsets[index + 1] if index + 1 < len(onsets) else len(symbols)
-        if symbols[start] not in ("r", "/") and end - start >= max(4, bar // 2):
-            long += 1
-            on_tonic += int(symbols[start]) % 12 == tonic
-    return long, on_tonic
+    long = [pitch for _, steps, pitch in notes(symbols) if steps >= max(4, bar // 2)]
+    return len(long), sum(pitch % 12 == tonic for pitch in long)
 
 
 def last_note(symbols: list[str], first_position: int, bar: int) -> tuple[bool, bool] | None:
     """(starts on a downbeat, lasts under a quarter of the bar) of a melody's last note, its step 0 at
     `first_position` of a `bar`-step bar; None without notes."""
-    onsets = [i for i, s in enumerate(symbols) if s != "_"]
-    notes = [(start, (onsets[k + 1] if k + 1 < len(onsets) else len(symbols)) - start)
-             for k, start in enumerate(onsets) if symbols[start] not in ("r", "/")]
-    if not notes:
+    spans = notes(symbols)
+    if not spans:
         return None
-    start, steps = notes[-1]
+    start, steps, _ = spans[-1]
     return (first_position + start) % bar == 0, 4 * steps < bar
 
 
@@ -138,37 +141,35 @@ def end_probability(module, ckpt: str, generation) -> dict:
                               {"batch_size": 64, "cache_dir": None}).load_corpus()
     tokens, starts, context = stream_array(corpus, "test")
     ends = [*starts[1:].tolist(), len(tokens) - 1]
-    songs, melodies, song_notes, melody_notes = [], [], [], []
+    songs, melodies = [], []  # (end-probability shares, (symbols, step 0's bar position, bar, tonic))
     for song, start, end in zip(corpus.split("test"), starts.tolist(), ends, strict=True):
         symbols, tonic = corpus.vocab.decode(corpus.song_tokens(song)), song_key(song)[0]
         ids = torch.from_numpy(tokens[start:end].astype("int64"))
         share = tonic_share(module.net, ids, torch.from_numpy(context[start + 1:end + 1].astype("int64")),
                             symbols, tonic)
         first, bar = (int(v) for v in corpus.positions[song["offset"]])
-        songs.append((share, symbols, bar, tonic))
-        song_notes.append((symbols, first, bar, tonic))
+        songs.append((share, (symbols, first, bar, tonic)))
     for symbols, meter in zip(generation.melodies, generation.meters, strict=True):
         tonic = melody_key(symbols, module.encoding.normalize_key)[0]
         ids = torch.tensor([BOUNDARY_ID] + [corpus.vocab.mapping[s] for s in symbols])
         context = context_of([meter], torch.device("cpu"))(0, len(ids))[0]
-        melodies.append((tonic_share(module.net, ids, context, symbols, tonic), symbols, meter.bar_length,
-                         tonic))
-        melody_notes.append((symbols, (meter.bar_length - meter.pickup) % meter.bar_length, meter.bar_length,
-                             tonic))
+        first = int(planned_positions(meter.bar_length, meter.pickup, 1)[0, 0])
+        melodies.append((tonic_share(module.net, ids, context, symbols, tonic),
+                         (symbols, first, meter.bar_length, tonic)))
     ended = sum(len(s) < STEPS for s in generation.melodies) / len(generation.melodies)
-    return {"test songs": (_cells(songs), last_note_cells(song_notes, 1.0)),
-            "its melodies": (_cells(melodies), last_note_cells(melody_notes, ended))}
+    return {"test songs": (_cells(songs), last_note_cells([row for _, row in songs], 1.0)),
+            "its melodies": (_cells(melodies), last_note_cells([row for _, row in melodies], ended))}
 
 
 def _cells(rows: list) -> tuple[float, ...]:
     """(share of end probability on the tonic, share ending on it, long notes / 100 steps, long tonic
     notes per melody, share of the endings on / off the tonic where the end had under 5% probability)
-    over (share, symbols, bar, tonic) rows."""
-    on_tonic = sum(share[0] for share, *_ in rows) / sum(share[1] for share, *_ in rows)
-    tonic_end = [last_pitch_class(s) == KEY_NAMES[t] for _, s, _, t in rows]
-    counts = [long_notes(s, int(bar), t) for _, s, bar, t in rows]
-    steps = sum(len(s) for _, s, _, _ in rows)
-    unlikely = [[share[2] < UNLIKELY for (share, *_), hit in zip(rows, tonic_end, strict=True) if hit == side]
+    over (shares, (symbols, first position, bar, tonic)) rows."""
+    on_tonic = sum(share[0] for share, _ in rows) / sum(share[1] for share, _ in rows)
+    tonic_end = [last_pitch_class(s) == KEY_NAMES[t] for _, (s, _, _, t) in rows]
+    counts = [long_notes(s, bar, t) for _, (s, _, bar, t) in rows]
+    steps = sum(len(s) for _, (s, *_) in rows)
+    unlikely = [[share[2] < UNLIKELY for (share, _), hit in zip(rows, tonic_end, strict=True) if hit == side]
                 for side in (True, False)]
     return (on_tonic, sum(tonic_end) / len(rows), 100 * sum(c[0] for c in counts) / steps,
             sum(c[1] for c in counts) / len(rows), *(sum(u) / max(len(u), 1) for u in unlikely))
