@@ -3,7 +3,8 @@
 
 For one checkpoint: the test metrics exactly as training scores them (the same DataModule and test step),
 musical statistics of generated melodies (seeded with the test songs' openings, and unseeded) against the
-held-out songs, and their verbatim overlap with the training split. Writes report.json, report.md and
+held-out songs, and their verbatim overlap with the training split. `split=val` does all of it on the
+validation songs instead, so sampling settings can be chosen without looking at the test songs. Writes report.json, report.md and
 report_*.png (src/eval/report.py). Arguments are literal `name=value` pairs over conf/evaluate.yaml.
 """
 
@@ -41,7 +42,8 @@ from src.models.generation import GenerationRequest
 from src.models.meter_plan import Meter
 from src.quiet import quiet_lightning
 
-TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir")
+TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir", "split")
+SPLITS = ("test", "val")
 
 
 def check_settings(settings: dict) -> GenerationRequest:
@@ -52,6 +54,9 @@ def check_settings(settings: dict) -> GenerationRequest:
         ("window", lambda v: v >= 1, "an integer >= 1", int),
         ("batch_size", lambda v: v >= 1, "an integer >= 1", int),
     ])
+    if settings["split"] not in SPLITS:
+        raise UserError(f"split={settings['split']!r} is not accepted; accepted: {', '.join(SPLITS)} (the "
+                        "held-out songs to compare with; val chooses settings without looking at test)")
     if bool(settings["ckpt"]) == bool(settings["runs"]):
         raise UserError("give one of ckpt= (a .ckpt file or run folder: a report) or runs= (a sweep "
                         "folder or run folders separated by commas: a leaderboard)")
@@ -87,8 +92,9 @@ def build_datamodule(module, data: dict, settings: dict) -> MelodyDataModule:
                                         transpose_augment=None)
 
 
-def heldout_metrics(module, datamodule: MelodyDataModule, device: torch.device) -> dict[str, float]:
-    """`test/*` metrics of the module on the test split, by Lightning's test loop as in training."""
+def heldout_metrics(module, datamodule: MelodyDataModule, device: torch.device,
+                    split: str = "test") -> dict[str, float]:
+    """`test/*` (or `val/*`) metrics of the module on that split, by Lightning's loop as in training."""
     accelerator = {"cpu": "cpu", "cuda": "gpu", "mps": "mps"}.get(device.type, device.type)
     devices = [device.index or 0] if device.type == "cuda" else 1
     # Lightning's start-up lines and the few-workers hint are noise in a report command;
@@ -96,7 +102,8 @@ def heldout_metrics(module, datamodule: MelodyDataModule, device: torch.device) 
     with quiet_lightning(logging.WARNING, (".*does not have many workers.*", ".*LeafSpec.*")):
         trainer = L.Trainer(accelerator=accelerator, devices=devices, logger=False,
                             enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
-        results = trainer.test(module, datamodule=datamodule, verbose=False)[0]
+        loop = trainer.test if split == "test" else trainer.validate
+        results = loop(module, datamodule=datamodule, verbose=False)[0]
     module.to(device).eval()  # the test loop's teardown may have moved it
     return {name: float(value) for name, value in sorted(results.items())}
 
@@ -119,26 +126,27 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
     corpus = datamodule.load_corpus()
     if corpus.vocab.mapping != vocab.mapping:
         raise UserError(f"the corpus cache {corpus.path} has another vocabulary than checkpoint {ckpt}")
-    test_songs = corpus.split("test")
-    real = [vocab.decode(corpus.song_tokens(s)) for s in test_songs]
+    split = settings["split"]
+    heldout_songs = corpus.split(split)  # the held-out songs everything is compared with
+    real = [vocab.decode(corpus.song_tokens(s)) for s in heldout_songs]
     seconds, notes = {}, []
 
     tick = time.perf_counter()
-    heldout = heldout_report(module, datamodule, device, run_dir, config, notes)
+    heldout = heldout_report(module, datamodule, device, run_dir, config, notes, split)
     seconds["heldout"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     # name -> (melodies, keys, seed length, meters)
-    test_meters = [song_meter(corpus, s) for s in test_songs]
-    generated = generate(module, test_songs, real, test_meters, request, settings["seed_length"], device,
+    heldout_meters = [song_meter(corpus, s) for s in heldout_songs]
+    generated = generate(module, heldout_songs, real, heldout_meters, request, settings["seed_length"], device,
                          notes)
     seconds["generation"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     step = module.encoding.step
-    sets = {"real": summarize(real, [song_key(s) for s in test_songs])}
+    sets = {"real": summarize(real, [song_key(s) for s in heldout_songs])}
     sets |= {name: summarize(melodies, keys) for name, (melodies, keys, _, _) in generated.items()}
-    rhythm = {"real": rhythm_summary(real, [rhythm_meter(m, step) for m in test_meters])}
+    rhythm = {"real": rhythm_summary(real, [rhythm_meter(m, step) for m in heldout_meters])}
     rhythm |= {name: rhythm_summary(melodies, [rhythm_meter(m, step) for m in meters])
                for name, (melodies, _, _, meters) in generated.items()}
     seconds["statistics"] = time.perf_counter() - tick
@@ -156,11 +164,11 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
     seconds["memorization"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    infill = infill_report(module, corpus) if "infill" in module.modes else None
+    infill = infill_report(module, corpus, split) if "infill" in module.modes else None
     seconds["infill"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    realism = realism_tests(trained, train_songs, real, test_songs, generated, request,
+    realism = realism_tests(trained, train_songs, real, heldout_songs, generated, request,
                             module.encoding.normalize_key)
     seconds["realism"] = time.perf_counter() - tick
     seconds["total"] = time.perf_counter() - started
@@ -171,7 +179,7 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
         "vae": not module.continues,
         "encoding": {k: v for k, v in encoding.items() if k != "mapping"},
         "data": {"split_from": split_from, "config_from": config_source, "cache": str(corpus.path),
-                 "test_songs": len(test_songs), "train_songs": len(train_songs),
+                 "split": split, "heldout_songs": len(heldout_songs), "train_songs": len(train_songs),
                  "val_fraction": datamodule.record.val_fraction,
                  "test_fraction": datamodule.record.test_fraction},
         "settings": {k: v for k, v in settings.items() if k not in ("ckpt", "runs", "out_dir")},
@@ -193,13 +201,13 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
     }, out_dir
 
 
-def realism_tests(trained, train_songs: list[dict], real: list[list[str]], test_songs: list[dict],
+def realism_tests(trained, train_songs: list[dict], real: list[list[str]], heldout_songs: list[dict],
                   generated: dict, request: GenerationRequest, normalize_key: bool) -> dict:
     """The classifier two-sample test of each generated set against the held-out songs, beside two
     controls: as many training songs (drawn with `rng_seed`), and an order-5 n-gram's melodies counted
     on the same training songs and drawn like the unseeded set."""
-    real_keys, seed = [song_key(s) for s in test_songs], request.rng_seed
-    pick = np.random.default_rng(seed).permutation(len(train_songs))[:len(test_songs)]
+    real_keys, seed = [song_key(s) for s in heldout_songs], request.rng_seed
+    pick = np.random.default_rng(seed).permutation(len(train_songs))[:len(heldout_songs)]
     control = [train_songs[i] for i in sorted(pick)]
     result = {"train_songs": two_sample([trained.vocab.decode(trained.song_tokens(s)) for s in control],
                                         [song_key(s) for s in control], real, real_keys, seed)}
@@ -213,23 +221,24 @@ def realism_tests(trained, train_songs: list[dict], real: list[list[str]], test_
 
 
 def heldout_report(module, datamodule: MelodyDataModule, device: torch.device, run_dir: Path, config: dict,
-                   notes: list[str]) -> dict:
-    """Test metrics, the accuracy of always answering `_`, and the run's own metrics.json to compare."""
-    metrics = heldout_metrics(module, datamodule, device)
-    tokens, targets = split_array(datamodule.load_corpus(), "test", module.window)
+                   notes: list[str], split: str = "test") -> dict:
+    """The split's metrics, the accuracy of always answering `_`, and the run's own metrics.json to compare."""
+    metrics = heldout_metrics(module, datamodule, device, split)
+    tokens, targets = split_array(datamodule.load_corpus(), split, module.window)
     saved = run_dir / "metrics.json"
     saved = json.loads(saved.read_text()).get("metrics") if saved.is_file() else None
-    if saved and abs(saved.get("test/bits", math.nan) - metrics.get("test/bits", math.nan)) <= 1e-4:
-        notes.append("the held-out metrics equal the run's metrics.json (test/bits to 1e-4)")
+    bits = f"{split}/bits"
+    if saved and abs(saved.get(bits, math.nan) - metrics.get(bits, math.nan)) <= 1e-4:
+        notes.append(f"the held-out metrics equal the run's metrics.json ({bits} to 1e-4)")
     elif saved:
-        limit = (config.get("trainer") or {}).get("limit_test_batches")
-        why = (f": the run scored only trainer.limit_test_batches={limit} test batches, this evaluation all "
-               "of them" if limit is not None else "")
-        notes.append(f"test/bits differs from the run's metrics.json{why}")
+        limit = (config.get("trainer") or {}).get(f"limit_{split}_batches")
+        why = (f": the run scored only {limit} batches of the {split} split, this evaluation all of them"
+               if limit is not None else "")
+        notes.append(f"{bits} differs from the run's metrics.json{why}")
     return {
         "metrics": metrics, "targets": len(targets),
         "always_hold_acc": float((tokens[targets] == HOLD_ID).mean()) if len(targets) else math.nan,
-        "metrics_json": {k: v for k, v in saved.items() if k.startswith("test/")} if saved else None,
+        "metrics_json": {k: v for k, v in saved.items() if k.startswith(f"{split}/")} if saved else None,
     }
 
 
@@ -245,33 +254,33 @@ def rhythm_meter(meter: Meter, step: float) -> tuple[int, int, int, str]:
             beat_steps(meter.time_signature, step), meter.time_signature)
 
 
-def generate(module, test_songs: list[dict], real: list[list[str]], test_meters: list[Meter],
+def generate(module, heldout_songs: list[dict], real: list[list[str]], heldout_meters: list[Meter],
              unseeded: GenerationRequest, length: int, device: torch.device, notes: list[str]) -> dict:
     """name -> (melodies, the key each is scored in, seed length, meters) of the seeded and unseeded sets.
 
-    Seeded: the opening `length` (seed_length) steps of the test songs longer than that, in split order (again
+    Seeded: the opening `length` (seed_length) steps of the held-out songs longer than that, in split order (again
     from the first when there are fewer than `num_samples`), each continued once in its song's meter;
     scored in its song's key. Unseeded: from a song start, in meters drawn from the training songs';
     scored in the key estimated from its notes.
     """
     generator = torch.Generator(device=device).manual_seed(unseeded.rng_seed)
     n = unseeded.num_samples
-    openers = [i for i, s in enumerate(test_songs) if s["length"] > length]
+    openers = [i for i, s in enumerate(heldout_songs) if s["length"] > length]
     generated = {}
     if not module.continues:
         notes.append("VAE checkpoint: no seeded set (a VAE does not continue a seed); the unseeded set is "
                      f"drawn from its prior, one segment of {module.longest_melody(unseeded.steps)} steps "
-                     "each, so melody length is fixed; held-out metrics are of its reconstruction of test "
+                     "each, so melody length is fixed; held-out metrics are of its reconstruction of held-out "
                      "segments")
         unseeded = replace(unseeded, mode="prior")
     elif not openers:
-        notes.append(f"no test song is longer than seed_length={length}: no seeded set")
+        notes.append(f"no held-out song is longer than seed_length={length}: no seeded set")
     else:
         chosen = [openers[k % len(openers)] for k in range(n)]
         seeded = replace(unseeded, seed=tuple(" ".join(real[i][:length]) for i in chosen),
-                         meters=tuple(test_meters[i] for i in chosen))
+                         meters=tuple(heldout_meters[i] for i in chosen))
         generation = module.generate(seeded, generator)
-        generated["seeded"] = (generation.melodies, [song_key(test_songs[i]) for i in chosen], length,
+        generated["seeded"] = (generation.melodies, [song_key(heldout_songs[i]) for i in chosen], length,
                                generation.meters)
     generation = module.generate(unseeded, generator)
     melodies, normalize = generation.melodies, module.encoding.normalize_key

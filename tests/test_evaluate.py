@@ -85,6 +85,23 @@ def test_report_of_a_trained_run(trained_run, erk5_dir, tmp_path, capsys):
     assert again["melodies"] == result["melodies"]  # the same rng_seed, the same melodies
 
 
+def test_split_val_compares_with_the_validation_songs(trained_run, erk5_dir, tmp_path):
+    out = tmp_path / "val"
+    result = evaluate_main([f"ckpt={trained_run}", f"out_dir={out}", "split=val", "end_floor=0.05", *QUICK])
+    corpus = load_or_build(EncodingRecord(corpus=str(erk5_dir), val_fraction=0.2, test_fraction=0.2),
+                           trained_run.parent / "cache")
+    module = load_module(trained_run / "checkpoints" / "best.ckpt")
+    val_songs = corpus.split("val")
+    _, targets = split_array(corpus, "val", module.window)
+    assert result["data"]["split"] == "val" and result["data"]["heldout_songs"] == len(val_songs)
+    assert result["sets"]["real"]["count"] == len(val_songs) and result["heldout"]["targets"] == len(targets)
+    assert "val/bits" in result["heldout"]["metrics"] and "test/bits" not in result["heldout"]["metrics"]
+    openings = {" ".join(corpus.vocab.decode(corpus.tokens[s["offset"]:s["offset"] + 8])) for s in val_songs}
+    assert all(" ".join(m.split()[:8]) in openings for m in result["melodies"]["seeded"])
+    markdown = (out / "report.md").read_text()
+    assert "(val split:" in markdown and "| val/bits |" in markdown and "end_floor 0.05" in markdown
+
+
 def test_default_out_dir_is_the_run_folder(trained_run, tmp_path):
     run = tmp_path / "run"
     shutil.copytree(trained_run, run)
@@ -189,6 +206,8 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert "give one of ckpt=" in refusal(capsys)
     assert "unknown argument" in refusal(capsys, "ckpt=x", "nope=1")
     assert "num_samples=0" in refusal(capsys, "ckpt=x", "num_samples=0")
+    assert "split='train' is not accepted; accepted: test, val" in refusal(capsys, "ckpt=x", "split=train")
+    assert "end_floor=-1 is not accepted" in refusal(capsys, "ckpt=x", "end_floor=-1")
 
 
 def test_leaderboard_ranks_reconstruction_scores_after_next_symbol_scores():

@@ -18,7 +18,7 @@ from src.models.generation import GenerationRequest
 from src.models.kinds import WindowModule
 from src.models.lstm_attn import LSTMAttention
 from src.models.nets import NETS, build_net
-from src.models.sampling import filter_logits, sample_windowed
+from src.models.sampling import draw, filter_logits, sample_windowed
 from tests.conftest import adam_losses
 
 V, WINDOW = 40, 8
@@ -156,6 +156,9 @@ def test_filter_logits_top_k_and_top_p():
         ({"top_k": -1}, "top_k"),
         ({"top_p": 0.0}, "top_p"),
         ({"top_p": 1.5}, "top_p"),
+        ({"end_floor": 1.0}, "end_floor"),
+        ({"end_floor": -0.1}, "end_floor"),
+        ({"end_floor": float("nan")}, "end_floor"),
         ({"steps": 0}, "steps"),
     ],
 )
@@ -193,6 +196,21 @@ def test_min_steps_forbids_an_early_boundary():
     assert sample_windowed(wants_to_stop, prompt, 20, WINDOW, top_k=1) == [[], []]
     out = sample_windowed(wants_to_stop, prompt, 20, WINDOW, min_steps=3, top_k=1)
     assert [len(m) for m in out] == [3, 3] and BOUNDARY_ID not in out[0] + out[1]
+
+
+def test_end_floor_ends_only_where_the_net_gives_the_end_that_much():
+    # row 0: '/' at 0.04, row 1: '/' at 0.5; the rest spread over two pitches
+    probs = torch.tensor([[0.04, 0.48, 0.48], [0.5, 0.25, 0.25]])
+    logits = torch.log(probs).repeat(2000, 1)  # (4000, 3): rows alternate 0, 1
+    generator = torch.Generator().manual_seed(0)
+    drawn = draw(logits, 1.0, 0, 1.0, False, generator, stop_id=0, end_floor=0.05).view(2000, 2)
+    assert (drawn[:, 0] != 0).all()  # under the floor: never ends
+    assert 0.45 < (drawn[:, 1] == 0).float().mean() < 0.55  # over it: ends as often as the net says
+    # the floor reads the net's own probability: a high temperature that lifts '/' to 0.2 does not pass it
+    drawn = draw(logits, 5.0, 0, 1.0, False, generator, stop_id=0, end_floor=0.05).view(2000, 2)
+    assert (drawn[:, 0] != 0).all() and (drawn[:, 1] == 0).any()
+    unfloored = draw(logits, 1.0, 0, 1.0, False, generator, stop_id=0).view(2000, 2)
+    assert (unfloored[:, 0] == 0).any()  # without it the long shot happens
 
 
 def test_same_seed_same_melodies():

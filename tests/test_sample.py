@@ -106,6 +106,7 @@ def test_empty_seed_starts_a_new_song(trained_run, tmp_path):
     (["temperature=0"], "temperature"),
     (["top_p=1.5"], "top_p"),
     (["top_p=0"], "top_p"),
+    (["end_floor=1"], "end_floor=1 is not accepted"),
     (["top_k=-1"], "top_k"),
     (["steps=0"], "steps"),
     (["steps=100000"], "steps"),

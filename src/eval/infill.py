@@ -18,9 +18,9 @@ from src.models.infill import gap_bits
 MIN_STEPS = 12
 
 
-def infill_report(module, corpus: Corpus) -> dict:
-    """Bits per gap step given both sides and given the left side, over the test split's middle thirds."""
-    tokens, starts, context = stream_array(corpus, "test")
+def infill_report(module, corpus: Corpus, split: str = "test") -> dict:
+    """Bits per gap step given both sides and given the left side, over the split's middle thirds."""
+    tokens, starts, context = stream_array(corpus, split)
     ends = list(starts[1:]) + [len(tokens) - 1]  # each song's closing '/'
     both = left = 0.0
     steps = songs = 0
@@ -33,6 +33,6 @@ def infill_report(module, corpus: Corpus) -> dict:
         gap = (length // 3, 2 * length // 3)
         b, lft = gap_bits(module.net, song, *gap, song_context)
         both, left, steps, songs = both + b, left + lft, steps + gap[1] - gap[0], songs + 1
-    return {"songs": songs, "steps": steps, "gap": "the middle third of each song",
+    return {"split": split, "songs": songs, "steps": steps, "gap": "the middle third of each song",
             "bits_both_sides": both / steps if steps else math.nan,
             "bits_left_only": left / steps if steps else math.nan}

@@ -45,6 +45,7 @@ def write(report: dict, out_dir: Path) -> list[Path]:
 def markdown(report: dict) -> str:
     """The report's tables: held-out metrics, statistics of generated vs held-out melodies, memorization."""
     settings, heldout, sets = report["settings"], report["heldout"], report["sets"]
+    split = report["data"]["split"]
     generated = [(key, label) for key, label in SETS[1:] if key in sets]
     lines = [
         f"# Evaluation of `{report['checkpoint']}`", "",
@@ -52,7 +53,7 @@ def markdown(report: dict) -> str:
         f"checkpoint sha256 `{report['checkpoint_sha256'][:12]}`; split fractions (val "
         f"{report['data']['val_fraction']}, test {report['data']['test_fraction']}) from "
         f"{report['data']['split_from']}", "",
-        f"## Held-out metrics (test split: {report['data']['test_songs']} songs, "
+        f"## Held-out metrics ({split} split: {report['data']['heldout_songs']} songs, "
         f"{heldout['targets']:,} targets)",
         "",
     ]
@@ -62,7 +63,7 @@ def markdown(report: dict) -> str:
     saved = heldout["metrics_json"]
     lines += ["| metric | this evaluation |" + (" metrics.json |" if saved else ""),
               "| --- | --- |" + (" --- |" if saved else "")]
-    shown = [f"test/{name}" for name in HEADLINE if f"test/{name}" in heldout["metrics"]]
+    shown = [f"{split}/{name}" for name in HEADLINE if f"{split}/{name}" in heldout["metrics"]]
     shown += [name for name in heldout["metrics"] if name not in shown]
     for name in shown:
         cell = f" {_number(saved.get(name))} |" if saved else ""
@@ -74,9 +75,10 @@ def markdown(report: dict) -> str:
         "## Generated vs held-out melodies", "",
         f"{sets['real']['count']} held-out songs; " + "; ".join(
             f"{sets[key]['count']} {label}" for key, label in generated)
-        + f" (seeded: the first {settings['seed_length']} steps of a test song, then up to "
+        + f" (seeded: the first {settings['seed_length']} steps of a {split} song, then up to "
         f"{settings['steps']} generated steps); temperature {settings['temperature']}, top_k "
-        f"{settings['top_k']}, top_p {settings['top_p']}, rng_seed {settings['rng_seed']}. "
+        f"{settings['top_k']}, top_p {settings['top_p']}, end_floor {settings['end_floor']}, "
+        f"rng_seed {settings['rng_seed']}. "
         "Per melody mean ± std; distance: Wasserstein-1 between the per-melody values (in the statistic's "
         "unit) and total variation between pooled histograms (0 = same, 1 = disjoint).", "",
         "| statistic | " + " | ".join(label for _, label in SETS if _ in sets)
@@ -163,7 +165,7 @@ def _infill(infill: dict | None) -> list[str]:
     if not infill:
         return []
     return ["## Infilling", "",
-            f"{infill['songs']} test songs, {infill['steps']:,} gap steps ({infill['gap']}), each step "
+            f"{infill['songs']} {infill.get('split', 'test')} songs, {infill['steps']:,} gap steps ({infill['gap']}), each step "
             "scored in its song's meter.", "",
             "| gap steps given | bits per step |", "| --- | --- |",
             f"| both sides (fill-in-the-middle) | {_number(infill['bits_both_sides'])} |",

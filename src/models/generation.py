@@ -38,6 +38,7 @@ class GenerationRequest:
     temperature: float = 1.0
     top_k: int = 0  # 0 = off
     top_p: float = 1.0  # 1.0 = off
+    end_floor: float = 0.0  # '/' only where the net gives it at least this probability (0 = off)
     num_samples: int = 1  # with a tuple of seeds: their count
     rng_seed: int = 0
     key: str | None = None  # e.g. E, Bb, f#m, Am; its mode conditions a meter-aware model
@@ -174,6 +175,7 @@ def _check_numbers(request: GenerationRequest) -> None:
         ("rng_seed", lambda v: True, "an integer", int),
         ("temperature", lambda v: v > 0 and math.isfinite(v), "a number > 0", float),
         ("top_p", lambda v: 0 < v <= 1, "a number in (0, 1]", float),
+        ("end_floor", lambda v: 0 <= v < 1, "a number in [0, 1) (0 = off)", float),
     ])
 
 

@@ -53,6 +53,7 @@ def sample_windowed(
     min_steps: int = 0,
     generator: torch.Generator | None = None,
     stop_id: int = 0,
+    end_floor: float = 0.0,
 ) -> list[list[int]]:
     """Draw up to `steps` symbols per melody, each from the last `window` ids.
 
@@ -61,6 +62,7 @@ def sample_windowed(
             with the melodies still running.
         prompt: int64 ids (B, T), T >= window (the caller pads the front with `/`).
         min_steps: `stop_id` cannot be drawn before this many symbols were generated.
+        end_floor: `stop_id` cannot be drawn where the net gives it less than this probability (see `draw`).
         generator: makes draws repeatable; draws happen on its device.
         stop_id: a melody ends when it draws this id, which is not included in its output.
     Returns:
@@ -77,7 +79,7 @@ def sample_windowed(
     for step in range(steps):
         live = running.nonzero().squeeze(1)  # (b,)
         drawn = draw(next_logits(context[live]), temperature, top_k, top_p,
-                     step < min_steps, generator, stop_id)  # (b,)
+                     step < min_steps, generator, stop_id, end_floor)  # (b,)
         new = torch.full((B,), stop_id, dtype=torch.long, device=prompt.device)  # (B,)
         new[live] = drawn
         for i, token in zip(live.tolist(), drawn.tolist(), strict=True):
@@ -102,6 +104,7 @@ def sample_causal(
     stop_id: int = 0,
     cached: bool = True,
     context_of: Callable[[int, int], Tensor] | None = None,
+    end_floor: float = 0.0,
 ) -> list[list[int]]:
     """Draw up to `steps` symbols per melody from a causal net, one recurrent step per symbol.
 
@@ -126,7 +129,8 @@ def sample_causal(
     drawn_so_far = []
     for step in range(steps):
         # every row draws, finished ones too: the batch keeps its shape and the cache its rows
-        drawn = draw(logits, temperature, top_k, top_p, step < min_steps, generator, stop_id)  # (B,)
+        drawn = draw(logits, temperature, top_k, top_p, step < min_steps, generator, stop_id,
+                     end_floor)  # (B,)
         drawn_so_far.append(torch.where(running, drawn, stop_id))
         running &= drawn != stop_id
         if step == steps - 1 or not running.any():
@@ -169,6 +173,7 @@ class CausalSampling:
         generator: torch.Generator | None = None,
         cached: bool = True,
         context_of: Callable[[int, int], Tensor] | None = None,
+        end_floor: float = 0.0,
     ) -> list[list[int]]:
         """Generate from int64 prompts (B, T) in eval mode; `window` is unused (the net carries its
         own history); see `sample_causal`."""
@@ -179,18 +184,27 @@ class CausalSampling:
                 return sample_causal(
                     self.advance, prompt.to(next(self.parameters()).device), steps,
                     temperature=temperature, top_k=top_k, top_p=top_p, min_steps=min_steps,
-                    generator=generator, cached=cached, context_of=context_of,
+                    generator=generator, cached=cached, context_of=context_of, end_floor=end_floor,
                 )
         finally:
             self.train(was_training)
 
 
 def draw(logits: Tensor, temperature: float, top_k: int, top_p: float, forbid_stop: bool,
-         generator: torch.Generator | None, stop_id: int = 0) -> Tensor:
-    """One id per row of next-symbol logits (b, V), drawn on the generator's device -> (b,) int64."""
+         generator: torch.Generator | None, stop_id: int = 0, end_floor: float = 0.0) -> Tensor:
+    """One id per row of next-symbol logits (b, V), drawn on the generator's device -> (b,) int64.
+
+    `end_floor` > 0: `stop_id` is drawn only in rows where the net itself (at temperature 1, before any
+    truncation) gives it at least that probability, so a melody ends where the net is fairly sure a
+    tune can end, not on a long-shot draw.
+    """
+    unsure_end = (torch.softmax(logits.float(), dim=-1)[:, stop_id] < end_floor if end_floor > 0
+                  else None)  # (b,)
     logits = logits.float() / temperature
     if forbid_stop:
         logits[:, stop_id] = -math.inf
+    elif unsure_end is not None:
+        logits[unsure_end, stop_id] = -math.inf
     probs = torch.softmax(filter_logits(logits, top_k, top_p), dim=-1)  # (b, V)
     draw_device = generator.device if generator is not None else logits.device
     return torch.multinomial(probs.to(draw_device), 1, generator=generator).squeeze(1).to(logits.device)
@@ -209,6 +223,7 @@ class WindowSampling:
         top_p: float = 1.0,
         min_steps: int = 0,
         generator: torch.Generator | None = None,
+        end_floor: float = 0.0,
     ) -> list[list[int]]:
         """Generate from int64 prompts (B, T >= window) in eval mode; see `sample_windowed`."""
         was_training = self.training
@@ -220,7 +235,7 @@ class WindowSampling:
                 return sample_windowed(
                     self, prompt if weight is None else prompt.to(weight.device), steps, window,
                     temperature=temperature, top_k=top_k, top_p=top_p, min_steps=min_steps,
-                    generator=generator,
+                    generator=generator, end_floor=end_floor,
                 )
         finally:
             self.train(was_training)
