@@ -4,8 +4,9 @@
 For one checkpoint: the test metrics exactly as training scores them (the same DataModule and test step),
 musical statistics of generated melodies (seeded with the test songs' openings, and unseeded) against the
 held-out songs, and their verbatim overlap with the training split. `split=val` does all of it on the
-validation songs instead, so sampling settings can be chosen without looking at the test songs. Writes report.json, report.md and
-report_*.png (src/eval/report.py). Arguments are literal `name=value` pairs over conf/evaluate.yaml.
+validation songs instead, so sampling settings can be chosen without looking at the test songs. Writes
+report.json, report.md and report_*.png (src/eval/report.py). Arguments are literal `name=value` pairs
+over conf/evaluate.yaml.
 """
 
 from __future__ import annotations
@@ -138,8 +139,8 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
     tick = time.perf_counter()
     # name -> (melodies, keys, seed length, meters)
     heldout_meters = [song_meter(corpus, s) for s in heldout_songs]
-    generated = generate(module, heldout_songs, real, heldout_meters, request, settings["seed_length"], device,
-                         notes)
+    generated = generate(module, heldout_songs, real, heldout_meters, request, settings["seed_length"],
+                         device, notes)
     seconds["generation"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -222,7 +223,7 @@ def realism_tests(trained, train_songs: list[dict], real: list[list[str]], heldo
 
 def heldout_report(module, datamodule: MelodyDataModule, device: torch.device, run_dir: Path, config: dict,
                    notes: list[str], split: str = "test") -> dict:
-    """The split's metrics, the accuracy of always answering `_`, and the run's own metrics.json to compare."""
+    """The split's metrics, the accuracy of always answering `_`, and the run's metrics.json to compare."""
     metrics = heldout_metrics(module, datamodule, device, split)
     tokens, targets = split_array(datamodule.load_corpus(), split, module.window)
     saved = run_dir / "metrics.json"
@@ -258,8 +259,8 @@ def generate(module, heldout_songs: list[dict], real: list[list[str]], heldout_m
              unseeded: GenerationRequest, length: int, device: torch.device, notes: list[str]) -> dict:
     """name -> (melodies, the key each is scored in, seed length, meters) of the seeded and unseeded sets.
 
-    Seeded: the opening `length` (seed_length) steps of the held-out songs longer than that, in split order (again
-    from the first when there are fewer than `num_samples`), each continued once in its song's meter;
+    Seeded: the opening `length` (seed_length) steps of the held-out songs longer than that, in split order
+    (again from the first when there are fewer than `num_samples`), each continued once in its song's meter;
     scored in its song's key. Unseeded: from a song start, in meters drawn from the training songs';
     scored in the key estimated from its notes.
     """
@@ -270,8 +271,8 @@ def generate(module, heldout_songs: list[dict], real: list[list[str]], heldout_m
     if not module.continues:
         notes.append("VAE checkpoint: no seeded set (a VAE does not continue a seed); the unseeded set is "
                      f"drawn from its prior, one segment of {module.longest_melody(unseeded.steps)} steps "
-                     "each, so melody length is fixed; held-out metrics are of its reconstruction of held-out "
-                     "segments")
+                     "each, so melody length is fixed; held-out metrics are of its reconstruction of "
+                     "held-out segments")
         unseeded = replace(unseeded, mode="prior")
     elif not openers:
         notes.append(f"no held-out song is longer than seed_length={length}: no seeded set")

@@ -210,7 +210,8 @@ def check_request(request: Request, module) -> GenerationRequest:
     return GenerationRequest(
         seed=request.seed, seed2=request.seed2, mode=request.mode, steps=request.steps,
         min_steps=request.min_steps, temperature=request.temperature, top_k=request.top_k,
-        top_p=request.top_p, end_floor=request.end_floor, num_samples=request.num_samples, rng_seed=request.rng_seed,
+        top_p=request.top_p, end_floor=request.end_floor, num_samples=request.num_samples,
+        rng_seed=request.rng_seed,
         key=request.key.strip() or None, time_signature=request.time_signature, pickup=request.pickup,
         bars=request.bars.strip() if request.mode == "infill" else "")
 

@@ -118,7 +118,8 @@ with st.expander("More settings"):
 if st.button("Generate Melody", type="primary", key="generate"):
     request = core.Request(seed=seed, seed2=seed2, mode=mode, steps=int(steps), min_steps=int(min_steps),
                            temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
-                           end_floor=float(end_floor), num_samples=int(count), rng_seed=int(rng_seed), key=key,
+                           end_floor=float(end_floor), num_samples=int(count), rng_seed=int(rng_seed),
+                           key=key,
                            time_signature=time_signature, pickup=pickup,
                            bars=bars, qpm=float(qpm), synth=synth)
     st.session_state.pop("result", None)

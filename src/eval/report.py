@@ -165,7 +165,8 @@ def _infill(infill: dict | None) -> list[str]:
     if not infill:
         return []
     return ["## Infilling", "",
-            f"{infill['songs']} {infill.get('split', 'test')} songs, {infill['steps']:,} gap steps ({infill['gap']}), each step "
+            f"{infill['songs']} {infill.get('split', 'test')} songs, {infill['steps']:,} gap steps "
+            f"({infill['gap']}), each step "
             "scored in its song's meter.", "",
             "| gap steps given | bits per step |", "| --- | --- |",
             f"| both sides (fill-in-the-middle) | {_number(infill['bits_both_sides'])} |",
