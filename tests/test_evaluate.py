@@ -171,14 +171,18 @@ def test_leaderboard_groups_seeds_as_mean_and_std(tmp_path, capsys):
 def test_leaderboard_of_listed_run_folders(tmp_path):
     a = fake_run(tmp_path / "a", "gru", [], 0, 1.5)
     b = fake_run(tmp_path / "b", "gru", [], 1, 1.7)
+    c = fake_run(tmp_path / "c", "gru", [], 2, 1.9)
     rhythm = {"downbeat_onset_rate": 0.875, "bar_repetition": 0.25}
-    (a / "report.json").write_text(json.dumps({"realism": {"unseeded": {"balanced_accuracy": 0.75}},
-                                               "rhythm": {"unseeded": {"overall": rhythm}}}))
-    board = evaluate_main([f"runs={a},{b}", f"out_dir={tmp_path / 'board'}"])
-    assert board["groups"][0]["seeds"] == [0, 1]
-    # the realism and rhythm figures of an evaluated run; a run never evaluated has none
-    assert [r["metrics"]["realism/unseeded"] for r in board["runs"]] == [0.75, None]
-    assert [r["metrics"]["rhythm/downbeat_onset_rate"] for r in board["runs"]] == [0.875, None]
+    report = {"realism": {"unseeded": {"balanced_accuracy": 0.75}},
+              "rhythm": {"unseeded": {"overall": rhythm}}}
+    (a / "report.json").write_text(json.dumps(report))
+    (c / "report.json").write_text(json.dumps(report | {"data": {"split": "val"}}))
+    board = evaluate_main([f"runs={a},{b},{c}", f"out_dir={tmp_path / 'board'}"])
+    assert board["groups"][0]["seeds"] == [0, 1, 2]
+    # the realism and rhythm figures of a run evaluated on the test songs; none for a run never evaluated,
+    # nor for one whose report compared with the validation songs
+    assert [r["metrics"]["realism/unseeded"] for r in board["runs"]] == [0.75, None, None]
+    assert [r["metrics"]["rhythm/downbeat_onset_rate"] for r in board["runs"]] == [0.875, None, None]
     table = (tmp_path / "board" / "leaderboard.md").read_text()
     assert "told apart" in table and "| 0.7500 |" in table
     assert "downbeat onsets" in table and "bar repetition" in table and "| 0.8750 |" in table

@@ -147,10 +147,13 @@ def main(spec: str, out_dir: str | None = None) -> dict:
 
 
 def _from_report(report: Path) -> dict[str, float | None]:
-    """The FROM_REPORT figures of a run's evaluation report (None each when it has none)."""
+    """The FROM_REPORT figures of a run's evaluation report (None each when it has none, or when the
+    report compared with the validation songs: the leaderboard's figures are all of the test split)."""
     try:
         data = json.loads(report.read_text())
     except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict) or (data.get("data") or {}).get("split", "test") != "test":
         data = {}
     figures: dict[str, float | None] = {}
     for name, path in FROM_REPORT.items():

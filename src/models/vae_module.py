@@ -100,6 +100,9 @@ class VAEModule(MelodyModule):
         ids = [torch.tensor(fit_segment(self.vocab.encode(s).tolist(), length))
                for s in (seeds[0], seed2) if s]
         steps, n = self.longest_melody(request.steps), request.num_samples
+        if request.end_floor:
+            notes.append(f"end_floor={request.end_floor} is unused: a VAE melody is one whole segment, "
+                         "it does not end at '/'")
         sampling = {"temperature": request.temperature, "top_k": request.top_k, "top_p": request.top_p,
                     "generator": generator}
         if request.mode == "prior":
