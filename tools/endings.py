@@ -1,6 +1,7 @@
-"""`python -m tools.endings CKPT [CKPT ...] [--melodies 256]`: where each model's melodies end.
+"""`python -m tools.endings CKPT [CKPT ...] [--melodies 256] [--end-floor 0]`: where melodies end.
 
-For each checkpoint, unseeded melodies as `src.evaluate` draws them (same request defaults, rng_seed 0),
+For each checkpoint, unseeded melodies as `src.evaluate` draws them (same request defaults, rng_seed 0;
+`--end-floor` as the sampling setting),
 grouped by the mode each was asked for: the share whose last note is each pitch class (in the model's
 C major / A minor), the share ending on the asked mode's tonic, and how often the key profiles the
 evaluation scores with estimate the mode that was asked. The first row is essen_erk's training songs by
@@ -69,9 +70,10 @@ def training_songs() -> list[tuple[str, str | None]]:
             for s in corpus.split("train")]
 
 
-def model_endings(ckpt: str, melodies: int) -> tuple[list[tuple[str, str | None]], float, dict]:
+def model_endings(ckpt: str, melodies: int, end_floor: float = 0.0
+                  ) -> tuple[list[tuple[str, str | None]], float, dict]:
     module = load_module(resolve_checkpoint(ckpt)).eval()
-    generation = module.generate(GenerationRequest(num_samples=melodies, steps=STEPS),
+    generation = module.generate(GenerationRequest(num_samples=melodies, steps=STEPS, end_floor=end_floor),
                                  torch.Generator().manual_seed(0))
     asked = [meter.mode for meter in generation.meters]
     agree = sum(melody_key(m)[1] == a for m, a in zip(generation.melodies, asked, strict=True)) / melodies
@@ -179,6 +181,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("ckpts", nargs="+")
     parser.add_argument("--melodies", type=int, default=256)
+    parser.add_argument("--end-floor", type=float, default=0.0, help="the sampling setting end_floor")
     args = parser.parse_args()
     print("| melodies | major: last note " + " / ".join(SHOWN["major"]) + " | minor: last note "
           + " / ".join(SHOWN["minor"]) + " | ends on the asked tonic | mode asked = mode estimated |")
@@ -186,7 +189,7 @@ def main() -> None:
     print(row("essen_erk training songs (their own key)", training_songs(), "1 (their key is the estimate)"))
     probabilities = {}
     for ckpt in args.ckpts:
-        endings, agree, probabilities[ckpt] = model_endings(ckpt, args.melodies)
+        endings, agree, probabilities[ckpt] = model_endings(ckpt, args.melodies, args.end_floor)
         print(row(f"`{ckpt}`", endings, agree))
     print("\n| net | read | end probability on the tonic | ending on the tonic | long notes / 100 steps | "
           "long tonic notes / melody | ends at P('/') < 0.05: on the tonic | elsewhere |")
