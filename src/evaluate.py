@@ -34,8 +34,7 @@ from src.eval import leaderboard, report
 from src.eval.infill import infill_report
 from src.eval.keys import melody_key, song_key
 from src.eval.memorization import TrainingPhrases, memorization
-from src.eval.ngram_control import ngram_melodies
-from src.eval.realism import two_sample
+from src.eval.realism import realism_tests
 from src.eval.rhythm import rhythm_summary
 from src.eval.stats import distances, summarize
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
@@ -200,25 +199,6 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
         "meters": {name: [m.as_record() for m in meters] for name, (_, _, _, meters) in generated.items()},
         "seconds": {k: round(v, 2) for k, v in seconds.items()},
     }, out_dir
-
-
-def realism_tests(trained, train_songs: list[dict], real: list[list[str]], heldout_songs: list[dict],
-                  generated: dict, request: GenerationRequest, normalize_key: bool) -> dict:
-    """The classifier two-sample test of each generated set against the held-out songs, beside two
-    controls: as many training songs (drawn with `rng_seed`), and an order-5 n-gram's melodies counted
-    on the same training songs and drawn like the unseeded set."""
-    real_keys, seed = [song_key(s) for s in heldout_songs], request.rng_seed
-    pick = np.random.default_rng(seed).permutation(len(train_songs))[:len(heldout_songs)]
-    control = [train_songs[i] for i in sorted(pick)]
-    result = {"train_songs": two_sample([trained.vocab.decode(trained.song_tokens(s)) for s in control],
-                                        [song_key(s) for s in control], real, real_keys, seed)}
-    generator = torch.Generator().manual_seed(seed)
-    ngram = ngram_melodies(trained, request.num_samples, request.steps, generator, request.temperature,
-                           normalize_key)
-    result["ngram"] = two_sample(*ngram, real, real_keys, seed)
-    for name, (melodies, keys, _, _) in generated.items():
-        result[name] = two_sample(melodies, keys, real, real_keys, seed)
-    return result
 
 
 def heldout_report(module, datamodule: MelodyDataModule, device: torch.device, run_dir: Path, config: dict,

@@ -9,6 +9,7 @@ melodies against 87 songs leans toward calling everything generated, and its bal
 0.5 threshold reads low (by 0.03-0.09 on this project's models), so sets of any size compare.
 0.5 means the sets cannot be told apart by these features; 1.0 means they always can. Run beside a
 control (training songs against held-out songs), whose figures show what "as real as real" reads.
+`realism_tests` runs the report's tests: each generated set, that control, and an n-gram's melodies.
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 
+from src.eval.keys import song_key
+from src.eval.ngram_control import ngram_melodies
 from src.eval.stats import SCALARS, duration_histogram, melody_stats, pitch_class_histogram
 
 FOLDS = 5
@@ -55,6 +59,29 @@ def two_sample(a: list[list[str]], a_keys: list[tuple[int, str]], b: list[list[s
         "auc": float(roc_auc_score(y, p)),
         "count_a": len(a), "count_b": len(b),
     }
+
+
+def realism_tests(trained, train_songs: list[dict], real: list[list[str]], heldout_songs: list[dict],
+                  generated: dict, request, normalize_key: bool) -> dict:
+    """The classifier two-sample test of each generated set against the held-out songs, beside two
+    controls: as many training songs (drawn with `rng_seed`), and an order-5 n-gram's melodies counted
+    on the same training songs and drawn like the unseeded set.
+
+    `trained` is the training Corpus, `generated` maps a set's name to (melodies, keys, seed length,
+    meters), `request` is the unseeded set's GenerationRequest (rng_seed, num_samples, steps, temperature).
+    """
+    real_keys, seed = [song_key(s) for s in heldout_songs], request.rng_seed
+    pick = np.random.default_rng(seed).permutation(len(train_songs))[:len(heldout_songs)]
+    control = [train_songs[i] for i in sorted(pick)]
+    result = {"train_songs": two_sample([trained.vocab.decode(trained.song_tokens(s)) for s in control],
+                                        [song_key(s) for s in control], real, real_keys, seed)}
+    generator = torch.Generator().manual_seed(seed)
+    ngram = ngram_melodies(trained, request.num_samples, request.steps, generator, request.temperature,
+                           normalize_key)
+    result["ngram"] = two_sample(*ngram, real, real_keys, seed)
+    for name, (melodies, keys, _, _) in generated.items():
+        result[name] = two_sample(melodies, keys, real, real_keys, seed)
+    return result
 
 
 def _shares(counts: np.ndarray) -> np.ndarray:
