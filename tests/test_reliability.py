@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import time
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ from src.train import train
 from tests.conftest import run_config, small_data
 from tools.faults.campaign import campaign, erk5_corpus, train_args
 from tools.faults.kills import Kill
-from tools.faults.probes import InjectedFault
+from tools.faults.probes import InjectedFault, Probe
 
 EPOCHS = 3
 
@@ -129,3 +130,24 @@ def test_kill_9_at_chosen_moments_then_resume_matches_an_uninterrupted_run(tmp_p
     assert difference["metrics"] <= 1e-6 and difference["final_train_loss"] <= 1e-6
     assert difference["best.ckpt"] == 0.0 and difference["last.ckpt"] == 0.0
     assert not temporaries(tmp_path / "chain0" / "checkpoints" / "last.ckpt")  # cleaned on resume
+
+
+def test_the_campaign_probe_holds_only_checkpoint_temporaries_and_only_while_its_trainer_runs(tmp_path):
+    real_fsync = os.fsync
+
+    def fsync_seconds(name: str) -> float:
+        with open(tmp_path / name, "wb") as file:
+            file.write(b"x")
+            began = time.perf_counter()
+            os.fsync(file.fileno())
+            return time.perf_counter() - began
+
+    probe = Probe(hold_s=0.3)
+    probe.setup(None, None, "fit")
+    probe.setup(None, None, "fit")  # a second setup does not hold twice
+    try:
+        assert 0.3 <= fsync_seconds(".last.ckpt.ab12cd.tmp") < 0.55
+        assert fsync_seconds("metrics.json") < 0.1 and fsync_seconds("last.ckpt") < 0.1
+    finally:
+        probe.teardown(None, None, "fit")
+    assert os.fsync is real_fsync and fsync_seconds(".best.ckpt.ef34gh.tmp") < 0.1

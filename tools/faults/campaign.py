@@ -26,6 +26,7 @@ from src.checkpoint_io import temporaries
 from src.errors import UserError, exit_on_user_error
 from tools.faults.kills import TRAIN_BATCHES, VAL_BATCHES, Kill, Process, plan, run_and_kill
 
+HOLD_S = 0.2  # each checkpoint write waits this long before its rename, so kills aimed at it land (Probe)
 DEFAULTS = {"kills": 12, "chains": 3, "epochs": 5, "seed": 0, "mid_epoch": 0, "out": ""}
 
 
@@ -36,7 +37,8 @@ def train_args(corpus: Path, cache: Path, epochs: int, mid_epoch: bool = False) 
             "data.val_fraction=0.2", "data.test_fraction=0.2", f"trainer.max_epochs={epochs}",
             f"trainer.limit_train_batches={TRAIN_BATCHES}", f"trainer.limit_val_batches={VAL_BATCHES}",
             f"trainer.limit_test_batches={VAL_BATCHES}",
-            "+callbacks.fault_probe._target_=tools.faults.probes.Probe", *extra]
+            "+callbacks.fault_probe._target_=tools.faults.probes.Probe",
+            f"+callbacks.fault_probe.hold_s={HOLD_S}", *extra]
 
 
 

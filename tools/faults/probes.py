@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
 import sys
+import time
 
 import lightning as L
 
@@ -10,7 +13,23 @@ from src.errors import UserError
 
 
 class Probe(L.Callback):
-    """Prints `@probe EVENT EPOCH INDEX` on stderr at the moments the campaign aims its kills at."""
+    """Prints `@probe EVENT EPOCH INDEX` on stderr at the moments the campaign aims its kills at.
+
+    `hold_s` > 0: every checkpoint's temporary file, once written whole and fsynced, waits that long before
+    its rename, so a kill aimed at a checkpoint write lands inside it however loaded the machine is (without
+    it the write of a small checkpoint takes a few milliseconds, and a busy machine's poll can miss it).
+    """
+
+    def __init__(self, hold_s: float = 0.0) -> None:
+        self.hold_s, self._fsync = hold_s, None
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        if self.hold_s > 0 and self._fsync is None:  # only while this trainer runs (tests train in-process)
+            self._fsync, os.fsync = os.fsync, _fsync_then_hold(os.fsync, self.hold_s)
+
+    def teardown(self, trainer, pl_module, stage: str) -> None:
+        if self._fsync is not None:
+            os.fsync, self._fsync = self._fsync, None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
         _emit("train_batch", trainer.current_epoch, batch_idx)
@@ -63,6 +82,22 @@ class InjectedFault(RuntimeError):
 def _fitting(trainer: L.Trainer) -> bool:
     """A validation inside `fit`, not the sanity check nor `trainer.validate`/`test`."""
     return not trainer.sanity_checking and trainer.state.fn == "fit"
+
+
+def _fsync_then_hold(sync, seconds: float):
+    """`sync` (os.fsync), then a sleep of `seconds` when the file is a checkpoint temporary
+    (`.NAME.ckpt.XXXX.tmp`)."""
+
+    def fsync_then_hold(fd: int) -> None:
+        sync(fd)
+        try:
+            name = os.readlink(f"/proc/self/fd/{fd}")  # Linux; elsewhere no hold
+        except OSError:
+            return
+        if re.search(r"/\.[^/]+\.ckpt\.[^/]+\.tmp$", name):
+            time.sleep(seconds)
+
+    return fsync_then_hold
 
 
 def _emit(event: str, epoch: int, index: int) -> None:
