@@ -33,6 +33,6 @@ def infill_report(module, corpus: Corpus, split: str = "test") -> dict:
         gap = (length // 3, 2 * length // 3)
         b, lft = gap_bits(module.net, song, *gap, song_context)
         both, left, steps, songs = both + b, left + lft, steps + gap[1] - gap[0], songs + 1
-    return {"split": split, "songs": songs, "steps": steps, "gap": "the middle third of each song",
+    return {"songs": songs, "steps": steps, "gap": "the middle third of each song",
             "bits_both_sides": both / steps if steps else math.nan,
             "bits_left_only": left / steps if steps else math.nan}

@@ -114,7 +114,7 @@ def markdown(report: dict) -> str:
             lines.append(f"| {label} | {m['windows']:,} | {m['verbatim']:,} | {_number(m['share'])} | "
                          f"{_number(m['longest_mean'], 1)} | {m['longest_max']} | {title} |")
     lines += [""] + _rhythm(report.get("rhythm") or {}) + _realism(report.get("realism") or {})
-    lines += _infill(report.get("infill"))
+    lines += _infill(report.get("infill"), split)
     lines += [f"Note: {note}" for note in report["notes"]]
     seconds = report["seconds"]
     lines += ["", "Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + ". Plots: "
@@ -160,13 +160,12 @@ def _realism(realism: dict) -> list[str]:
     return [*lines, ""]
 
 
-def _infill(infill: dict | None) -> list[str]:
+def _infill(infill: dict | None, split: str) -> list[str]:
     """Bits of held-out gaps given both sides against the left side only (src/eval/infill.py)."""
     if not infill:
         return []
     return ["## Infilling", "",
-            f"{infill['songs']} {infill.get('split', 'test')} songs, {infill['steps']:,} gap steps "
-            f"({infill['gap']}), each step "
+            f"{infill['songs']} {split} songs, {infill['steps']:,} gap steps ({infill['gap']}), each step "
             "scored in its song's meter.", "",
             "| gap steps given | bits per step |", "| --- | --- |",
             f"| both sides (fill-in-the-middle) | {_number(infill['bits_both_sides'])} |",
