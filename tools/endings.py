@@ -30,6 +30,7 @@ from src.data.keys import KEY_NAMES
 from src.data.meter import planned_positions
 from src.data.sequences import stream_array
 from src.data.vocab import BOUNDARY_ID, symbols_to_events
+from src.errors import exit_on_user_error
 from src.eval.keys import melody_key, song_key
 from src.evaluate import build_datamodule, run_config, run_folder
 from src.models.checkpoint import load_module, resolve_checkpoint
@@ -70,13 +71,11 @@ def training_songs() -> list[tuple[str, str | None]]:
             for s in corpus.split("train")]
 
 
-def model_endings(ckpt: str, melodies: int, end_floor: float = 0.0
-                  ) -> tuple[list[tuple[str, str | None]], float, dict]:
+def model_endings(ckpt: str, request: GenerationRequest) -> tuple[list[tuple[str, str | None]], float, dict]:
     module = load_module(resolve_checkpoint(ckpt)).eval()
-    generation = module.generate(GenerationRequest(num_samples=melodies, steps=STEPS, end_floor=end_floor),
-                                 torch.Generator().manual_seed(0))
+    generation = module.generate(request, torch.Generator().manual_seed(0))
     asked = [meter.mode for meter in generation.meters]
-    agree = sum(melody_key(m)[1] == a for m, a in zip(generation.melodies, asked, strict=True)) / melodies
+    agree = sum(melody_key(m)[1] == a for m, a in zip(generation.melodies, asked, strict=True)) / len(asked)
     endings = [(a, last_pitch_class(m)) for a, m in zip(asked, generation.melodies, strict=True)]
     return endings, agree, end_probability(module, ckpt, generation)
 
@@ -177,19 +176,22 @@ def _cells(rows: list) -> tuple[float, ...]:
             sum(c[1] for c in counts) / len(rows), *(sum(u) / max(len(u), 1) for u in unlikely))
 
 
+@exit_on_user_error
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("ckpts", nargs="+")
     parser.add_argument("--melodies", type=int, default=256)
     parser.add_argument("--end-floor", type=float, default=0.0, help="the sampling setting end_floor")
     args = parser.parse_args()
+    # checked before any work: a bad --melodies or --end-floor is one line
+    request = GenerationRequest(num_samples=args.melodies, steps=STEPS, end_floor=args.end_floor)
     print("| melodies | major: last note " + " / ".join(SHOWN["major"]) + " | minor: last note "
           + " / ".join(SHOWN["minor"]) + " | ends on the asked tonic | mode asked = mode estimated |")
     print("| --- " * 5 + "|")
     print(row("essen_erk training songs (their own key)", training_songs(), "1 (their key is the estimate)"))
     probabilities = {}
     for ckpt in args.ckpts:
-        endings, agree, probabilities[ckpt] = model_endings(ckpt, args.melodies, args.end_floor)
+        endings, agree, probabilities[ckpt] = model_endings(ckpt, request)
         print(row(f"`{ckpt}`", endings, agree))
     print("\n| net | read | end probability on the tonic | ending on the tonic | long notes / 100 steps | "
           "long tonic notes / melody | ends at P('/') < 0.05: on the tonic | elsewhere |")
