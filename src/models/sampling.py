@@ -198,14 +198,13 @@ def draw(logits: Tensor, temperature: float, top_k: int, top_p: float, forbid_st
     truncation) gives it at least that probability, so a melody ends where the net is fairly sure a
     tune can end, not on a long-shot draw.
     """
-    unsure_end = (torch.softmax(logits.float(), dim=-1)[:, stop_id] < end_floor if end_floor > 0
-                  else None)  # (b,)
-    logits = logits.float() / temperature
+    scaled = logits.float() / temperature  # (b, V), a new tensor: the caller's logits stay as they are
     if forbid_stop:
-        logits[:, stop_id] = -math.inf
-    elif unsure_end is not None:
-        logits[unsure_end, stop_id] = -math.inf
-    probs = torch.softmax(filter_logits(logits, top_k, top_p), dim=-1)  # (b, V)
+        scaled[:, stop_id] = -math.inf
+    elif end_floor > 0:  # log P('/') at temperature 1 from one logsumexp, no (b, V) probabilities
+        own = logits[:, stop_id].float() - torch.logsumexp(logits.float(), dim=-1)  # (b,)
+        scaled[own < math.log(end_floor), stop_id] = -math.inf
+    probs = torch.softmax(filter_logits(scaled, top_k, top_p), dim=-1)  # (b, V)
     draw_device = generator.device if generator is not None else logits.device
     return torch.multinomial(probs.to(draw_device), 1, generator=generator).squeeze(1).to(logits.device)
 
