@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import time
 
 import pytest
 import torch
@@ -132,22 +131,24 @@ def test_kill_9_at_chosen_moments_then_resume_matches_an_uninterrupted_run(tmp_p
     assert not temporaries(tmp_path / "chain0" / "checkpoints" / "last.ckpt")  # cleaned on resume
 
 
-def test_the_campaign_probe_holds_only_checkpoint_temporaries_and_only_while_its_trainer_runs(tmp_path):
-    real_fsync = os.fsync
+def test_the_campaign_probe_holds_only_checkpoint_temporaries_and_only_while_its_trainer_runs(tmp_path,
+                                                                                              monkeypatch):
+    real_fsync, holds = os.fsync, []
+    monkeypatch.setattr("tools.faults.probes.time.sleep", holds.append)  # the holds, without the waiting
 
-    def fsync_seconds(name: str) -> float:
+    def holds_of(name: str) -> list[float]:
+        holds.clear()
         with open(tmp_path / name, "wb") as file:
             file.write(b"x")
-            began = time.perf_counter()
             os.fsync(file.fileno())
-            return time.perf_counter() - began
+        return list(holds)
 
     probe = Probe(hold_s=0.3)
     probe.setup(None, None, "fit")
     probe.setup(None, None, "fit")  # a second setup does not hold twice
     try:
-        assert 0.3 <= fsync_seconds(".last.ckpt.ab12cd.tmp") < 0.55
-        assert fsync_seconds("metrics.json") < 0.1 and fsync_seconds("last.ckpt") < 0.1
+        assert holds_of(".last.ckpt.ab12cd.tmp") == [0.3]
+        assert holds_of("metrics.json") == [] and holds_of("last.ckpt") == []
     finally:
         probe.teardown(None, None, "fit")
-    assert os.fsync is real_fsync and fsync_seconds(".best.ckpt.ef34gh.tmp") < 0.1
+    assert os.fsync is real_fsync and holds_of(".best.ckpt.ef34gh.tmp") == []
