@@ -219,6 +219,7 @@ def test_same_rng_seed_same_melody_and_key_moves_it(dirs, monkeypatch):
     ({"steps": 1000, "count_continue": 3}, "steps x num_samples = 3000 is too much for one request"),
     ({"top_p": 1.5}, "top_p=1.5 is not accepted; accepted: a number in (0, 1]"),
     ({"end_floor": 1.0}, "end_floor=1.0 is not accepted; accepted: a number in [0, 1) (0 = off)"),
+    ({"max_span": -1}, "max_span=-1 is not accepted; accepted: an integer >= 0, semitones (0 = off)"),
     ({"qpm": 0.0}, "qpm=0.0 is not accepted"),
 ])
 def test_bad_input_is_one_line_and_no_traceback(widgets, message, dirs, monkeypatch):

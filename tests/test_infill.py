@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from src.data.datamodule import MelodyDataModule
-from src.data.vocab import BOUNDARY_ID, IGNORE_ID
+from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
 from src.errors import UserError
 from src.evaluate import main as evaluate_main
 from src.models.bar_memory import BarMatches, looked_back, remember
@@ -29,6 +29,7 @@ from src.models.infill import (
     song_gap,
 )
 from src.models.meter_plan import Meter, context_of
+from src.models.sampling import Sampling
 from src.models.transformer import TransformerLM
 
 V = 40
@@ -158,9 +159,16 @@ def test_filling_regenerates_only_the_gap_and_never_ends_the_song():
     net = tiny_net()
     song = torch.randint(1, V, (30,))
     context = context_of([Meter("4/4", 0, "major", 16)], torch.device("cpu"))(0, 31)[0]
-    rows = fill_gap(net, song, 8, 16, context, 5, 1.0, 0, 1.0, torch.Generator().manual_seed(0))
+    rows = fill_gap(net, song, 8, 16, context, 5, Sampling(), torch.Generator().manual_seed(0))
     assert len(rows) == 5 and all(len(row) == 8 and BOUNDARY_ID not in row for row in rows)
     assert len({tuple(row) for row in rows}) > 1  # alternatives differ
+    # max_span: the gap keeps within the span of the notes around it (here 12..20), not the notes it replaces
+    song = torch.tensor([1, 12, 1, 20, 2, 16, 1, 1, 3, 30, 4, 1, 13, 1, 1, 1])  # ids 3.. are pitches
+    context = context_of([Meter("4/4", 0, "major", 16)], torch.device("cpu"))(0, 17)[0]
+    rows = fill_gap(net, song, 8, 12, context, 40, Sampling(temperature=3.0, max_span=8),
+                    torch.Generator().manual_seed(0))
+    drawn = [i for row in rows for i in row if i >= FIRST_PITCH_ID]
+    assert drawn and all(12 <= i <= 20 for i in drawn)
     both, left = gap_bits(net, song, 8, 16, context)
     assert both > 0 and left > 0
 

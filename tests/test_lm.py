@@ -16,7 +16,7 @@ from src.models.attention import MultiHeadSelfAttention
 from src.models.lm import GRULM, LSTMAttentionLM
 from src.models.meter_plan import Meter, context_of
 from src.models.metrics import MelodyMetrics
-from src.models.sampling import one_leading_boundary
+from src.models.sampling import Sampling, one_leading_boundary
 from src.models.transformer import TransformerLM
 
 V = 40
@@ -100,11 +100,16 @@ def test_cached_sampling_draws_the_melodies_of_full_recomputation(net):
     prompt = torch.full((5, 12), BOUNDARY_ID)
     prompt[:, 8:] = torch.randint(FIRST_PITCH_ID, V, (4,))  # one seed, as the CLI gives it
     meters = [Meter("3/4", 2, "minor", 6), Meter("2/4", 0, "major", 8)] * 2 + [Meter("3/8", 1, "major", 3)]
-    kwargs = {"temperature": 1.3, "top_k": 10, "min_steps": 5, "context_of": context_of(meters, "cpu")}
-    cached = net.sample(prompt, 40, generator=torch.Generator().manual_seed(7), **kwargs)
-    recomputed = net.sample(prompt, 40, generator=torch.Generator().manual_seed(7), cached=False, **kwargs)
+    sampling = Sampling(temperature=1.3, top_k=10, min_steps=5, max_span=7)
+    kwargs = {"context_of": context_of(meters, "cpu")}
+    cached = net.sample(prompt, 40, None, sampling, torch.Generator().manual_seed(7), **kwargs)
+    recomputed = net.sample(prompt, 40, None, sampling, torch.Generator().manual_seed(7), cached=False, **kwargs)
     assert cached == recomputed
     assert all(5 <= len(m) <= 40 and BOUNDARY_ID not in m for m in cached)
+    seed = prompt[0, 8:].tolist()  # within 7 semitones with the seed, or the seed's own span if wider
+    for melody in cached:
+        pitches = [i for i in seed + melody if i >= FIRST_PITCH_ID]
+        assert max(pitches) - min(pitches) <= max(7, max(seed) - min(seed))
     assert len({tuple(m) for m in cached}) > 1  # rows draw independently
 
 

@@ -18,7 +18,7 @@ from src.models.generation import GenerationRequest
 from src.models.kinds import WindowModule
 from src.models.lstm_attn import LSTMAttention
 from src.models.nets import NETS, build_net
-from src.models.sampling import draw, filter_logits, sample_windowed
+from src.models.sampling import Sampling, Span, draw, filter_logits, sample_windowed
 from tests.conftest import adam_losses
 
 V, WINDOW = 40, 8
@@ -159,6 +159,8 @@ def test_filter_logits_top_k_and_top_p():
         ({"end_floor": 1.0}, "end_floor"),
         ({"end_floor": -0.1}, "end_floor"),
         ({"end_floor": float("nan")}, "end_floor"),
+        ({"max_span": -1}, "max_span"),
+        ({"max_span": 2.5}, "max_span"),
         ({"steps": 0}, "steps"),
     ],
 )
@@ -181,7 +183,7 @@ def test_sampling_stops_at_boundary_per_melody():
     seen: list[int] = []
     prompt = torch.zeros(3, WINDOW + 2, dtype=torch.long)
     prompt[:, -1] = torch.tensor([37, 35, 5])
-    out = sample_windowed(_counting_model(seen), prompt, steps=10, window=WINDOW, top_k=1)
+    out = sample_windowed(_counting_model(seen), prompt, steps=10, window=WINDOW, sampling=Sampling(top_k=1))
     assert out == [[38, 39], [36, 37, 38, 39], list(range(6, 16))]
     assert set(seen) == {WINDOW}
 
@@ -193,8 +195,8 @@ def test_min_steps_forbids_an_early_boundary():
         return logits
 
     prompt = torch.zeros(2, WINDOW, dtype=torch.long)
-    assert sample_windowed(wants_to_stop, prompt, 20, WINDOW, top_k=1) == [[], []]
-    out = sample_windowed(wants_to_stop, prompt, 20, WINDOW, min_steps=3, top_k=1)
+    assert sample_windowed(wants_to_stop, prompt, 20, WINDOW, Sampling(top_k=1)) == [[], []]
+    out = sample_windowed(wants_to_stop, prompt, 20, WINDOW, Sampling(top_k=1, min_steps=3))
     assert [len(m) for m in out] == [3, 3] and BOUNDARY_ID not in out[0] + out[1]
 
 
@@ -203,26 +205,44 @@ def test_end_floor_ends_only_where_the_net_gives_the_end_that_much():
     probs = torch.tensor([[0.04, 0.48, 0.48], [0.5, 0.25, 0.25]])
     logits = torch.log(probs).repeat(2000, 1)  # (4000, 3): rows alternate 0, 1
     generator = torch.Generator().manual_seed(0)
-    drawn = draw(logits, 1.0, 0, 1.0, False, generator, stop_id=0, end_floor=0.05).view(2000, 2)
+    drawn = draw(logits, Sampling(end_floor=0.05), generator, stop_id=0).view(2000, 2)
     assert (drawn[:, 0] != 0).all()  # under the floor: never ends
     assert 0.45 < (drawn[:, 1] == 0).float().mean() < 0.55  # over it: ends as often as the net says
     # the floor reads the net's own probability: a high temperature that lifts '/' to 0.2 does not pass it
-    drawn = draw(logits, 5.0, 0, 1.0, False, generator, stop_id=0, end_floor=0.05).view(2000, 2)
+    drawn = draw(logits, Sampling(temperature=5.0, end_floor=0.05), generator, stop_id=0).view(2000, 2)
     assert (drawn[:, 0] != 0).all() and (drawn[:, 1] == 0).any()
-    unfloored = draw(logits, 1.0, 0, 1.0, False, generator, stop_id=0).view(2000, 2)
+    unfloored = draw(logits, Sampling(), generator, stop_id=0).view(2000, 2)
     assert (unfloored[:, 0] == 0).any()  # without it the long shot happens
+
+
+def test_max_span_keeps_each_melody_within_its_semitones_counting_its_seed():
+    # ids: 0 '/', 1 '_', 2 'r', 3.. pitches a semitone apart; the prompts' melodies follow their last '/'
+    prompt = torch.tensor([[7, 0, 10, 1, 14],  # a seed spanning 10..14 (4 semitones); the 7 is before '/'
+                           [0, 0, 1, 2, 0],  # no pitch yet
+                           [0, 3, 1, 23, 2]])  # a seed already spanning 20
+    span = Span(prompt)
+    assert span.low.tolist() == [10, 0, 3] and span.high.tolist() == [14, 0, 23]
+    outside = span.outside(30, max_span=6)  # (3, 30)
+    assert outside[0].nonzero().squeeze(1).tolist() == [*range(3, 8), *range(17, 30)]  # keeps 8..16
+    assert not outside[1].any()  # the first pitch may be any
+    assert outside[2].nonzero().squeeze(1).tolist() == list(range(24, 30))  # no wider than the seed
+    assert not outside[:, :3].any()  # '/', '_' and 'r' are never cut
+    # drawn from flat logits, 2,000 times over: never outside, and the span follows what was drawn
+    generator = torch.Generator().manual_seed(0)
+    rows = prompt.repeat(2000, 1)  # (6000, 5)
+    span = Span(rows)
+    drawn = draw(torch.zeros(6000, 30), Sampling(max_span=6), generator, span=span).view(2000, 3)
+    assert ((drawn[:, 0] < 3) | ((drawn[:, 0] >= 8) & (drawn[:, 0] <= 16))).all()
+    assert (drawn[:, 2] < 24).all() and (drawn[:, 1] >= 24).any()
+    first = span.high.view(2000, 3)[:, 0]
+    assert torch.equal(first, torch.where(drawn[:, 0] >= 3, torch.maximum(drawn[:, 0], torch.tensor(14)), 14))
 
 
 def test_same_seed_same_melodies():
     net = _net().train()
     prompt = torch.zeros(4, WINDOW, dtype=torch.long)
     draw = lambda seed: net.sample(  # noqa: E731
-        prompt,
-        30,
-        WINDOW,
-        temperature=1.5,
-        min_steps=5,
-        generator=torch.Generator().manual_seed(seed),
+        prompt, 30, WINDOW, Sampling(temperature=1.5, min_steps=5), torch.Generator().manual_seed(seed)
     )
     first = draw(7)
     assert first == draw(7)
@@ -245,9 +265,7 @@ def test_top_k_1_is_greedy_decoding():
             melody.append(token)
             context.append(token)
         expected.append(melody)
-    got = net.sample(
-        prompt, 25, WINDOW, temperature=0.7, top_k=1, generator=torch.Generator().manual_seed(0)
-    )
+    got = net.sample(prompt, 25, WINDOW, Sampling(temperature=0.7, top_k=1), torch.Generator().manual_seed(0))
     assert got == expected
 
 

@@ -51,6 +51,20 @@ def test_top_k_1_equals_greedy_decoding(trained_run, tmp_path):
     assert melody == SEED.split() + greedy
 
 
+def test_max_span_keeps_the_melodies_and_their_seed_within_it_and_is_recorded(trained_run, tmp_path):
+    args = (f"seed={SEED}", "steps=60", "num_samples=8", "temperature=2.0", "rng_seed=1")
+    wide = sample(trained_run, tmp_path / "a", *args)
+    kept = sample(trained_run, tmp_path / "b", *args, "max_span=5")  # the seed spans 4 (60..64)
+
+    def span(melody):
+        pitches = [int(s) for s in melody if s not in ("_", "r")]
+        return max(pitches) - min(pitches)
+
+    assert max(span(m) for m in wide) > 5  # at temperature 2 the tiny net wanders
+    assert all(span(m) <= 5 for m in kept)
+    assert json.loads((tmp_path / "b" / "melody_00.json").read_text())["settings"]["max_span"] == 5
+
+
 def midi_notes(midi: mido.MidiFile) -> list[tuple[int, int, int]]:
     notes, open_notes, now = [], {}, 0
     for message in mido.merge_tracks(midi.tracks):
@@ -107,6 +121,7 @@ def test_empty_seed_starts_a_new_song(trained_run, tmp_path):
     (["top_p=1.5"], "top_p"),
     (["top_p=0"], "top_p"),
     (["end_floor=1"], "end_floor=1 is not accepted"),
+    (["max_span=-2"], "max_span=-2 is not accepted; accepted: an integer >= 0, semitones (0 = off)"),
     (["top_k=-1"], "top_k"),
     (["steps=0"], "steps"),
     (["steps=100000"], "steps"),

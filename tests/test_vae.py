@@ -13,10 +13,11 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from src.data.datamodule import MelodyDataModule, split_array
 from src.data.segments import SegmentDataset, segment_starts
-from src.data.vocab import BOUNDARY_ID, HOLD_ID, Vocabulary
+from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, HOLD_ID, Vocabulary
 from src.errors import UserError
 from src.models.checkpoint import load_module
 from src.models.kinds import WindowModule, module_kind
+from src.models.sampling import Sampling
 from src.models.vae import MelodyVAE, fit_segment, kl_per_dim, ramp, slerp, vae_loss
 from src.models.vae_module import VAEModule
 from src.sample import main as sample_main
@@ -120,6 +121,17 @@ def test_scheduled_sampling_forward_has_the_teacher_forced_shapes():
         logits, mean, logvar = net(x, sample_prob=prob)
         assert logits.shape == (2, SEG, V) and mean.shape == logvar.shape == (2, 2)
         assert torch.isfinite(logits).all()
+
+
+def test_prior_segments_keep_within_max_span():
+    torch.manual_seed(0)
+    net = MelodyVAE(V, SEG, hidden_size=8, latent_size=2)
+    plain = net.prior(64, SEG, generator=torch.Generator().manual_seed(0))
+    kept = net.prior(64, SEG, Sampling(temperature=2.0, max_span=4), torch.Generator().manual_seed(0))
+    spans = [max(p) - min(p) for p in ([i for i in row if i >= FIRST_PITCH_ID] for row in kept.tolist()) if p]
+    assert spans and max(spans) <= 4
+    wide = [max(p) - min(p) for p in ([i for i in row if i >= FIRST_PITCH_ID] for row in plain.tolist()) if p]
+    assert max(wide) > 4  # an untrained net wanders: the limit is what kept those within 4
 
 
 def test_vae_settings_are_checked_and_named():

@@ -72,6 +72,7 @@ class Request:
     top_k: int = 0
     top_p: float = 1.0
     end_floor: float = GenerationRequest.end_floor  # '/' only where the net gives it at least this
+    max_span: int = GenerationRequest.max_span  # semitones a melody may span (0 = off)
     num_samples: int = 1
     rng_seed: int = 0
     key: str = ""
@@ -210,7 +211,8 @@ def check_request(request: Request, module) -> GenerationRequest:
     return GenerationRequest(
         seed=request.seed, seed2=request.seed2, mode=request.mode, steps=request.steps,
         min_steps=request.min_steps, temperature=request.temperature, top_k=request.top_k,
-        top_p=request.top_p, end_floor=request.end_floor, num_samples=request.num_samples,
+        top_p=request.top_p, end_floor=request.end_floor, max_span=request.max_span,
+        num_samples=request.num_samples,
         rng_seed=request.rng_seed,
         key=request.key.strip() or None, time_signature=request.time_signature, pickup=request.pickup,
         bars=request.bars.strip() if request.mode == "infill" else "")

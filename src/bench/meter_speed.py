@@ -18,6 +18,7 @@ import torch
 from src.bench.train_speed import experiment_parts, lightning_loop
 from src.data.vocab import BOUNDARY_ID
 from src.models.meter_plan import Meter, context_of
+from src.models.sampling import Sampling
 
 VARIANTS = {
     "symbols only": ("model.net.meter=false", "model.net.mode=false", "model.net.lookback=false",
@@ -41,7 +42,7 @@ def sample_seconds(module, melodies: int, length: int) -> float:
     prompt = torch.full((melodies, 1), BOUNDARY_ID, dtype=torch.long)
     generator = torch.Generator().manual_seed(0)
     start = time.perf_counter()
-    out = module.net.sample(prompt, length, None, min_steps=length, generator=generator, context_of=context)
+    out = module.net.sample(prompt, length, None, Sampling(min_steps=length), generator, context_of=context)
     seconds = time.perf_counter() - start
     assert all(len(m) == length for m in out)
     return seconds

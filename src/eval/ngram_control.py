@@ -11,6 +11,7 @@ from src.data.vocab import BOUNDARY_ID
 from src.eval.keys import melody_key
 from src.models.generation import song_opening
 from src.models.ngram import NGramNet
+from src.models.sampling import Sampling
 
 ORDER = 5  # the n-gram experiment's default order
 
@@ -26,6 +27,6 @@ def ngram_melodies(corpus: Corpus, count: int, steps: int, generator: torch.Gene
     net = NGramNet(len(corpus.vocab), ORDER)
     net.fit(contexts, torch.from_numpy(tokens[targets]))
     prompt = torch.full((count, ORDER - 1), BOUNDARY_ID, dtype=torch.long)  # a song start
-    drawn = net.sample(prompt, steps, ORDER - 1, temperature=temperature, generator=generator)
+    drawn = net.sample(prompt, steps, ORDER - 1, Sampling(temperature=temperature), generator)
     melodies = [song_opening(corpus.vocab.decode(ids)) for ids in drawn]
     return melodies, [melody_key(m, normalize_key) for m in melodies]

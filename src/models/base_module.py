@@ -200,8 +200,7 @@ class MelodyModule(L.LightningModule):
                meters: list[Meter] | None = None) -> list[list[int]]:
         """Generated ids per int64 prompt row (B, T >= window), drawn as `request` says (a window net
         reads no meter)."""
-        return self.net.sample(prompt, request.steps, self.window, request.temperature, request.top_k,
-                               request.top_p, request.min_steps, generator, end_floor=request.end_floor)
+        return self.net.sample(prompt, request.steps, self.window, request.sampling, generator)
 
 
 def _settings_of(model: Mapping) -> dict:

@@ -19,6 +19,7 @@ from src.data.keys import parse_key, shift_to_reference
 from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
 from src.errors import UserError
 from src.models.meter_plan import AUTO, Meter, check_meter_settings, draw_meters, fixed_meters
+from src.models.sampling import Sampling
 
 MAX_STEPS = 10_000
 MAX_SAMPLES = 1_000
@@ -39,6 +40,7 @@ class GenerationRequest:
     top_k: int = 0  # 0 = off
     top_p: float = 1.0  # 1.0 = off
     end_floor: float = 0.0  # '/' only where the net gives it at least this probability (0 = off)
+    max_span: int = 0  # no note that would make a melody (its seed included) span more semitones (0 = off)
     num_samples: int = 1  # with a tuple of seeds: their count
     rng_seed: int = 0
     key: str | None = None  # e.g. E, Bb, f#m, Am; its mode conditions a meter-aware model
@@ -72,6 +74,12 @@ class GenerationRequest:
     def from_settings(cls, settings: Mapping) -> GenerationRequest:
         """The request of a command's `name=value` settings: the keys it knows, checked."""
         return cls(**{f.name: settings[f.name] for f in fields(cls) if f.name in settings})
+
+    @property
+    def sampling(self) -> Sampling:
+        """How each symbol is drawn, as the samplers take it."""
+        return Sampling(self.temperature, self.top_k, self.top_p, self.min_steps, self.end_floor,
+                        self.max_span)
 
     @property
     def seeds(self) -> list[str]:
@@ -176,6 +184,7 @@ def _check_numbers(request: GenerationRequest) -> None:
         ("temperature", lambda v: v > 0 and math.isfinite(v), "a number > 0", float),
         ("top_p", lambda v: 0 < v <= 1, "a number in (0, 1]", float),
         ("end_floor", lambda v: 0 <= v < 1, "a number in [0, 1) (0 = off)", float),
+        ("max_span", lambda v: v >= 0, "an integer >= 0, semitones (0 = off)", int),
     ])
 
 

@@ -23,7 +23,7 @@ from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError
 from src.models.generation import song_opening
 from src.models.meter_plan import context_of
-from src.models.sampling import draw
+from src.models.sampling import Sampling, Span, draw
 
 LEFT, AFTER, FILL = 0, 1, 2  # roles
 
@@ -82,8 +82,8 @@ def song_gap(window: Tensor, generator: torch.Generator | None = None) -> tuple[
 
 
 @torch.inference_mode()
-def fill_gap(net, song: Tensor, start: int, end: int, context: Tensor, count: int, temperature: float,
-             top_k: int, top_p: float, generator: torch.Generator | None) -> list[list[int]]:
+def fill_gap(net, song: Tensor, start: int, end: int, context: Tensor, count: int, sampling: Sampling,
+             generator: torch.Generator | None) -> list[list[int]]:
     """`count` fillings of steps [start, end) of one song's ids (N,), given the rest of it, each
     `end - start` ids without a `/`. `context` (N + 1, 4) is that of inputs 0..N (input i, after the
     opening `/`, predicts step i)."""
@@ -96,6 +96,9 @@ def fill_gap(net, song: Tensor, start: int, end: int, context: Tensor, count: in
     order, roles = order[:known].to(device), roles[:known].to(device)
     context = context.to(device)  # (L, 4), once: the loop below reads a row per step
     x = inputs.to(device)[order].repeat(count, 1)  # (count, known)
+    # max_span: the span is counted over the song's notes on both sides of the gap, and what fills it
+    sides = torch.cat([song[:start], song[end:]]).long().to(device)
+    span = Span(sides.repeat(count, 1), BOUNDARY_ID) if sampling.max_span else None
     ctx = context[order].repeat(count, 1, 1)
     was_training = net.training
     net.eval()
@@ -104,7 +107,8 @@ def fill_gap(net, song: Tensor, start: int, end: int, context: Tensor, count: in
         filling = torch.full((count, 1), FILL, device=device)  # the role of every drawn step
         filled = []
         for step in range(end - start):
-            token = draw(logits[:, -1], temperature, top_k, top_p, True, generator, BOUNDARY_ID)  # (count,)
+            token = draw(logits[:, -1], sampling, generator, BOUNDARY_ID, allow_stop=False,
+                         span=span)  # (count,): a gap never ends the song
             filled.append(token)
             if step == end - start - 1:
                 break
@@ -176,5 +180,5 @@ def fill_seed(module, seed: list[str], request, generator: torch.Generator, note
     ids = module.vocab.encode(seed)
     context = context_of([meter], module.device)(0, len(seed) + 1)[0]  # (N + 1, 4)
     filled = fill_gap(module.net, torch.as_tensor(ids), start, end, context, request.num_samples,
-                      request.temperature, request.top_k, request.top_p, generator)
+                      request.sampling, generator)
     return [song_opening(seed[:start] + module.vocab.decode(row) + seed[end:]) for row in filled]

@@ -60,9 +60,7 @@ class CausalModule(MelodyModule):
                meters: list[Meter] | None = None) -> list[list[int]]:
         """Generated ids per int64 prompt row, each melody's steps placed in its meter."""
         context = context_of(meters, prompt.device) if meters and self.net.inputs.uses_context else None
-        return self.net.sample(prompt, request.steps, None, request.temperature, request.top_k,
-                               request.top_p, request.min_steps, generator, context_of=context,
-                               end_floor=request.end_floor)
+        return self.net.sample(prompt, request.steps, None, request.sampling, generator, context_of=context)
 
 
 class InfillingModule(CausalModule):

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+from src.data.vocab import FIRST_PITCH_ID
 
 
 def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:
@@ -42,18 +45,60 @@ def filter_logits(logits: Tensor, top_k: int = 0, top_p: float = 1.0) -> Tensor:
     return logits.masked_fill(drop, -math.inf)
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """How each symbol is drawn; checked where a request is made (GenerationRequest), trusted here."""
+
+    temperature: float = 1.0
+    top_k: int = 0  # 0 = off
+    top_p: float = 1.0  # 1.0 = off
+    min_steps: int = 0  # the stop symbol cannot be drawn before this many symbols
+    end_floor: float = 0.0  # the stop symbol only where the net gives it at least this probability
+    max_span: int = 0  # semitones a melody (its seed included) may span; 0 = off
+
+
+PLAIN = Sampling()  # temperature 1, nothing cut: each symbol as likely as the net says
+
+class Span:
+    """Each melody's lowest and highest pitch id so far, (B,) each, 0 while it has none: `max_span`
+    keeps a melody within that many semitones (pitch ids are a semitone apart, from FIRST_PITCH_ID)."""
+
+    def __init__(self, prompt: Tensor, stop_id: int = 0) -> None:
+        """From int64 prompts (B, T): each row's melody is what follows its last `stop_id`."""
+        B, T = prompt.shape
+        index = torch.arange(T, device=prompt.device)  # (T,)
+        last_stop = torch.where(prompt == stop_id, index, -1).amax(dim=1, keepdim=True)  # (B, 1)
+        own = (index > last_stop) & (prompt >= FIRST_PITCH_ID)  # (B, T): the melodies' pitches
+        self.high = torch.where(own, prompt, 0).amax(dim=1)  # (B,)
+        self.low = torch.where(own, prompt, torch.iinfo(prompt.dtype).max).amin(dim=1)
+        self.low = torch.where(own.any(dim=1), self.low, 0)
+
+    def add(self, drawn: Tensor, rows: Tensor | None = None) -> None:
+        """Widen by the ids drawn (b,) for `rows` (b,) (default: every row)."""
+        rows = torch.arange(len(self.low), device=drawn.device) if rows is None else rows
+        pitch = drawn >= FIRST_PITCH_ID
+        low, high = self.low[rows], self.high[rows]
+        self.high[rows] = torch.where(pitch, torch.maximum(high, drawn), high)
+        self.low[rows] = torch.where(pitch, torch.where(low > 0, torch.minimum(low, drawn), drawn), low)
+
+    def outside(self, vocab_size: int, max_span: int, rows: Tensor | None = None) -> Tensor:
+        """(b, V) True for each pitch id that would widen a row past `max_span` semitones (or, where the
+        seed alone spans more, widen it at all); nothing where a row has no pitch yet."""
+        low, high = (self.low, self.high) if rows is None else (self.low[rows], self.high[rows])
+        ids = torch.arange(vocab_size, device=low.device)  # (V,)
+        limit = torch.clamp(high - low, min=max_span)[:, None]  # (b, 1)
+        wider = torch.maximum(high[:, None], ids) - torch.minimum(low[:, None], ids)  # (b, V)
+        return (wider > limit) & (ids >= FIRST_PITCH_ID) & (high > 0)[:, None]
+
+
 def sample_windowed(
     next_logits: Callable[[Tensor], Tensor],
     prompt: Tensor,
     steps: int,
     window: int,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    min_steps: int = 0,
+    sampling: Sampling = PLAIN,
     generator: torch.Generator | None = None,
     stop_id: int = 0,
-    end_floor: float = 0.0,
 ) -> list[list[int]]:
     """Draw up to `steps` symbols per melody, each from the last `window` ids.
 
@@ -61,8 +106,7 @@ def sample_windowed(
         next_logits: maps int64 ids (b, window) to next-symbol logits (b, V); called once per step
             with the melodies still running.
         prompt: int64 ids (B, T), T >= window (the caller pads the front with `/`).
-        min_steps: `stop_id` cannot be drawn before this many symbols were generated.
-        end_floor: `stop_id` cannot be drawn where the net gives it less than this probability (see `draw`).
+        sampling: how each symbol is drawn (see `draw`).
         generator: makes draws repeatable; draws happen on its device.
         stop_id: a melody ends when it draws this id, which is not included in its output.
     Returns:
@@ -74,12 +118,13 @@ def sample_windowed(
         )
     B = prompt.shape[0]
     context = prompt[:, -window:].long()  # (B, window): a rolling window, not the whole history
+    span = Span(prompt.long(), stop_id) if sampling.max_span else None
     running = torch.ones(B, dtype=torch.bool, device=prompt.device)  # (B,)
     outputs: list[list[int]] = [[] for _ in range(B)]
     for step in range(steps):
         live = running.nonzero().squeeze(1)  # (b,)
-        drawn = draw(next_logits(context[live]), temperature, top_k, top_p,
-                     step < min_steps, generator, stop_id, end_floor)  # (b,)
+        drawn = draw(next_logits(context[live]), sampling, generator, stop_id,
+                     allow_stop=step >= sampling.min_steps, span=span, rows=live)  # (b,)
         new = torch.full((B,), stop_id, dtype=torch.long, device=prompt.device)  # (B,)
         new[live] = drawn
         for i, token in zip(live.tolist(), drawn.tolist(), strict=True):
@@ -96,15 +141,11 @@ def sample_causal(
     advance: Callable[[Tensor, object], tuple[Tensor, object]],
     prompt: Tensor,
     steps: int,
-    temperature: float = 1.0,
-    top_k: int = 0,
-    top_p: float = 1.0,
-    min_steps: int = 0,
+    sampling: Sampling = PLAIN,
     generator: torch.Generator | None = None,
     stop_id: int = 0,
     cached: bool = True,
     context_of: Callable[[int, int], Tensor] | None = None,
-    end_floor: float = 0.0,
 ) -> list[list[int]]:
     """Draw up to `steps` symbols per melody from a causal net, one recurrent step per symbol.
 
@@ -124,13 +165,14 @@ def sample_causal(
         context_of = lambda start, count: None  # noqa: E731
     logits, state = advance(sequence, None, context_of(0, sequence.shape[1]))
     logits = logits[:, -1]  # (B, V): after the prompt
+    span = Span(sequence, stop_id) if sampling.max_span else None
     B = sequence.shape[0]
     running = torch.ones(B, dtype=torch.bool, device=sequence.device)  # (B,)
     drawn_so_far = []
     for step in range(steps):
         # every row draws, finished ones too: the batch keeps its shape and the cache its rows
-        drawn = draw(logits, temperature, top_k, top_p, step < min_steps, generator, stop_id,
-                     end_floor)  # (B,)
+        drawn = draw(logits, sampling, generator, stop_id, allow_stop=step >= sampling.min_steps,
+                     span=span)  # (B,)
         drawn_so_far.append(torch.where(running, drawn, stop_id))
         running &= drawn != stop_id
         if step == steps - 1 or not running.any():
@@ -166,14 +208,10 @@ class CausalSampling:
         prompt: Tensor,
         steps: int,
         window: int | None = None,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        min_steps: int = 0,
+        sampling: Sampling = PLAIN,
         generator: torch.Generator | None = None,
         cached: bool = True,
         context_of: Callable[[int, int], Tensor] | None = None,
-        end_floor: float = 0.0,
     ) -> list[list[int]]:
         """Generate from int64 prompts (B, T) in eval mode; `window` is unused (the net carries its
         own history); see `sample_causal`."""
@@ -181,32 +219,35 @@ class CausalSampling:
         self.eval()
         try:
             with torch.inference_mode():  # no autograd bookkeeping at all: cheaper per step
-                return sample_causal(
-                    self.advance, prompt.to(next(self.parameters()).device), steps,
-                    temperature=temperature, top_k=top_k, top_p=top_p, min_steps=min_steps,
-                    generator=generator, cached=cached, context_of=context_of, end_floor=end_floor,
-                )
+                return sample_causal(self.advance, prompt.to(next(self.parameters()).device), steps,
+                                     sampling, generator, cached=cached, context_of=context_of)
         finally:
             self.train(was_training)
 
 
-def draw(logits: Tensor, temperature: float, top_k: int, top_p: float, forbid_stop: bool,
-         generator: torch.Generator | None, stop_id: int = 0, end_floor: float = 0.0) -> Tensor:
+def draw(logits: Tensor, sampling: Sampling, generator: torch.Generator | None, stop_id: int = 0, *,
+         allow_stop: bool = True, span: Span | None = None, rows: Tensor | None = None) -> Tensor:
     """One id per row of next-symbol logits (b, V), drawn on the generator's device -> (b,) int64.
 
     `end_floor` > 0: `stop_id` is drawn only in rows where the net itself (at temperature 1, before any
     truncation) gives it at least that probability, so a melody ends where the net is fairly sure a
-    tune can end, not on a long-shot draw.
+    tune can end, not on a long-shot draw. `max_span` > 0 (with the melodies' `span`, of `rows` of it):
+    no pitch that would widen a melody past that many semitones; the drawn ids widen `span`.
     """
-    scaled = logits.float() / temperature  # (b, V), a new tensor: the caller's logits stay as they are
-    if forbid_stop:
+    scaled = logits.float() / sampling.temperature  # (b, V), new: the caller's logits stay as they are
+    if not allow_stop:
         scaled[:, stop_id] = -math.inf
-    elif end_floor > 0:  # log P('/') at temperature 1 from one logsumexp, no (b, V) probabilities
+    elif sampling.end_floor > 0:  # log P('/') at temperature 1 from one logsumexp, no (b, V) probabilities
         own = logits[:, stop_id].float() - torch.logsumexp(logits.float(), dim=-1)  # (b,)
-        scaled[own < math.log(end_floor), stop_id] = -math.inf
-    probs = torch.softmax(filter_logits(scaled, top_k, top_p), dim=-1)  # (b, V)
+        scaled[own < math.log(sampling.end_floor), stop_id] = -math.inf
+    if span is not None:
+        scaled = scaled.masked_fill(span.outside(scaled.shape[1], sampling.max_span, rows), -math.inf)
+    probs = torch.softmax(filter_logits(scaled, sampling.top_k, sampling.top_p), dim=-1)  # (b, V)
     draw_device = generator.device if generator is not None else logits.device
-    return torch.multinomial(probs.to(draw_device), 1, generator=generator).squeeze(1).to(logits.device)
+    drawn = torch.multinomial(probs.to(draw_device), 1, generator=generator).squeeze(1).to(logits.device)
+    if span is not None:
+        span.add(drawn, rows)
+    return drawn
 
 
 class WindowSampling:
@@ -217,12 +258,8 @@ class WindowSampling:
         prompt: Tensor,
         steps: int,
         window: int,
-        temperature: float = 1.0,
-        top_k: int = 0,
-        top_p: float = 1.0,
-        min_steps: int = 0,
+        sampling: Sampling = PLAIN,
         generator: torch.Generator | None = None,
-        end_floor: float = 0.0,
     ) -> list[list[int]]:
         """Generate from int64 prompts (B, T >= window) in eval mode; see `sample_windowed`."""
         was_training = self.training
@@ -231,10 +268,7 @@ class WindowSampling:
         weight = next(self.buffers(), None) if weight is None else weight  # the n-gram has only buffers
         try:
             with torch.inference_mode():
-                return sample_windowed(
-                    self, prompt if weight is None else prompt.to(weight.device), steps, window,
-                    temperature=temperature, top_k=top_k, top_p=top_p, min_steps=min_steps,
-                    generator=generator, end_floor=end_floor,
-                )
+                return sample_windowed(self, prompt if weight is None else prompt.to(weight.device), steps,
+                                       window, sampling, generator)
         finally:
             self.train(was_training)

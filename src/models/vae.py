@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from src.data.vocab import BOUNDARY_ID, HOLD_ID
 from src.models.lstm_attn import check_dropout, check_positive_int
-from src.models.sampling import filter_logits
+from src.models.sampling import PLAIN, Sampling, Span, draw
 
 
 class MelodyVAE(nn.Module):
@@ -80,15 +80,16 @@ class MelodyVAE(nn.Module):
             steps.append(self.head(self.drop(h[:, 0])))  # (B, V)
         return torch.stack(steps, dim=1)  # (B, T, V)
 
-    def decode(self, z: Tensor, steps: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+    def decode(self, z: Tensor, steps: int, sampling: Sampling = PLAIN,
                generator: torch.Generator | None = None, greedy: bool = False) -> Tensor:
-        """Ids (B, steps) int64 drawn from z (B, Z) one symbol at a time (greedy: argmax).
+        """Ids (B, steps) int64 drawn from z (B, Z) one symbol at a time, as `sampling` says (its
+        temperature, top_k, top_p and max_span; greedy: argmax).
 
         As in the training segments, `/` is never drawn and `_` never first.
         """
-        draw_device = generator.device if generator is not None else z.device
         token = torch.full((len(z),), BOUNDARY_ID, dtype=torch.long, device=z.device)  # (B,)
         drawn = []
+        span = Span(token[:, None], BOUNDARY_ID) if sampling.max_span else None  # no pitch yet
         with self._evaluating():
             state = self._initial_state(z)
             for t in range(steps):
@@ -100,25 +101,25 @@ class MelodyVAE(nn.Module):
                 if greedy:
                     token = logits.argmax(-1)
                 else:
-                    probs = filter_logits(logits / temperature, top_k, top_p).softmax(-1).to(draw_device)
-                    token = torch.multinomial(probs, 1, generator=generator).squeeze(1).to(z.device)
+                    token = draw(logits, sampling, generator, BOUNDARY_ID, allow_stop=False, span=span)
                 drawn.append(token)
         return torch.stack(drawn, dim=1)
 
-    def prior(self, n: int, steps: int, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
+    def prior(self, n: int, steps: int, sampling: Sampling = PLAIN,
               generator: torch.Generator | None = None) -> Tensor:
         """`n` new segments (n, steps) decoded from z ~ N(0, I)."""
         z = self._noise(n, generator)  # (n, Z)
-        return self.decode(z, steps, temperature, top_k, top_p, generator)
+        return self.decode(z, steps, sampling, generator)
 
-    def vary(self, ids: Tensor, n: int, steps: int, temperature: float = 1.0, top_k: int = 0,
-             top_p: float = 1.0, generator: torch.Generator | None = None) -> Tensor:
-        """`n` variations (n, steps) of one segment ids (T,): z = mean + temperature * eps, eps ~ N(0, I)."""
+    def vary(self, ids: Tensor, n: int, steps: int, sampling: Sampling = PLAIN,
+             generator: torch.Generator | None = None) -> Tensor:
+        """`n` variations (n, steps) of one segment ids (T,): z = mean + temperature * eps, eps ~ N(0, I)
+        (the sampling temperature scales the noise too)."""
         with self._evaluating():
             mean, _ = self.encode(ids[None].to(self.head.weight.device))  # (1, Z)
         # noise on the prior's scale: the posterior's own spread may be far narrower than musical change
-        z = mean + temperature * self._noise(n, generator)  # (n, Z)
-        return self.decode(z, steps, temperature, top_k, top_p, generator)
+        z = mean + sampling.temperature * self._noise(n, generator)  # (n, Z)
+        return self.decode(z, steps, sampling, generator)
 
     def interpolate(self, first: Tensor, last: Tensor, n: int, steps: int) -> Tensor:
         """`n` >= 2 segments (n, steps) decoded greedily along the slerp between two segments' means."""

@@ -103,12 +103,11 @@ class VAEModule(MelodyModule):
         if request.end_floor:
             notes.append(f"end_floor={request.end_floor} is unused: a VAE melody is one whole segment, "
                          "it does not end at '/'")
-        sampling = {"temperature": request.temperature, "top_k": request.top_k, "top_p": request.top_p,
-                    "generator": generator}
+
         if request.mode == "prior":
-            drawn = self.net.prior(n, steps, **sampling)
+            drawn = self.net.prior(n, steps, request.sampling, generator)
         elif request.mode == "vary":
-            drawn = self.net.vary(ids[0], n, steps, **sampling)
+            drawn = self.net.vary(ids[0], n, steps, request.sampling, generator)
         else:
             drawn = self.net.interpolate(ids[0], ids[1], n, steps)  # greedy: the ends as reconstructed
         return [self.vocab.decode(row) for row in drawn.tolist()]
