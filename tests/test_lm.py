@@ -101,9 +101,9 @@ def test_cached_sampling_draws_the_melodies_of_full_recomputation(net):
     prompt[:, 8:] = torch.randint(FIRST_PITCH_ID, V, (4,))  # one seed, as the CLI gives it
     meters = [Meter("3/4", 2, "minor", 6), Meter("2/4", 0, "major", 8)] * 2 + [Meter("3/8", 1, "major", 3)]
     sampling = Sampling(temperature=1.3, top_k=10, min_steps=5, max_span=7)
-    kwargs = {"context_of": context_of(meters, "cpu")}
-    cached = net.sample(prompt, 40, None, sampling, torch.Generator().manual_seed(7), **kwargs)
-    recomputed = net.sample(prompt, 40, None, sampling, torch.Generator().manual_seed(7), cached=False, **kwargs)
+    draws = lambda cached: net.sample(prompt, 40, None, sampling, torch.Generator().manual_seed(7),  # noqa: E731
+                                      cached=cached, context_of=context_of(meters, "cpu"))
+    cached, recomputed = draws(True), draws(False)
     assert cached == recomputed
     assert all(5 <= len(m) <= 40 and BOUNDARY_ID not in m for m in cached)
     seed = prompt[0, 8:].tolist()  # within 7 semitones with the seed, or the seed's own span if wider

@@ -107,21 +107,21 @@ count = middle.number_input("Melodies", value=5 if mode == "interpolate" else 1,
 synths = ["auto", "builtin", "fluidsynth"] if fluidsynth_available() else ["builtin"]
 synth = right.selectbox("Audio", synths, key="synth")
 with st.expander("More settings"):
-    a, b, c, f, d, e = st.columns(6)
+    a, b, c, d, e, f = st.columns(6)
     top_k = a.number_input("top_k", value=0, step=1, key="top_k", help="0 = off; 1 = greedy")
     top_p = b.number_input("top_p", value=1.0, step=0.05, key="top_p", help="(0, 1]; 1 = off")
     end_floor = c.number_input("end_floor", value=core.Request.end_floor, step=0.01, key="end_floor",
                                help="[0, 1): end only where the model gives the end at least this; 0 = off")
-    max_span = f.number_input("max_span", value=core.Request.max_span, step=1, key="max_span",
+    max_span = d.number_input("max_span", value=core.Request.max_span, step=1, key="max_span",
                               help="semitones a melody may span, seed included; 0 = off")
-    min_steps = d.number_input("min_steps", value=0, step=1, key="min_steps", help="no song end before")
-    qpm = e.number_input("Tempo (qpm)", value=120.0, step=10.0, key="qpm")
+    min_steps = e.number_input("min_steps", value=0, step=1, key="min_steps", help="no song end before")
+    qpm = f.number_input("Tempo (qpm)", value=120.0, step=10.0, key="qpm")
 
 if st.button("Generate Melody", type="primary", key="generate"):
     request = core.Request(seed=seed, seed2=seed2, mode=mode, steps=int(steps), min_steps=int(min_steps),
                            temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
-                           end_floor=float(end_floor), max_span=int(max_span), num_samples=int(count), rng_seed=int(rng_seed),
-                           key=key,
+                           end_floor=float(end_floor), max_span=int(max_span), num_samples=int(count),
+                           rng_seed=int(rng_seed), key=key,
                            time_signature=time_signature, pickup=pickup,
                            bars=bars, qpm=float(qpm), synth=synth)
     st.session_state.pop("result", None)
