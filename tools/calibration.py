@@ -1,0 +1,126 @@
+"""`python -m tools.calibration CKPT [--split val] [--melodies 1000] [--span 20]`: are a net's odds honest?
+
+Three tables, printed as Markdown, for a causal checkpoint (the held-out songs each read alone, from its
+opening `/`, as `src.evaluate` scores them):
+
+1. **Reliability.** Every (step, symbol) probability the net gives, bucketed; per bucket the probability it
+   predicted in all and how often those symbols came: a ratio over 1 means the net is too sure against
+   them (its tails too thin), under 1 too ready to give them.
+2. **Temperature.** The split's bits per step with the logits divided by each temperature: where a
+   temperature over 1 lowers them, the net is overconfident.
+3. **Widening.** At each step after a song's first note, the probability the net gives to a pitch that
+   would make the song span more than `--span` semitones (and more than it already does), per step, on the
+   held-out songs and on its own unseeded melodies (drawn as `src.evaluate` draws them, rng_seed 0): how far
+   its own melodies lead it from how it reads real songs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+import torch
+
+from src.data.sequences import stream_array
+from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID
+from src.errors import UserError, exit_on_user_error
+from src.evaluate import SPLITS, build_datamodule, run_config, run_folder
+from src.models.checkpoint import load_module, resolve_checkpoint
+from src.models.generation import GenerationRequest
+from src.models.meter_plan import context_of
+
+EDGES = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0 + 1e-9)  # probability buckets
+TEMPERATURES = (0.9, 1.0, 1.05, 1.1, 1.2)
+STEPS = 512  # drawn per melody, as src.evaluate draws them
+
+
+def read_alone(net, ids: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
+    """Logits (T, V) after each input of one song or melody: ids (T,) from its opening `/`, context (T, 4)."""
+    with torch.inference_mode():
+        return net.advance(ids[None], None, context[None])[0][0].float()
+
+
+def reliability(logits: torch.Tensor, targets: torch.Tensor) -> list[tuple[float, float, float, int]]:
+    """Per bucket of EDGES: (low edge, probability predicted in all, symbols that came, pairs) over logits
+    (N, V) and their targets (N,)."""
+    probs = torch.softmax(logits, dim=-1).flatten()  # (N V,)
+    came = torch.nn.functional.one_hot(targets, logits.shape[-1]).flatten().bool()
+    rows = []
+    for low, high in zip(EDGES[:-1], EDGES[1:], strict=True):
+        inside = (probs >= low) & (probs < high)
+        rows.append((low, float(probs[inside].sum()), float(came[inside].sum()), int(inside.sum())))
+    return rows
+
+
+def tempered_bits(logits: torch.Tensor, targets: torch.Tensor, temperature: float) -> float:
+    """Bits per step of targets (N,) under logits (N, V) divided by `temperature`."""
+    return torch.nn.functional.cross_entropy(logits / temperature, targets).item() / math.log(2)
+
+
+def widening(logits: torch.Tensor, ids: torch.Tensor, span: int) -> tuple[float, int]:
+    """(probability summed over steps, steps) that the next symbol is a pitch widening the song past `span`
+    semitones and past its own span so far; logits (T, V) after inputs ids (T,), counted from the first
+    pitch (pitch ids are a semitone apart)."""
+    candidates = torch.arange(logits.shape[-1])
+    probs = torch.softmax(logits, dim=-1)
+    total, steps, low, high = 0.0, 0, None, None
+    for t, token in enumerate(ids.tolist()):
+        if token >= FIRST_PITCH_ID:
+            low, high = min(low or token, token), max(high or token, token)
+        if low is None:
+            continue
+        wider = torch.maximum(candidates, torch.tensor(high)) - torch.minimum(candidates, torch.tensor(low))
+        widens = (candidates >= FIRST_PITCH_ID) & (wider > max(span, high - low))
+        total, steps = total + float(probs[t, widens].sum()), steps + 1
+    return total, steps
+
+
+@exit_on_user_error
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("ckpt")
+    parser.add_argument("--split", default="val", help=f"held-out songs: {' or '.join(SPLITS)}")
+    parser.add_argument("--melodies", type=int, default=1000, help="its own unseeded melodies (table 3)")
+    parser.add_argument("--span", type=int, default=20, help="semitones (table 3)")
+    args = parser.parse_args()
+    if args.split not in SPLITS or args.span < 1:
+        raise UserError(f"--split={args.split} --span={args.span} is not accepted; accepted: --split "
+                        f"{' or '.join(SPLITS)}, --span an integer >= 1")
+    request = GenerationRequest(num_samples=args.melodies, steps=STEPS)  # checked before any work
+    path = resolve_checkpoint(args.ckpt)
+    module = load_module(path).eval()
+    if not hasattr(module.net, "advance"):
+        raise UserError(f"{args.ckpt} is a {module.kind} checkpoint; accepted: a causal net (advance)")
+    corpus = build_datamodule(module, run_config(run_folder(path))[0].get("data", {}),
+                              {"batch_size": 64, "cache_dir": None}).load_corpus()
+    tokens, starts, context = stream_array(corpus, args.split)
+    ends = [*starts[1:].tolist(), len(tokens) - 1]
+    songs = []  # (logits (T, V), targets (T,), input ids (T,)) per held-out song
+    for start, end in zip(starts.tolist(), ends, strict=True):
+        ids = torch.from_numpy(tokens[start:end].astype("int64"))
+        logits = read_alone(module.net, ids, torch.from_numpy(context[start + 1:end + 1].astype("int64")))
+        songs.append((logits, torch.from_numpy(tokens[start + 1:end + 1].astype("int64")), ids))
+    logits, targets = torch.cat([s[0] for s in songs]), torch.cat([s[1] for s in songs])
+    print(f"| probability given | pairs | predicted | came | came / predicted ({args.split} songs) |")
+    print("| --- | --- | --- | --- | --- |")
+    for low, predicted, came, pairs in reliability(logits, targets):
+        print(f"| >= {low:g} | {pairs} | {predicted:.1f} | {came:.0f} | {came / max(predicted, 1e-9):.2f} |")
+    print("\n| temperature | " + " | ".join(f"{t:g}" for t in TEMPERATURES) + " |")
+    print("| --- " * (len(TEMPERATURES) + 1) + "|")
+    bits = [f"{tempered_bits(logits, targets, t):.4f}" for t in TEMPERATURES]
+    print(f"| {args.split} bits | " + " | ".join(bits) + " |")
+    generation = module.generate(request, torch.Generator().manual_seed(0))
+    own = []
+    for symbols, meter in zip(generation.melodies, generation.meters, strict=True):
+        ids = torch.tensor([BOUNDARY_ID] + [corpus.vocab.mapping[s] for s in symbols])
+        melody_context = context_of([meter], torch.device("cpu"))(0, len(ids))[0]  # (T, 4)
+        own.append((read_alone(module.net, ids, melody_context), ids))
+    print(f"\n| read | P(widening past {args.span} semitones) per step |")
+    print("| --- | --- |")
+    for label, rows in ((f"{args.split} songs", [(s[0], s[2]) for s in songs]), ("its melodies", own)):
+        total, steps = (sum(v) for v in zip(*(widening(lg, ids, args.span) for lg, ids in rows), strict=True))
+        print(f"| {label} | {total / max(steps, 1):.5f} |")
+
+
+if __name__ == "__main__":
+    main()
