@@ -40,7 +40,9 @@ class GenerationRequest:
     top_k: int = 0  # 0 = off
     top_p: float = 1.0  # 1.0 = off
     end_floor: float = 0.0  # '/' only where the net gives it at least this probability (0 = off)
-    max_span: int = 0  # no note that would make a melody (its seed included) span more semitones (0 = off)
+    # no note that would make a melody (its seed included) span more semitones (0 = off); 17 chosen on the
+    # validation songs: the classifier tells melodies from songs less often (docs/benchmarks.md §20)
+    max_span: int = 17
     num_samples: int = 1  # with a tuple of seeds: their count
     rng_seed: int = 0
     key: str | None = None  # e.g. E, Bb, f#m, Am; its mode conditions a meter-aware model
