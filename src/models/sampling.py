@@ -1,4 +1,5 @@
-"""Model-agnostic generation: temperature, top-k and top-p sampling over a sliding window or carried state.
+"""Model-agnostic generation: the sampling settings (`Sampling`) applied one symbol at a time, over a sliding
+window or carried state.
 
 The settings arrive checked (src/models/generation.py's GenerationRequest is the one place that checks
 them); these functions trust them.
@@ -58,6 +59,7 @@ class Sampling:
 
 
 PLAIN = Sampling()  # temperature 1, nothing cut: each symbol as likely as the net says
+
 
 class Span:
     """Each melody's lowest and highest pitch id so far, (B,) each, 0 while it has none: `max_span`
