@@ -22,12 +22,13 @@ import math
 import torch
 
 from src.data.sequences import stream_array
-from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID
+from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError, exit_on_user_error
 from src.evaluate import SPLITS, build_datamodule, run_config, run_folder
 from src.models.checkpoint import load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
 from src.models.meter_plan import context_of
+from src.models.sampling import Span
 
 EDGES = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0 + 1e-9)  # probability buckets
 TEMPERATURES = (0.9, 1.0, 1.05, 1.1, 1.2)
@@ -61,17 +62,14 @@ def widening(logits: torch.Tensor, ids: torch.Tensor, span: int) -> tuple[float,
     """(probability summed over steps, steps) that the next symbol is a pitch widening the song past `span`
     semitones and past its own span so far; logits (T, V) after inputs ids (T,), counted from the first
     pitch (pitch ids are a semitone apart)."""
-    candidates = torch.arange(logits.shape[-1])
     probs = torch.softmax(logits, dim=-1)
-    total, steps, low, high = 0.0, 0, None, None
-    for t, token in enumerate(ids.tolist()):
-        if token >= FIRST_PITCH_ID:
-            low, high = min(low or token, token), max(high or token, token)
-        if low is None:
+    so_far = Span(ids[:1][None])  # the sampler's bookkeeping of `max_span` (ids[0] added twice: no-op)
+    total, steps = 0.0, 0
+    for t in range(len(ids)):
+        so_far.add(ids[t:t + 1])
+        if so_far.high[0] == 0:  # no pitch yet
             continue
-        wider = torch.maximum(candidates, torch.tensor(high)) - torch.minimum(candidates, torch.tensor(low))
-        widens = (candidates >= FIRST_PITCH_ID) & (wider > max(span, high - low))
-        total, steps = total + float(probs[t, widens].sum()), steps + 1
+        total, steps = total + float(probs[t, so_far.outside(logits.shape[-1], span)[0]].sum()), steps + 1
     return total, steps
 
 

@@ -97,8 +97,8 @@ def fill_gap(net, song: Tensor, start: int, end: int, context: Tensor, count: in
     context = context.to(device)  # (L, 4), once: the loop below reads a row per step
     x = inputs.to(device)[order].repeat(count, 1)  # (count, known)
     # max_span: the span is counted over the song's notes on both sides of the gap, and what fills it
-    sides = torch.cat([song[:start], song[end:]]).long().to(device)
-    span = Span(sides.repeat(count, 1), BOUNDARY_ID) if sampling.max_span else None
+    span = (Span(torch.cat([song[:start], song[end:]]).long().to(device).repeat(count, 1), BOUNDARY_ID)
+            if sampling.max_span else None)
     ctx = context[order].repeat(count, 1, 1)
     was_training = net.training
     net.eval()

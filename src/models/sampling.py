@@ -74,20 +74,26 @@ class Span:
         self.high = torch.where(own, prompt, 0).amax(dim=1)  # (B,)
         self.low = torch.where(own, prompt, torch.iinfo(prompt.dtype).max).amin(dim=1)
         self.low = torch.where(own.any(dim=1), self.low, 0)
+        self.ids: Tensor | None = None  # (V,) every id, made on the first `outside`, not every step
 
     def add(self, drawn: Tensor, rows: Tensor | None = None) -> None:
         """Widen by the ids drawn (b,) for `rows` (b,) (default: every row)."""
-        rows = torch.arange(len(self.low), device=drawn.device) if rows is None else rows
         pitch = drawn >= FIRST_PITCH_ID
-        low, high = self.low[rows], self.high[rows]
-        self.high[rows] = torch.where(pitch, torch.maximum(high, drawn), high)
-        self.low[rows] = torch.where(pitch, torch.where(low > 0, torch.minimum(low, drawn), drawn), low)
+        low, high = (self.low, self.high) if rows is None else (self.low[rows], self.high[rows])
+        high = torch.where(pitch, torch.maximum(high, drawn), high)
+        low = torch.where(pitch, torch.where(low > 0, torch.minimum(low, drawn), drawn), low)
+        if rows is None:
+            self.low, self.high = low, high
+        else:
+            self.low[rows], self.high[rows] = low, high
 
     def outside(self, vocab_size: int, max_span: int, rows: Tensor | None = None) -> Tensor:
         """(b, V) True for each pitch id that would widen a row past `max_span` semitones (or, where the
         seed alone spans more, widen it at all); nothing where a row has no pitch yet."""
         low, high = (self.low, self.high) if rows is None else (self.low[rows], self.high[rows])
-        ids = torch.arange(vocab_size, device=low.device)  # (V,)
+        if self.ids is None or len(self.ids) != vocab_size:
+            self.ids = torch.arange(vocab_size, device=low.device)
+        ids = self.ids  # (V,)
         limit = torch.clamp(high - low, min=max_span)[:, None]  # (b, 1)
         wider = torch.maximum(high[:, None], ids) - torch.minimum(low[:, None], ids)  # (b, V)
         return (wider > limit) & (ids >= FIRST_PITCH_ID) & (high > 0)[:, None]
