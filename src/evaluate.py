@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import yaml
 
-from src.config import check_values, check_writable, literal_settings, parse_device
+from src.config import check_values, check_writable, compose_config, literal_settings, parse_device
 from src.data.datamodule import MelodyDataModule, split_array
 from src.data.meter import beat_steps
 from src.data.record import CACHE_FIELDS
@@ -61,6 +61,12 @@ def check_settings(settings: dict) -> GenerationRequest:
         raise UserError("give one of ckpt= (a .ckpt file or run folder: a report) or runs= (a sweep "
                         "folder or run folders separated by commas: a leaderboard)")
     return GenerationRequest.from_settings(settings)
+
+
+def evaluation_steps() -> int:
+    """Symbols drawn per melody when `src.evaluate` is given no `steps=` (conf/evaluate.yaml); the tools
+    that compare with its reports draw as many."""
+    return int(compose_config("evaluate").steps)
 
 
 def run_folder(ckpt: Path) -> Path:

@@ -24,7 +24,7 @@ import torch
 from src.data.sequences import stream_array
 from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError, exit_on_user_error
-from src.evaluate import SPLITS, build_datamodule, run_config, run_folder
+from src.evaluate import SPLITS, build_datamodule, evaluation_steps, run_config, run_folder
 from src.models.checkpoint import load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
 from src.models.meter_plan import context_of
@@ -32,7 +32,6 @@ from src.models.sampling import Span
 
 EDGES = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0 + 1e-9)  # probability buckets
 TEMPERATURES = (0.9, 1.0, 1.05, 1.1, 1.2)
-STEPS = 512  # drawn per melody, as src.evaluate draws them
 
 
 def read_alone(net, ids: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
@@ -85,7 +84,7 @@ def main() -> None:
         raise UserError(f"--split={args.split} --span={args.span} is not accepted; accepted: --split "
                         f"{' or '.join(SPLITS)}, --span an integer >= 1")
     # checked before any work; no max_span: the melodies go wherever the net takes them
-    request = GenerationRequest(num_samples=args.melodies, steps=STEPS, max_span=0)
+    request = GenerationRequest(num_samples=args.melodies, steps=evaluation_steps(), max_span=0)
     path = resolve_checkpoint(args.ckpt)
     module = load_module(path).eval()
     if not hasattr(module.net, "advance"):

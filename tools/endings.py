@@ -16,7 +16,7 @@ differ, they lead it to end elsewhere.
 
 A third table says how the last notes fall: the share of melodies whose last note starts on a downbeat,
 the share whose last note lasts under a quarter of a bar (an abrupt end), the share on the tonic of each
-kind, and the share that never ended within the 512 steps drawn.
+kind, and the share that never ended within the steps drawn (as many as `src.evaluate` draws).
 """
 
 from __future__ import annotations
@@ -32,12 +32,11 @@ from src.data.sequences import stream_array
 from src.data.vocab import BOUNDARY_ID, symbols_to_events
 from src.errors import exit_on_user_error
 from src.eval.keys import melody_key, song_key
-from src.evaluate import build_datamodule, run_config, run_folder
+from src.evaluate import build_datamodule, evaluation_steps, run_config, run_folder
 from src.models.checkpoint import load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
 from src.models.meter_plan import context_of
 
-STEPS = 512  # drawn per melody, as src.evaluate draws them
 UNLIKELY = 0.05  # an end drawn where `/` had less probability than this
 TONIC = {"major": "C", "minor": "A"}  # key-normalized: the model writes in C major or A minor
 SHOWN = {"major": ("C", "E", "D", "G"), "minor": ("A", "C")}
@@ -77,7 +76,7 @@ def model_endings(ckpt: str, request: GenerationRequest) -> tuple[list[tuple[str
     asked = [meter.mode for meter in generation.meters]
     agree = sum(melody_key(m)[1] == a for m, a in zip(generation.melodies, asked, strict=True)) / len(asked)
     endings = [(a, last_pitch_class(m)) for a, m in zip(asked, generation.melodies, strict=True)]
-    return endings, agree, end_probability(module, ckpt, generation)
+    return endings, agree, end_probability(module, ckpt, generation, request.steps)
 
 
 def notes(symbols: list[str]) -> list[tuple[int, int, int]]:
@@ -136,7 +135,7 @@ def tonic_share(net, ids: torch.Tensor, context: torch.Tensor, symbols: list[str
     return on_tonic, total, p_end[-1]
 
 
-def end_probability(module, ckpt: str, generation) -> dict:
+def end_probability(module, ckpt: str, generation, steps: int) -> dict:
     """The second table's cells for one net: its test songs, then its own melodies."""
     corpus = build_datamodule(module, run_config(run_folder(resolve_checkpoint(ckpt)))[0].get("data", {}),
                               {"batch_size": 64, "cache_dir": None}).load_corpus()
@@ -157,7 +156,7 @@ def end_probability(module, ckpt: str, generation) -> dict:
         first = int(planned_positions(meter.bar_length, meter.pickup, 1)[0, 0])
         melodies.append((tonic_share(module.net, ids, context, symbols, tonic),
                          (symbols, first, meter.bar_length, tonic)))
-    ended = sum(len(s) < STEPS for s in generation.melodies) / len(generation.melodies)
+    ended = sum(len(s) < steps for s in generation.melodies) / len(generation.melodies)
     return {"test songs": (_cells(songs), last_note_cells([row for _, row in songs], 1.0)),
             "its melodies": (_cells(melodies), last_note_cells([row for _, row in melodies], ended))}
 
@@ -184,7 +183,7 @@ def main() -> None:
     parser.add_argument("--end-floor", type=float, default=0.0, help="the sampling setting end_floor")
     args = parser.parse_args()
     # checked before any work: a bad --melodies or --end-floor is one line
-    request = GenerationRequest(num_samples=args.melodies, steps=STEPS, end_floor=args.end_floor)
+    request = GenerationRequest(num_samples=args.melodies, steps=evaluation_steps(), end_floor=args.end_floor)
     print("| melodies | major: last note " + " / ".join(SHOWN["major"]) + " | minor: last note "
           + " / ".join(SHOWN["minor"]) + " | ends on the asked tonic | mode asked = mode estimated |")
     print("| --- " * 5 + "|")
