@@ -4,7 +4,7 @@ import torch
 
 from src.models.bar_memory import remember
 from src.models.infill import middle_order
-from src.models.register import MAX_RANGE, RangeCost, song_range
+from src.models.register import GAIN, MAX_RANGE, RangeCost, song_range
 
 V = 30  # ids: 0 '/', 1 '_', 2 'r', 3.. pitches a semitone apart; V is the MARKER
 
@@ -43,7 +43,7 @@ def test_a_gap_sees_its_song_on_both_sides_and_not_the_next_song():
 def test_only_a_pitch_that_widens_the_range_pays_and_a_song_without_notes_pays_nothing():
     cost = RangeCost(V)
     with torch.no_grad():
-        cost.potential.copy_(-torch.arange(MAX_RANGE + 1.0) ** 2)
+        cost.potential.copy_(-torch.arange(MAX_RANGE + 1.0) ** 2 / GAIN)
     logits = torch.zeros(1, 2, V)
     out = cost(logits, torch.tensor([[10, 0]]), torch.tensor([[14, 0]]))  # range 4; no pitch yet
     expected = torch.zeros(V)
