@@ -28,10 +28,12 @@ def nets() -> list[torch.nn.Module]:
                          max_bar=8, bars_back=[1, 2], bar_attention=True)
     copies = TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0, attention_window=6,
                            max_bar=8, bars_back=[1, 3], bars_ahead=[2], bar_attention=True,
-                           copy=True, kv_heads=2)  # grouped keys and values: 2 query heads share each
+                           copy=True, kv_heads=2,  # grouped keys and values: 2 query heads share each
+                           register=True)
     for block in (*bars.blocks, *copies.blocks):  # learned scores, not the initial zeros: they must matter
         torch.nn.init.normal_(block.bar_scores, std=2.0)
     torch.nn.init.normal_(copies.copy_gain.weight, std=2.0)
+    torch.nn.init.normal_(copies.range_cost.potential, std=2.0)
     # attention_window 6 < the sequences below: the local mask and the cache trimming both matter;
     # bars of at most 8 steps: the look-back reaches across pieces of the sequences below
     meter = {"meter": True, "mode": True, "lookback": True, "max_bar": 8}
@@ -53,6 +55,7 @@ def nets() -> list[torch.nn.Module]:
 def net_id(net) -> str:
     return (type(net).__name__ + ("+meter" if net.inputs.uses_context else "")
             + ("+copy" if net.copy_gain is not None else "")
+            + ("+register" if getattr(net, "range_cost", None) is not None else "")
             + (f"+kv{net.blocks[0].attention.kv_heads}" if isinstance(net, TransformerLM) else ""))
 
 

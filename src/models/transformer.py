@@ -12,7 +12,8 @@ Left to right, nothing ahead has been read; filling a gap, the part after it has
 so the gap's steps see the bars that follow them as directly as the bars before. `bar_attention` adds,
 per head, a learned score for attending to exactly those inputs; `copy` is the recurrent nets' copy path:
 a learned gain on their logits, and per distance an input flag saying whether the input's own symbol
-equals the one that many bars from it (is the song repeating that bar right now?).
+equals the one that many bars from it (is the song repeating that bar right now?). `register` adds to
+each pitch's logit a learned cost for widening the song's range so far (src/models/register.py).
 
 Two more inputs serve infilling (src/models/infill.py): `positions`, the steps the rotary embeddings
 turn each input by and the look-back counts in (by default its place in the sequence), and `roles`, an
@@ -33,6 +34,7 @@ from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.bar_memory import BarMatches, Memory, looked_back, remember
 from src.models.lm import CausalNet
 from src.models.lstm_attn import check_dropout, check_positive_int
+from src.models.register import RangeCost, song_range
 from src.models.step_inputs import bar_fields, check_max_bar, lookback_bars
 
 ROLES = ("left", "after", "fill")  # role ids 0, 1, 2
@@ -136,6 +138,7 @@ class TransformerLM(CausalNet):
         bar_attention: bool = False,
         copy: bool = False,
         end_horizon: int = 0,
+        register: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -169,6 +172,8 @@ class TransformerLM(CausalNet):
         if self.distances and not meter:
             raise UserError("model.net.bars_back and bars_ahead need model.net.meter=true (they read the "
                             "bar length)")
+        if not isinstance(register, bool):
+            raise UserError(f"model.net.register={register!r} is not accepted; accepted: true or false")
         for key, value in (("model.net.bar_attention", bar_attention), ("model.net.copy", copy)):
             if not isinstance(value, bool) or (value and not self.distances):
                 raise UserError(f"{key}={value!r} is not accepted; accepted: false, or true with "
@@ -195,6 +200,8 @@ class TransformerLM(CausalNet):
         # an embedding per (distance, is the input repeating it now), summed into the input
         self.copy_gain = nn.Linear(d_model, len(self.distances)) if copy else None
         self.repeating = nn.Embedding(2 * len(self.distances), d_model) if copy else None
+        # `register`: a learned cost for widening the song's range so far (src/models/register.py)
+        self.range_cost = RangeCost(vocab_size) if register else None
         self.apply(_init_weights)
         for block in self.blocks:  # GPT-2: residual outputs scaled down with depth
             for layer in (block.attention.proj, block.ff[2]):
@@ -219,11 +226,12 @@ class TransformerLM(CausalNet):
         if positions is None:
             positions = torch.arange(seen, seen + T, device=x.device)  # (T,)
         matches = looked = None
+        places = positions.expand(B, T)
+        if self.distances or self.range_cost is not None:
+            memory = remember(memory, x, places, seen)
         if self.distances:
             context = context if context is not None else x.new_zeros(B, T, 4)
             bars = bar_fields(context.long(), self.inputs.max_bar)[1]  # (B, T): 0 = unknown
-            places = positions.expand(B, T)
-            memory = remember(memory, x, places, seen)
             # from the predicted step (K ids) and, for the repeating flags, from the input's own place
             ahead = (1, 0) if self.repeating is not None else (1,)
             looked = looked_back(memory, places, bars, self.distances, seen, self.vocab_size, ahead)
@@ -242,7 +250,10 @@ class TransformerLM(CausalNet):
         out = self.norm(h)
         if self.end_head is not None and self.training:
             self.end_logits = self.end_head(out)  # (B, T, end_horizon)
-        return self._logits(out, looked), (new_caches, seen + T, memory)  # (B, T, V)
+        logits = self._logits(out, looked)  # (B, T, V)
+        if self.range_cost is not None:
+            logits = self.range_cost(logits, *song_range(memory, places, seen, self.vocab_size))
+        return logits, (new_caches, seen + T, memory)
 
 
 def _init_weights(module: nn.Module) -> None:
