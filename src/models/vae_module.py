@@ -100,7 +100,7 @@ class VAEModule(MelodyModule):
         ids = [torch.tensor(fit_segment(self.vocab.encode(s).tolist(), length))
                for s in (seeds[0], seed2) if s]
         steps, n = self.longest_melody(request.steps), request.num_samples
-        if request.end_floor:
+        if request.end_floor not in (0, GenerationRequest.end_floor):  # the default is no news
             notes.append(f"end_floor={request.end_floor} is unused: a VAE melody is one whole segment, "
                          "it does not end at '/'")
 
