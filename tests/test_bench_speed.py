@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from src.bench import report, sample_ab, sample_speed, suite, train_speed
+from src.bench import meter_speed, report, sample_ab, sample_speed, suite, train_speed
+from src.models.register import MAX_RANGE
 
 
 def test_train_speed_counts_targets_per_window_and_per_position(erk5_dir, tmp_path):
@@ -65,3 +66,12 @@ def test_sample_ab_times_each_checkpoint_in_turn(trained_run, capsys):
     row = result[ckpt]
     assert len(row["seconds"]) == 2 and row["min_s"] <= row["median_s"] and row["median_vs_first"] == 1.0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1]) == result
+
+
+def test_meter_speed_times_the_transformer_with_and_without_its_range_cost(erk5_dir, tmp_path):
+    rows = meter_speed.measure("transformer_lm", steps=1, melodies=2, length=8, corpus=str(erk5_dir),
+                               cache_dir=str(tmp_path / "cache"))
+    assert [row["inputs"] for row in rows] == list(meter_speed.TRANSFORMER_VARIANTS)
+    assert rows[1]["parameters"] - rows[0]["parameters"] == MAX_RANGE + 1  # one potential per range
+    assert rows[0]["train_ratio"] == rows[0]["sample_ratio"] == 1.0
+    assert all(row["targets_per_s"] > 0 and row["sample_s"] > 0 for row in rows)

@@ -1,10 +1,11 @@
-"""What the meter inputs cost: training targets/s and sampling time of `lstm_attn_lm` with and without them.
+"""What the step inputs cost: training targets/s and sampling time with and without them.
 
-`python -m src.bench.meter_speed [--steps 12] [--melodies 64] [--length 500]`
-Side by side in one run, for the `make train` model: symbols only, + meter and mode (the default), and +
-the look-back. Training: Lightning steps on essen_erk batches (as src/bench/train_speed.py times them).
-Sampling: `melodies` x `length` symbols in one batch from untrained weights, each melody in its own meter
-(3/4 with a pickup, 2/4, 6/8, ... as the context the sampler gives a meter-aware net).
+`python -m src.bench.meter_speed [--experiment lstm_attn_lm] [--steps 12] [--melodies 64] [--length 500]`
+Side by side in one run: for `lstm_attn_lm`, symbols only, + meter and mode (the default), + the
+look-back, + the copy path; for `transformer_lm` (`make train`), without and with its range cost
+(`model.net.register`). Training: Lightning steps on essen_erk batches (as src/bench/train_speed.py
+times them). Sampling: `melodies` x `length` symbols in one batch from untrained weights, each melody
+in its own meter (3/4 with a pickup, 2/4, 6/8, ... as the context the sampler gives a meter-aware net).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from src.data.vocab import BOUNDARY_ID
 from src.models.meter_plan import Meter, context_of
 from src.models.sampling import Sampling
 
-VARIANTS = {
+LSTM_VARIANTS = {
     "symbols only": ("model.net.meter=false", "model.net.mode=false", "model.net.lookback=false",
                      "model.net.copy=false"),
     "meter + mode": ("model.net.meter=true", "model.net.mode=true", "model.net.lookback=false",
@@ -31,6 +32,11 @@ VARIANTS = {
     "meter + mode + look-back + copy (make train)": (
         "model.net.meter=true", "model.net.mode=true", "model.net.lookback=[1,2,4,8]", "model.net.copy=true"),
 }
+TRANSFORMER_VARIANTS = {
+    "without the range cost": ("model.net.register=false",),
+    "with the range cost (make train)": ("model.net.register=true",),
+}
+VARIANTS = {"lstm_attn_lm": LSTM_VARIANTS, "transformer_lm": TRANSFORMER_VARIANTS}
 METERS = [Meter("3/4", 2, "major", 12), Meter("2/4", 0, "minor", 8), Meter("6/8", 2, "major", 12),
           Meter("4/4", 4, "major", 16)]
 
@@ -48,10 +54,11 @@ def sample_seconds(module, melodies: int, length: int) -> float:
     return seconds
 
 
-def measure(steps: int, melodies: int, length: int) -> list[dict]:
+def measure(experiment: str, steps: int, melodies: int, length: int, corpus: str = "essen_erk",
+            cache_dir: str = "data/processed") -> list[dict]:
     rows = []
-    for name, overrides in VARIANTS.items():
-        datamodule, module, cfg = experiment_parts("lstm_attn_lm", overrides=overrides)
+    for name, overrides in VARIANTS[experiment].items():
+        datamodule, module, cfg = experiment_parts(experiment, corpus, cache_dir, overrides)
         x, y, *_ = next(iter(datamodule.train_dataloader()))
         seconds = lightning_loop(datamodule, module, steps, cfg.trainer.get("gradient_clip_val"))
         sampling = min(sample_seconds(module, melodies, length) for _ in range(2))
@@ -67,13 +74,15 @@ def measure(steps: int, melodies: int, length: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiment", choices=sorted(VARIANTS), default="lstm_attn_lm")
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--melodies", type=int, default=64)
     parser.add_argument("--length", type=int, default=500)
     args = parser.parse_args(argv)
-    rows = measure(args.steps, args.melodies, args.length)
-    print(f"| inputs | parameters | training targets/s | vs symbols only | sample {args.melodies} x "
-          f"{args.length} (s) | vs symbols only |")
+    rows = measure(args.experiment, args.steps, args.melodies, args.length)
+    base = rows[0]["inputs"]
+    print(f"| {args.experiment} | parameters | training targets/s | vs {base} | sample {args.melodies} x "
+          f"{args.length} (s) | vs {base} |")
     print("| --- " * 6 + "|")
     for row in rows:
         print(f"| {row['inputs']} | {row['parameters']:,} | {row['targets_per_s']:,.0f} "
