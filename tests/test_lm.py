@@ -16,6 +16,7 @@ from src.models.attention import MultiHeadSelfAttention
 from src.models.lm import GRULM, LSTMAttentionLM
 from src.models.meter_plan import Meter, context_of
 from src.models.metrics import MelodyMetrics
+from src.models.register import GAIN
 from src.models.sampling import Sampling, one_leading_boundary
 from src.models.transformer import TransformerLM
 
@@ -33,7 +34,7 @@ def nets() -> list[torch.nn.Module]:
     for block in (*bars.blocks, *copies.blocks):  # learned scores, not the initial zeros: they must matter
         torch.nn.init.normal_(block.bar_scores, std=2.0)
     torch.nn.init.normal_(copies.copy_gain.weight, std=2.0)
-    torch.nn.init.normal_(copies.range_cost.potential, std=2.0)
+    torch.nn.init.normal_(copies.range_cost.potential, std=2.0 / GAIN)  # costs of a few nats, as learned
     # attention_window 6 < the sequences below: the local mask and the cache trimming both matter;
     # bars of at most 8 steps: the look-back reaches across pieces of the sequences below
     meter = {"meter": True, "mode": True, "lookback": True, "max_bar": 8}

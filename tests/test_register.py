@@ -4,7 +4,7 @@ import torch
 
 from src.models.bar_memory import remember
 from src.models.infill import middle_order
-from src.models.register import GAIN, MAX_RANGE, RangeCost, song_range
+from src.models.register import GAIN, MAX_RANGE, RangeCost, next_range, song_range
 
 V = 30  # ids: 0 '/', 1 '_', 2 'r', 3.. pitches a semitone apart; V is the MARKER
 
@@ -27,6 +27,17 @@ def test_the_range_grows_within_a_song_and_starts_again_at_its_boundary():
     ids = [0, 10, 1, 14, 2, 7, 0, 2, 5]  # / p10 _ p14 r p7 / r p5
     assert ranges(ids, list(range(len(ids)))) == [
         (0, 0), (10, 10), (10, 10), (10, 14), (10, 14), (7, 14), (0, 0), (0, 0), (5, 5)]
+
+
+def test_sampling_updates_the_range_as_a_left_to_right_read_gives_it():
+    ids = [3, 0, 10, 1, 14, V, 2, 7, 0, 2, 5, 20, 0]  # a pitch before the first '/', a MARKER (not a pitch)
+    expected = ranges(ids, list(range(len(ids))))
+    carried, got = (torch.zeros(1, dtype=torch.long), torch.zeros(1, dtype=torch.long)), []
+    for symbol in ids:
+        carried = next_range(carried, torch.tensor([symbol]), V)
+        got.append((int(carried[0]), int(carried[1])))
+    assert got == expected
+    assert expected[:6] == [(3, 3), (0, 0), (10, 10), (10, 10), (10, 14), (10, 14)]
 
 
 def test_a_gap_sees_its_song_on_both_sides_and_not_the_next_song():

@@ -34,12 +34,14 @@ from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.bar_memory import BarMatches, Memory, looked_back, remember
 from src.models.lm import CausalNet
 from src.models.lstm_attn import check_dropout, check_positive_int
-from src.models.register import RangeCost, song_range
+from src.models.register import RangeCost, next_range, song_range
 from src.models.step_inputs import bar_fields, check_max_bar, lookback_bars
 
 ROLES = ("left", "after", "fill")  # role ids 0, 1, 2
 # (a key/value cache per block, inputs seen so far, the bars_back memory)
-TransformerState = tuple[list[KVCache], int, Memory]
+# key/value caches, inputs seen, the look-back memory, and the song's (lowest, highest) pitch after a
+# left-to-right read (None otherwise): the range cost's O(B) update while sampling
+TransformerState = tuple[list[KVCache], int, Memory, tuple[Tensor, Tensor] | None]
 
 
 class MeterEmbedding(nn.Module):
@@ -216,7 +218,9 @@ class TransformerLM(CausalNet):
         """Ids (B, T) (MARKER allowed) after `state` (None: a fresh start), their context (B, T, 4),
         rotary positions ((T,) or (B, T); default: their places in the sequence) and roles (B, T)
         (default: all left to right) -> logits (B, T, V) and the state after them."""
-        caches, seen, memory = state if state is not None else ([None] * len(self.blocks), 0, None)
+        fresh = ([None] * len(self.blocks), 0, None, None)
+        caches, seen, memory, range_ = state if state is not None else fresh
+        left_to_right = positions is None and (state is None or range_ is not None)  # so far and now
         B, T = x.shape
         h = self.symbols(x.long()) + self.inputs(context, x.shape)  # (B, T, d)
         if roles is not None:
@@ -251,9 +255,16 @@ class TransformerLM(CausalNet):
         if self.end_head is not None and self.training:
             self.end_logits = self.end_head(out)  # (B, T, end_horizon)
         logits = self._logits(out, looked)  # (B, T, V)
+        range_ = None
         if self.range_cost is not None:
-            logits = self.range_cost(logits, *song_range(memory, places, seen, self.vocab_size))
-        return logits, (new_caches, seen + T, memory)
+            if left_to_right and T == 1 and state is not None:  # a sampled step: update, not re-read
+                range_ = next_range(state[3], x[:, 0].long(), self.vocab_size)
+                lowest, highest = range_[0][:, None], range_[1][:, None]  # (B, 1) each
+            else:
+                lowest, highest = song_range(memory, places, seen, self.vocab_size)  # (B, T) each
+                range_ = (lowest[:, -1], highest[:, -1]) if left_to_right else None
+            logits = self.range_cost(logits, lowest, highest)
+        return logits, (new_caches, seen + T, memory, range_)
 
 
 def _init_weights(module: nn.Module) -> None:
