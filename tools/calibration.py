@@ -11,7 +11,8 @@ opening `/`, as `src.evaluate` scores them):
 3. **Widening.** At each step after a song's first note, the probability the net gives to a pitch that
    would make the song span more than `--span` semitones (and more than it already does), per step, on the
    held-out songs and on its own unseeded melodies (drawn as `src.evaluate` draws them, rng_seed 0, but with
-   no `max_span`: as the net itself would go): how far its own melodies lead it from how it reads real songs.
+   no `max_span` or `end_floor`: as the net itself would go): how far its own melodies lead it from how it
+   reads real songs.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ def main() -> None:
     if args.split not in SPLITS or args.span < 1:
         raise UserError(f"--split={args.split} --span={args.span} is not accepted; accepted: --split "
                         f"{' or '.join(SPLITS)}, --span an integer >= 1")
-    # checked before any work; no max_span: the melodies go wherever the net takes them
-    request = GenerationRequest(num_samples=args.melodies, steps=evaluation_steps(), max_span=0)
+    # checked before any work; no max_span or end_floor: the melodies go wherever the net takes them
+    request = GenerationRequest(num_samples=args.melodies, steps=evaluation_steps(), max_span=0, end_floor=0)
     path = resolve_checkpoint(args.ckpt)
     module = load_module(path).eval()
     if not hasattr(module.net, "advance"):
