@@ -10,7 +10,8 @@ learned number per range (37 in all), 0 for a pitch inside the range and for a s
 The range is read from the look-back memory (src/models/bar_memory.py) by place, not in reading order:
 filling a gap, the part after it belongs to the same song and is read first, and a window that runs into
 the next song does not lend the gap that song's notes. A song is the run of places between two `/` read
-so far, so every place of the gap (none of which is a `/`) falls in the song around it.
+so far, so every place of the gap (none of which is a `/`) falls in the song around it. Sampling left to
+right, the net carries each melody's range in its state and updates it per symbol (`next_range`).
 """
 
 from __future__ import annotations

@@ -38,7 +38,6 @@ from src.models.register import RangeCost, next_range, song_range
 from src.models.step_inputs import bar_fields, check_max_bar, lookback_bars
 
 ROLES = ("left", "after", "fill")  # role ids 0, 1, 2
-# (a key/value cache per block, inputs seen so far, the bars_back memory)
 # key/value caches, inputs seen, the look-back memory, and the song's (lowest, highest) pitch after a
 # left-to-right read (None otherwise): the range cost's O(B) update while sampling
 TransformerState = tuple[list[KVCache], int, Memory, tuple[Tensor, Tensor] | None]
