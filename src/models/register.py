@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID
 from src.models.bar_memory import Memory
+from src.models.sampling import widened, width_with
 
 MAX_RANGE = 36  # semitones; a wider range shares the last potential
 # Adam moves a parameter about lr a step whatever the size of its gradient, so 37 plain numbers could move
@@ -49,10 +50,8 @@ def song_range(memory: Memory, places: Tensor, seen: int, vocab_size: int) -> tu
 def next_range(range_: tuple[Tensor, Tensor], x: Tensor, vocab_size: int) -> tuple[Tensor, Tensor]:
     """The song's (lowest, highest) (B,) after one more input x (B,) read left to right, from the range
     before it: what `song_range` gives such a query, in O(B) instead of O(B x memory) (sampling)."""
-    lowest, highest = range_  # 0 = no pitch yet
     pitch = (x >= FIRST_PITCH_ID) & (x < vocab_size)  # MARKER and `/ _ r` are not pitches
-    lowest = torch.where(pitch & ((highest == 0) | (x < lowest)), x, lowest)
-    highest = torch.where(pitch & (x > highest), x, highest)
+    lowest, highest = widened(*range_, x, pitch)  # 0 = no pitch yet
     opens = x == BOUNDARY_ID  # a `/` opens the next song: no pitch in it yet
     return lowest.masked_fill(opens, 0), highest.masked_fill(opens, 0)
 
@@ -70,7 +69,7 @@ class RangeCost(nn.Module):
         known = (highest > 0)[..., None] & (self.candidates >= FIRST_PITCH_ID)  # (B, T, V)
         low, high = lowest[..., None], highest[..., None]  # (B, T, 1)
         now = (high - low).clamp(max=MAX_RANGE)  # (B, T, 1)
-        wider = (torch.maximum(high, self.candidates) - torch.minimum(low, self.candidates))  # (B, T, V)
+        wider = width_with(low, high, self.candidates)  # (B, T, V)
         potential = GAIN * self.potential  # (MAX_RANGE + 1,)
         cost = potential[wider.clamp(max=MAX_RANGE)] - potential[now]
         return logits + torch.where(known, cost, 0.0).to(logits.dtype)

@@ -61,6 +61,19 @@ class Sampling:
 PLAIN = Sampling()  # temperature 1, nothing cut: each symbol as likely as the net says
 
 
+def widened(low: Tensor, high: Tensor, x: Tensor, pitch: Tensor) -> tuple[Tensor, Tensor]:
+    """Ranges (lowest, highest pitch id) (b,), 0 while a row has no pitch, after ids x (b,) that are
+    pitches where `pitch` (b,); other ids leave them as they are."""
+    return (torch.where(pitch & ((high == 0) | (x < low)), x, low),
+            torch.where(pitch & (x > high), x, high))
+
+
+def width_with(low: Tensor, high: Tensor, candidates: Tensor) -> Tensor:
+    """Semitones each range (low, high) (..., 1) would span with each candidate pitch id (V,) in it:
+    (..., V) (pitch ids are a semitone apart)."""
+    return torch.maximum(high, candidates) - torch.minimum(low, candidates)
+
+
 class Span:
     """Each melody's lowest and highest pitch id so far, (B,) each, 0 while it has none: `max_span`
     keeps a melody within that many semitones (pitch ids are a semitone apart, from FIRST_PITCH_ID)."""
@@ -78,10 +91,8 @@ class Span:
 
     def add(self, drawn: Tensor, rows: Tensor | None = None) -> None:
         """Widen by the ids drawn (b,) for `rows` (b,) (default: every row)."""
-        pitch = drawn >= FIRST_PITCH_ID
         low, high = (self.low, self.high) if rows is None else (self.low[rows], self.high[rows])
-        high = torch.where(pitch, torch.maximum(high, drawn), high)
-        low = torch.where(pitch, torch.where(low > 0, torch.minimum(low, drawn), drawn), low)
+        low, high = widened(low, high, drawn, drawn >= FIRST_PITCH_ID)  # a sampler never draws MARKER
         if rows is None:
             self.low, self.high = low, high
         else:
@@ -95,7 +106,7 @@ class Span:
             self.ids = torch.arange(vocab_size, device=low.device)
         ids = self.ids  # (V,)
         limit = torch.clamp(high - low, min=max_span)[:, None]  # (b, 1)
-        wider = torch.maximum(high[:, None], ids) - torch.minimum(low[:, None], ids)  # (b, V)
+        wider = width_with(low[:, None], high[:, None], ids)  # (b, V)
         return (wider > limit) & (ids >= FIRST_PITCH_ID) & (high > 0)[:, None]
 
 
