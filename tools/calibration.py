@@ -22,23 +22,15 @@ import math
 
 import torch
 
-from src.data.sequences import stream_array
-from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError, exit_on_user_error
-from src.evaluate import SPLITS, build_datamodule, evaluation_steps, run_config, run_folder
+from src.evaluate import SPLITS, evaluation_steps
 from src.models.checkpoint import load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
-from src.models.meter_plan import context_of
 from src.models.sampling import Span
+from tools.reading import melody_inputs, read_alone, run_corpus, song_inputs
 
 EDGES = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0 + 1e-9)  # probability buckets
 TEMPERATURES = (0.9, 1.0, 1.05, 1.1, 1.2)
-
-
-def read_alone(net, ids: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-    """Logits (T, V) after each input of one song or melody: ids (T,) from its opening `/`, context (T, 4)."""
-    with torch.inference_mode():
-        return net.advance(ids[None], None, context[None])[0][0].float()
 
 
 def reliability(logits: torch.Tensor, targets: torch.Tensor) -> list[tuple[float, float, float, int]]:
@@ -90,15 +82,10 @@ def main() -> None:
     module = load_module(path).eval()
     if not hasattr(module.net, "advance"):
         raise UserError(f"{args.ckpt} is a {module.kind} checkpoint; accepted: a causal net (advance)")
-    corpus = build_datamodule(module, run_config(run_folder(path))[0].get("data", {}),
-                              {"batch_size": 64, "cache_dir": None}).load_corpus()
-    tokens, starts, context = stream_array(corpus, args.split)
-    ends = [*starts[1:].tolist(), len(tokens) - 1]
-    songs = []  # (logits (T, V), targets (T,), input ids (T,)) per held-out song
-    for start, end in zip(starts.tolist(), ends, strict=True):
-        ids = torch.from_numpy(tokens[start:end].astype("int64"))
-        logits = read_alone(module.net, ids, torch.from_numpy(context[start + 1:end + 1].astype("int64")))
-        songs.append((logits, torch.from_numpy(tokens[start + 1:end + 1].astype("int64")), ids))
+    corpus = run_corpus(module, args.ckpt)
+    # (logits (T, V), targets (T,), input ids (T,)) per held-out song
+    songs = [(read_alone(module.net, ids, context), targets, ids)
+             for ids, context, targets in song_inputs(corpus, args.split)]
     logits, targets = torch.cat([s[0] for s in songs]), torch.cat([s[1] for s in songs])
     print(f"| probability given | pairs | predicted | came | came / predicted ({args.split} songs) |")
     print("| --- | --- | --- | --- | --- |")
@@ -111,8 +98,7 @@ def main() -> None:
     generation = module.generate(request, torch.Generator().manual_seed(0))
     own = []
     for symbols, meter in zip(generation.melodies, generation.meters, strict=True):
-        ids = torch.tensor([BOUNDARY_ID] + [corpus.vocab.mapping[s] for s in symbols])
-        melody_context = context_of([meter], torch.device("cpu"))(0, len(ids))[0]  # (T, 4)
+        ids, melody_context = melody_inputs(corpus, symbols, meter)
         own.append((read_alone(module.net, ids, melody_context), ids))
     print(f"\n| read | P(widening past {args.span} semitones) per step |")
     print("| --- | --- |")

@@ -28,14 +28,13 @@ import torch
 
 from src.data.keys import KEY_NAMES
 from src.data.meter import planned_positions
-from src.data.sequences import stream_array
 from src.data.vocab import BOUNDARY_ID, symbols_to_events
 from src.errors import exit_on_user_error
 from src.eval.keys import melody_key, song_key
-from src.evaluate import build_datamodule, evaluation_steps, run_config, run_folder
+from src.evaluate import evaluation_steps
 from src.models.checkpoint import load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
-from src.models.meter_plan import context_of
+from tools.reading import melody_inputs, read_alone, run_corpus, song_inputs
 
 UNLIKELY = 0.05  # an end drawn where `/` had less probability than this
 TONIC = {"major": "C", "minor": "A"}  # key-normalized: the model writes in C major or A minor
@@ -122,9 +121,7 @@ def tonic_share(net, ids: torch.Tensor, context: torch.Tensor, symbols: list[str
     """(P('/') summed over steps whose last note is the tonic, summed over all steps after a note, P('/')
     where the song did end) of one song read alone: `ids` (T,) its opening '/' and steps, `context`
     (T, 4) its targets' context."""
-    with torch.inference_mode():
-        logits, _ = net.advance(ids[None], None, context[None])  # (1, T, V)
-    p_end = torch.softmax(logits[0].float(), dim=-1)[:, BOUNDARY_ID].tolist()  # after input t
+    p_end = torch.softmax(read_alone(net, ids, context), dim=-1)[:, BOUNDARY_ID].tolist()  # after input t
     on_tonic = total = 0.0
     last = None
     for p, symbol in zip(p_end, ["/", *symbols], strict=True):
@@ -137,22 +134,16 @@ def tonic_share(net, ids: torch.Tensor, context: torch.Tensor, symbols: list[str
 
 def end_probability(module, ckpt: str, generation, steps: int) -> dict:
     """The second table's cells for one net: its test songs, then its own melodies."""
-    corpus = build_datamodule(module, run_config(run_folder(resolve_checkpoint(ckpt)))[0].get("data", {}),
-                              {"batch_size": 64, "cache_dir": None}).load_corpus()
-    tokens, starts, context = stream_array(corpus, "test")
-    ends = [*starts[1:].tolist(), len(tokens) - 1]
+    corpus = run_corpus(module, ckpt)
     songs, melodies = [], []  # (end-probability shares, (symbols, step 0's bar position, bar, tonic))
-    for song, start, end in zip(corpus.split("test"), starts.tolist(), ends, strict=True):
+    for song, (ids, context, _) in zip(corpus.split("test"), song_inputs(corpus, "test"), strict=True):
         symbols, tonic = corpus.vocab.decode(corpus.song_tokens(song)), song_key(song)[0]
-        ids = torch.from_numpy(tokens[start:end].astype("int64"))
-        share = tonic_share(module.net, ids, torch.from_numpy(context[start + 1:end + 1].astype("int64")),
-                            symbols, tonic)
+        share = tonic_share(module.net, ids, context, symbols, tonic)
         first, bar = (int(v) for v in corpus.positions[song["offset"]])
         songs.append((share, (symbols, first, bar, tonic)))
     for symbols, meter in zip(generation.melodies, generation.meters, strict=True):
         tonic = melody_key(symbols, module.encoding.normalize_key)[0]
-        ids = torch.tensor([BOUNDARY_ID] + [corpus.vocab.mapping[s] for s in symbols])
-        context = context_of([meter], torch.device("cpu"))(0, len(ids))[0]
+        ids, context = melody_inputs(corpus, symbols, meter)
         first = int(planned_positions(meter.bar_length, meter.pickup, 1)[0, 0])
         melodies.append((tonic_share(module.net, ids, context, symbols, tonic),
                          (symbols, first, meter.bar_length, tonic)))
