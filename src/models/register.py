@@ -61,7 +61,6 @@ class RangeCost(nn.Module):
 
     def __init__(self, vocab_size: int) -> None:
         super().__init__()
-        self.vocab_size = vocab_size
         self.potential = nn.Parameter(torch.zeros(MAX_RANGE + 1))  # starts at 0: no cost, a plain net
         self.register_buffer("candidates", torch.arange(vocab_size), persistent=False)  # (V,)
 
