@@ -23,7 +23,7 @@ import torch
 import yaml
 
 from src.atomic import atomic_path
-from src.config import literal_settings
+from src.config import check_writable, literal_settings
 from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import file_sha256, load_module, read_checkpoint, resolve_checkpoint
 from src.models.kinds import upgrade_hparams
@@ -129,6 +129,7 @@ def main(argv: list[str] | None = None) -> dict:
             f"names={unknown[0]!r} is not a bundled model; accepted: a list of {', '.join(BUNDLE)}"
         )
     out_dir, runs_dir = Path(settings["out_dir"]), Path(settings["runs_dir"])
+    check_writable(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records = {}
     retrain = bool(settings["retrain"])

@@ -3,8 +3,9 @@ literal `name=value` settings for the sample and evaluate commands."""
 
 from __future__ import annotations
 
-import os
+import contextlib
 import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -124,13 +125,32 @@ def check_values(settings: dict, checks: list[tuple[str, Callable[[object], bool
             raise UserError(f"{name}={value!r} is not accepted; accepted: {accepted}")
 
 
-def check_writable(out_dir: Path) -> None:
-    """Fail before any work when `out_dir` (or the folder it would be made in) cannot be written."""
+def check_writable(out_dir: Path, setting: str = "out_dir") -> None:
+    """Fail before any work when `out_dir` cannot be made and written: its missing folders are made and
+    a file written in it, then all of that removed (permission bits alone miss /proc, read-only mounts)."""
+    out_dir = Path(out_dir)
+    missing = []
     probe = out_dir
-    while not probe.exists():
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
         probe = probe.parent
-    if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
-        raise UserError(f"out_dir={out_dir} cannot be written ({probe} is not a writable folder)")
+    made: list[Path] = []
+    try:
+        if not probe.is_dir():
+            raise NotADirectoryError(f"{probe} is not a folder")
+        for folder in reversed(missing):
+            folder.mkdir()
+            made.append(folder)
+        with tempfile.TemporaryFile(dir=out_dir):
+            pass
+    except OSError as err:
+        why = f"{err.strerror}: {err.filename}" if err.strerror and err.filename else str(err)
+        raise UserError(f"{setting}={out_dir} cannot be written ({why}); accepted: a folder this user can "
+                        "create and write") from None
+    finally:
+        for folder in reversed(made):  # nothing is left behind by the check
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 def _scalar(name: str, value: str):
@@ -140,11 +160,27 @@ def _scalar(name: str, value: str):
         raise UserError(f"{name}={value!r} is not a value") from None
 
 
-def parse_device(text: str):
-    """A torch device from `device=` (cpu, cuda, cuda:N), or a UserError saying what is accepted."""
+def parse_device(text: str, setting: str = "device"):
+    """A torch device from `device=` (cpu, cuda, cuda:N, mps) that this machine has, or a UserError naming
+    the ones it has (a missing GPU would otherwise surface later as an unreadable checkpoint)."""
     import torch
 
+    here = available_devices()
     try:
-        return torch.device(text)
+        device = torch.device(text)
     except RuntimeError:
-        raise UserError(f"device={text!r} is not a device; accepted: cpu, cuda, cuda:N") from None
+        raise UserError(f"{setting}={text!r} is not a device; accepted: {', '.join(here)}") from None
+    name = (f"cuda:{device.index or 0}" if device.type == "cuda"
+            else device.type if device.index in (None, 0) else str(device))  # cpu:0 is cpu
+    if name not in here:
+        raise UserError(f"{setting}={text} is not available here; accepted: {', '.join(here)}")
+    return device
+
+
+def available_devices() -> list[str]:
+    """The devices this machine has: cpu, then cuda:0.. and mps where torch sees them."""
+    import torch
+
+    cuda = [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    mps = ["mps"] if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available() else []
+    return ["cpu", *cuda, *mps]

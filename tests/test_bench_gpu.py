@@ -30,7 +30,8 @@ def test_gpu_bench_reports_throughput_per_mode_and_an_epoch_against_the_ngram(er
     assert "| transformer_lm | bf16 | 2 |" in printed and result["command"] in printed
 
 
-@pytest.mark.parametrize("bad", [["--modes", "fp16"], ["--experiments", "nope"], ["--device", "cuda:7"]])
+@pytest.mark.parametrize("bad", [["--modes", "fp16"], ["--experiments", "nope"], ["--device", "cuda:7"],
+                                 ["--device", "meta"], ["--out", "/proc/x/result.json"]])
 def test_gpu_bench_refuses_bad_arguments_in_one_line(bad, capsys):
     with pytest.raises(SystemExit) as exit_info:
         gpu.main(["--device", "cpu", *bad])

@@ -13,6 +13,7 @@ from src.app.core import REPO
 from src.bundle import BUNDLE, MAX_BYTES, main, score
 from src.errors import UserError
 from src.models.checkpoint import file_sha256, load_module
+from tests.test_config import unwritable_dirs
 
 
 def bundle(runs: Path, models: Path, *args: str) -> dict:
@@ -60,6 +61,15 @@ def test_unknown_bundle_name_is_refused():
     assert exit_info.value.code == 2
     with pytest.raises(UserError):
         main.__wrapped__(["names=[nope]"])
+
+
+def test_an_unwritable_out_dir_is_refused_before_any_training(tmp_path, capsys):
+    for out in unwritable_dirs(tmp_path):
+        with pytest.raises(SystemExit) as exit_info:
+            bundle(tmp_path / "runs", out)
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exit_info.value.code == 2 and len(err) == 1 and f"out_dir={out} cannot be written (" in err[0]
+    assert not (tmp_path / "runs").exists()
 
 
 def test_an_export_with_no_run_behind_it_is_kept(trained_run, tmp_path, monkeypatch):

@@ -11,6 +11,7 @@ import pytest
 import torch
 import yaml
 
+from src.config import available_devices
 from src.data.corpus import load_or_build
 from src.data.datamodule import split_array
 from src.data.record import EncodingRecord
@@ -19,6 +20,7 @@ from src.evaluate import main as evaluate_main
 from src.models.checkpoint import load_module
 from src.train import train
 from tests.conftest import run_config, small_data
+from tests.test_config import unavailable_devices, unwritable_dirs
 
 QUICK = ("num_samples=3", "steps=24", "seed_length=8", "window=16")
 
@@ -212,6 +214,18 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path, capsys):
     assert "num_samples=0" in refusal(capsys, "ckpt=x", "num_samples=0")
     assert "split='train' is not accepted; accepted: test, val" in refusal(capsys, "ckpt=x", "split=train")
     assert "end_floor=-1 is not accepted" in refusal(capsys, "ckpt=x", "end_floor=-1")
+
+
+def test_an_unwritable_out_dir_or_a_missing_device_is_refused_before_any_work(trained_run, tmp_path, capsys):
+    for out in unwritable_dirs(tmp_path):
+        assert refusal(capsys, f"ckpt={trained_run}", f"out_dir={out}").startswith(
+            f"error: out_dir={out} cannot be written (")
+        assert refusal(capsys, f"runs={trained_run}", f"out_dir={out}").startswith(  # the leaderboard's
+            f"error: out_dir={out} cannot be written (")
+    for device in unavailable_devices():
+        assert refusal(capsys, f"ckpt={trained_run}", f"out_dir={tmp_path / 'out'}", f"device={device}") == (
+            f"error: device={device} is not available here; accepted: {', '.join(available_devices())}")
+    assert not (tmp_path / "out").exists()
 
 
 def test_leaderboard_ranks_reconstruction_scores_after_next_symbol_scores():

@@ -12,11 +12,13 @@ import mido
 import pytest
 import torch
 
+from src.config import available_devices
 from src.data.keys import parse_key
 from src.data.meter import bar_steps
 from src.data.vocab import BOUNDARY_ID, symbols_to_events
 from src.models.checkpoint import load_module
 from src.sample import main as sample_main
+from tests.test_config import unavailable_devices, unwritable_dirs
 
 SEED = "60 _ 62 _ 64 _ _ _"
 
@@ -182,11 +184,22 @@ def test_bad_checkpoints_are_refused(trained_run, tmp_path, capsys):
 
 
 def test_unwritable_out_dir_is_refused(trained_run, tmp_path, capsys):
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    with pytest.raises(SystemExit):
-        sample(trained_run, blocker / "sub")
-    assert "cannot be written" in capsys.readouterr().err
+    for out in unwritable_dirs(tmp_path):  # each kind: under a file, a dangling link, /proc, read-only
+        with pytest.raises(SystemExit) as exit_info:
+            sample(trained_run, out, "steps=8")
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exit_info.value.code == 2 and len(err) == 1, (out, err)
+        assert err[0].startswith(f"error: out_dir={out} cannot be written (")
+
+
+def test_a_device_this_machine_lacks_is_refused_before_the_checkpoint_is_read(trained_run, tmp_path, capsys):
+    for device in unavailable_devices():
+        with pytest.raises(SystemExit) as exit_info:
+            sample(trained_run, tmp_path / "out", f"device={device}")
+        err = capsys.readouterr().err.strip().splitlines()
+        assert exit_info.value.code == 2 and err == [
+            f"error: device={device} is not available here; accepted: {', '.join(available_devices())}"]
+    assert not (tmp_path / "out").exists()
 
 
 def test_cli_prints_one_melody_per_line(trained_run, tmp_path):

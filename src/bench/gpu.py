@@ -196,13 +196,9 @@ def check_args(args) -> torch.device:
                             "transformer_lm, lstm_attn_lm, gru_lm")
     if min(*args.batches, args.steps, args.epochs, args.epoch_seconds) <= 0:
         raise UserError("--batches, --steps, --epochs and --epoch-seconds accept numbers > 0 only")
-    device, cuda = parse_device(args.device), torch.cuda.is_available()
-    if device.type != "cpu" and not (device.type == "cuda" and cuda
-                                     and (device.index or 0) < torch.cuda.device_count()):
-        raise UserError(f"--device {args.device} is not available here; accepted: cpu"
-                        + (", cuda, cuda:N" if cuda else ""))
+    device = parse_device(args.device, "--device")
     if args.out:
-        check_writable(Path(args.out).resolve().parent)
+        check_writable(Path(args.out).resolve().parent, "--out")
     return device
 
 
