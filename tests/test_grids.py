@@ -10,7 +10,7 @@ from src.data import encoding, score_writer
 from src.data.corpus import grid_counts, load_or_build
 from src.data.meter import bar_steps, grid_of
 from src.data.record import EncodingRecord
-from src.data.units import Skip, Unit
+from src.data.units import Skip, Song, Unit, list_units
 from src.data.vocab import events_to_symbols
 from src.errors import UserError
 
@@ -113,3 +113,70 @@ def test_snap_is_the_default_and_a_checkpoint_without_the_key_was_built_skipping
 def test_a_bad_off_grid_setting_is_one_clear_error():
     with pytest.raises(UserError, match=r"data.off_grid='round' is not accepted; accepted: skip .* or snap"):
         EncodingRecord.from_data_config({"off_grid": "round"})
+
+
+@pytest.mark.parametrize("step", ["1/7", "1/3", "1/5", "1", "3/4", "2/3", "1/9", "2"])
+def test_a_grid_that_does_not_hold_an_eighth_note_is_refused_naming_the_accepted_ones(step):
+    with pytest.raises(UserError) as refused:
+        EncodingRecord.from_data_config({"step": step})
+    message = str(refused.value)
+    assert message.startswith(f"data.step={Fraction(step)} is not accepted: its grid does not hold an eighth")
+    assert "accepted: 1/q of a quarter note with q even, up to 64, e.g. 1/2 (8ths), 1/4 (16ths)" in message
+
+
+def test_every_accepted_grid_holds_every_bar_of_x_2_x_4_and_x_8():
+    accepted = [q for q in range(1, 65) if _accepted(f"1/{q}")]
+    assert accepted == list(range(2, 65, 2))
+    for q in accepted:
+        for meter in ("2/2", "3/2", "2/4", "3/4", "4/4", "5/4", "3/8", "5/8", "6/8", "7/8", "9/8", "12/8"):
+            assert bar_steps(meter, 1 / q) == Fraction(4 * int(meter[:-2]), int(meter[-1])) * q
+
+
+def _accepted(step: str) -> bool:
+    try:
+        EncodingRecord.from_data_config({"step": step})
+    except UserError:
+        return False
+    return True
+
+
+# each parses at 1/4; on coarser or odder grids each is skipped for what it is, or kept with snap
+PICKUP_16TH = "X:1\nT:p\nM:2/4\nL:1/16\nK:C\nc | d2e2 f4 | g4 a2b2 | c'8 |]\n"  # a bar line after a 16th
+SEVEN_16 = "X:1\nT:s\nM:7/16\nL:1/16\nK:C\ncdefgab | c'bagfed | c7 |]\n"  # a bar of 3.5 eighths
+THREE_8 = "X:1\nT:t\nM:3/8\nL:1/8\nK:C\nc | def | gab | c'3 |]\n"
+
+
+@pytest.mark.parametrize("step", [1 / 4, 1 / 2, 1 / 6, 1 / 14, 1 / 7, 1.0])
+def test_a_tune_that_parses_is_never_a_parse_error_on_any_grid(step, erk5_dir):
+    tunes = [Unit("t.abc", "t.abc", 0, t) for t in (TRIPLETS, PICKUP_16TH, SEVEN_16, THREE_8)]
+    units = tunes + [u for u in list_units(erk5_dir / "erk5.abc", erk5_dir) if isinstance(u, Unit)][:10]
+    assert all(isinstance(s, Song) for u in units for s in encoding.parse_unit(u, 1 / 4))
+    for off_grid in ("snap", "skip"):
+        for unit in units:
+            for item in encoding.parse_unit(unit, step, off_grid=off_grid):
+                assert not isinstance(item, Skip) or item.reason in ("off_grid", "meter_off_grid"), (
+                    step, off_grid, unit.text[:30] if unit.text else unit.path, item)
+                if isinstance(item, Skip) and item.reason == "meter_off_grid":  # its bar is no whole steps
+                    with pytest.raises(UserError):
+                        bar_steps(item.detail.split()[3], step)
+                elif off_grid == "snap":  # snapping moves notes and bar lines alike: the song is kept
+                    assert isinstance(item, Song), (step, item)
+
+
+def test_snapping_moves_a_bar_line_off_the_grid_with_its_notes():
+    song = encoding.parse_unit(Unit("t.abc", "t.abc", 0, PICKUP_16TH), 1 / 2, off_grid="snap")[0]
+    # on 8ths the 16th pickup c ends at half a step: rounded up, its bar line and every later note with it
+    assert song.events[:3] == [(72, 1), (74, 1), (76, 1)] and song.snapped == 8
+    assert song.bars[:2] == [(-3, 4), (1, 4)]  # a pickup of one step, then whole 2/4 bars of 4 steps
+    skip = encoding.parse_unit(Unit("t.abc", "t.abc", 0, PICKUP_16TH), 1 / 2, off_grid="skip")[0]
+    assert isinstance(skip, Skip) and skip.reason == "off_grid"
+
+
+def test_a_meter_the_grid_cannot_hold_is_reported_as_such_in_prepare(tmp_path):
+    folder = tmp_path / "tunes"
+    folder.mkdir()
+    (folder / "tunes.abc").write_text(PICKUP_16TH + "\n" + SEVEN_16 + "\n" + THREE_8)
+    corpus = load_or_build(EncodingRecord(corpus=str(folder), step=1 / 2), tmp_path / "cache")
+    assert corpus.report["skipped"] == {"meter_off_grid": 1} and corpus.report["songs_kept"] == 2
+    assert corpus.report["skipped_examples"][0]["detail"] == (
+        "a bar of 7/16 is not a whole number of 1/2-quarter-note steps")

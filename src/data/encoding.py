@@ -7,6 +7,7 @@ a corpus can be parsed in parallel and one broken tune never costs the rest of i
 from __future__ import annotations
 
 import contextlib
+import math
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -17,9 +18,10 @@ from src.data.abc_text import PreparedAbc, prepare_abc
 from src.data.kern_text import expansion_order
 from src.data.keys import MAJOR_MODES, MINOR_MODES, abc_declared_key
 from src.data.melody import MelodyError, Sounding, choose_part, finest_grid, grid_events, one_line
-from src.data.meter import bar_steps, grid_of, midi_divisors, nominal_bars
+from src.data.meter import bar_steps, grid_of, midi_divisors, nominal_bars, parse_time_signature
 from src.data.repeats import Mark, RepeatError, expand, played_order
 from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit, decode_text, states_meter
+from src.errors import UserError
 
 # bar lines that end a section: a later `:|` with no `|:` goes back to after them
 _SECTION = {"double", "final", "light-light", "light-heavy", "heavy-light", "heavy-heavy"}
@@ -116,8 +118,8 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | No
     title = score.metadata.title if score.metadata is not None and score.metadata.title else ""
     stated = signature is not None and states_meter(unit)
     time_signature = signature.ratioString if stated else "4/4"
-    first_bar = bar_steps(time_signature, step) if stated else None
-    measures = _measures(part, grid)
+    first_bar = _bar_of(time_signature, step) if stated else None
+    measures = _measures(part, grid, snap=off_grid == "snap")
     if expand_repeats:
         try:
             order = _played_order(score, part, unit, abc)
@@ -136,14 +138,33 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | No
     )
 
 
-def _measures(part: m21.stream.Stream, grid: Fraction) -> list[tuple[int, int]]:
-    """(first step, written length in steps) of each measure of the melody's part, as written."""
+def _bar_of(time_signature: str, step: float) -> int:
+    """Steps in one bar of the song's opening meter; a meter the grid cannot hold skips the song, as
+    what it is (it parsed: no parse_error)."""
+    try:
+        parse_time_signature(time_signature)
+    except UserError:
+        raise _SkipSong("meter", f"time signature {time_signature!r} is not N/D") from None
+    try:
+        return bar_steps(time_signature, step)
+    except UserError:
+        raise _SkipSong("meter_off_grid", f"a bar of {time_signature} is not a whole number of "
+                        f"{grid_of(step)}-quarter-note steps") from None
+
+
+def _measures(part: m21.stream.Stream, grid: Fraction, snap: bool = False) -> list[tuple[int, int]]:
+    """(first step, written length in steps) of each measure of the melody's part, as written; a bar
+    line off the grid skips the song, or with `snap` moves to the nearest step as notes do (the same
+    rounding: bar lines and the notes beside them stay in order)."""
     measures = []
     for measure in part.getElementsByClass(m21.stream.Measure):
-        start, length = Fraction(measure.offset) / grid, Fraction(measure.duration.quarterLength) / grid
-        if start.denominator != 1 or length.denominator != 1:
-            raise _SkipSong("off_grid", f"bar line at offset {measure.offset}")
-        measures.append((int(start), int(length)))
+        start = Fraction(measure.offset) / grid
+        end = start + Fraction(measure.duration.quarterLength) / grid
+        if start.denominator != 1 or end.denominator != 1:
+            if not snap:
+                raise _SkipSong("off_grid", f"bar line at offset {measure.offset}")
+            start, end = math.floor(start + Fraction(1, 2)), math.floor(end + Fraction(1, 2))
+        measures.append((int(start), int(end - start)))
     return measures
 
 

@@ -20,6 +20,9 @@ from src.errors import UserError
 
 CACHE_FIELDS = ("corpus", "step", "min_pitch", "max_pitch", "normalize_key", "normalize_octave",
                 "val_fraction", "test_fraction", "expand_repeats", "melody", "off_grid")
+# grids that hold an eighth note: every bar of x/2, x/4, x/8, and a bar line on any eighth, is whole steps
+STEPS = ("1/q of a quarter note with q even, up to 64, e.g. 1/2 (8ths), 1/4 (16ths), 1/8, 1/12 (16ths and "
+         "eighth-note triplets), 1/16, 1/24")
 WINDOWS = ("next", "every", "segments")  # one target per window | every position | whole segments
 # keys every checkpoint's encoding holds (older ones may lack the rest: their defaults apply)
 REQUIRED = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
@@ -30,7 +33,7 @@ class EncodingRecord:
     """What decides the tokens, and how the model reads them (docs/design.md §1-3)."""
 
     corpus: str = "essen_erk"
-    step: float = 0.25  # quarter notes per grid step: 1/q (q <= 64), exact once read back as a fraction
+    step: float = 0.25  # quarter notes per grid step: 1/q (q even, <= 64), exact once read back as a fraction
     min_pitch: int = 48
     max_pitch: int = 84
     normalize_key: bool = True
@@ -56,6 +59,10 @@ class EncodingRecord:
             raise UserError(f"data.step={self.step} is invalid: accepted a length of 0 < step <= 4 "
                             f"quarter notes whose fraction has a denominator <= {MAX_GRID_DENOMINATOR}, "
                             "e.g. 0.25 (16ths) or 1/12 (16ths and eighth-note triplets)")
+        if (Fraction(1, 2) / grid_of(self.step)).denominator != 1:
+            raise UserError(f"data.step={grid_of(self.step)} is not accepted: its grid does not hold an "
+                            "eighth note, so bars of 3/8 and bar lines on an eighth fall between steps; "
+                            f"accepted: {STEPS}")
         if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
                 and self.val_fraction + self.test_fraction < 1):
             raise UserError("data.val_fraction and data.test_fraction must be in [0, 1) and sum below 1")
