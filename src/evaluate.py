@@ -5,7 +5,8 @@ For one checkpoint: the test metrics exactly as training scores them (the same D
 musical statistics of generated melodies (seeded with the test songs' openings, and unseeded) against the
 held-out songs, and their verbatim overlap with the training split. `split=val` does all of it on the
 validation songs instead, so sampling settings can be chosen without looking at the test songs. Writes
-report.json, report.md and report_*.png (src/eval/report.py). Arguments are literal `name=value` pairs
+report.json, report.md and report_*.png (src/eval/report.py) into the checkpoint's run folder, or for a
+checkpoint in none (models/NAME.ckpt) into outputs/evaluate/NAME/. Arguments are literal `name=value` pairs
 over conf/evaluate.yaml.
 """
 
@@ -44,6 +45,7 @@ from src.quiet import quiet_lightning
 
 TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir", "split")
 SPLITS = ("test", "val")
+RUN_FILES = (".hydra/config.yaml", "hparams.yaml", "metrics.json")  # what a training run leaves in its folder
 
 
 def check_settings(settings: dict) -> GenerationRequest:
@@ -72,6 +74,19 @@ def evaluation_steps() -> int:
 def run_folder(ckpt: Path) -> Path:
     """The run folder a checkpoint belongs to (`RUN/checkpoints/best.ckpt` -> RUN)."""
     return ckpt.parent.parent if ckpt.parent.name == "checkpoints" else ckpt.parent
+
+
+def in_run_folder(ckpt: Path) -> bool:
+    """Whether a checkpoint sits in a training run's folder (`RUN/checkpoints/`, or beside the files a run
+    writes) rather than loose, like the bundled models/*.ckpt."""
+    return ckpt.parent.name == "checkpoints" or any(
+        (ckpt.parent / name).is_file() for name in RUN_FILES)
+
+
+def default_out_dir(ckpt: Path) -> Path:
+    """Where a report goes without `out_dir=`: its run folder; for a loose checkpoint, a folder of its own
+    under outputs/ (never beside it: models/ holds the tracked bundled models)."""
+    return run_folder(ckpt) if in_run_folder(ckpt) else Path("outputs") / "evaluate" / ckpt.stem
 
 
 def run_config(run_dir: Path) -> tuple[dict, str]:
@@ -120,7 +135,7 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
     started = time.perf_counter()
     ckpt = resolve_checkpoint(settings["ckpt"])
     run_dir = run_folder(ckpt)
-    out_dir = Path(settings["out_dir"] or run_dir)
+    out_dir = Path(settings["out_dir"] or default_out_dir(ckpt))
     check_writable(out_dir)
     device = parse_device(settings["device"])
     module = load_module(ckpt, map_location=device)

@@ -16,6 +16,7 @@ from src.data.corpus import load_or_build
 from src.data.datamodule import split_array
 from src.data.record import EncodingRecord
 from src.data.vocab import Vocabulary
+from src.evaluate import RUN_FILES, default_out_dir
 from src.evaluate import main as evaluate_main
 from src.models.checkpoint import load_module
 from src.train import train
@@ -109,6 +110,35 @@ def test_default_out_dir_is_the_run_folder(trained_run, tmp_path):
     shutil.copytree(trained_run, run)
     evaluate_main([f"ckpt={run / 'checkpoints' / 'best.ckpt'}", *QUICK])
     assert (run / "report.json").is_file() and (run / "report.md").is_file()
+
+
+def test_a_checkpoint_in_no_run_folder_reports_under_outputs(trained_run, tmp_path, monkeypatch, capsys):
+    loose = tmp_path / "models"  # like the bundled models: a folder of checkpoints, no run around them
+    loose.mkdir()
+    shutil.copy(trained_run / "checkpoints" / "best.ckpt", loose / "tiny.ckpt")
+    (tmp_path / "work").mkdir()
+    monkeypatch.chdir(tmp_path / "work")
+    evaluate_main([f"ckpt={loose / 'tiny.ckpt'}", f"cache_dir={trained_run.parent / 'cache'}", *QUICK])
+    out = Path("outputs") / "evaluate" / "tiny"
+    assert sorted(p.name for p in out.iterdir()) == [
+        "report.json", "report.md", "report_histograms.png", "report_scalars.png"]
+    assert [p.name for p in loose.iterdir()] == ["tiny.ckpt"]  # nothing written beside the checkpoint
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"wrote report.json, report.md, report_histograms.png, report_scalars.png to {out}")
+
+
+def test_only_a_checkpoint_in_a_run_folder_reports_into_it(tmp_path):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    assert default_out_dir(run / "checkpoints" / "best.ckpt") == run
+    for marker in RUN_FILES:  # a checkpoint beside any file a training run writes
+        folder = tmp_path / marker.replace("/", "_")
+        (folder / marker).parent.mkdir(parents=True)
+        (folder / marker).write_text("{}")
+        assert default_out_dir(folder / "last.ckpt") == folder
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "gru.metrics.json").write_text("{}")  # a bundled model's own summary: no run
+    assert default_out_dir(tmp_path / "models" / "gru.ckpt") == Path("outputs/evaluate/gru")
 
 
 def test_a_vae_gets_reconstruction_metrics_and_prior_samples(trained_run, erk5_dir, tmp_path):
