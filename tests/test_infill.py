@@ -14,7 +14,7 @@ from src.data.datamodule import MelodyDataModule
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
 from src.errors import UserError
 from src.evaluate import main as evaluate_main
-from src.models.bar_memory import BarMatches, looked_back, remember
+from src.models.bar_memory import looked_back, remember
 from src.models.checkpoint import load_module
 from src.models.generation import GenerationRequest
 from src.models.infill import (
@@ -39,9 +39,7 @@ SEED = "67 _ 72 _ _ _ 74 _ 76 _ _ _ 74 _ 72 _ 71 _ _ _ 69 _ 67 _ 69 _ 71 _ 72 _ 
 def tiny_net() -> TransformerLM:
     torch.manual_seed(0)
     net = TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0, max_bar=16,
-                        bars_back=[1, 2], bars_ahead=[1], bar_attention=True, copy=True)
-    for block in net.blocks:  # learned scores and gains, not the initial zeros
-        torch.nn.init.normal_(block.bar_scores, std=2.0)
+                        bars_back=[1, 2], bars_ahead=[1], copy=True)
     torch.nn.init.normal_(net.copy_gain.weight, std=2.0)
     return net.eval()
 
@@ -52,17 +50,6 @@ def test_middle_order_puts_the_suffix_before_the_middle():
     assert roles.tolist() == [LEFT, LEFT, AFTER, AFTER, AFTER, FILL, FILL, FILL]
     order, roles = middle_order(4, 1, 4)  # no prefix: the marker, then the middle
     assert order.tolist() == [3, 0, 1, 2] and roles.tolist() == [AFTER, FILL, FILL, FILL]
-
-
-def test_bar_matches_find_the_same_place_whole_bars_back():
-    bars = torch.tensor([[4] * 10, [3] * 9 + [0]])  # (2, 10): 4-step bars; 3-step bars, the last unknown
-    positions = torch.arange(10).expand(2, 10)
-    matches = BarMatches((1, 2), bars)(positions, positions)  # (2, K=2, 10, 10)
-    # query 8 predicts step 9: one bar back (4 steps) is input 5, two bars back input 1
-    assert matches[0, 0, 8].nonzero().flatten().tolist() == [5]
-    assert matches[0, 1, 8].nonzero().flatten().tolist() == [1]
-    assert matches[1, :, 8].nonzero().tolist() == [[0, 6], [1, 3]]  # bars of 3: inputs 6 and 3
-    assert matches[1, :, 9].sum() == 0  # unknown meter: nothing matches
 
 
 def test_the_copy_path_looks_back_only_to_inputs_already_read():
@@ -265,38 +252,3 @@ def test_key_value_heads_must_divide_the_heads(kv_heads):
     with pytest.raises(UserError, match=rf"model.net.kv_heads={kv_heads!r} is not accepted; accepted: null "
                                         r"\(= heads\) or a divisor of model.net.heads=4: 1, 2, 4"):
         TransformerLM(V, d_model=16, heads=4, kv_heads=kv_heads)
-
-
-def test_bars_to_the_end_count_whole_bars_to_each_songs_closing_boundary():
-    from src.models.kinds import bars_to_end
-
-    # a song ends at index 6 ('/'), the next runs past the window: its targets have no known end
-    y = torch.tensor([[5, 1, 1, 1, 5, 1, BOUNDARY_ID, 7, 1, 1]])
-    context = torch.zeros(1, 10, 4, dtype=torch.long)
-    context[..., 1] = 4  # bars of 4 steps
-    assert bars_to_end(y, context, 3).tolist() == [[1, 1, 1, 0, 0, 0, 0] + [IGNORE_ID] * 3]
-    assert bars_to_end(y, context, 1).tolist() == [[0] * 7 + [IGNORE_ID] * 3]  # the last class: "or more"
-    context[..., 1] = 0  # unknown meter: bars of 16 steps
-    assert bars_to_end(y, context, 3)[0, 0] == 0
-
-
-def test_the_bars_to_the_end_head_trains_alongside_and_is_checked(erk5_dir, tmp_path):
-    from src.train import train
-    from tests.conftest import run_config, small_data
-
-    metrics = train(run_config(tmp_path / "run", [
-        "experiment=transformer_lm", "model.net.d_model=16", "model.net.num_layers=1", "model.net.ff_size=32",
-        "model.net.end_horizon=4", "model.end_weight=0.5", "data.sequence_length=64",
-        "data.segment_stride=64", "trainer.max_steps=2", "trainer.val_check_interval=2",
-        "callbacks.sample_export.steps=8",
-        *small_data(erk5_dir, tmp_path / "cache")]))
-    assert 0 < metrics["test/bits"] < 8
-    module = load_module(tmp_path / "run" / "checkpoints" / "best.ckpt")
-    assert module.net.end_head.out_features == 4 and module.hparams.end_weight == 0.5
-    with pytest.raises(UserError, match="model.net.end_horizon=-1 is not accepted"):
-        TransformerLM(V, end_horizon=-1)
-    with pytest.raises(UserError, match="model.end_weight=-0.1 is not accepted"):
-        type(module).check_settings({"end_weight": -0.1})
-    with pytest.raises(UserError, match="model.end_weight=0.5 with model.net.end_horizon=0 is not accepted"):
-        type(module)(net=dict(module.hparams.net, end_horizon=0), encoding=module.hparams.encoding,
-                     optimizer=module.hparams.optimizer, end_weight=0.5)

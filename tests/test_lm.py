@@ -11,7 +11,6 @@ import torch
 
 from src.data.sequences import SongSequences, StridedWindows, stream_array
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
-from src.errors import UserError
 from src.models.attention import MultiHeadSelfAttention
 from src.models.lm import GRULM, LSTMAttentionLM
 from src.models.meter_plan import Meter, context_of
@@ -26,13 +25,11 @@ V = 40
 def nets() -> list[torch.nn.Module]:
     torch.manual_seed(0)
     bars = TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0, attention_window=6,
-                         max_bar=8, bars_back=[1, 2], bar_attention=True)
+                         max_bar=8, bars_back=[1, 2])
     copies = TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0, attention_window=6,
-                           max_bar=8, bars_back=[1, 3], bars_ahead=[2], bar_attention=True,
+                           max_bar=8, bars_back=[1, 3], bars_ahead=[2],
                            copy=True, kv_heads=2,  # grouped keys and values: 2 query heads share each
                            register=True)
-    for block in (*bars.blocks, *copies.blocks):  # learned scores, not the initial zeros: they must matter
-        torch.nn.init.normal_(block.bar_scores, std=2.0)
     torch.nn.init.normal_(copies.copy_gain.weight, std=2.0)
     torch.nn.init.normal_(copies.range_cost.potential, std=2.0 / GAIN)  # costs of a few nats, as learned
     # attention_window 6 < the sequences below: the local mask and the cache trimming both matter;
@@ -45,7 +42,7 @@ def nets() -> list[torch.nn.Module]:
             GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter),
             LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6,
                             **meter, copy=True),
-            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter, copy=True, bar_index=True),
+            GRULM(V, hidden_size=16, num_layers=2, dropout=0.0, **meter, copy=True),
             TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0,
                           attention_window=6, meter=False, mode=False),
             TransformerLM(V, d_model=16, num_layers=2, heads=4, ff_size=32, dropout=0.0,
@@ -283,26 +280,6 @@ def test_adam_steps_lower_the_every_position_loss(net):
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < 0.5 * losses[0]
-
-
-def test_weight_dropout_drops_recurrent_weights_in_training_only():
-    torch.manual_seed(0)
-    net = LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6,
-                          weight_dropout=0.5)
-    plain = LSTMAttentionLM(V, hidden_size=16, num_layers=2, heads=4, dropout=0.0, attention_window=6)
-    plain.load_state_dict(net.state_dict())  # the same weights: the option adds no parameters
-    x = torch.randint(0, V, (3, 12))
-    net.eval(), plain.eval()
-    assert torch.equal(net(x), plain(x))  # evaluation and sampling use the whole weights
-    net.train()
-    torch.manual_seed(1)
-    first = net(x)
-    torch.manual_seed(2)
-    assert not torch.allclose(first, net(x))  # a new mask per forward pass
-    first.sum().backward()
-    assert net.lstm.weight_hh_l0.grad.abs().sum() > 0 and net.lstm.weight_ih_l0.grad.abs().sum() > 0
-    with pytest.raises(UserError, match="model.net.weight_dropout"):
-        LSTMAttentionLM(V, weight_dropout=1.0)
 
 
 def test_a_causal_run_samples_and_evaluates_like_it_tested(trained_run, erk5_dir, tmp_path):

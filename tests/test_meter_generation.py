@@ -147,11 +147,6 @@ def test_the_sampler_counts_bars_as_the_data_does(bar, pickup_steps):
     assert context(30, 10)[0, :, 3].tolist() == expected[30:].tolist()  # one step at a time, the same
 
 
-def test_a_bad_bar_index_setting_is_one_line():
-    with pytest.raises(UserError, match=r"model.net.bar_index='yes' is not accepted; accepted: true or"):
-        StepInputs(10, bar_index="yes")
-
-
 def test_copy_needs_a_look_back():
     with pytest.raises(UserError,
                        match=r"model.net.copy=True is not accepted; accepted: false, or true with a"):

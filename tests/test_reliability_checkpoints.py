@@ -129,3 +129,29 @@ def test_corrupted_checkpoints_load_or_fail_with_a_user_error(trained_run, flips
             kinds = ("is corrupt", "cannot be read", "was refused", "not from melody", "does not fit")
             event("refused: " + next((k for k in kinds if k in str(err)), "other"))
 
+
+
+RETIRED_CASES = [("net", "bar_attention", True), ("net", "end_horizon", 16), ("module", "end_weight", 0.2),
+                 ("flat", "scheduled_sampling", 0.5)]
+
+
+@pytest.mark.parametrize("where, key, on", RETIRED_CASES)
+def test_retired_settings_load_when_off_and_are_refused_when_on(where, key, on, tmp_path):
+    """A setting of an experiment that left the code: off, the checkpoint loads as before; on, one line."""
+    bundled = "models/vae.ckpt" if key == "scheduled_sampling" else "models/transformer_lm.ckpt"
+    checkpoint = torch.load(bundled, weights_only=True)
+    hparams = checkpoint["hyper_parameters"]
+    if where == "flat":  # the oldest layout: the module's settings inside `net`, no `module`
+        settings = {k: hparams.pop(k) for k in ("beta", "free_bits", "anneal_steps")}
+        hparams["net"].update(name="vae", **settings)
+        del hparams["module"], hparams["name"]
+    table = hparams if where == "module" else hparams["net"]
+    for value, loads in ((0.0 if key != "bar_attention" else False, True), (on, False)):
+        table[key] = value
+        torch.save(checkpoint, tmp_path / "old.ckpt")
+        if loads:
+            assert load_module(tmp_path / "old.ckpt").hparams.get(key) is None
+        else:
+            with pytest.raises(UserError, match=rf"with model\.(net\.)?{key} on, an experiment that was not "
+                                                r"adopted .* commit 7ccdb09"):
+                load_module(tmp_path / "old.ckpt")

@@ -27,7 +27,7 @@ from tests.conftest import run_config, small_data
 V, SEG = 40, 16
 NET = {"_target_": "src.models.vae.MelodyVAE", "segment_length": SEG, "hidden_size": 16,
        "latent_size": 4, "num_layers": 1, "dropout": 0.0}
-SETTINGS = {"beta": 0.2, "free_bits": 0.0, "anneal_steps": 10, "scheduled_sampling": 0.0}
+SETTINGS = {"beta": 0.2, "free_bits": 0.0, "anneal_steps": 10}
 TUNE_A = "60 _ 62 _ 64 _ _ _ 65 _ 64 _ 62 _ 60 _"
 TUNE_B = "67 _ _ _ 65 _ 64 _ r _ 62 _ 60 _ _ _"
 
@@ -113,16 +113,6 @@ def test_ramp_and_logged_beta_follow_the_schedule(tmp_path):
             "train/pitch_acc_epoch", "train/bits_epoch"} <= set(trainer.callback_metrics)
 
 
-def test_scheduled_sampling_forward_has_the_teacher_forced_shapes():
-    torch.manual_seed(0)
-    net = MelodyVAE(V, SEG, hidden_size=8, latent_size=2).train()
-    x = torch.stack([_ids(TUNE_A), _ids(TUNE_B)])
-    for prob in (0.0, 0.5, 1.0):
-        logits, mean, logvar = net(x, sample_prob=prob)
-        assert logits.shape == (2, SEG, V) and mean.shape == logvar.shape == (2, 2)
-        assert torch.isfinite(logits).all()
-
-
 def test_prior_segments_keep_within_max_span():
     torch.manual_seed(0)
     net = MelodyVAE(V, SEG, hidden_size=8, latent_size=2)
@@ -136,7 +126,7 @@ def test_prior_segments_keep_within_max_span():
 
 def test_vae_settings_are_checked_and_named():
     assert module_kind({"_target_": "src.models.vae_module.VAEModule"}) is VAEModule
-    for key, value in (("beta", -1), ("free_bits", "x"), ("anneal_steps", 1.5), ("scheduled_sampling", 2)):
+    for key, value in (("beta", -1), ("free_bits", "x"), ("anneal_steps", 1.5)):
         with pytest.raises(UserError, match=f"model.{key}="):
             VAEModule.check_config({"net": NET, key: value}, {"lr": 1e-3}, None)
     for key, value in (("hidden_size", 0), ("latent_size", -1)):

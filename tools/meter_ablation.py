@@ -28,8 +28,6 @@ ROWS = {
     # seen a phrase played twice before it has to decide against a third time
     "copy_long": ["model.net.copy=true", "data.sequence_length=256", "data.segment_stride=256",
                   "data.batch_size=16"],
-    # on top of `make train`'s model with the copy path: where the bar falls in the tune
-    "bar_index": ["model.net.bar_index=true"],
 }
 ROOT = Path("outputs/ablation")
 

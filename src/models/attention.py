@@ -3,9 +3,6 @@ rotary position embeddings for attention that knows how far apart two positions 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -13,12 +10,9 @@ from torch import Tensor, nn
 from src.errors import UserError
 
 # Keys and values of the last `window` positions, a causal attention step's whole view: a ring
-# (k, v), each (B, kv_heads, window, head_dim), the p-th input in slot p % window, the inputs seen, and
-# with a score bias each slot's position (B, window) as the caller counts them (else None). None before
-# the first input.
-KVCache = tuple[Tensor, Tensor, int, Tensor | None] | None
-# (query positions (B, T), key positions (B, S)) -> (B, heads, T, S), added to attention scores
-ScoreBias = Callable[[Tensor, Tensor], Tensor]
+# (k, v), each (B, kv_heads, window, head_dim), the p-th input in slot p % window, and the inputs seen.
+# None before the first input.
+KVCache = tuple[Tensor, Tensor, int] | None
 
 
 class MultiHeadSelfAttention(nn.Module):
@@ -49,8 +43,8 @@ class MultiHeadSelfAttention(nn.Module):
         q, k, v = self._heads(x)
         return self._attend(q, k, v, mask=None, causal=causal)
 
-    def local_causal(self, x: Tensor, window: int, cache: KVCache = None, positions: Tensor | None = None,
-                     score_bias: ScoreBias | None = None) -> tuple[Tensor, KVCache]:
+    def local_causal(self, x: Tensor, window: int, cache: KVCache = None,
+                     positions: Tensor | None = None) -> tuple[Tensor, KVCache]:
         """Causal attention over the last `window` positions, continuing from `cache`.
 
         Position p attends to positions p - window + 1 .. p, counting the cached ones before x, so
@@ -59,58 +53,41 @@ class MultiHeadSelfAttention(nn.Module):
 
         `positions` ((T,) or (B, T)) are the inputs' positions as the caller counts them (default: their
         places in the sequence, counting the cached ones): rotary embeddings turn queries and keys by
-        them, and `score_bias(query positions (B, T), key positions (B, S))` -> (B, heads, T, S) is added
-        to the attention scores. The cache keeps turned keys and, for a score bias, each key's position.
+        them. The cache keeps turned keys.
 
         The cache is a ring of `window` key/value slots (position p in slot p % window), updated in
         place one position at a time: attention has no notion of order, so a step writes one slot
         and reads the filled ones, with no copying of the past.
         """
         q, k, v = self._heads(x)  # q (B, h, T, hd); k, v (B, kv, T, hd)
-        B, T = x.shape[0], q.shape[2]
+        T = q.shape[2]
         seen = 0 if cache is None else cache[2]
-        placed = self.rotary is not None or score_bias is not None  # only then do positions matter
-        if placed:
+        if self.rotary is not None:  # only then do positions matter
             if positions is None:
                 positions = torch.arange(seen, seen + T, device=x.device)
-            if self.rotary is not None:
-                q, k = self.rotary(q, positions), self.rotary(k, positions)
-            positions = positions.expand(B, T)  # (B, T)
+            q, k = self.rotary(q, positions), self.rotary(k, positions)
         if cache is not None and T == 1:
-            return self._step(q, k, v, cache, window, positions, score_bias)
-        keys_at = positions  # (B, S): each key's position, kept only for a score bias
+            return self._step(q, k, v, cache, window)
         if cache is not None:  # the cached positions, oldest first, before the new ones
             order = torch.arange(seen - min(seen, window), seen, device=x.device) % window
             k, v = torch.cat([cache[0][:, :, order], k], dim=2), torch.cat([cache[1][:, :, order], v], dim=2)
-            if score_bias is not None:
-                keys_at = torch.cat([cache[3][:, order], positions], dim=1)
         S = k.shape[2]  # (B, kv, S, hd): cached + new
-        if S == T and T <= window and score_bias is None:
+        if S == T and T <= window:
             y = self._attend(q, k, v, mask=None, causal=True)  # plain causal: the fused kernels
         else:
             query = torch.arange(S - T, S, device=x.device)[:, None]  # (T, 1) places in k
             key = torch.arange(S, device=x.device)[None, :]  # (1, S)
             allowed = (key <= query) & (key > query - window)  # (T, S)
-            if score_bias is None:
-                y = self._attend(q, k, v, mask=allowed, causal=False)
-            else:
-                bias = score_bias(positions, keys_at).to(q.dtype)  # (B, h, T, S)
-                y = self._attend(q, k, v, mask=bias.masked_fill(~allowed, -math.inf), causal=False)
+            y = self._attend(q, k, v, mask=allowed, causal=False)
         total, kept = seen + T, min(S, window)  # positions so far; the last `kept` go in the ring
         ring_k, ring_v = (k.new_zeros(*k.shape[:2], window, k.shape[3]) for _ in range(2))
         slots = torch.arange(total - kept, total, device=x.device) % window
         ring_k[:, :, slots], ring_v[:, :, slots] = k[:, :, S - kept:], v[:, :, S - kept:]
-        ring_at = None
-        if score_bias is not None:
-            ring_at = keys_at.new_zeros(B, window)
-            ring_at[:, slots] = keys_at[:, S - kept:]
-        return y, (ring_k, ring_v, total, ring_at)
+        return y, (ring_k, ring_v, total)
 
-    def _step(self, q: Tensor, k: Tensor, v: Tensor, cache: KVCache, window: int, positions: Tensor | None,
-              score_bias: ScoreBias | None) -> tuple[Tensor, KVCache]:
-        """One new position (q, k, v each (B, h, 1, hd), at `positions` (B, 1)) against the ring,
-        written in place."""
-        ring_k, ring_v, seen, ring_at = cache
+    def _step(self, q: Tensor, k: Tensor, v: Tensor, cache: KVCache, window: int) -> tuple[Tensor, KVCache]:
+        """One new position (q, k, v each (B, h, 1, hd)) against the ring, written in place."""
+        ring_k, ring_v, seen = cache
         slot = seen % window
         ring_k[:, :, slot], ring_v[:, :, slot] = k[:, :, 0], v[:, :, 0]
         filled = min(seen + 1, window)
@@ -118,12 +95,8 @@ class MultiHeadSelfAttention(nn.Module):
         q = q.reshape(B, kv, self.heads // kv, self.head_dim)  # (B, kv, group, hd): a group shares its keys
         # one query: an einsum and a matmul are cheaper here than scaled_dot_product_attention on CPU
         scores = torch.einsum("bkgd,bkwd->bkgw", q, ring_k[:, :, :filled]) * self.head_dim**-0.5
-        if score_bias is not None:
-            ring_at[:, slot] = positions[:, 0]
-            bias = score_bias(positions, ring_at[:, :filled])  # (B, h, 1, filled)
-            scores = scores + bias.view(B, kv, -1, filled).to(scores.dtype)
         y = torch.softmax(scores, dim=-1) @ ring_v[:, :, :filled]  # (B, kv, group, hd)
-        return self._merge(y.view(B, self.heads, 1, self.head_dim)), (ring_k, ring_v, seen + 1, ring_at)
+        return self._merge(y.view(B, self.heads, 1, self.head_dim)), (ring_k, ring_v, seen + 1)
 
     def _heads(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """(B, T, E) -> q (B, h, T, hd), k and v (B, kv, T, hd)."""

@@ -5,8 +5,7 @@ keys lie whole bars before a query.
 before (or after) the step it predicts, at the same place in the bar. They read it from this memory
 (position -> id, and the sequence index it was read at), not from a history travelling with the data, so
 any input order works: left to right, or fill-in-the-middle, where the part after a gap is read before
-the gap. A place not read yet, or read after the query, is "none". `BarMatches` answers the same question
-for attention scores: which keys lie exactly k bars before a query.
+the gap. A place not read yet, or read after the query, is "none".
 """
 
 from __future__ import annotations
@@ -17,29 +16,6 @@ from torch import Tensor
 # (ids (B, N) at each position and the sequence index each arrived at (B, N)): what bars_back reads
 Memory = tuple[Tensor, Tensor] | None
 UNSEEN = 2**62  # the sequence index of a position not read yet
-
-
-class BarMatches:
-    """Which of the bar distances, if any, lies between the step each query predicts and each key's
-    input: key s is `k` bars back from query t when t + 1 - s = k x (the predicted step's bar length),
-    so a head can score "the same place, k bars earlier" whatever the meter. Positions are the inputs'
-    own (in fill-in-the-middle order too). Every block of one `advance` asks with the same positions:
-    the answer is worked out once."""
-
-    def __init__(self, distances: tuple[int, ...], bars: Tensor) -> None:
-        self.distances, self.bars = distances, bars  # bars (B, T): 0 = unknown meter, no match
-        self.answer: Tensor | None = None
-
-    def __call__(self, queries: Tensor, keys: Tensor) -> Tensor:
-        """Query positions (B, T), key positions (B, S) -> (B, K, T, S) 1.0 where key s lies distance k
-        bars back from query t, else 0.0 (float: a head's scores are then one einsum, whose gradient
-        is a sum, not a scatter into a few table entries)."""
-        if self.answer is None:
-            apart = queries[:, None, :, None] - keys[:, None, None, :] + 1  # (B, 1, T, S)
-            steps = torch.tensor(self.distances, device=queries.device)[None, :, None, None]  # (1, K, 1, 1)
-            bars = self.bars[:, None, :, None]  # (B, 1, T, 1)
-            self.answer = ((apart == steps * bars) & (bars > 0)).float()  # (B, K, T, S)
-        return self.answer
 
 
 def remember(memory: Memory, x: Tensor, positions: Tensor, seen: int) -> Memory:

@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from src.data.vocab import BOUNDARY_ID, IGNORE_ID
 from src.errors import UserError
 from src.models.base_module import MelodyModule
 from src.models.generation import GenerationRequest
@@ -68,25 +66,17 @@ class InfillingModule(CausalModule):
     fill-in-the-middle order (src/models/infill.py), so `mode=infill` regenerates a span of a melody
     from both of its sides. Validation and test score songs left to right, as for every causal net."""
 
-    SETTINGS = {"infill_share": 0.5, "end_weight": 0.0}
+    SETTINGS = {"infill_share": 0.5}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         if not hasattr(self.net, "marker"):
             raise UserError(f"{type(self.net).__name__} cannot read a gap's two sides; accepted: "
                             "model.net._target_=src.models.transformer.TransformerLM")
-        if (self.hparams.end_weight > 0) != (self.net.end_head is not None):  # one without the other: unused
-            raise UserError(f"model.end_weight={self.hparams.end_weight} with model.net.end_horizon="
-                            f"{self.hparams.net.get('end_horizon', 0)} is not accepted; accepted: both set "
-                            "(e.g. 0.2 and 16) or both off (0)")
 
     @classmethod
     def check_settings(cls, settings: Mapping) -> dict:
         checked = super().check_settings(settings)
-        weight = checked["end_weight"]
-        if not isinstance(weight, int | float) or isinstance(weight, bool) or weight < 0:
-            raise UserError(f"model.end_weight={weight!r} is not accepted; accepted: a number >= 0 (the "
-                            "weight of the bars-to-the-end loss, with model.net.end_horizon > 0)")
         share = checked["infill_share"]
         if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share < 1:
             raise UserError(f"model.infill_share={share!r} is not accepted; accepted: a number in [0, 1) "
@@ -101,25 +91,9 @@ class InfillingModule(CausalModule):
         x, y, context = batch
         if stage != "train":
             return self.net(x, context), y
-        head = self.net.end_head
-        ends = bars_to_end(y, context, head.out_features) if head is not None else None
         x, y, context, positions, roles = mix_in_infilling(x, y, context, self.hparams.infill_share,
                                                            self.net.marker)
-        logits = self.net.advance(x, None, context, positions, roles)[0]
-        if ends is not None:  # the auxiliary bars-to-end loss, its targets moved as the inputs were
-            ends = ends.gather(1, positions.to(ends.device))
-            end_logits, self.net.end_logits = self.net.end_logits, None  # taken, not left on the net
-            self._end_loss = F.cross_entropy(end_logits.reshape(-1, head.out_features), ends.reshape(-1),
-                                             ignore_index=IGNORE_ID)
-        return logits, y
-
-    def _step(self, batch, stage: str) -> Tensor:
-        self._end_loss = None
-        loss = super()._step(batch, stage)
-        if stage == "train" and self._end_loss is not None:
-            self.log("train/end_loss", self._end_loss, on_step=True, on_epoch=True)
-            loss = loss + self.hparams.end_weight * self._end_loss
-        return loss
+        return self.net.advance(x, None, context, positions, roles)[0], y
 
     def draw_melodies(self, seeds: list[list[str]], seed2: list[str], request: GenerationRequest,
                       generator: torch.Generator, notes: list[str], meters: list[Meter]) -> list[list[str]]:
@@ -134,21 +108,6 @@ MODULES: dict[str, type[MelodyModule]] = {
 }
 
 
-def bars_to_end(y: Tensor, context: Tensor, classes: int) -> Tensor:
-    """Per target of a window (y (B, L), its context (B, L, 4)): the whole bars from it to its song's
-    closing '/' (0 .. classes - 1, the last "that many or more"), in the target's own bar length (16
-    where the meter is unknown), or IGNORE_ID where the window ends before that '/'."""
-    B, L = y.shape
-    index = torch.arange(L, device=y.device).expand(B, L)
-    beyond = 10 * L
-    next_end = torch.where(y == BOUNDARY_ID, index, beyond)
-    next_end = torch.flip(torch.cummin(torch.flip(next_end, [1]), dim=1).values, [1])  # (B, L)
-    bar = context[..., 1].long()
-    bar = torch.where(bar > 0, bar, 16)  # (B, L)
-    bars = ((next_end - index) // bar).clamp(max=classes - 1)
-    return torch.where(next_end < beyond, bars, IGNORE_ID)
-
-
 def module_kind(model: Mapping) -> type[MelodyModule]:
     """The module class `model._target_` names (UserError unless it is one of MODULES)."""
     target = model.get("_target_") if isinstance(model, Mapping) else None
@@ -157,11 +116,21 @@ def module_kind(model: Mapping) -> type[MelodyModule]:
     return MODULES[target]
 
 
+# Settings of experiments that were measured and not adopted, with the value that turned them off: a
+# checkpoint that holds one at that value loads without it (the bundled ones do); one that turned it on
+# needs the code of commit 7ccdb09, the last that had it (docs/benchmarks_archive.md).
+RETIRED_NET = {"weight_dropout": 0.0, "bar_index": False, "bar_attention": False, "end_horizon": 0}
+RETIRED_MODULE = {"end_weight": 0.0, "scheduled_sampling": 0.0}
+RETIRED_AT = "7ccdb09"
+
+
 def upgrade_hparams(hparams: Mapping) -> dict:
-    """A checkpoint's hyper_parameters in this layout; older checkpoints (a flat `net` holding its
-    `name`, the VAE's settings and the network's `_target_`, no `module`) are read as their kind."""
+    """A checkpoint's hyper_parameters in this layout, without retired settings (UserError where one was
+    on); older checkpoints (a flat `net` holding its `name`, the VAE's settings and the network's
+    `_target_`, no `module`) are read as their kind."""
+    hparams = _without_retired(hparams)
     if "module" in hparams:
-        return dict(hparams)
+        return hparams
     net = dict(hparams["net"])
     name = net.pop("name", None)
     if name == "ngram":
@@ -174,3 +143,20 @@ def upgrade_hparams(hparams: Mapping) -> dict:
         kind = WindowModule
     settings = {key: net.pop(key) for key in kind.SETTINGS if key in net}
     return {**hparams, "module": f"{kind.__module__}.{kind.__name__}", "name": name, "net": net, **settings}
+
+
+def _without_retired(hparams: Mapping) -> dict:
+    """`hparams` without the RETIRED settings at their off values; UserError for one that was on. (An
+    older checkpoint kept the module's settings in `net` too.)"""
+    net = dict(hparams.get("net", {}))
+    hparams = dict(hparams, net=net)
+    places = [(net, RETIRED_NET, "model.net."), (hparams, RETIRED_MODULE, "model.")]
+    if "module" not in hparams:
+        places.append((net, RETIRED_MODULE, "model."))
+    for where, table, prefix in places:
+        for key, off in table.items():
+            if key in where and where.pop(key) != off:
+                raise UserError(f"this checkpoint was trained with {prefix}{key} on, an experiment that was "
+                                f"not adopted and has left the code; accepted: checkpoints without it (the "
+                                f"code of commit {RETIRED_AT} reads it)")
+    return hparams

@@ -12,7 +12,6 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torch.func import functional_call
 
 from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.lstm_attn import check_dropout, check_positive_int
@@ -65,13 +64,11 @@ class LSTMAttentionLM(CausalNet):
         dropout: float = 0.2,
         kernel_size: int = 3,
         attention_window: int = 64,
-        weight_dropout: float = 0.0,
         meter: bool = False,
         mode: bool = False,
         lookback: bool | list[int] = False,
         max_bar: int = 48,
         copy: bool = False,
-        bar_index: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -84,11 +81,9 @@ class LSTMAttentionLM(CausalNet):
         ):
             check_positive_int(key, value)
         check_dropout(dropout)
-        check_dropout(weight_dropout, "model.net.weight_dropout")
         check_heads(hidden_size, heads, width="model.net.hidden_size")
         self.vocab_size, self.kernel_size, self.attention_window = vocab_size, kernel_size, attention_window
-        self.weight_dropout = weight_dropout
-        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy, bar_index)
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy)
         self.lstm = nn.LSTM(
             self.inputs.size,
             hidden_size,
@@ -113,7 +108,7 @@ class LSTMAttentionLM(CausalNet):
         """Ids (B, T) following `state` (None: a fresh start) -> logits (B, T, V), the state after."""
         recurrent, past, cache, history = state if state is not None else (None, None, None, None)
         features, history, looked = self.inputs(x, context, history, self.head.weight.dtype)  # (B, T, F)
-        h, recurrent = self._recur(features, recurrent)
+        h, recurrent = self.lstm(features, recurrent)
         B, T, H = h.shape
         if past is None:  # a fresh start: the conv sees zeros before the first position
             past = h.new_zeros(B, self.kernel_size - 1, H)
@@ -129,17 +124,6 @@ class LSTMAttentionLM(CausalNet):
         a, cache = self.attention.local_causal(c, self.attention_window, cache)  # (B, T, H)
         return self._logits(c + self.drop(a), looked), (recurrent, past, cache, history)  # (B, T, V)
 
-    def _recur(self, x: Tensor, recurrent):
-        """The LSTM over input features x (B, T, F); in training, its hidden-to-hidden weights dropped out
-        (DropConnect, one mask per batch: regularizes the recurrence itself, as in AWD-LSTM)."""
-        if not (self.training and self.weight_dropout > 0):
-            return self.lstm(x, recurrent)
-        weights = {
-            name: F.dropout(p, self.weight_dropout) if name.startswith("weight_hh") else p
-            for name, p in self.lstm.named_parameters()
-        }
-        return functional_call(self.lstm, weights, (x, recurrent))
-
 
 class GRULM(CausalNet):
     """One-hot -> multi-layer GRU -> linear at every position."""
@@ -147,7 +131,7 @@ class GRULM(CausalNet):
     def __init__(
         self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2,
         meter: bool = False, mode: bool = False, lookback: bool | list[int] = False, max_bar: int = 48,
-        copy: bool = False, bar_index: bool = False,
+        copy: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (
@@ -158,7 +142,7 @@ class GRULM(CausalNet):
             check_positive_int(key, value)
         check_dropout(dropout)
         self.vocab_size = vocab_size
-        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy, bar_index)
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy)
         self.gru = nn.GRU(
             self.inputs.size,
             hidden_size,

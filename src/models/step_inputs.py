@@ -1,17 +1,16 @@
 """What a causal net reads at each step: the symbol, and optionally where the step it predicts falls.
 
 `context` (B, T, 4) integer: for each input step, the *predicted* step's position in its bar, its bar's
-length (0: unknown), its song's mode (0 major, 1 minor) and its bar's index in the song (0: the pickup),
-as the data module and the sampler give them (src/data/meter.py); `bar_index` reads the last, so a net
-can learn where a tune usually closes. With `lookback` (bar distances, e.g. [1, 2] as Magenta's
-lookback RNN reads them, or [1, 2, 4, 8] for folk phrases of two and four bars), the symbols that many
-bars before the predicted step, at the same bar position, are inputs too. They are read from the net's
-own input history (`history_length` ids before the current piece: the sampling state carries them, a
+length (0: unknown), its song's mode (0 major, 1 minor) and its bar's index in the song (0: the pickup), as
+the data module and the sampler give them (src/data/meter.py). With `lookback` (bar distances, e.g. [1, 2]
+as Magenta's lookback RNN reads them, or [1, 2, 4, 8] for folk phrases of two and four bars), the symbols
+that many bars before the predicted step, at the same bar position, are inputs too. They are read from the
+net's own input history (`history_length` ids before the current piece: the sampling state carries them, a
 training window brings them from the data), so transposition needs nothing more; one that lies before the
 song's opening `/` (or before the history) is read as "none". With `copy`, each input also says, per
-distance, whether its own symbol equals the one that many bars before it (is the song repeating that
-bar right now?), and the net adds a learned gain to the logit of each looked-back symbol: copying a
-bar needs no learned identity map from input one-hots to output logits (see `copy_logits`).
+distance, whether its own symbol equals the one that many bars before it (is the song repeating that bar
+right now?), and the net adds a learned gain to the logit of each looked-back symbol: copying a bar needs no
+learned identity map from input one-hots to output logits (see `copy_logits`).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.data.meter import MAX_BAR_INDEX
 from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError
 
@@ -61,7 +59,7 @@ class StepInputs(nn.Module):
 
     def __init__(self, vocab_size: int, meter: bool = False, mode: bool = False,
                  lookback: bool | list[int] = False, max_bar: int = 48, copy: bool = False,
-                 bar_index: bool = False, dim: int = 16) -> None:
+                 dim: int = 16) -> None:
         super().__init__()
         check_max_bar(max_bar)
         self.vocab_size, self.max_bar = vocab_size, max_bar
@@ -78,19 +76,13 @@ class StepInputs(nn.Module):
         if self.mode:
             self.song_mode = nn.Embedding(2, dim)
             self.size += dim
-        if not isinstance(bar_index, bool):
-            raise UserError(f"model.net.bar_index={bar_index!r} is not accepted; accepted: true or false")
-        self.bar_index = bar_index
-        if self.bar_index:  # 0 (pickup or unknown) .. MAX_BAR_INDEX
-            self.index = nn.Embedding(MAX_BAR_INDEX + 1, dim)
-            self.size += dim
         self.size += len(self.lookback) * (vocab_size + 1)  # one-hot of each looked-back symbol, or "none"
         if self.copy:
             self.size += len(self.lookback)  # does the input equal its symbol that many bars back?
 
     @property
     def uses_context(self) -> bool:
-        return self.meter or self.mode or self.bar_index or bool(self.lookback)
+        return self.meter or self.mode or bool(self.lookback)
 
     @property
     def history_length(self) -> int:
@@ -107,14 +99,11 @@ class StepInputs(nn.Module):
         if context is None:  # no meter known (e.g. a bare forward): every field "unknown"
             context = x.new_zeros(*x.shape, CONTEXT_WIDTH)
         context = context.long()
-        position, bar, known = bar_fields(context, self.max_bar)
+        position, bar, _ = bar_fields(context, self.max_bar)
         if self.meter:
             features += [self.position(position).to(dtype), self.bar_length(bar).to(dtype)]
         if self.mode:
             features.append(self.song_mode(context[..., 2].clamp(0, 1)).to(dtype))
-        if self.bar_index:  # a 3-wide context (older callers) has no bar index: read as 0
-            index = context[..., 3] if context.shape[-1] > 3 else torch.zeros_like(bar)
-            features.append(self.index(torch.where(known, index, 0).clamp(0, MAX_BAR_INDEX)).to(dtype))
         looked = None
         if self.lookback:
             full, history = self._with_history(x, history)

@@ -9,8 +9,8 @@ after it. Those are read by position from a memory of the inputs read so far (sr
 position -> id, and when it was read), not from a history in the data, so they work in any input order:
 one not read yet is "none".
 Left to right, nothing ahead has been read; filling a gap, the part after it has (src/models/infill.py),
-so the gap's steps see the bars that follow them as directly as the bars before. `bar_attention` adds,
-per head, a learned score for attending to exactly those inputs; `copy` is the recurrent nets' copy path:
+so the gap's steps see the bars that follow them as directly as the bars before. `copy` is the recurrent
+nets' copy path:
 a learned gain on their logits, and per distance an input flag saying whether the input's own symbol
 equals the one that many bars from it (is the song repeating that bar right now?). `register` adds to
 each pitch's logit a learned cost for widening the song's range so far (src/models/register.py).
@@ -31,7 +31,7 @@ from torch import Tensor, nn
 
 from src.errors import UserError
 from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
-from src.models.bar_memory import BarMatches, Memory, looked_back, remember
+from src.models.bar_memory import Memory, looked_back, remember
 from src.models.lm import CausalNet
 from src.models.lstm_attn import check_dropout, check_positive_int
 from src.models.register import RangeCost, next_range, song_range
@@ -88,14 +88,11 @@ class MeterEmbedding(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-LayerNorm: h + attention(norm(h)), then h + feed-forward(norm(h)). With bar distances, each
-    head learns a score for attending to the input that many bars back at the same place in the bar."""
+    """Pre-LayerNorm: h + attention(norm(h)), then h + feed-forward(norm(h))."""
 
-    def __init__(self, d_model: int, heads: int, ff_size: int, dropout: float, distances: int = 0,
+    def __init__(self, d_model: int, heads: int, ff_size: int, dropout: float,
                  kv_heads: int | None = None) -> None:
         super().__init__()
-        # (heads, distances): added to a head's attention score; starts at 0, a plain Transformer
-        self.bar_scores = nn.Parameter(torch.zeros(heads, distances)) if distances else None
         self.attention_norm = nn.LayerNorm(d_model)
         # no dropout on the attention weights: it takes scaled_dot_product_attention off its fused
         # kernel on the CPU (training steps ran 1.7x as long)
@@ -104,14 +101,9 @@ class Block(nn.Module):
         self.ff = nn.Sequential(nn.Linear(d_model, ff_size), nn.GELU(), nn.Linear(ff_size, d_model))
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, h: Tensor, window: int, cache: KVCache, positions: Tensor | None,
-                matches: BarMatches | None = None) -> tuple[Tensor, KVCache]:
-        score_bias = None
-        if self.bar_scores is not None and matches is not None:
-            def score_bias(queries: Tensor, keys: Tensor) -> Tensor:
-                found = matches(queries, keys).to(self.bar_scores.dtype)  # (B, K, T, S)
-                return torch.einsum("bkts,hk->bhts", found, self.bar_scores)  # (B, h, T, S)
-        a, cache = self.attention.local_causal(self.attention_norm(h), window, cache, positions, score_bias)
+    def forward(self, h: Tensor, window: int, cache: KVCache,
+                positions: Tensor | None) -> tuple[Tensor, KVCache]:
+        a, cache = self.attention.local_causal(self.attention_norm(h), window, cache, positions)
         h = h + self.drop(a)
         return h + self.drop(self.ff(self.ff_norm(h))), cache  # (B, T, d)
 
@@ -136,9 +128,7 @@ class TransformerLM(CausalNet):
         max_bar: int = 48,
         bars_back: bool | list[int] = False,
         bars_ahead: bool | list[int] = False,
-        bar_attention: bool = False,
         copy: bool = False,
-        end_horizon: int = 0,
         register: bool = False,
     ) -> None:
         super().__init__()
@@ -153,9 +143,6 @@ class TransformerLM(CausalNet):
             check_positive_int(key, value)
         check_dropout(dropout)
         check_heads(d_model, heads, width="model.net.d_model")
-        if isinstance(end_horizon, bool) or not isinstance(end_horizon, int) or end_horizon < 0:
-            raise UserError(f"model.net.end_horizon={end_horizon!r} is not accepted; accepted: 0 (off) or "
-                            "the number of bars-to-the-end classes, e.g. 16")
         kv_heads = heads if kv_heads is None else kv_heads
         if isinstance(kv_heads, bool) or not isinstance(kv_heads, int) or kv_heads <= 0 or heads % kv_heads:
             raise UserError(f"model.net.kv_heads={kv_heads!r} is not accepted; accepted: null (= heads) or a "
@@ -175,28 +162,19 @@ class TransformerLM(CausalNet):
                             "bar length)")
         if not isinstance(register, bool):
             raise UserError(f"model.net.register={register!r} is not accepted; accepted: true or false")
-        for key, value in (("model.net.bar_attention", bar_attention), ("model.net.copy", copy)):
-            if not isinstance(value, bool) or (value and not self.distances):
-                raise UserError(f"{key}={value!r} is not accepted; accepted: false, or true with "
-                                "model.net.bars_back or bars_ahead (the bar distances it reads)")
+        if not isinstance(copy, bool) or (copy and not self.distances):
+            raise UserError(f"model.net.copy={copy!r} is not accepted; accepted: false, or true with "
+                            "model.net.bars_back or bars_ahead (the bar distances it reads)")
         # the symbol each distance looks back to (V: none), one table per distance, summed into the input
         tables = len(self.distances) * (vocab_size + 1)
         self.recalled = nn.Embedding(tables, d_model) if self.distances else None
         # distance k's table starts at row k * (V + 1): fixed, so made once
         self.register_buffer("table_starts", torch.arange(len(self.distances)) * (vocab_size + 1),
                              persistent=False)
-        self.bar_attention = bar_attention
-        scored = len(self.distances) if bar_attention else 0
-        self.blocks = nn.ModuleList(Block(d_model, heads, ff_size, dropout, scored, kv_heads)
+        self.blocks = nn.ModuleList(Block(d_model, heads, ff_size, dropout, kv_heads)
                                     for _ in range(num_layers))
         self.norm = nn.LayerNorm(d_model)
         self.head = nn.Linear(d_model, vocab_size)
-        # `end_horizon`: an auxiliary head for training only, the whole bars from each predicted step to its
-        # song's closing '/' (0 .. end_horizon - 1, the last class "that many or more"): a signal about the
-        # tune's form at every step; sampling never reads it. A training forward leaves its logits in
-        # `end_logits` (B, T, end_horizon) for the module's loss (src/models/kinds.py).
-        self.end_head = nn.Linear(d_model, end_horizon) if end_horizon else None
-        self.end_logits: Tensor | None = None
         # the copy path, as the recurrent nets have it: a gain per distance on the looked-back symbol, and
         # an embedding per (distance, is the input repeating it now), summed into the input
         self.copy_gain = nn.Linear(d_model, len(self.distances)) if copy else None
@@ -228,7 +206,7 @@ class TransformerLM(CausalNet):
             h = h + self.roles.weight[0]  # every input read left to right
         if positions is None:
             positions = torch.arange(seen, seen + T, device=x.device)  # (T,)
-        matches = looked = None
+        looked = None
         places = positions.expand(B, T)
         if self.distances or self.range_cost is not None:
             memory = remember(memory, x, places, seen)
@@ -243,17 +221,13 @@ class TransformerLM(CausalNet):
             if self.repeating is not None:  # the input's own symbol against its own, k bars away
                 flags = ((own == x.long()[..., None]) & (own != self.vocab_size)).long()  # (B, T, K)
                 h = h + self.repeating(flags + 2 * torch.arange(len(self.distances), device=x.device)).sum(2)
-            matches = BarMatches(self.distances, bars) if self.bar_attention else None
         h = self.drop(h)
         new_caches = []
         for block, cache in zip(self.blocks, caches, strict=True):
-            h, cache = block(h, self.attention_window, cache, positions, matches)
+            h, cache = block(h, self.attention_window, cache, positions)
             new_caches.append(cache)
         looked = looked if self.copy_gain is not None else None
-        out = self.norm(h)
-        if self.end_head is not None and self.training:
-            self.end_logits = self.end_head(out)  # (B, T, end_horizon)
-        logits = self._logits(out, looked)  # (B, T, V)
+        logits = self._logits(self.norm(h), looked)  # (B, T, V)
         range_ = None
         if self.range_cost is not None:
             if left_to_right and T == 1 and state is not None:  # a sampled step: update, not re-read

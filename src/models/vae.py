@@ -44,11 +44,11 @@ class MelodyVAE(nn.Module):
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
 
-    def forward(self, x: Tensor, sample_prob: float = 0.0) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Ids (B, T) -> logits (B, T, V), mean, logvar (B, Z); z is drawn in training, the mean in eval."""
         mean, logvar = self.encode(x)
         z = mean + torch.randn_like(mean) * (0.5 * logvar).exp() if self.training else mean  # (B, Z)
-        return self.reconstruct(z, x, sample_prob), mean, logvar
+        return self.reconstruct(z, x), mean, logvar
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Ids (B, T), any integer dtype -> posterior mean and log-variance, (B, Z) each."""
@@ -57,28 +57,13 @@ class MelodyVAE(nn.Module):
         mean, logvar = self.to_posterior(ends).chunk(2, dim=-1)
         return mean, logvar
 
-    def reconstruct(self, z: Tensor, x: Tensor, sample_prob: float = 0.0) -> Tensor:
-        """Teacher-forced logits (B, T, V) of targets x (B, T) given z (B, Z).
-
-        With `sample_prob` > 0 (scheduled sampling), each step's input is, with that probability per
-        example, the model's own draw from the previous step instead of the previous target.
-        """
+    def reconstruct(self, z: Tensor, x: Tensor) -> Tensor:
+        """Teacher-forced logits (B, T, V) of targets x (B, T) given z (B, Z)."""
         start = torch.full_like(x[:, :1], BOUNDARY_ID, dtype=torch.long)  # (B, 1): '/' opens every segment
         previous = torch.cat([start, x[:, :-1].long()], dim=1)  # (B, T): targets shifted right
         state = self._initial_state(z)
-        if sample_prob <= 0:
-            h, _ = self.decoder(self._inputs(previous, z), state)  # (B, T, H), one pass
-            return self.head(self.drop(h))
-        steps = []
-        token = previous[:, 0]  # (B,)
-        for t in range(x.shape[1]):
-            if t > 0:
-                own = torch.multinomial(steps[-1].detach().float().softmax(-1), 1).squeeze(1)  # (B,)
-                mix = torch.rand(len(own), device=own.device) < sample_prob
-                token = torch.where(mix, own, previous[:, t])
-            h, state = self.decoder(self._inputs(token[:, None], z), state)  # (B, 1, H)
-            steps.append(self.head(self.drop(h[:, 0])))  # (B, V)
-        return torch.stack(steps, dim=1)  # (B, T, V)
+        h, _ = self.decoder(self._inputs(previous, z), state)  # (B, T, H), one pass
+        return self.head(self.drop(h))
 
     def decode(self, z: Tensor, steps: int, sampling: Sampling = PLAIN,
                generator: torch.Generator | None = None, greedy: bool = False) -> Tensor:

@@ -18,7 +18,6 @@ _CHECKS = {
     "beta": (lambda v: v >= 0, "a number >= 0"),
     "free_bits": (lambda v: v >= 0, "a number >= 0 (nats per latent dimension)"),
     "anneal_steps": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (optimizer steps)"),
-    "scheduled_sampling": (lambda v: 0 <= v <= 1, "a probability in [0, 1] (0 = off)"),
 }
 
 
@@ -29,7 +28,7 @@ class VAEModule(MelodyModule):
     modes = ("prior", "vary", "interpolate")
     continues = False
     # training settings beside model.net, with their defaults
-    SETTINGS = {"beta": 0.2, "free_bits": 0.5, "anneal_steps": 1000, "scheduled_sampling": 0.0}
+    SETTINGS = {"beta": 0.2, "free_bits": 0.5, "anneal_steps": 1000}
 
     def __init__(self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None,
                  name: str | None = None, **settings) -> None:
@@ -70,8 +69,7 @@ class VAEModule(MelodyModule):
         x, y = batch  # (B, T) uint8 segments; (B, T) int64 targets: the same symbols
         training = stage == "train"
         progress = ramp(self.global_step, self.vae["anneal_steps"])
-        sample_prob = self.vae["scheduled_sampling"] * progress if training else 0.0
-        logits, mean, logvar = self.net(x, sample_prob)  # (B, T, V), (B, Z), (B, Z)
+        logits, mean, logvar = self.net(x)  # (B, T, V), (B, Z), (B, Z)
         # val/test weigh the KL by the final beta: val/loss (which picks the best checkpoint) must not
         # favour early checkpoints just because beta was still small then
         beta = self.vae["beta"] * (progress if training else 1.0)
