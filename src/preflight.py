@@ -24,6 +24,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from src.config import build, one_line, run_config
+from src.data.corpus import Corpus
 from src.errors import UserError
 from src.quiet import quiet_lightning
 
@@ -60,6 +61,29 @@ def check_run_objects(overrides: list[str]) -> None:
                 with config_errors(f"logger.{name}"):
                     getattr(loggers[-1], "log_dir", None)  # joins save_dir, name and version: no folder made
         _build("trainer", cfg.trainer, callbacks=callbacks, logger=loggers)
+
+
+def check_bar_table(max_bar: int | None, corpus: Corpus) -> str | None:
+    """Whether the net's position table (`model.net.max_bar` steps, None: it reads no meter) holds the
+    bars of the training songs: a step in a longer bar reads an unknown meter. The warning line when
+    some do not; UserError when more than half of the training steps would not."""
+    songs = corpus.split("train")
+    if max_bar is None or not songs:
+        return None
+    bars = [corpus.positions[s["offset"]:s["offset"] + s["length"] + 1, 1] for s in songs]  # + the '/'
+    lost = sum(int((b > max_bar).sum()) for b in bars)
+    if not lost:
+        return None
+    steps, longest = sum(len(b) for b in bars), max(int(b.max()) for b in bars)
+    where = (f"{lost:,} of {steps:,} training steps ({lost / steps:.1%}), in "
+             f"{sum(int(b.max()) > max_bar for b in bars)} of {len(songs)} songs; the longest bar is "
+             f"{longest} steps")
+    if 2 * lost > steps:
+        raise UserError(f"model.net.max_bar={max_bar} is shorter than the bars of most training steps "
+                        f"({where}): they would read an unknown meter; accepted: model.net.max_bar >= "
+                        f"{longest}")
+    return (f"warning: model.net.max_bar={max_bar} is shorter than some bars ({where}): those steps read an "
+            f"unknown meter; model.net.max_bar >= {longest} holds them all")
 
 
 def _check_numbers(cfg: DictConfig) -> None:

@@ -23,7 +23,7 @@ from src.errors import USER_ERROR_EXIT, UserError
 from src.final_validation import ValidateAtEnd
 from src.models.checkpoint import read_checkpoint, resolve_checkpoint
 from src.models.kinds import module_kind, upgrade_hparams
-from src.preflight import check_run_objects, config_errors, fit_config_error
+from src.preflight import check_bar_table, check_run_objects, config_errors, fit_config_error
 
 REPORTED = ("bits", "pitch_acc", "onset_acc", "hold_acc", "acc", "top5_acc", "loss")
 
@@ -36,6 +36,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
     datamodule.check_splits()  # a corpus too small for its splits: one line before Lightning starts
     module = kind.from_config(model, encoding=datamodule.encoding, optimizer=to_plain(cfg.optimizer),
                               scheduler=to_plain(cfg.scheduler))
+    # most steps outside the net's bar table: refused; some: one warning line, once per run
+    warning = check_bar_table(getattr(module, "max_bar", None), datamodule.train_corpus())
     if cfg.get("init_from") and not cfg.ckpt_path:  # a resume restores its own weights
         init_weights(module, cfg.init_from)
     callbacks = [build(c) for c in cfg.callbacks.values() if c is not None]
@@ -46,6 +48,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
                                plugins=[AtomicCheckpointIO()])
     for logger in trainer.loggers:
         logger.log_hyperparams({"config": to_plain(cfg)})
+    if warning and trainer.is_global_zero:
+        print(warning, file=sys.stderr)
 
     try:
         trainer.fit(module, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
@@ -162,6 +166,11 @@ def main() -> None:
             check_run_objects(overrides)
             check_init_from(cfg.get("init_from"))
             datamodule.check_splits()  # prepares the corpus cache (once) before the run folder exists
+            with config_errors("model"):  # the net's bar table against the songs' bars (warned in train)
+                optimizer, scheduler = to_plain(cfg.optimizer), to_plain(cfg.scheduler)
+                module = kind.from_config(model, encoding=datamodule.encoding, optimizer=optimizer,
+                                          scheduler=scheduler)
+            check_bar_table(getattr(module, "max_bar", None), datamodule.train_corpus())
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(USER_ERROR_EXIT) from None

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 
@@ -229,3 +230,59 @@ def test_init_from_starts_a_run_from_another_runs_weights(trained_run, erk5_dir,
                                                   to_plain(wider.optimizer))
     with pytest.raises(UserError, match="does not fit this model"):
         init_weights(module, str(trained_run))
+
+
+def test_a_bar_table_shorter_than_the_songs_bars_is_named_or_refused(erk5_corpus):
+    from src.preflight import check_bar_table
+
+    songs = erk5_corpus.split("train")
+    positions = erk5_corpus.positions
+    bars = np.concatenate([positions[s["offset"]:s["offset"] + s["length"] + 1, 1] for s in songs])
+    longest = int(bars.max())
+    assert check_bar_table(None, erk5_corpus) is None  # a net that reads no meter
+    for max_bar in range(1, longest + 2):  # every table length: silent, one warning line, or refused
+        lost = int((bars > max_bar).sum())
+        if lost * 2 > len(bars):
+            with pytest.raises(UserError) as refused:
+                check_bar_table(max_bar, erk5_corpus)
+            assert str(refused.value).startswith(f"model.net.max_bar={max_bar} is shorter than the bars of")
+            assert str(refused.value).endswith(f"; accepted: model.net.max_bar >= {longest}")
+            assert f"{lost:,} of {len(bars):,} training steps" in str(refused.value)
+        elif lost:
+            warning = check_bar_table(max_bar, erk5_corpus)
+            assert warning.startswith(f"warning: model.net.max_bar={max_bar} is shorter than some bars ("
+                                      f"{lost:,} of {len(bars):,} training steps") and "\n" not in warning
+            assert warning.endswith(f"model.net.max_bar >= {longest} holds them all")
+        else:
+            assert check_bar_table(max_bar, erk5_corpus) is None and max_bar >= longest
+
+
+TINY_GRU_LM = ["experiment=gru_lm", "model.net.hidden_size=8", "model.net.num_layers=1", "trainer=cpu",
+               "trainer.fast_dev_run=true", "callbacks.sample_export.steps=8"]
+
+
+def test_a_run_whose_bar_table_misses_most_steps_fails_before_the_run_folder(erk5_dir, tmp_path,
+                                                                             monkeypatch, capsys):
+    monkeypatch.setattr(sys, "argv", ["src.train", *TINY_GRU_LM, "model.net.max_bar=4",
+                                      f"hydra.run.dir={tmp_path / 'run'}",
+                                      *small_data(erk5_dir, tmp_path / "cache")])
+    with pytest.raises(SystemExit) as exit_info:
+        train_main()
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1, lines
+    assert lines[0].startswith("error: model.net.max_bar=4 is shorter than the bars of most training steps")
+    assert lines[0].endswith("; accepted: model.net.max_bar >= 32")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_run_whose_bar_table_misses_some_steps_says_so_once(tmp_path, capsys):
+    tunes = {f"t{k}": f"M:2/4\nL:1/8\nK:C\n{'CD EF | G2 A2 | ' * (k + 2)}c4 |]" for k in range(8)}
+    for k, end in enumerate("cdeg"):  # bars of 16 steps, the rest of 8
+        tunes[f"long{k}"] = f"M:4/4\nL:1/8\nK:C\nCDEF GABc | {end}8 |]"
+    corpus = write_tunes(tmp_path / "tunes", tunes)
+    train(run_config(tmp_path / "run", [*TINY_GRU_LM, "model.net.max_bar=8",
+                                        *small_data(corpus, tmp_path / "cache")]))
+    warnings = [line for line in capsys.readouterr().err.splitlines() if "model.net.max_bar" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: model.net.max_bar=8 is shorter than some")
+    assert warnings[0].endswith("the longest bar is 16 steps): those steps read an unknown meter; "
+                                "model.net.max_bar >= 16 holds them all")
