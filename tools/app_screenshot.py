@@ -1,7 +1,8 @@
 """`python -m tools.app_screenshot OUT.png RUN_OR_CKPT [seed=...] [steps=96]`: the app after one Generate.
 
 Serves the app on a copy of one checkpoint (and its metrics.json), lets Debian's Chromium type the seed
-and press Generate Melody, and saves the page (docs/app.png is made this way).
+and the length and press Generate Melody, found by their widget keys, and saves the page (docs/app.png is
+made this way).
 """
 
 from __future__ import annotations
@@ -32,16 +33,22 @@ def screenshot(out: Path, ckpt: Path, seed: str, steps: int, size: tuple[int, in
                 viewport={"width": size[0], "height": size[1]})
             page = browser.new_page()
             page.goto(server.url)
-            length = page.get_by_role("spinbutton", name="Length (steps of a 16th)")
-            for field, value in ((page.get_by_label("Enter a seed melody"), seed), (length, str(steps))):
+            for key, value in (("seed", seed), ("steps", str(steps))):
+                field = widget(page, key, "input")
                 field.fill(value)
                 field.press("Enter")
             page.wait_for_timeout(1000)  # let the page take the values before the click
-            page.get_by_role("button", name="Generate Melody").click()
-            page.get_by_role("button", name="Download MIDI").wait_for(timeout=120_000)
+            widget(page, "generate", "button").click()
+            widget(page, "midi_0", "button").wait_for(timeout=120_000)  # the first melody's download
             page.wait_for_timeout(1500)  # the sheet's image
             page.screenshot(path=str(out))
             browser.close()
+
+
+def widget(page, key: str, tag: str):
+    """The `tag` of the app's widget `key=` (src/app/main.py): Streamlit marks its container `st-key-KEY`.
+    Keys are the page's stable names; labels are wording that changes."""
+    return page.locator(f".st-key-{key} {tag}").first
 
 
 def main(argv: list[str] | None = None) -> None:
