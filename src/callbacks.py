@@ -17,7 +17,8 @@ from src.data.vocab import HOLD, REST
 from src.errors import UserError
 from src.eval.keys import melody_key
 from src.eval.stats import in_key_rate, repetition
-from src.models.generation import GenerationRequest, read_seed
+from src.models.generation import GenerationRequest
+from src.models.generation.seeds import read_seed
 from src.render import piano_roll, synthesize
 
 AUDIO_RATE = 16000  # Hz: enough for 4 partials of pitch 84 (4.2 kHz), ~1 MB per 32 s clip in the event file

@@ -40,7 +40,7 @@ from src.eval.rhythm import rhythm_summary
 from src.eval.stats import distances, summarize
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
-from src.models.meter_plan import Meter
+from src.models.generation.meters import Meter
 from src.quiet import quiet_lightning
 
 TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir", "split")

@@ -70,9 +70,8 @@ def test_same_seed_same_melodies_through_the_module():
                 "max_pitch": 84}
     torch.manual_seed(0)
     module = WindowModule(dict(NET, dropout=0.2), encoding, {"lr": 1e-3}).train()
-    prompt = torch.zeros(3, WINDOW + 2, dtype=torch.long)
-    request = GenerationRequest(steps=20, temperature=1.5, min_steps=4)
-    draw = lambda seed: module.sample(prompt, request, torch.Generator().manual_seed(seed))  # noqa: E731
+    draw = lambda seed: module.generate(GenerationRequest(  # noqa: E731
+        steps=20, temperature=1.5, min_steps=4, num_samples=3, rng_seed=seed)).melodies
     first = draw(3)
     assert first == draw(3) and all(len(m) >= 4 for m in first)
     assert module.training  # sampling runs in eval mode, then restores

@@ -16,20 +16,11 @@ from src.errors import UserError
 from src.evaluate import main as evaluate_main
 from src.models.bar_memory import looked_back, remember
 from src.models.checkpoint import load_module
+from src.models.fill_order import AFTER, FILL, LEFT, middle_order, mix_in_infilling, song_gap
 from src.models.generation import GenerationRequest
-from src.models.infill import (
-    AFTER,
-    FILL,
-    LEFT,
-    fill_gap,
-    gap_bits,
-    middle_order,
-    mix_in_infilling,
-    seed_steps,
-    song_gap,
-)
-from src.models.meter_plan import Meter, context_of
-from src.models.sampling import Sampling
+from src.models.generation.infill import fill_gap, gap_bits, seed_steps
+from src.models.generation.meters import Meter, context_of
+from src.models.generation.sampling import Sampling
 from src.models.transformer import TransformerLM
 
 V = 40
@@ -81,7 +72,7 @@ def test_the_repeating_flag_compares_each_input_with_its_own_place_bars_away():
     net = tiny_net()
     h = {}
     net.repeating.register_forward_hook(lambda module, args, out: h.update(flags=args[0]))  # the ids read
-    net.advance(x, context=torch.tensor([[[p % 4, 4, 0, 0] for p in range(1, 9)]]))
+    net.step(x, context=torch.tensor([[[p % 4, 4, 0, 0] for p in range(1, 9)]]))
     # rows (distance 1, 2, 1 ahead): 1 where the input equals its own symbol that many bars away
     assert h["flags"][0, :, 0].remainder(2).tolist() == [0, 0, 0, 0, 1, 1, 0, 1]
     assert h["flags"][0, :, 1].remainder(2).sum() == 0  # nothing two bars back in 8 steps
@@ -130,13 +121,13 @@ def test_a_gap_filled_step_by_step_has_the_logits_of_the_whole_reordered_sequenc
     order, roles = middle_order(21, a, b)
     x = inputs.clone()
     x[b - 1] = net.marker
-    whole, _ = net.advance(x[order][None], None, context[order][None], order, roles[None])
+    whole, _ = net.step(x[order][None], None, context[order][None], order, roles[None])
     known = 21 - (b - a) + 1
-    piece, state = net.advance(x[order][None, :known], None, context[order][None, :known], order[:known],
+    piece, state = net.step(x[order][None, :known], None, context[order][None, :known], order[:known],
                                roles[None, :known])
     logits = [piece[:, -1]]
     for place in order[known:].tolist():
-        out, state = net.advance(inputs[None, place:place + 1], state, context[None, place:place + 1],
+        out, state = net.step(inputs[None, place:place + 1], state, context[None, place:place + 1],
                                  torch.tensor([place]), torch.full((1, 1), FILL))
         logits.append(out[:, -1])
     assert torch.allclose(torch.stack(logits, 1), whole[:, known - 1:], atol=1e-5)

@@ -12,11 +12,12 @@ import torch
 from src.data.sequences import SongSequences, StridedWindows, stream_array
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
 from src.models.attention import MultiHeadSelfAttention
+from src.models.generation.loop import one_leading_boundary, sample
+from src.models.generation.meters import Meter, context_of
+from src.models.generation.sampling import Sampling
 from src.models.lm import GRULM, LSTMAttentionLM
-from src.models.meter_plan import Meter, context_of
 from src.models.metrics import MelodyMetrics
 from src.models.register import GAIN
-from src.models.sampling import Sampling, one_leading_boundary
 from src.models.transformer import TransformerLM
 
 V = 40
@@ -87,10 +88,10 @@ def test_carried_state_gives_the_logits_of_the_whole_sequence(net):
     x[:, 3] = BOUNDARY_ID  # a song starts: the look-back may not reach behind it
     context = contexts(2, 25)
     whole = net(x, context)
-    logits, state = net.advance(x[:, :9], None, context[:, :9])  # a prompt, then one symbol at a time
+    logits, state = net.step(x[:, :9], None, context[:, :9])  # a prompt, then one symbol at a time
     pieces = [logits]
     for t in range(9, 25):
-        logits, state = net.advance(x[:, t:t + 1], state, context[:, t:t + 1])
+        logits, state = net.step(x[:, t:t + 1], state, context[:, t:t + 1])
         pieces.append(logits)
     torch.testing.assert_close(torch.cat(pieces, dim=1), whole, rtol=0, atol=1e-12)
 
@@ -102,8 +103,8 @@ def test_cached_sampling_draws_the_melodies_of_full_recomputation(net):
     prompt[:, 8:] = torch.randint(FIRST_PITCH_ID, V, (4,))  # one seed, as the CLI gives it
     meters = [Meter("3/4", 2, "minor", 6), Meter("2/4", 0, "major", 8)] * 2 + [Meter("3/8", 1, "major", 3)]
     sampling = Sampling(temperature=1.3, top_k=10, min_steps=5, max_span=7)
-    draws = lambda cached: net.sample(prompt, 40, None, sampling, torch.Generator().manual_seed(7),  # noqa: E731
-                                      cached=cached, context_of=context_of(meters, "cpu"))
+    draws = lambda cached: sample(net, prompt, 40, sampling, torch.Generator().manual_seed(7),  # noqa: E731
+                                  cached=cached, context_of=context_of(meters, "cpu"))
     cached, recomputed = draws(True), draws(False)
     assert cached == recomputed
     assert all(5 <= len(m) <= 40 and BOUNDARY_ID not in m for m in cached)

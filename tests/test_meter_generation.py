@@ -138,7 +138,7 @@ def test_copy_flags_a_repeating_bar_and_boosts_the_looked_back_symbol():
 
 @pytest.mark.parametrize(("bar", "pickup_steps"), [(12, 4), (8, 0), (12, 2)])
 def test_the_sampler_counts_bars_as_the_data_does(bar, pickup_steps):
-    from src.models.meter_plan import Meter, context_of
+    from src.models.generation.meters import Meter, context_of
 
     positions = planned_positions(bar, pickup_steps, 40)  # what the cache holds for such a song
     expected = (positions[:, 0] == 0).cumsum()  # 0 in the pickup, 1 from the first downbeat
@@ -179,7 +179,7 @@ def test_a_bad_look_back_is_one_line():
 
 
 def test_auto_never_draws_a_meter_the_position_table_cannot_hold():
-    from src.models.meter_plan import draw_meters
+    from src.models.generation.meters import draw_meters
 
     rows = (("4/1", 0, "major", 1000), ("3/4", 2, "major", 1))  # 4/1: 64 steps a bar, as some Essen songs
     meters, _ = draw_meters(rows, 0.25, 20, "auto", "auto", None, rng_seed=0, max_bar=48)

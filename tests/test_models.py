@@ -15,10 +15,12 @@ from src.errors import UserError
 from src.models.attention import MultiHeadSelfAttention
 from src.models.checkpoint import load_module
 from src.models.generation import GenerationRequest
+from src.models.generation.loop import sample
+from src.models.generation.sampling import Sampling, Span, draw, filter_logits
 from src.models.kinds import WindowModule
 from src.models.lstm_attn import LSTMAttention
 from src.models.nets import NETS, build_net
-from src.models.sampling import Sampling, Span, draw, filter_logits, sample_windowed
+from src.models.stepping import WindowNet
 from tests.conftest import adam_losses
 
 V, WINDOW = 40, 8
@@ -50,7 +52,9 @@ def _windows(n: int = 16, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
 
 def _net(**overrides) -> LSTMAttention:
     torch.manual_seed(0)
-    return build_net({**NET, **overrides}, V)
+    net = build_net({**NET, **overrides}, V)
+    net.window = WINDOW  # stepped over windows of WINDOW ids, as its module sets it
+    return net
 
 
 # ---------------------------------------------------------------- network and config
@@ -169,21 +173,32 @@ def test_bad_sampling_settings(settings, key):
         GenerationRequest(**{"steps": 5, **settings})
 
 
-def _counting_model(window_seen: list[int]):
+class _WindowNet(WindowNet):
+    """A window net given as its next-symbol function of the window (B, L) -> logits (B, V)."""
+
+    def __init__(self, next_logits, window: int = WINDOW) -> None:
+        super().__init__()
+        self.next_logits, self.window = next_logits, window
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.next_logits(ids)
+
+
+def _counting_model(window_seen: list[int]) -> _WindowNet:
     """Next symbol is always (last id + 1) mod V, id 0 being '/'."""
 
     def next_logits(ids: torch.Tensor) -> torch.Tensor:
         window_seen.append(ids.shape[1])
         return torch.nn.functional.one_hot((ids[:, -1] + 1) % V, V).float() * 10
 
-    return next_logits
+    return _WindowNet(next_logits)
 
 
 def test_sampling_stops_at_boundary_per_melody():
     seen: list[int] = []
     prompt = torch.zeros(3, WINDOW + 2, dtype=torch.long)
     prompt[:, -1] = torch.tensor([37, 35, 5])
-    out = sample_windowed(_counting_model(seen), prompt, steps=10, window=WINDOW, sampling=Sampling(top_k=1))
+    out = sample(_counting_model(seen), prompt, steps=10, sampling=Sampling(top_k=1))
     assert out == [[38, 39], [36, 37, 38, 39], list(range(6, 16))]
     assert set(seen) == {WINDOW}
 
@@ -195,8 +210,8 @@ def test_min_steps_forbids_an_early_boundary():
         return logits
 
     prompt = torch.zeros(2, WINDOW, dtype=torch.long)
-    assert sample_windowed(wants_to_stop, prompt, 20, WINDOW, Sampling(top_k=1)) == [[], []]
-    out = sample_windowed(wants_to_stop, prompt, 20, WINDOW, Sampling(top_k=1, min_steps=3))
+    assert sample(_WindowNet(wants_to_stop), prompt, 20, Sampling(top_k=1)) == [[], []]
+    out = sample(_WindowNet(wants_to_stop), prompt, 20, Sampling(top_k=1, min_steps=3))
     assert [len(m) for m in out] == [3, 3] and BOUNDARY_ID not in out[0] + out[1]
 
 
@@ -241,8 +256,8 @@ def test_max_span_keeps_each_melody_within_its_semitones_counting_its_seed():
 def test_same_seed_same_melodies():
     net = _net().train()
     prompt = torch.zeros(4, WINDOW, dtype=torch.long)
-    draw = lambda seed: net.sample(  # noqa: E731
-        prompt, 30, WINDOW, Sampling(temperature=1.5, min_steps=5), torch.Generator().manual_seed(seed)
+    draw = lambda seed: sample(  # noqa: E731
+        net, prompt, 30, Sampling(temperature=1.5, min_steps=5), torch.Generator().manual_seed(seed)
     )
     first = draw(7)
     assert first == draw(7)
@@ -265,7 +280,7 @@ def test_top_k_1_is_greedy_decoding():
             melody.append(token)
             context.append(token)
         expected.append(melody)
-    got = net.sample(prompt, 25, WINDOW, Sampling(temperature=0.7, top_k=1), torch.Generator().manual_seed(0))
+    got = sample(net, prompt, 25, Sampling(temperature=0.7, top_k=1), torch.Generator().manual_seed(0))
     assert got == expected
 
 

@@ -153,9 +153,8 @@ def test_trainer_counts_each_epoch_once_and_checkpoints_load(tmp_path):
     loaded = load_module(tmp_path / "m.ckpt")
     assert isinstance(loaded, NGramModule) and not loaded.training and loaded.window == WINDOW
     assert torch.equal(loaded(x), module(x))
-    request, prompt = GenerationRequest(steps=16), torch.zeros(2, WINDOW, dtype=torch.long)
-    melodies = loaded.sample(prompt, request, torch.Generator().manual_seed(1))
-    assert melodies == loaded.sample(prompt, request, torch.Generator().manual_seed(1))
+    request = GenerationRequest(steps=16, num_samples=2, rng_seed=1)
+    assert loaded.generate(request).melodies == loaded.generate(request).melodies
 
 
 def test_window_shorter_than_the_context_is_refused():

@@ -16,8 +16,8 @@ from src.data.segments import SegmentDataset, segment_starts
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, HOLD_ID, Vocabulary
 from src.errors import UserError
 from src.models.checkpoint import load_module
+from src.models.generation.sampling import Sampling
 from src.models.kinds import WindowModule, module_kind
-from src.models.sampling import Sampling
 from src.models.vae import MelodyVAE, fit_segment, kl_per_dim, ramp, slerp, vae_loss
 from src.models.vae_module import VAEModule
 from src.sample import main as sample_main

@@ -26,7 +26,7 @@ from src.errors import UserError, exit_on_user_error
 from src.evaluate import SPLITS, evaluation_steps
 from src.models.checkpoint import load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
-from src.models.sampling import Span
+from src.models.generation.sampling import Span
 from tools.reading import melody_inputs, read_alone, run_corpus, song_inputs
 
 EDGES = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0 + 1e-9)  # probability buckets
@@ -80,8 +80,9 @@ def main() -> None:
     request = GenerationRequest(num_samples=args.melodies, steps=evaluation_steps(), max_span=0, end_floor=0)
     path = resolve_checkpoint(args.ckpt)
     module = load_module(path).eval()
-    if not hasattr(module.net, "advance"):
-        raise UserError(f"{args.ckpt} is a {module.kind} checkpoint; accepted: a causal net (advance)")
+    if not module.causal:
+        raise UserError(f"{args.ckpt} is a {module.kind} checkpoint; accepted: a causal net (lstm_attn_lm, "
+                        "gru_lm, transformer_lm)")
     corpus = run_corpus(module, args.ckpt)
     # (logits (T, V), targets (T,), input ids (T,)) per held-out song
     songs = [(read_alone(module.net, ids, context), targets, ids)

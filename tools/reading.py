@@ -9,7 +9,7 @@ from src.data.sequences import stream_array
 from src.data.vocab import BOUNDARY_ID
 from src.evaluate import build_datamodule, run_config, run_folder
 from src.models.checkpoint import resolve_checkpoint
-from src.models.meter_plan import Meter, context_of
+from src.models.generation.meters import Meter, context_of
 
 
 def run_corpus(module, ckpt: str):
@@ -37,4 +37,4 @@ def melody_inputs(corpus, symbols: list[str], meter: Meter) -> tuple[torch.Tenso
 def read_alone(net, ids: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
     """Logits (T, V) after each input of one song or melody read alone: ids (T,), context (T, 4)."""
     with torch.inference_mode():
-        return net.advance(ids[None], None, context[None])[0][0].float()
+        return net.step(ids[None], None, context[None])[0][0].float()

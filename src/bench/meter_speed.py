@@ -18,8 +18,9 @@ import torch
 
 from src.bench.train_speed import experiment_parts, lightning_loop
 from src.data.vocab import BOUNDARY_ID
-from src.models.meter_plan import Meter, context_of
-from src.models.sampling import Sampling
+from src.models.generation.meters import Meter, context_of
+from src.models.generation.loop import sample
+from src.models.generation.sampling import Sampling
 
 LSTM_VARIANTS = {
     "symbols only": ("model.net.meter=false", "model.net.mode=false", "model.net.lookback=false",
@@ -44,11 +45,11 @@ METERS = [Meter("3/4", 2, "major", 12), Meter("2/4", 0, "minor", 8), Meter("6/8"
 def sample_seconds(module, melodies: int, length: int) -> float:
     """Seconds for `melodies` x `length` symbols from a song start, each melody in one of METERS."""
     meters = [METERS[k % len(METERS)] for k in range(melodies)]
-    context = context_of(meters, torch.device("cpu")) if module.net.inputs.uses_context else None
+    context = context_of(meters, torch.device("cpu")) if module.reads_context else None
     prompt = torch.full((melodies, 1), BOUNDARY_ID, dtype=torch.long)
     generator = torch.Generator().manual_seed(0)
     start = time.perf_counter()
-    out = module.net.sample(prompt, length, None, Sampling(min_steps=length), generator, context_of=context)
+    out = sample(module.net, prompt, length, Sampling(min_steps=length), generator, context_of=context)
     seconds = time.perf_counter() - start
     assert all(len(m) == length for m in out)
     return seconds

@@ -42,7 +42,7 @@ def opening_scores(net, corpus, split: str, opening: int, songs: int) -> dict:
             targets = torch.from_numpy(tokens[first + 1:last + 1].astype("int64"))
             ctx = torch.from_numpy(context[first + 1:last + 1].astype("int64"))  # the targets' context
             with torch.inference_mode():
-                logits, _ = net.advance(inputs[None], None, ctx[None])  # (1, T, V)
+                logits, _ = net.step(inputs[None], None, ctx[None])  # (1, T, V)
             skip = start - first  # score the song's own opening only
             logp = torch.log_softmax(logits[0, skip:].float(), dim=-1)  # (opening, V)
             y = targets[skip:]
@@ -60,7 +60,7 @@ def compare(paths: list[str], opening: int, songs: int) -> dict:
     for path in paths:
         ckpt = resolve_checkpoint(path)
         module = load_module(ckpt).eval()
-        if not hasattr(module.net, "advance"):
+        if not module.causal:
             raise UserError(f"{path} is not a causal net (lstm_attn_lm, gru_lm, transformer_lm); accepted: "
                             "checkpoints of a model trained on every position")
         data = run_config(run_folder(ckpt))[0].get("data", {})

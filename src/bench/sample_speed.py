@@ -22,8 +22,9 @@ import torch.nn.functional as F
 from src.data.record import EncodingRecord
 from src.data.vocab import BOUNDARY_ID
 from src.models.checkpoint import load_module
+from src.models.generation.loop import sample
+from src.models.generation.sampling import Sampling
 from src.models.kinds import module_kind
-from src.models.sampling import Sampling
 
 
 def untrained_module(experiment: str):
@@ -38,12 +39,11 @@ def untrained_module(experiment: str):
 
 def ours(module, melodies: int, steps: int, cached: bool = True) -> float:
     """Seconds for `melodies` melodies of `steps` symbols, sampled in one batch from a song start."""
-    prompt = torch.full((melodies, module.window), BOUNDARY_ID, dtype=torch.long)
+    prompt = torch.full((melodies, 1), BOUNDARY_ID, dtype=torch.long)  # a song start
     generator = torch.Generator().manual_seed(0)
     start = time.perf_counter()
     # min_steps=steps: every melody runs its full length, so the timing counts `steps` symbols each
-    kwargs = {} if cached else {"cached": False}  # a window net has no `cached`
-    out = module.net.sample(prompt, steps, module.window, Sampling(min_steps=steps), generator, **kwargs)
+    out = sample(module.net, prompt, steps, Sampling(min_steps=steps), generator, cached=cached)
     seconds = time.perf_counter() - start
     assert all(len(m) == steps for m in out)
     return seconds
@@ -97,7 +97,7 @@ def speed(
         result["seed_style_ms_per_symbol"] = round(
             1000 * seed_style(module, seed_style_steps) / seed_style_steps, 4
         )
-    if uncached_steps and hasattr(module.net, "advance"):
+    if uncached_steps and module.causal:
         seconds = ours(module, 1, uncached_steps, cached=False)
         result["uncached_1_ms_per_symbol"] = round(1000 * seconds / uncached_steps, 4)
         result["uncached_steps"] = uncached_steps

@@ -13,7 +13,7 @@ import torch
 
 from src.data.corpus import Corpus
 from src.data.sequences import stream_array
-from src.models.infill import gap_bits
+from src.models.generation.infill import gap_bits
 
 MIN_STEPS = 12
 

@@ -9,9 +9,10 @@ from src.data.corpus import Corpus
 from src.data.datamodule import split_array
 from src.data.vocab import BOUNDARY_ID
 from src.eval.keys import melody_key
-from src.models.generation import song_opening
+from src.models.generation.loop import sample
+from src.models.generation.sampling import Sampling
+from src.models.generation.seeds import song_opening
 from src.models.ngram import NGramNet
-from src.models.sampling import Sampling
 
 ORDER = 5  # the n-gram experiment's default order
 
@@ -27,6 +28,7 @@ def ngram_melodies(corpus: Corpus, count: int, steps: int, generator: torch.Gene
     net = NGramNet(len(corpus.vocab), ORDER)
     net.fit(contexts, torch.from_numpy(tokens[targets]))
     prompt = torch.full((count, ORDER - 1), BOUNDARY_ID, dtype=torch.long)  # a song start
-    drawn = net.sample(prompt, steps, ORDER - 1, Sampling(temperature=temperature), generator)
+    net.window = ORDER - 1
+    drawn = sample(net, prompt, steps, Sampling(temperature=temperature), generator)
     melodies = [song_opening(corpus.vocab.decode(ids)) for ids in drawn]
     return melodies, [melody_key(m, normalize_key) for m in melodies]

@@ -14,8 +14,7 @@ from torch import Tensor
 from src.data.record import EncodingRecord
 from src.data.vocab import IGNORE_ID, Vocabulary
 from src.errors import UserError
-from src.models.generation import Generation, GenerationRequest, continue_seeds, generate
-from src.models.meter_plan import Meter
+from src.models.generation import Generation, GenerationRequest, generate
 from src.models.metrics import MelodyMetrics
 from src.models.nets import build_net
 
@@ -33,6 +32,7 @@ class MelodyModule(L.LightningModule):
     windows = "next"  # the `data.windows` batches this module trains on
     modes = ("continue",)  # the generation modes it offers (src/models/generation.py), default first
     continues = True  # it continues a seed: its bits are of next symbols (a VAE's: of reconstruction)
+    causal = False  # its net predicts at every position with carried state (src/models/stepping.py)
     SETTINGS: dict = {}  # module settings beside `net`, with their defaults
 
     def __init__(self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None,
@@ -181,10 +181,11 @@ class MelodyModule(L.LightningModule):
         """The request's melodies, in its key (the one generation path: src/models/generation.py)."""
         return generate(self, request, generator)
 
-    def draw_melodies(self, seeds: list[list[str]], seed2: list[str], request: GenerationRequest,
-                      generator: torch.Generator, notes: list[str], meters: list[Meter]) -> list[list[str]]:
-        """Seed + generated symbols per melody, in the model's key: each seed continued."""
-        return continue_seeds(self, seeds, request, generator, meters)
+    @property
+    def reads_context(self) -> bool:
+        """Whether its net reads each step's meter context (src/models/step_inputs.py)."""
+        inputs = getattr(self.net, "inputs", None)
+        return inputs is not None and inputs.uses_context
 
     @property
     def max_bar(self) -> int | None:
@@ -195,12 +196,6 @@ class MelodyModule(L.LightningModule):
     def longest_melody(self, steps: int) -> int:
         """The most symbols a request for `steps` can generate per melody."""
         return steps
-
-    def sample(self, prompt: Tensor, request: GenerationRequest, generator: torch.Generator | None = None,
-               meters: list[Meter] | None = None) -> list[list[int]]:
-        """Generated ids per int64 prompt row (B, T >= window), drawn as `request` says (a window net
-        reads no meter)."""
-        return self.net.sample(prompt, request.steps, self.window, request.sampling, generator)
 
 
 def _settings_of(model: Mapping) -> dict:

@@ -6,10 +6,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from src.models.lstm_attn import check_dropout, check_positive_int
-from src.models.sampling import WindowSampling
+from src.models.stepping import WindowNet
 
 
-class GRUNet(WindowSampling, nn.Module):
+class GRUNet(WindowNet):
     """Next symbol after a window of ids: one-hot -> multi-layer GRU -> linear on the last state."""
 
     def __init__(

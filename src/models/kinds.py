@@ -15,14 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import torch
 from torch import Tensor
 
 from src.errors import UserError
 from src.models.base_module import MelodyModule
-from src.models.generation import GenerationRequest
-from src.models.infill import fill_seed, mix_in_infilling
-from src.models.meter_plan import Meter, context_of
+from src.models.fill_order import mix_in_infilling
 from src.models.ngram_module import NGramModule
 from src.models.step_inputs import history_length
 from src.models.vae_module import VAEModule
@@ -33,12 +30,17 @@ class WindowModule(MelodyModule):
 
     windows = "next"
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.net.window = self.window  # stepped over windows as long as it trained on
+
 
 class CausalModule(MelodyModule):
     """Causal nets: a loss at every position of strided windows; held-out songs scored whole. A net
     with meter, mode or look-back inputs reads each step's context (src/models/step_inputs.py)."""
 
     windows = "every"
+    causal = True
 
     @classmethod
     def data_layout(cls, net: Mapping) -> dict:
@@ -53,12 +55,6 @@ class CausalModule(MelodyModule):
         if self.encoding.history != wanted:  # the data must bring what the look-back reads
             raise UserError(f"the encoding brings {self.encoding.history} ids before each window; the "
                             f"look-back model.net.lookback={list(self.net.inputs.lookback)} reads {wanted}")
-
-    def sample(self, prompt: Tensor, request: GenerationRequest, generator: torch.Generator | None = None,
-               meters: list[Meter] | None = None) -> list[list[int]]:
-        """Generated ids per int64 prompt row, each melody's steps placed in its meter."""
-        context = context_of(meters, prompt.device) if meters and self.net.inputs.uses_context else None
-        return self.net.sample(prompt, request.steps, None, request.sampling, generator, context_of=context)
 
 
 class InfillingModule(CausalModule):
@@ -93,13 +89,7 @@ class InfillingModule(CausalModule):
             return self.net(x, context), y
         x, y, context, positions, roles = mix_in_infilling(x, y, context, self.hparams.infill_share,
                                                            self.net.marker)
-        return self.net.advance(x, None, context, positions, roles)[0], y
-
-    def draw_melodies(self, seeds: list[list[str]], seed2: list[str], request: GenerationRequest,
-                      generator: torch.Generator, notes: list[str], meters: list[Meter]) -> list[list[str]]:
-        if request.mode != "infill":
-            return super().draw_melodies(seeds, seed2, request, generator, notes, meters)
-        return fill_seed(self, seeds[0], request, generator, notes, meters)
+        return self.net.step(x, None, context, positions, roles)[0], y
 
 
 MODULES: dict[str, type[MelodyModule]] = {

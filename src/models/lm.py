@@ -1,10 +1,6 @@
-"""Causal language-model nets: a prediction at every position, sampled with carried state.
-
-Both map ids (B, T) to logits (B, T, V) where position t sees only ids <= t, and both expose
-`advance(ids, state, context) -> (logits, state)`: running a sequence in pieces with the state carried
-gives the same logits as running it whole, so sampling costs one recurrent step per symbol. With
-`meter`, `mode` or `lookback` on, each step also reads where the step it predicts falls in its bar
-(`context` (B, T, 3): src/models/step_inputs.py).
+"""The recurrent causal nets: a prediction at every position, stepped with carried state
+(src/models/stepping.py). With `meter`, `mode` or `lookback` on, each step also reads where the step it
+predicts falls in its bar (`context` (B, T, 4): src/models/step_inputs.py).
 """
 
 from __future__ import annotations
@@ -15,40 +11,14 @@ from torch import Tensor, nn
 
 from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.lstm_attn import check_dropout, check_positive_int
-from src.models.sampling import CausalSampling
-from src.models.step_inputs import StepInputs, copy_logits
+from src.models.step_inputs import StepInputs
+from src.models.stepping import CausalNet
 
 # (LSTM (h, c), the last kernel_size - 1 LSTM outputs (B, k-1, H), attention key/value cache,
 #  the look-back's input history (B, 2 * max_bar) or None)
 LSTMAttentionState = tuple[tuple[Tensor, Tensor], Tensor, KVCache, Tensor | None]
 # (GRU state (layers, B, H), the look-back's input history or None)
 GRUState = tuple[Tensor, Tensor | None]
-
-
-class CausalNet(CausalSampling, nn.Module):
-    """A net whose `advance(ids, state) -> (logits, state)` predicts at every position."""
-
-    inputs: StepInputs
-    head: nn.Linear
-    copy_gain: nn.Linear | None  # with `copy`: a gain per look-back distance
-
-    def forward(self, x: Tensor, context: Tensor | None = None, history: Tensor | None = None) -> Tensor:
-        """Ids (B, T), any integer dtype, their context (B, T, 3), and for a look-back the ids before
-        them (B, H) -> logits (B, T, V), position t from ids <= t."""
-        return self.advance(x, None if history is None else self.start_state(history), context)[0]
-
-    def start_state(self, history: Tensor):
-        """The state of a fresh start whose look-back sees `history` (B, H) before the first input."""
-        raise NotImplementedError
-
-    def advance(self, x: Tensor, state=None, context: Tensor | None = None) -> tuple[Tensor, object]:
-        raise NotImplementedError
-
-    def _logits(self, out: Tensor, looked: Tensor | None) -> Tensor:
-        """Output features (B, T, H) -> logits (B, T, V); with the copy path, plus each distance's gain
-        on the symbol it looks back to (`looked` (B, T, K))."""
-        logits = self.head(out)
-        return logits if self.copy_gain is None else copy_logits(logits, self.copy_gain(out), looked)
 
 
 class LSTMAttentionLM(CausalNet):
@@ -102,7 +72,7 @@ class LSTMAttentionLM(CausalNet):
     def start_state(self, history: Tensor) -> LSTMAttentionState:
         return None, None, None, history
 
-    def advance(
+    def step(
         self, x: Tensor, state: LSTMAttentionState | None = None, context: Tensor | None = None
     ) -> tuple[Tensor, LSTMAttentionState]:
         """Ids (B, T) following `state` (None: a fresh start) -> logits (B, T, V), the state after."""
@@ -157,7 +127,7 @@ class GRULM(CausalNet):
     def start_state(self, history: Tensor) -> GRUState:
         return None, history
 
-    def advance(self, x: Tensor, state: GRUState | None = None,
+    def step(self, x: Tensor, state: GRUState | None = None,
                 context: Tensor | None = None) -> tuple[Tensor, GRUState]:
         """Ids (B, T) after `state` (None: a fresh start) -> logits (B, T, V), the state after."""
         recurrent, history = state if state is not None else (None, None)

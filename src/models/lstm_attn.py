@@ -7,10 +7,10 @@ from torch import Tensor, nn
 
 from src.errors import UserError
 from src.models.attention import MultiHeadSelfAttention, check_heads
-from src.models.sampling import WindowSampling
+from src.models.stepping import WindowNet
 
 
-class LSTMAttention(WindowSampling, nn.Module):
+class LSTMAttention(WindowNet):
     """Next symbol after a window of ids: one-hot -> BiLSTM -> conv -> attention -> linear."""
 
     # Targets per training window: 1 = only the symbol after the window (y is (B,), logits (B, V)).

@@ -5,11 +5,11 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from src.errors import UserError
 from src.models.lstm_attn import check_positive_int
-from src.models.sampling import WindowSampling
+from src.models.stepping import WindowNet
 
 MAX_ORDER = 10
 
@@ -18,7 +18,7 @@ MAX_ORDER = 10
 TABLES = ("grams", "counts", "contexts", "totals", "types")
 
 
-class NGramNet(WindowSampling, nn.Module):
+class NGramNet(WindowNet):
     """P(next | last order-1 symbols) by interpolated Kneser-Ney; `fit` fills the tables.
 
     Codes are base-V numbers, oldest symbol first: a k-gram `s_1 .. s_k` is `sum s_i V^(k-i)`, its

@@ -23,6 +23,7 @@ class NGramModule(MelodyModule):
                  name: str | None = None, **settings) -> None:
         super().__init__(net, encoding, optimizer, scheduler, name, **settings)
         self.automatic_optimization = False
+        self.net.window = self.window  # stepped over windows as long as it counted on
         if self.window < self.net.order - 1:
             raise UserError(
                 f"model.net.order={self.net.order} needs data.sequence_length >= {self.net.order - 1}, "

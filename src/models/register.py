@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID
 from src.models.bar_memory import Memory
-from src.models.sampling import widened, width_with
+from src.models.generation.sampling import widened, width_with
 
 MAX_RANGE = 36  # semitones; a wider range shares the last potential
 # Adam moves a parameter about lr a step whatever the size of its gradient, so 37 plain numbers could move

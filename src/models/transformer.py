@@ -1,6 +1,6 @@
 """A decoder-only causal Transformer: pre-LayerNorm blocks with rotary attention, a prediction at
-every position, and the same `advance(ids, state, context) -> (logits, state)` as the recurrent causal
-nets (src/models/lm.py), its state a key/value cache per block.
+every position, stepped as every causal net is (`step(ids, state, context) -> (logits, state)`:
+src/models/stepping.py), its state a key/value cache per block.
 
 Each input is its symbol's embedding plus, as the recurrent nets read them, embeddings of where the step
 it predicts falls in its bar and of the song's mode, and with `bars_back` of the symbols that many bars
@@ -32,10 +32,10 @@ from torch import Tensor, nn
 from src.errors import UserError
 from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.bar_memory import Memory, looked_back, remember
-from src.models.lm import CausalNet
 from src.models.lstm_attn import check_dropout, check_positive_int
 from src.models.register import RangeCost, next_range, song_range
 from src.models.step_inputs import bar_fields, check_max_bar, lookback_bars
+from src.models.stepping import CausalNet
 
 ROLES = ("left", "after", "fill")  # role ids 0, 1, 2
 # key/value caches, inputs seen, the look-back memory, and the song's (lowest, highest) pitch after a
@@ -189,7 +189,7 @@ class TransformerLM(CausalNet):
     def start_state(self, history: Tensor) -> None:
         return None  # no look-back history: a fresh start
 
-    def advance(self, x: Tensor, state: TransformerState | None = None, context: Tensor | None = None,
+    def step(self, x: Tensor, state: TransformerState | None = None, context: Tensor | None = None,
                 positions: Tensor | None = None,
                 roles: Tensor | None = None) -> tuple[Tensor, TransformerState]:
         """Ids (B, T) (MARKER allowed) after `state` (None: a fresh start), their context (B, T, 4),

@@ -10,8 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from src.data.vocab import BOUNDARY_ID, HOLD_ID
+from src.models.generation.sampling import PLAIN, Sampling, Span, draw
 from src.models.lstm_attn import check_dropout, check_positive_int
-from src.models.sampling import PLAIN, Sampling, Span, draw
 
 
 class MelodyVAE(nn.Module):

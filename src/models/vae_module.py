@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-import torch
 from torch import Tensor
 from torchmetrics import MetricCollection
 
 from src.errors import UserError
 from src.models.base_module import MelodyModule
-from src.models.generation import GenerationRequest
 from src.models.metrics import MelodyMetrics
-from src.models.vae import fit_segment, ramp, vae_loss
+from src.models.vae import ramp, vae_loss
 
 _CHECKS = {
     "beta": (lambda v: v >= 0, "a number >= 0"),
@@ -84,28 +82,3 @@ class VAEModule(MelodyModule):
 
     def longest_melody(self, steps: int) -> int:
         return min(steps, self.net.segment_length)  # a VAE melody is one segment
-
-    def draw_melodies(self, seeds: list[list[str]], seed2: list[str], request: GenerationRequest,
-                      generator: torch.Generator, notes: list[str],
-                      meters: list | None = None) -> list[list[str]]:
-        """Segments from the prior, variations of the seed, or the path from seed to seed2 (the VAE
-        reads no meter: `meters` only label its melodies)."""
-        length = self.net.segment_length  # seeds are read as one whole segment: padded or cropped
-        for name, symbols in (("seed", seeds[0]), ("seed2", seed2)):
-            if symbols and len(symbols) != length:
-                how = f"padded with {length - len(symbols)} holds" if len(symbols) < length else "cropped"
-                notes.append(f"{name}: {len(symbols)} symbols {how} to the model's segment_length={length}")
-        ids = [torch.tensor(fit_segment(self.vocab.encode(s).tolist(), length))
-               for s in (seeds[0], seed2) if s]
-        steps, n = self.longest_melody(request.steps), request.num_samples
-        if request.end_floor not in (0, GenerationRequest.end_floor):  # the default is no news
-            notes.append(f"end_floor={request.end_floor} is unused: a VAE melody is one whole segment, "
-                         "it does not end at '/'")
-
-        if request.mode == "prior":
-            drawn = self.net.prior(n, steps, request.sampling, generator)
-        elif request.mode == "vary":
-            drawn = self.net.vary(ids[0], n, steps, request.sampling, generator)
-        else:
-            drawn = self.net.interpolate(ids[0], ids[1], n, steps)  # greedy: the ends as reconstructed
-        return [self.vocab.decode(row) for row in drawn.tolist()]

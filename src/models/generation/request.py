@@ -1,10 +1,5 @@
-"""One way to generate melodies: a checked `GenerationRequest` in, `Generation` out.
-
-Every caller (the sample command, the web app, the training callback, the evaluation) builds a request
-and calls `module.generate(request)`. The request checks each of its settings once, when it is made; the
-module owns the rest: the key shift, reading the seeds in the model's range, the prompt, and how its
-kind of network draws (a sliding window, carried state, or a VAE's latent code).
-"""
+"""What to generate: `GenerationRequest`, each setting checked once, where it is made, and `Generation`,
+what comes back."""
 
 from __future__ import annotations
 
@@ -12,14 +7,11 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-import torch
-
 from src.config import check_values
-from src.data.keys import parse_key, shift_to_reference
-from src.data.vocab import BOUNDARY, BOUNDARY_ID, HOLD, REST
+from src.data.keys import parse_key
 from src.errors import UserError
-from src.models.meter_plan import AUTO, Meter, check_meter_settings, draw_meters, fixed_meters
-from src.models.sampling import Sampling
+from src.models.generation.meters import AUTO, Meter, check_meter_settings
+from src.models.generation.sampling import Sampling
 
 MAX_STEPS = 10_000
 MAX_SAMPLES = 1_000
@@ -99,82 +91,6 @@ class Generation:
     melodies: list[list[str]]
     notes: list[str] = field(default_factory=list)
     meters: list[Meter] = field(default_factory=list)
-
-
-def generate(module, request: GenerationRequest, generator: torch.Generator | None = None) -> Generation:
-    """`module.generate`: the request's melodies from any melody module (see the module docstring)."""
-    model = module.kind
-    if request.mode not in module.modes:
-        if request.mode == "infill":
-            raise UserError(f"mode=infill needs a model trained to fill gaps (experiment=transformer_lm, "
-                            f"model.infill_share > 0); this {model} was not: accepted "
-                            f"{', '.join(f'mode={m}' for m in module.modes)}")
-        if module.continues:
-            raise UserError(f"mode={request.mode} needs a VAE checkpoint (experiment=vae); this one is "
-                            f"{model}: accepted mode=continue")
-        raise UserError(f"mode=continue does not apply to the VAE checkpoint ({model}): it does not "
-                        f"continue a seed; accepted: {', '.join(f'mode={m}' for m in module.modes)}")
-    shift, mode = 0, None
-    if request.key:
-        if not module.encoding.normalize_key:
-            raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
-        tonic, mode = parse_key(request.key)
-        shift = shift_to_reference(tonic, mode)  # the key's tonic -> the model's C / A
-    encoding = module.encoding
-    if request.meters:
-        meters, notes = fixed_meters(request.meters, request.num_samples), []
-    else:  # drawn apart from the symbols (numpy, rng_seed): a model that reads no meter draws what it did
-        meters, notes = draw_meters(encoding.meters, encoding.step, request.num_samples,
-                                    request.time_signature, request.pickup, mode, request.rng_seed,
-                                    module.max_bar)
-    if request.mode == "infill":  # one seed, one meter: the alternatives differ only in the gap
-        meters = [meters[0]] * len(meters)
-    seeds = [read_seed(module, "seed", text, request.key, shift) for text in request.seeds]
-    seed2 = read_seed(module, "seed2", request.seed2, request.key, shift)
-    if generator is None:
-        generator = torch.Generator(device=module.device).manual_seed(request.rng_seed)
-    melodies = module.draw_melodies(seeds, seed2, request, generator, notes, meters)
-    return Generation([transpose_symbols(m, -shift) for m in melodies], notes, meters)
-
-
-def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
-                   generator: torch.Generator, meters: list[Meter] | None = None) -> list[list[str]]:
-    """Each seed (all of one length) continued once, in one batch: seed + generated symbols.
-
-    The prompt is a window of `/` (a song start) and the seed; a melody that opens with a hold (no
-    seed, an untrained model) gets a rest there.
-    """
-    if len({len(seed) for seed in seeds}) > 1:
-        raise UserError("seed: the seeds of one request must have one length")
-    vocab = module.vocab
-    prompt = [[BOUNDARY_ID] * module.window + vocab.encode(seed).tolist() for seed in seeds]  # (B, T)
-    prompt_ids = torch.tensor(prompt, dtype=torch.long, device=generator.device)
-    generated = module.sample(prompt_ids, request, generator, meters)
-    return [song_opening(seed + vocab.decode(ids)) for seed, ids in zip(seeds, generated, strict=True)]
-
-
-def song_opening(melody: list[str]) -> list[str]:
-    """A new song that opens with a hold can only be timed as a rest: the first `_` becomes `r`."""
-    return [REST, *melody[1:]] if melody and melody[0] == HOLD else melody
-
-
-def transpose_symbols(symbols: list[str], semitones: int) -> list[str]:
-    """Move pitch symbols by `semitones`; anything else (including bad symbols, checked later) stays."""
-    # ASCII digits only: '²' and '٦٠' are digits to str.isdigit but not pitch numbers (refused later)
-    return [str(int(s) + semitones) if s.isascii() and s.isdigit() else s for s in symbols]
-
-
-def read_seed(module, name: str, text: str, key: str | None = None, shift: int = 0) -> list[str]:
-    """Seed text (in `key`, `shift` semitones from the model's) as checked symbols in the model's key."""
-    moved = " ".join(transpose_symbols(text.split(), shift))
-    try:
-        seed = module.vocab.parse_melody(moved)
-    except UserError as err:
-        note = f" (after moving key {key} to the model's key by {shift:+d})" if shift else ""
-        raise UserError(f"{name}: {err}{note}") from None
-    if BOUNDARY in seed:
-        raise UserError(f"{name} may not contain '/': a seed is the start of one song")
-    return seed
 
 
 def _check_numbers(request: GenerationRequest) -> None:

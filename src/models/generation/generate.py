@@ -1,0 +1,81 @@
+"""`generate(module, request)`: the request's melodies from any melody module.
+
+Every caller (the sample command, the web app, the training callback, the evaluation) builds a checked
+`GenerationRequest` and calls `module.generate(request)`. This reads the request against what the module
+can do (`module.modes`), moves the key, plans each melody's meter, reads the seeds, and draws by mode:
+`continue` steps the net after each seed (src/models/generation/loop.py), `infill` fills a gap of the seed
+(infill.py), the VAE's modes decode latent codes (vae.py).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from src.data.keys import parse_key, shift_to_reference
+from src.data.vocab import BOUNDARY_ID
+from src.errors import UserError
+from src.models.generation.infill import fill_seed
+from src.models.generation.loop import sample
+from src.models.generation.meters import Meter, context_of, draw_meters, fixed_meters
+from src.models.generation.request import Generation, GenerationRequest
+from src.models.generation.seeds import read_seed, song_opening, transpose_symbols
+from src.models.generation.vae import draw_vae
+
+
+def generate(module, request: GenerationRequest, generator: torch.Generator | None = None) -> Generation:
+    """`module.generate`: the request's melodies from any melody module (see the module docstring)."""
+    model = module.kind
+    if request.mode not in module.modes:
+        if request.mode == "infill":
+            raise UserError(f"mode=infill needs a model trained to fill gaps (experiment=transformer_lm, "
+                            f"model.infill_share > 0); this {model} was not: accepted "
+                            f"{', '.join(f'mode={m}' for m in module.modes)}")
+        if module.continues:
+            raise UserError(f"mode={request.mode} needs a VAE checkpoint (experiment=vae); this one is "
+                            f"{model}: accepted mode=continue")
+        raise UserError(f"mode=continue does not apply to the VAE checkpoint ({model}): it does not "
+                        f"continue a seed; accepted: {', '.join(f'mode={m}' for m in module.modes)}")
+    shift, mode = 0, None
+    if request.key:
+        if not module.encoding.normalize_key:
+            raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
+        tonic, mode = parse_key(request.key)
+        shift = shift_to_reference(tonic, mode)  # the key's tonic -> the model's C / A
+    encoding = module.encoding
+    if request.meters:
+        meters, notes = fixed_meters(request.meters, request.num_samples), []
+    else:  # drawn apart from the symbols (numpy, rng_seed): a model that reads no meter draws what it did
+        meters, notes = draw_meters(encoding.meters, encoding.step, request.num_samples,
+                                    request.time_signature, request.pickup, mode, request.rng_seed,
+                                    module.max_bar)
+    if request.mode == "infill":  # one seed, one meter: the alternatives differ only in the gap
+        meters = [meters[0]] * len(meters)
+    seeds = [read_seed(module, "seed", text, request.key, shift) for text in request.seeds]
+    seed2 = read_seed(module, "seed2", request.seed2, request.key, shift)
+    if generator is None:
+        generator = torch.Generator(device=module.device).manual_seed(request.rng_seed)
+    if request.mode == "continue":
+        melodies = continue_seeds(module, seeds, request, generator, meters)
+    elif request.mode == "infill":
+        melodies = fill_seed(module, seeds[0], request, generator, notes, meters)
+    else:  # a VAE's: it reads no meter, `meters` only label its melodies
+        melodies = draw_vae(module, seeds[0], seed2, request, generator, notes)
+    return Generation([transpose_symbols(m, -shift) for m in melodies], notes, meters)
+
+
+def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
+                   generator: torch.Generator, meters: list[Meter] | None = None) -> list[list[str]]:
+    """Each seed (all of one length) continued once, in one batch: seed + generated symbols, each
+    melody's steps placed in its meter (for a net that reads it).
+
+    The prompt is `/` (a song start) and the seed; a melody that opens with a hold (no seed, an
+    untrained model) gets a rest there.
+    """
+    if len({len(seed) for seed in seeds}) > 1:
+        raise UserError("seed: the seeds of one request must have one length")
+    vocab = module.vocab
+    prompt = torch.tensor([[BOUNDARY_ID, *vocab.encode(seed).tolist()] for seed in seeds], dtype=torch.long,
+                          device=generator.device)  # (B, 1 + seed)
+    context = context_of(meters, generator.device) if meters and module.reads_context else None
+    generated = sample(module.net, prompt, request.steps, request.sampling, generator, context_of=context)
+    return [song_opening(seed + vocab.decode(ids)) for seed, ids in zip(seeds, generated, strict=True)]

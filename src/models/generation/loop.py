@@ -1,0 +1,123 @@
+"""The one sampling loop: any next-symbol net stepped one drawn symbol at a time.
+
+Every net that continues a melody answers `step(ids, state, context, positions, roles) -> (logits,
+state)`: ids (B, T) after `state` (None: a fresh start) -> logits (B, T, V) (a window net: (B, 1, V), the
+symbol after its window) and the state after them. A causal net's state is what it carries (recurrent
+state, key/value caches, look-back history); a window net's is its rolling window, cropped as nanoGPT
+crops its context. Left to right, the inputs after the prompt are the drawn symbols at the next places;
+filling a gap (src/models/generation/infill.py) is the same loop with the prompt in fill-in-the-middle
+order and the drawn symbols placed in the gap (`Placement`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from src.models.generation.sampling import PLAIN, Sampling, Span, draw
+
+# (start, count) -> the context (B, count, 4) of inputs start..start+count-1 (0 = the prompt's first)
+ContextOf = Callable[[int, int], Tensor | None]
+
+
+@dataclass
+class Placement:
+    """Where each input sits when the reading order is not left to right: the prompt's `positions` and
+    `roles` ((T,) and (B, T)), and for the k-th drawn symbol position `first + k` with role `role`."""
+
+    positions: Tensor
+    roles: Tensor
+    first: int
+    role: int
+
+
+def sample(net, prompt: Tensor, steps: int, sampling: Sampling = PLAIN,
+           generator: torch.Generator | None = None, stop_id: int = 0, context_of: ContextOf | None = None,
+           placement: Placement | None = None, span: Span | None = None,
+           cached: bool = True) -> list[list[int]]:
+    """Draw up to `steps` symbols per melody after int64 prompts (B, T), in eval mode, no autograd.
+
+    Args:
+        net: anything with `step` (see the module docstring) and `drops_finished_rows`: True where a
+            finished melody leaves the batch (a window net: its state is a tensor of rows), False where
+            every row steps until all have ended (the caches keep their rows).
+        prompt: the ids the melodies continue, the first a `/` (a causal net read one `/` between songs).
+        sampling: how each symbol is drawn (`draw`); a melody ends when it draws `stop_id`, which is not
+            in its output.
+        context_of: the inputs' meter context (None: the net reads none).
+        placement: positions and roles of a prompt not read left to right (None: left to right).
+        span: the melodies' ranges for `max_span` (default: those of the prompts).
+        cached: False recomputes the whole sequence every step instead of carrying the state (the
+            reference the carried state is tested and benchmarked against).
+    Returns:
+        Per melody, the generated ids.
+    """
+    was_training = net.training
+    net.eval()
+    try:
+        with torch.inference_mode():  # no autograd bookkeeping at all: cheaper per step
+            return _sample(net, prompt.to(_device(net)).long(), steps, sampling, generator, stop_id,
+                           context_of or (lambda start, count: None), placement, span, cached)
+    finally:
+        net.train(was_training)
+
+
+def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: torch.Generator | None,
+            stop_id: int, context_of: ContextOf, placement: Placement | None, span: Span | None,
+            cached: bool) -> list[list[int]]:
+    if placement is None:  # left to right: one `/` before the seed, as in training
+        sequence = one_leading_boundary(sequence, stop_id)
+    B, T = sequence.shape
+    where = {} if placement is None else {"positions": placement.positions, "roles": placement.roles}
+    logits, state = net.step(sequence, None, context_of(0, T), **where)
+    logits = logits[:, -1]  # (B, V): after the prompt
+    if span is None and sampling.max_span:
+        span = Span(sequence, stop_id)
+    rows = torch.arange(B, device=sequence.device)  # (b,): the melody of each row still in the batch
+    running = torch.ones(B, dtype=torch.bool, device=sequence.device)  # (B,)
+    outputs: list[list[int]] = [[] for _ in range(B)]
+    for step in range(steps):
+        drawn = draw(logits, sampling, generator, stop_id, allow_stop=step >= sampling.min_steps, span=span,
+                     rows=rows)  # (b,)
+        for i, token in zip(rows.tolist(), drawn.tolist(), strict=True):
+            if running[i] and token != stop_id:
+                outputs[i].append(token)
+        running[rows[drawn == stop_id]] = False
+        if step == steps - 1 or not running.any():
+            break
+        if net.drops_finished_rows:  # (b',): the melodies that go on
+            going = drawn != stop_id
+            rows, drawn, state = rows[going], drawn[going], state[going]
+        if placement is not None:
+            place = torch.tensor([placement.first + step], device=sequence.device)
+            where = {"positions": place, "roles": torch.full((len(rows), 1), placement.role,
+                                                             device=sequence.device)}
+        if cached:  # one step: (b, 1, V)
+            logits, state = net.step(drawn[:, None], state, context_of(T + step, 1), **where)
+        else:  # the whole history again: (B, T + step + 1, V)
+            sequence = torch.cat([sequence, drawn[:, None]], dim=1)
+            logits, _ = net.step(sequence, None, context_of(0, sequence.shape[1]))
+        logits = logits[:, -1]
+    return outputs
+
+
+def one_leading_boundary(prompt: Tensor, boundary_id: int = 0) -> Tensor:
+    """Cut each row's leading run of `/` to a single `/` -> (B, T'); shorter rows are left-padded
+    with `/` (only when rows' seeds differ in length)."""
+    rows = []
+    for row in prompt:
+        leading = int((row != boundary_id).int().argmax()) if (row != boundary_id).any() else len(row)
+        rows.append(row[max(leading - 1, 0):])
+    width = max(len(row) for row in rows)
+    return torch.stack([torch.nn.functional.pad(row, (width - len(row), 0), value=boundary_id)
+                        for row in rows])
+
+
+def _device(net) -> torch.device:
+    """Where the net's weights are (the n-gram has only buffers)."""
+    weight = next(net.parameters(), None)
+    weight = next(net.buffers(), None) if weight is None else weight
+    return weight.device if weight is not None else torch.device("cpu")
