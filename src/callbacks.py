@@ -33,8 +33,8 @@ class SampleExport(L.Callback):
         num_samples: int = 4,
         steps: int = 256,
         seed: str = "",
-        rng_seed: int = 0,
-        temperature: float = 1.0,
+        rng_seed: int | None = None,  # None: the generation default (conf/generation.yaml)
+        temperature: float | None = None,
         qpm: float = 120,
     ) -> None:
         if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
@@ -46,8 +46,9 @@ class SampleExport(L.Callback):
         try:
             check_qpm(qpm)
             # str(): a one-pitch seed given on the command line (seed=60) arrives as an int
+            given = {"rng_seed": rng_seed, "temperature": temperature}
             self.request = GenerationRequest(seed=str(seed), steps=steps, num_samples=num_samples,
-                                             rng_seed=rng_seed, temperature=temperature)
+                                             **{k: v for k, v in given.items() if v is not None})
         except UserError as err:
             raise UserError(f"callbacks.sample_export.{err}") from None
         self.every_n_epochs, self.qpm = every_n_epochs, float(qpm)

@@ -104,10 +104,19 @@ def build(node, **kwargs):
         raise
 
 
-def literal_settings(argv: list[str], name: str, text_keys: tuple[str, ...]) -> dict:
-    """`key=value` pairs over `conf/<name>.yaml`, without Hydra's grammar (so `key=f#m` or a path
-    with `,` passes): keys in `text_keys` are taken as text, others as YAML scalars."""
-    settings = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / f"{name}.yaml"))
+def generation_defaults() -> dict:
+    """The generation settings and their defaults (conf/generation.yaml): GenerationRequest's."""
+    return OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "generation.yaml"))
+
+
+def literal_settings(argv: list[str], name: str, text_keys: tuple[str, ...],
+                     generation: tuple[str, ...] = ()) -> dict:
+    """`key=value` pairs over `conf/<name>.yaml` (under the `generation` settings it takes from
+    conf/generation.yaml), without Hydra's grammar (so `key=f#m` or a path with `,` passes): keys in
+    `text_keys` are taken as text, others as YAML scalars."""
+    defaults = generation_defaults()
+    settings = {key: defaults[key] for key in generation}
+    settings.update(OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / f"{name}.yaml")))
     for arg in argv:
         key, sep, value = arg.partition("=")
         if not sep or key not in settings:

@@ -44,6 +44,8 @@ from src.models.generation.meters import Meter
 from src.quiet import quiet_lightning
 
 TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir", "split")
+# the generation settings it takes (conf/generation.yaml): how each melody is drawn
+SAMPLING_KEYS = ("temperature", "top_k", "top_p", "end_floor", "max_span", "rng_seed")
 SPLITS = ("test", "val")
 RUN_FILES = (".hydra/config.yaml", "hparams.yaml", "metrics.json")  # what a training run leaves in its folder
 
@@ -292,7 +294,7 @@ def generate(module, heldout_songs: list[dict], real: list[list[str]], heldout_m
 
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> dict:
-    settings = literal_settings(sys.argv[1:] if argv is None else argv, "evaluate", TEXT_KEYS)
+    settings = literal_settings(sys.argv[1:] if argv is None else argv, "evaluate", TEXT_KEYS, SAMPLING_KEYS)
     request = check_settings(settings)
     if settings["runs"]:
         return leaderboard.main(settings["runs"], settings["out_dir"])

@@ -22,14 +22,16 @@ from src.data.score_writer import write_midi, write_musicxml
 from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import Generation, GenerationRequest
+from src.models.generation.request import DEFAULTS
 
 TEXT_KEYS = ("ckpt", "seed", "seed2", "key", "out_dir", "name", "device", "time_signature", "mode", "span",
              "bars")
 
 
 def parse_args(argv: list[str]) -> dict:
-    """`key=value` pairs over conf/sample.yaml. Values are taken literally (so `key=f#m` works)."""
-    return literal_settings(argv, "sample", TEXT_KEYS)
+    """`key=value` pairs over conf/generation.yaml and conf/sample.yaml. Values are taken literally (so
+    `key=f#m` works)."""
+    return literal_settings(argv, "sample", TEXT_KEYS, generation=tuple(DEFAULTS))
 
 
 def check_name(name: object) -> str:

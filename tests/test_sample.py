@@ -128,6 +128,10 @@ def test_empty_seed_starts_a_new_song(trained_run, tmp_path):
     (["steps=0"], "steps"),
     (["steps=100000"], "steps"),
     (["num_samples=0"], "num_samples"),
+    # seeds outside what numpy and torch both take, at either end
+    (["rng_seed=-1"], "rng_seed=-1 is not accepted; accepted: an integer 0 .. 2**63 - 1"),
+    (["rng_seed=18446744073709551616"], "rng_seed=18446744073709551616 is not accepted"),
+    (["rng_seed=1.5"], "rng_seed=1.5 is not accepted"),
     (["key=H"], "key"),
     (["colour=red"], "unknown argument"),
     (["time_signature=7/0"], "time_signature='7/0' is not accepted"),
@@ -208,3 +212,27 @@ def test_cli_prints_one_melody_per_line(trained_run, tmp_path):
          "steps=12", f"out_dir={tmp_path / 'o'}"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.strip().splitlines()) == 2 and (tmp_path / "o" / "melody_01.mid").is_file()
+
+
+def test_generation_defaults_live_in_one_file_that_every_caller_reads():
+    """conf/generation.yaml holds each generation default once: the request's fields, the sample and
+    evaluate commands and the app take them from there; the commands' own files repeat none of them."""
+    from omegaconf import OmegaConf
+
+    from src.app import core
+    from src.config import CONFIG_DIR, literal_settings
+    from src.evaluate import SAMPLING_KEYS
+    from src.models.generation import GenerationRequest
+
+    defaults = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / "generation.yaml"))
+    request = GenerationRequest()
+    assert {name: getattr(request, name) for name in defaults} == {**defaults, "key": None}
+    for command in ("sample", "evaluate"):
+        own = OmegaConf.to_container(OmegaConf.load(CONFIG_DIR / f"{command}.yaml"))
+        assert not set(own) & (set(defaults) - {"steps", "num_samples"}), command  # evaluate's own sizes
+    sample_settings = literal_settings([], "sample", (), tuple(defaults))
+    assert {k: v for k, v in sample_settings.items() if k in defaults} == defaults
+    assert literal_settings(["end_floor=0.1"], "evaluate", (), SAMPLING_KEYS)["end_floor"] == 0.1
+    # the page's request is built by the same constructor from the same defaults (its length its own)
+    module = core.load_model(Path("models/gru.ckpt"))
+    assert core.check_request({}, module) == GenerationRequest(steps=core.APP_STEPS)

@@ -1,4 +1,6 @@
-"""The app's plain functions: find checkpoints, load them safely, check a request, generate melodies."""
+"""The app's plain functions: find checkpoints, load them safely, check a request against the page's
+limits, generate melodies. The page asks with the command line's setting names and defaults
+(conf/generation.yaml), and its request is built by the same constructor (`GenerationRequest`)."""
 
 from __future__ import annotations
 
@@ -6,7 +8,8 @@ import json
 import os
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -16,11 +19,13 @@ from src.data.meter import check_qpm
 from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint
 from src.models.generation import GenerationRequest
+from src.models.generation.request import DEFAULTS
 from src.models.kinds import MODULES, upgrade_hparams
 
 REPO = Path(__file__).resolve().parents[2]
 # A web page is shared: requests are held well below what the command line accepts.
 MAX_APP_STEPS = 1000  # about two minutes at 120 qpm; the WAV of one melody stays under 6 MB
+APP_STEPS = 256  # the page's length when none is given: a melody to listen to, not the command line's
 MAX_SEED_SYMBOLS = 1000
 MAX_SEED_CHARS = 8000  # a seed text longer than this is refused before it is even split
 MAX_MELODIES = 8
@@ -60,35 +65,11 @@ METERS = ("auto", "4/4", "3/4", "2/4", "6/8", "3/8", "6/4", "2/2", "3/2")  # the
 
 
 @dataclass
-class Request:
-    """What the page asks for; field names follow `python -m src.sample`."""
-
-    seed: str = ""
-    seed2: str = ""
-    mode: str = "continue"
-    steps: int = 256
-    min_steps: int = 0
-    temperature: float = 1.0
-    top_k: int = 0
-    top_p: float = 1.0
-    end_floor: float = GenerationRequest.end_floor  # '/' only where the net gives it at least this
-    max_span: int = GenerationRequest.max_span  # semitones a melody may span (0 = off)
-    num_samples: int = 1
-    rng_seed: int = 0
-    key: str = ""
-    time_signature: str = "auto"  # auto: drawn per melody from the training songs' meters
-    pickup: int | str = "auto"  # steps before the first downbeat
-    bars: str = ""  # mode=infill: the bars to regenerate, e.g. 5:8
-    qpm: float = 120.0
-    synth: str = "auto"
-
-
-@dataclass
 class Result:
     """Generated melodies rendered to files, plus one-line notes for the page."""
 
     entry: ModelEntry
-    request: Request
+    request: GenerationRequest
     melodies: list[Rendered]
     notes: list[str] = field(default_factory=list)
 
@@ -185,10 +166,12 @@ def modes(module) -> list[str]:
     return list(module.modes)
 
 
-def check_request(request: Request, module) -> GenerationRequest:
-    """The page's request within the web app's limits, as a checked GenerationRequest (UserError)."""
+def check_request(settings: Mapping, module) -> GenerationRequest:
+    """The page's settings (the command line's names; defaults from conf/generation.yaml, `steps` the
+    page's APP_STEPS) within the web app's limits, as a checked GenerationRequest (UserError)."""
+    settings = {**DEFAULTS, "steps": APP_STEPS, **settings}
     for name in ("seed", "seed2"):
-        text = getattr(request, name)
+        text = str(settings[name])
         count = len(text.split()) if len(text) <= MAX_SEED_CHARS else None
         if count is None or count > MAX_SEED_SYMBOLS:
             size = f"{count} symbols" if count is not None else f"{len(text)} characters"
@@ -196,32 +179,26 @@ def check_request(request: Request, module) -> GenerationRequest:
                             "in the web app")
     limits = (("steps", MAX_APP_STEPS), ("num_samples", MAX_MELODIES))
     for name, most in limits:
-        value = getattr(request, name)
+        value = settings[name]
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
             raise UserError(f"{name}={value!r} is not accepted; accepted: an integer 1..{most} "
                             "in the web app")
-    total = module.longest_melody(request.steps) * request.num_samples  # a VAE melody is one segment
+    total = module.longest_melody(settings["steps"]) * settings["num_samples"]  # a VAE melody: one segment
     if total > MAX_TOTAL_STEPS:
         raise UserError(f"steps x num_samples = {total} is too much for one request; accepted: at most "
                         f"{MAX_TOTAL_STEPS} in the web app")
-    if request.mode not in modes(module):
-        raise UserError(f"mode={request.mode} does not apply to this checkpoint; accepted: "
+    if settings["mode"] not in modes(module):
+        raise UserError(f"mode={settings['mode']} does not apply to this checkpoint; accepted: "
                         f"{', '.join(modes(module))}")
-    check_qpm(request.qpm)
-    return GenerationRequest(
-        seed=request.seed, seed2=request.seed2, mode=request.mode, steps=request.steps,
-        min_steps=request.min_steps, temperature=request.temperature, top_k=request.top_k,
-        top_p=request.top_p, end_floor=request.end_floor, max_span=request.max_span,
-        num_samples=request.num_samples,
-        rng_seed=request.rng_seed,
-        key=request.key.strip() or None, time_signature=request.time_signature, pickup=request.pickup,
-        bars=request.bars.strip() if request.mode == "infill" else "")
+    return GenerationRequest.from_settings(settings)
 
 
-def generate(entry: ModelEntry, request: Request) -> Result:
-    """Check the request, sample its melodies (at most two requests at once), render each one."""
+def generate(entry: ModelEntry, settings: Mapping, qpm: float = 120.0, synth: str = "auto") -> Result:
+    """Check the page's generation settings, sample the melodies (at most two requests at once), and
+    render each one at `qpm` with `synth`."""
     module = load_model(entry.path)
-    checked = check_request(request, module)
+    check_qpm(qpm)
+    checked = check_request(settings, module)
     with GENERATION_SLOTS, torch.inference_mode():
         generation = module.generate(checked)
     notes, rendered = list(generation.notes), []
@@ -230,6 +207,6 @@ def generate(entry: ModelEntry, request: Request) -> Result:
             notes.append(f"melody {k + 1} is empty: the model ended the song at once ('/'); "
                          "raise min_steps or try another rng_seed")
             continue
-        rendered.append(render(melody, module.encoding.step, request.qpm, meter.time_signature,
-                               title=f"Melody {k + 1}", synth=request.synth, pickup=meter.pickup))
-    return Result(entry, replace(request), rendered, notes)
+        rendered.append(render(melody, module.encoding.step, qpm, meter.time_signature,
+                               title=f"Melody {k + 1}", synth=synth, pickup=meter.pickup))
+    return Result(entry, checked, rendered, notes)

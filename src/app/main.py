@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # `streamlit run` 
 from src.app import core  # noqa: E402
 from src.app.media import fluidsynth_available  # noqa: E402
 from src.errors import UserError  # noqa: E402
+from src.models.generation.request import DEFAULTS  # noqa: E402
 
 MODE_HELP = {"continue": "continue the seed", "infill": "regenerate some bars, keep the rest",
              "prior": "new melodies (no seed)",
@@ -91,11 +92,11 @@ if mode == "infill":
                                     help="where the seed's bar lines fall, with the meter below"))
 
 left, middle, right = st.columns(3)
-temperature = left.slider("Temperature", 0.05, 2.0, 1.0, 0.05, key="temperature")
-steps = middle.number_input("Length (grid steps: 16ths for the bundled models)", value=256, step=16,
-                            key="steps",
+temperature = left.slider("Temperature", 0.05, 2.0, float(DEFAULTS["temperature"]), 0.05, key="temperature")
+steps = middle.number_input("Length (grid steps: 16ths for the bundled models)", value=core.APP_STEPS,
+                            step=16, key="steps",
                             help=f"1..{core.MAX_APP_STEPS}; a melody also ends when the model ends the song")
-rng_seed = right.number_input("Random seed", value=0, step=1, key="rng_seed")
+rng_seed = right.number_input("Random seed", value=DEFAULTS["rng_seed"], step=1, key="rng_seed")
 left, meter, middle, right = st.columns(4)
 key = left.text_input("Key", key="key", placeholder="e.g. E, Bb, f#m, Am",
                       help="the seed is read in this key and the melodies written in it; "
@@ -108,26 +109,27 @@ synths = ["auto", "builtin", "fluidsynth"] if fluidsynth_available() else ["buil
 synth = right.selectbox("Audio", synths, key="synth")
 with st.expander("More settings"):
     a, b, c, d, e, f = st.columns(6)
-    top_k = a.number_input("top_k", value=0, step=1, key="top_k", help="0 = off; 1 = greedy")
-    top_p = b.number_input("top_p", value=1.0, step=0.05, key="top_p", help="(0, 1]; 1 = off")
-    end_floor = c.number_input("end_floor", value=core.Request.end_floor, step=0.01, key="end_floor",
+    top_k = a.number_input("top_k", value=DEFAULTS["top_k"], step=1, key="top_k", help="0 = off; 1 = greedy")
+    top_p = b.number_input("top_p", value=float(DEFAULTS["top_p"]), step=0.05, key="top_p",
+                           help="(0, 1]; 1 = off")
+    end_floor = c.number_input("end_floor", value=DEFAULTS["end_floor"], step=0.01, key="end_floor",
                                help="[0, 1): end only where the model gives the end at least this; 0 = off")
-    max_span = d.number_input("max_span", value=core.Request.max_span, step=1, key="max_span",
+    max_span = d.number_input("max_span", value=DEFAULTS["max_span"], step=1, key="max_span",
                               help="semitones a melody may span, seed included; 0 = off")
-    min_steps = e.number_input("min_steps", value=0, step=1, key="min_steps", help="no song end before")
+    min_steps = e.number_input("min_steps", value=DEFAULTS["min_steps"], step=1, key="min_steps",
+                               help="no song end before")
     qpm = f.number_input("Tempo (qpm)", value=120.0, step=10.0, key="qpm")
 
 if st.button("Generate Melody", type="primary", key="generate"):
-    request = core.Request(seed=seed, seed2=seed2, mode=mode, steps=int(steps), min_steps=int(min_steps),
-                           temperature=float(temperature), top_k=int(top_k), top_p=float(top_p),
-                           end_floor=float(end_floor), max_span=int(max_span), num_samples=int(count),
-                           rng_seed=int(rng_seed), key=key,
-                           time_signature=time_signature, pickup=pickup,
-                           bars=bars, qpm=float(qpm), synth=synth)
+    settings = {"seed": seed, "seed2": seed2, "mode": mode, "steps": int(steps), "min_steps": int(min_steps),
+                "temperature": float(temperature), "top_k": int(top_k), "top_p": float(top_p),
+                "end_floor": float(end_floor), "max_span": int(max_span), "num_samples": int(count),
+                "rng_seed": int(rng_seed), "key": key, "time_signature": time_signature, "pickup": pickup,
+                "bars": bars}
     st.session_state.pop("result", None)
     try:
         with st.spinner("Generating..."):
-            st.session_state.result = core.generate(entry, request)
+            st.session_state.result = core.generate(entry, settings, float(qpm), synth)
     except UserError as err:
         st.error(str(err))
 

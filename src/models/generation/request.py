@@ -7,10 +7,10 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-from src.config import check_values
+from src.config import check_values, generation_defaults
 from src.data.keys import parse_key
 from src.errors import UserError
-from src.models.generation.meters import AUTO, Meter, check_meter_settings
+from src.models.generation.meters import Meter, check_meter_settings
 from src.models.generation.sampling import Sampling
 
 MAX_STEPS = 10_000
@@ -18,34 +18,33 @@ MAX_SAMPLES = 1_000
 MODES = ("continue", "infill", "prior", "vary", "interpolate")  # the last three need a VAE checkpoint
 
 
+DEFAULTS = generation_defaults()  # conf/generation.yaml: each setting's default, with what it means
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
-    """What to generate. `seed` is a melody in the notation (`60 _ 62 _`), written in `key` when given;
-    a tuple of such melodies (all of one length) gives each melody its own seed."""
+    """What to generate (each setting as conf/generation.yaml describes it, its default from there).
+    `seed` is a melody in the notation (`60 _ 62 _`), written in `key` when given; a tuple of such
+    melodies (all of one length) gives each melody its own seed, and `meters` each its own meter."""
 
-    seed: str | tuple[str, ...] = ""
-    seed2: str = ""  # mode=interpolate: the melody the path ends at
-    mode: str = "continue"  # continue | infill | prior | vary | interpolate (the last three: a VAE)
-    steps: int = 500  # most symbols to generate per melody (a melody also ends at '/')
-    min_steps: int = 0  # no '/' before this many symbols
-    temperature: float = 1.0
-    top_k: int = 0  # 0 = off
-    top_p: float = 1.0  # 1.0 = off
-    # '/' only where the net gives it at least this probability (0 = off); 0.05 chosen on the validation
-    # songs with make train's range cost: more melodies end on the tonic (docs/benchmarks.md §21)
-    end_floor: float = 0.05
-    # no note that would make a melody (its seed included) span more semitones (0 = off); 17 chosen on the
-    # validation songs: the classifier tells melodies from songs less often (docs/benchmarks.md §20)
-    max_span: int = 17
-    num_samples: int = 1  # with a tuple of seeds: their count
-    rng_seed: int = 0
-    key: str | None = None  # e.g. E, Bb, f#m, Am; its mode conditions a meter-aware model
-    time_signature: str = AUTO  # auto: drawn from the training songs' meters (src/models/meter_plan.py)
-    pickup: int | str = AUTO  # steps before the first downbeat; auto: drawn with the meter
+    seed: str | tuple[str, ...] = DEFAULTS["seed"]
+    seed2: str = DEFAULTS["seed2"]
+    mode: str = DEFAULTS["mode"]
+    steps: int = DEFAULTS["steps"]
+    min_steps: int = DEFAULTS["min_steps"]
+    temperature: float = DEFAULTS["temperature"]
+    top_k: int = DEFAULTS["top_k"]
+    top_p: float = DEFAULTS["top_p"]
+    end_floor: float = DEFAULTS["end_floor"]
+    max_span: int = DEFAULTS["max_span"]
+    num_samples: int = DEFAULTS["num_samples"]
+    rng_seed: int = DEFAULTS["rng_seed"]
+    key: str | None = DEFAULTS["key"]
+    time_signature: str = DEFAULTS["time_signature"]
+    pickup: int | str = DEFAULTS["pickup"]
     meters: tuple[Meter, ...] = ()  # with a tuple of seeds: each seed's own meter (e.g. its song's)
-    span: str = ""  # mode=infill: seed steps A:B (0-based, B excluded) to regenerate
-    bars: str = ""  # mode=infill: bars A:B (as scores number them: 1 = the first full bar, 0 = a pickup;
-    #                 both included) to regenerate
+    span: str = DEFAULTS["span"]
+    bars: str = DEFAULTS["bars"]
 
     def __post_init__(self) -> None:
         _check_numbers(self)
@@ -100,7 +99,7 @@ def _check_numbers(request: GenerationRequest) -> None:
         ("min_steps", lambda v: 0 <= v, "an integer >= 0", int),
         ("num_samples", lambda v: 1 <= v <= MAX_SAMPLES, f"an integer 1..{MAX_SAMPLES}", int),
         ("top_k", lambda v: v >= 0, "an integer >= 0 (0 = off)", int),
-        ("rng_seed", lambda v: True, "an integer", int),
+        ("rng_seed", lambda v: 0 <= v < 2**63, "an integer 0 .. 2**63 - 1", int),
         ("temperature", lambda v: v > 0 and math.isfinite(v), "a number > 0", float),
         ("top_p", lambda v: 0 < v <= 1, "a number in (0, 1]", float),
         ("end_floor", lambda v: 0 <= v < 1, "a number in [0, 1) (0 = off)", float),
