@@ -25,8 +25,13 @@ import yaml
 from src.atomic import atomic_path
 from src.config import check_writable, literal_settings
 from src.errors import UserError, exit_on_user_error
-from src.models.checkpoint import file_sha256, load_module, read_checkpoint, resolve_checkpoint
-from src.models.kinds import upgrade_hparams
+from src.models.checkpoint import (
+    file_sha256,
+    load_module,
+    read_checkpoint,
+    resolve_checkpoint,
+    upgrade_hparams,
+)
 
 # name -> `python -m src.train` overrides: each experiment as it is configured (about 10 minutes each on
 # 2 CPU cores; lstm_attn_lm_essen about 35, transformer_lm_essen about 42), so a bundled model is the model

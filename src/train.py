@@ -21,8 +21,8 @@ from src.checkpoint_io import AtomicCheckpointIO
 from src.config import CONFIG_DIR, build, compose_config, to_plain
 from src.errors import USER_ERROR_EXIT, UserError
 from src.final_validation import ValidateAtEnd
-from src.models.checkpoint import read_checkpoint, resolve_checkpoint
-from src.models.kinds import module_kind, upgrade_hparams
+from src.models.checkpoint import read_checkpoint, resolve_checkpoint, upgrade_hparams
+from src.models.modules.kinds import module_kind
 from src.preflight import check_bar_table, check_run_objects, config_errors, fit_config_error
 
 REPORTED = ("bits", "pitch_acc", "onset_acc", "hold_acc", "acc", "top5_acc", "loss")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from src.bench import meter_speed, report, sample_ab, sample_speed, suite, train_speed
-from src.models.register import MAX_RANGE
+from src.models.nets.register import MAX_RANGE
 
 
 def test_train_speed_counts_targets_per_window_and_per_position(erk5_dir, tmp_path):

@@ -13,11 +13,11 @@ from src.callbacks import SampleExport, sample_scores
 from src.data.encoding import read_melody
 from src.data.vocab import Vocabulary, symbols_to_events
 from src.errors import UserError
-from src.models.kinds import WindowModule
+from src.models.modules.kinds import WindowModule
 
 WINDOW, SEED = 16, "60 _ 62 _"
 NET = {
-    "_target_": "src.models.lstm_attn.LSTMAttention",
+    "_target_": "src.models.nets.lstm_attn.LSTMAttention",
     "hidden_size": 8,
     "num_layers": 1,
     "heads": 2,

@@ -10,14 +10,14 @@ from src.config import CONFIG_DIR
 from src.data.vocab import Vocabulary
 from src.errors import UserError
 from src.models.generation import GenerationRequest
-from src.models.gru import GRUNet
-from src.models.kinds import WindowModule
+from src.models.modules.kinds import WindowModule
 from src.models.nets import NETS, build_net
+from src.models.nets.gru import GRUNet
 from src.train import train
 from tests.conftest import adam_losses, run_config, small_data
 
 V, WINDOW = 40, 8
-NET = {"_target_": "src.models.gru.GRUNet", "hidden_size": 16, "num_layers": 2,
+NET = {"_target_": "src.models.nets.gru.GRUNet", "hidden_size": 16, "num_layers": 2,
        "dropout": 0.0}
 
 

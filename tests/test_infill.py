@@ -14,14 +14,14 @@ from src.data.datamodule import MelodyDataModule
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
 from src.errors import UserError
 from src.evaluate import main as evaluate_main
-from src.models.bar_memory import looked_back, remember
 from src.models.checkpoint import load_module
-from src.models.fill_order import AFTER, FILL, LEFT, middle_order, mix_in_infilling, song_gap
 from src.models.generation import GenerationRequest
 from src.models.generation.infill import fill_gap, gap_bits, seed_steps
 from src.models.generation.meters import Meter, context_of
 from src.models.generation.sampling import Sampling
-from src.models.transformer import TransformerLM
+from src.models.modules.fill_order import AFTER, FILL, LEFT, middle_order, mix_in_infilling, song_gap
+from src.models.nets.bar_memory import looked_back, remember
+from src.models.nets.transformer import TransformerLM
 
 V = 40
 SEED = "67 _ 72 _ _ _ 74 _ 76 _ _ _ 74 _ 72 _ 71 _ _ _ 69 _ 67 _ 69 _ 71 _ 72 _ _ _ 72 _ _ _"  # 36 steps

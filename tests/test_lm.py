@@ -11,14 +11,14 @@ import torch
 
 from src.data.sequences import SongSequences, StridedWindows, stream_array
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
-from src.models.attention import MultiHeadSelfAttention
 from src.models.generation.loop import one_leading_boundary, sample
 from src.models.generation.meters import Meter, context_of
 from src.models.generation.sampling import Sampling
-from src.models.lm import GRULM, LSTMAttentionLM
-from src.models.metrics import MelodyMetrics
-from src.models.register import GAIN
-from src.models.transformer import TransformerLM
+from src.models.modules.metrics import MelodyMetrics
+from src.models.nets.attention import MultiHeadSelfAttention
+from src.models.nets.lm import GRULM, LSTMAttentionLM
+from src.models.nets.register import GAIN
+from src.models.nets.transformer import TransformerLM
 
 V = 40
 

@@ -13,7 +13,7 @@ from src.data.meter import bar_positions, bar_steps, pickup, planned_positions
 from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError
 from src.models.checkpoint import load_module
-from src.models.step_inputs import StepInputs, copy_logits
+from src.models.nets.step_inputs import StepInputs, copy_logits
 from src.sample import main as sample_main
 
 

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from src.models.metrics import Bits, HoldAccuracy, MelodyMetrics, PitchAccuracy
+from src.models.modules.metrics import Bits, HoldAccuracy, MelodyMetrics, PitchAccuracy
 
 V = 8  # ids: 0 '/', 1 '_', 2 'r', 3..7 pitches
 # Each row: (target, ids best first). Logits give the first id 7, the next 6, ... the last 0.

@@ -12,20 +12,20 @@ from torch.utils.data import DataLoader, TensorDataset
 
 from src.data.vocab import BOUNDARY_ID, Vocabulary
 from src.errors import UserError
-from src.models.attention import MultiHeadSelfAttention
 from src.models.checkpoint import load_module
 from src.models.generation import GenerationRequest
 from src.models.generation.loop import sample
 from src.models.generation.sampling import Sampling, Span, draw, filter_logits
-from src.models.kinds import WindowModule
-from src.models.lstm_attn import LSTMAttention
+from src.models.modules.kinds import WindowModule
 from src.models.nets import NETS, build_net
-from src.models.stepping import WindowNet
+from src.models.nets.attention import MultiHeadSelfAttention
+from src.models.nets.lstm_attn import LSTMAttention
+from src.models.nets.stepping import WindowNet
 from tests.conftest import adam_losses
 
 V, WINDOW = 40, 8
 NET = {
-    "_target_": "src.models.lstm_attn.LSTMAttention",
+    "_target_": "src.models.nets.lstm_attn.LSTMAttention",
     "hidden_size": 8,
     "num_layers": 2,
     "heads": 4,
@@ -90,7 +90,7 @@ def test_heads_error_names_both_settings():
 
 
 def test_build_net_allows_only_listed_targets():
-    with pytest.raises(UserError, match="accepted: src.models.lstm_attn.LSTMAttention"):
+    with pytest.raises(UserError, match="accepted: src.models.nets.lstm_attn.LSTMAttention"):
         build_net({**NET, "_target_": "os.system"}, V)
     with pytest.raises(UserError, match="model.net.width is not a setting"):
         build_net({**NET, "width": 3}, V)

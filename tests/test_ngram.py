@@ -11,10 +11,10 @@ from src.data.vocab import Vocabulary
 from src.errors import UserError
 from src.models.checkpoint import load_module
 from src.models.generation import GenerationRequest
-from src.models.kinds import module_kind
+from src.models.modules.kinds import module_kind
+from src.models.modules.ngram import NGramModule
 from src.models.nets import build_net
-from src.models.ngram import NGramNet
-from src.models.ngram_module import NGramModule
+from src.models.nets.ngram import NGramNet
 from src.train import train
 from tests.conftest import run_config, small_data
 
@@ -103,7 +103,7 @@ def test_rows_sum_to_one_for_seen_unseen_and_unfitted_contexts(order):
 ])
 def test_bad_settings_name_the_key(settings, key):
     with pytest.raises(UserError, match=key):
-        build_net({"_target_": "src.models.ngram.NGramNet", **settings}, 40)
+        build_net({"_target_": "src.models.nets.ngram.NGramNet", **settings}, 40)
 
 
 def test_order_limit_keeps_codes_in_int64():
@@ -129,8 +129,8 @@ def _module(order: int = 3) -> NGramModule:
     vocab = Vocabulary(48, 84)
     encoding = {"mapping": vocab.mapping, "sequence_length": WINDOW, "step": 0.25, "min_pitch": 48,
                 "max_pitch": 84}
-    net = {"_target_": "src.models.ngram.NGramNet", "order": order, "discount": 0.75}
-    assert module_kind({"_target_": "src.models.ngram_module.NGramModule"}) is NGramModule
+    net = {"_target_": "src.models.nets.ngram.NGramNet", "order": order, "discount": 0.75}
+    assert module_kind({"_target_": "src.models.modules.ngram.NGramModule"}) is NGramModule
     return NGramModule(net, encoding, {"lr": 1e-3})
 
 

@@ -2,9 +2,9 @@
 
 import torch
 
-from src.models.bar_memory import remember
-from src.models.fill_order import middle_order
-from src.models.register import GAIN, MAX_RANGE, RangeCost, next_range, song_range
+from src.models.modules.fill_order import middle_order
+from src.models.nets.bar_memory import remember
+from src.models.nets.register import GAIN, MAX_RANGE, RangeCost, next_range, song_range
 
 V = 30  # ids: 0 '/', 1 '_', 2 'r', 3.. pitches a semitone apart; V is the MARKER
 

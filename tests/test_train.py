@@ -224,7 +224,7 @@ def test_init_from_starts_a_run_from_another_runs_weights(trained_run, erk5_dir,
         torch.testing.assert_close(tuned[name], value, atol=1e-8, rtol=0, msg=name)
     wider = run_config(tmp_path / "wider", ["experiment=debug", "model.net.hidden_size=24"])
     from src.config import to_plain
-    from src.models.kinds import module_kind
+    from src.models.modules.kinds import module_kind
 
     module = module_kind(wider.model).from_config(to_plain(wider.model), dict(pretrained.hparams.encoding),
                                                   to_plain(wider.optimizer))

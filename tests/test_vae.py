@@ -17,15 +17,15 @@ from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, HOLD_ID, Vocabulary
 from src.errors import UserError
 from src.models.checkpoint import load_module
 from src.models.generation.sampling import Sampling
-from src.models.kinds import WindowModule, module_kind
-from src.models.vae import MelodyVAE, fit_segment, kl_per_dim, ramp, slerp, vae_loss
-from src.models.vae_module import VAEModule
+from src.models.modules.kinds import WindowModule, module_kind
+from src.models.modules.vae import VAEModule
+from src.models.nets.vae import MelodyVAE, fit_segment, kl_per_dim, ramp, slerp, vae_loss
 from src.sample import main as sample_main
 from src.train import train
 from tests.conftest import run_config, small_data
 
 V, SEG = 40, 16
-NET = {"_target_": "src.models.vae.MelodyVAE", "segment_length": SEG, "hidden_size": 16,
+NET = {"_target_": "src.models.nets.vae.MelodyVAE", "segment_length": SEG, "hidden_size": 16,
        "latent_size": 4, "num_layers": 1, "dropout": 0.0}
 SETTINGS = {"beta": 0.2, "free_bits": 0.0, "anneal_steps": 10}
 TUNE_A = "60 _ 62 _ 64 _ _ _ 65 _ 64 _ 62 _ 60 _"
@@ -125,7 +125,7 @@ def test_prior_segments_keep_within_max_span():
 
 
 def test_vae_settings_are_checked_and_named():
-    assert module_kind({"_target_": "src.models.vae_module.VAEModule"}) is VAEModule
+    assert module_kind({"_target_": "src.models.modules.vae.VAEModule"}) is VAEModule
     for key, value in (("beta", -1), ("free_bits", "x"), ("anneal_steps", 1.5)):
         with pytest.raises(UserError, match=f"model.{key}="):
             VAEModule.check_config({"net": NET, key: value}, {"lr": 1e-3}, None)
@@ -138,7 +138,7 @@ def test_vae_settings_are_checked_and_named():
         VAEModule(dict(NET), _encoding(windows="next"), {"lr": 1e-3})
     with pytest.raises(UserError, match="segment_length=16 differs from the data.s segment_length=32"):
         VAEModule(dict(NET), _encoding(segment_length=32), {"lr": 1e-3})
-    lstm = {"_target_": "src.models.lstm_attn.LSTMAttention", "hidden_size": 4,
+    lstm = {"_target_": "src.models.nets.lstm_attn.LSTMAttention", "hidden_size": 4,
             "num_layers": 1, "heads": 1, "dropout": 0.0}
     with pytest.raises(UserError, match="trains on data.windows=next"):
         WindowModule(lstm, _encoding(), {"lr": 1e-3})

@@ -17,10 +17,10 @@ import torch
 from src.app.media import Rendered, render
 from src.data.meter import check_qpm
 from src.errors import UserError
-from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint
+from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint, upgrade_hparams
 from src.models.generation import GenerationRequest
 from src.models.generation.request import DEFAULTS
-from src.models.kinds import MODULES, upgrade_hparams
+from src.models.modules.kinds import MODULES
 
 REPO = Path(__file__).resolve().parents[2]
 # A web page is shared: requests are held well below what the command line accepts.

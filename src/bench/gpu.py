@@ -37,8 +37,8 @@ from src.config import CONFIG_DIR, check_writable, compose_config, one_line, par
 from src.data.vocab import IGNORE_ID
 from src.errors import UserError, exit_on_user_error
 from src.eval.ngram_control import ORDER as NGRAM_ORDER  # the order the evaluation's control uses
-from src.models.kinds import module_kind
-from src.models.metrics import Bits
+from src.models.modules.kinds import module_kind
+from src.models.modules.metrics import Bits
 from src.quiet import quiet_lightning
 
 MODES = ("fp32", "bf16", "compile")

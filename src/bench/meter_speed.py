@@ -18,8 +18,8 @@ import torch
 
 from src.bench.train_speed import experiment_parts, lightning_loop
 from src.data.vocab import BOUNDARY_ID
-from src.models.generation.meters import Meter, context_of
 from src.models.generation.loop import sample
+from src.models.generation.meters import Meter, context_of
 from src.models.generation.sampling import Sampling
 
 LSTM_VARIANTS = {

@@ -15,7 +15,7 @@ import lightning as L
 import torch
 
 from src.bench.train_speed import experiment_parts
-from src.models.metrics import Bits
+from src.models.modules.metrics import Bits
 
 
 def ngram_bits(

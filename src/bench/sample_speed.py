@@ -24,7 +24,7 @@ from src.data.vocab import BOUNDARY_ID
 from src.models.checkpoint import load_module
 from src.models.generation.loop import sample
 from src.models.generation.sampling import Sampling
-from src.models.kinds import module_kind
+from src.models.modules.kinds import module_kind
 
 
 def untrained_module(experiment: str):

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from src.atomic import atomic_path
 from src.config import build, compose_config, to_plain
-from src.models.kinds import module_kind
+from src.models.modules.kinds import module_kind
 
 WARMUP = 2
 

@@ -45,7 +45,7 @@ class EncodingRecord:
     off_grid: str = "snap"  # a note off the grid: snap it to the nearest step, or skip its song (a checkpoint
     #                         without the key was built before snap was the default: skip)
     sequence_length: int = 64  # window length; the sampler's prompt is this many '/'
-    windows: str = "next"  # chosen by the model kind (src/models/kinds.py), never by hand
+    windows: str = "next"  # chosen by the model kind (src/models/modules/kinds.py), never by hand
     segment_length: int | None = None  # windows=segments: symbols per segment
     history: int = 0  # windows=every: ids before each training window a look-back reads
     extra_train: str | None = None  # a second corpus whose train songs are trained on too

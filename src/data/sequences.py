@@ -53,7 +53,7 @@ class StridedWindows(Dataset):
     `song_starts` (each song's opening `/`) every window instead opens at a song drawn at random, so
     each song in it up to the window's last is read from its own opening, as sampling reads a melody
     (the window count per epoch is the same). With `history` H > 0 each window also brings the H ids
-    before it (`/` before the stream's start), which a look-back reads (src/models/step_inputs.py)."""
+    before it (`/` before the stream's start), which a look-back reads (src/models/nets/step_inputs.py)."""
 
     def __init__(self, tokens: np.ndarray, context: np.ndarray, sequence_length: int, stride: int,
                  vocab_size: int, augment: tuple[int, int] | None = None, jitter: bool = True,

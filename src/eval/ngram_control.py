@@ -12,7 +12,7 @@ from src.eval.keys import melody_key
 from src.models.generation.loop import sample
 from src.models.generation.sampling import Sampling
 from src.models.generation.seeds import song_opening
-from src.models.ngram import NGramNet
+from src.models.nets.ngram import NGramNet
 
 ORDER = 5  # the n-gram experiment's default order
 

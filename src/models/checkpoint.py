@@ -1,4 +1,5 @@
-"""Checkpoints as untrusted input: find one, hash it, load it with `weights_only=True`."""
+"""Checkpoints read and written: found, hashed, loaded as untrusted input with `weights_only=True`, older
+layouts upgraded, and the slim float16 export of the bundled models."""
 
 from __future__ import annotations
 
@@ -8,13 +9,16 @@ import pickletools
 import re
 import warnings
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
 
 from src.errors import UserError
-from src.models.base_module import MelodyModule
-from src.models.kinds import MODULES, upgrade_hparams
+from src.models.modules.base import MelodyModule
+from src.models.modules.kinds import MODULES, CausalModule, WindowModule
+from src.models.modules.ngram import NGramModule
+from src.models.modules.vae import VAEModule
 
 CHECKPOINT_NAMES = ("checkpoints/best.ckpt", "best.ckpt", "checkpoints/last.ckpt")
 
@@ -141,3 +145,66 @@ def _pickled_global(path: Path) -> str | None:
 def _first_line(err: BaseException) -> str:
     lines = str(err).strip().splitlines()
     return lines[0][:160] if lines else "no message"
+
+
+# Where the classes a checkpoint names lived before src/models was grouped into nets/ and modules/ (commit
+# 27bd549 and earlier): a checkpoint written then names them there.
+MOVED = {f"src.models.{old}": f"src.models.{new}" for old, new in (
+    ("kinds", "modules.kinds"), ("vae_module", "modules.vae"), ("ngram_module", "modules.ngram"),
+    ("lstm_attn", "nets.lstm_attn"), ("gru", "nets.gru"), ("lm", "nets.lm"),
+    ("transformer", "nets.transformer"), ("ngram", "nets.ngram"), ("vae", "nets.vae"))}
+
+
+def _moved(target: object) -> object:
+    """A class's dotted name where it lives now (MOVED); anything else as it is."""
+    if not isinstance(target, str) or "." not in target:
+        return target
+    where, name = target.rsplit(".", 1)
+    return f"{MOVED.get(where, where)}.{name}"
+
+
+# Settings of experiments that were measured and not adopted, with the value that turned them off: a
+# checkpoint that holds one at that value loads without it (the bundled ones do); one that turned it on
+# needs the code of commit 7ccdb09, the last that had it (docs/benchmarks_archive.md).
+RETIRED_NET = {"weight_dropout": 0.0, "bar_index": False, "bar_attention": False, "end_horizon": 0}
+RETIRED_MODULE = {"end_weight": 0.0, "scheduled_sampling": 0.0}
+RETIRED_AT = "7ccdb09"
+
+
+def upgrade_hparams(hparams: Mapping) -> dict:
+    """A checkpoint's hyper_parameters in this layout, without retired settings (UserError where one was
+    on); older checkpoints (a flat `net` holding its `name`, the VAE's settings and the network's
+    `_target_`, no `module`) are read as their kind."""
+    hparams = _without_retired(hparams)
+    hparams["net"]["_target_"] = _moved(hparams["net"].get("_target_"))
+    if "module" in hparams:
+        return {**hparams, "module": _moved(hparams["module"])}
+    net = dict(hparams["net"])
+    name = net.pop("name", None)
+    if name == "ngram":
+        kind: type[MelodyModule] = NGramModule
+    elif name == "vae":
+        kind = VAEModule
+    elif str(net.get("_target_", "")).startswith("src.models.nets.lm."):  # the causal nets
+        kind = CausalModule
+    else:
+        kind = WindowModule
+    settings = {key: net.pop(key) for key in kind.SETTINGS if key in net}
+    return {**hparams, "module": f"{kind.__module__}.{kind.__name__}", "name": name, "net": net, **settings}
+
+
+def _without_retired(hparams: Mapping) -> dict:
+    """`hparams` without the RETIRED settings at their off values; UserError for one that was on. (An
+    older checkpoint kept the module's settings in `net` too.)"""
+    net = dict(hparams.get("net", {}))
+    hparams = dict(hparams, net=net)
+    places = [(net, RETIRED_NET, "model.net."), (hparams, RETIRED_MODULE, "model.")]
+    if "module" not in hparams:
+        places.append((net, RETIRED_MODULE, "model."))
+    for where, table, prefix in places:
+        for key, off in table.items():
+            if key in where and where.pop(key) != off:
+                raise UserError(f"this checkpoint was trained with {prefix}{key} on, an experiment that was "
+                                f"not adopted and has left the code; accepted: checkpoints without it (the "
+                                f"code of commit {RETIRED_AT} reads it)")
+    return hparams

@@ -1,5 +1,6 @@
-"""Filling a gap: the sampling loop with the prompt in fill-in-the-middle order (src/models/fill_order.py),
-the steps before and after the gap read first, then the gap drawn one step at a time.
+"""Filling a gap: the sampling loop with the prompt in fill-in-the-middle order
+(src/models/modules/fill_order.py), the steps before and after the gap read first, then the gap drawn one
+step at a time.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ from torch import Tensor
 
 from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError
-from src.models.fill_order import FILL, middle_order
 from src.models.generation.loop import Placement, sample
 from src.models.generation.meters import context_of
 from src.models.generation.sampling import Sampling, Span
 from src.models.generation.seeds import song_opening
+from src.models.modules.fill_order import FILL, middle_order
 
 
 def fill_gap(net, song: Tensor, start: int, end: int, context: Tensor, count: int, sampling: Sampling,

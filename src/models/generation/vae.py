@@ -1,12 +1,12 @@
 """A VAE's melodies: segments decoded from the prior, variations of a seed, or the path between two seeds
-(the VAE reads no meter and does not continue a seed: src/models/vae.py decodes)."""
+(the VAE reads no meter and does not continue a seed: src/models/nets/vae.py decodes)."""
 
 from __future__ import annotations
 
 import torch
 
 from src.models.generation.request import GenerationRequest
-from src.models.vae import fit_segment
+from src.models.nets.vae import fit_segment
 
 
 def draw_vae(module, seed: list[str], seed2: list[str], request: GenerationRequest,

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from src.data.vocab import BOUNDARY_ID
-from src.models.step_inputs import copy_logits
+from src.models.nets.step_inputs import copy_logits
 
 
 class WindowNet(nn.Module):

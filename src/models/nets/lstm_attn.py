@@ -6,8 +6,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from src.errors import UserError
-from src.models.attention import MultiHeadSelfAttention, check_heads
-from src.models.stepping import WindowNet
+from src.models.nets.attention import MultiHeadSelfAttention, check_heads
+from src.models.nets.stepping import WindowNet
 
 
 class LSTMAttention(WindowNet):

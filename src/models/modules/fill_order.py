@@ -12,7 +12,7 @@ Input b-1 (the middle's last symbol, which the suffix may not see) is replaced b
 of the net's own, still predicting y[b-1], the suffix's first symbol. Every input keeps its target and
 context, so the reordering moves (input, target, context) triples and loses none; `positions` are the
 inputs' original places (the rotary embeddings see true distances: the middle knows how far the suffix
-is), `roles` say which part each input is in (src/models/transformer.py's ROLES).
+is), `roles` say which part each input is in (src/models/nets/transformer.py's ROLES).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.models.lstm_attn import check_dropout, check_positive_int
-from src.models.stepping import WindowNet
+from src.models.nets.lstm_attn import check_dropout, check_positive_int
+from src.models.nets.stepping import WindowNet
 
 
 class GRUNet(WindowNet):

@@ -1,5 +1,5 @@
 """`MelodyModule`, the base of every model kind: loss, metrics, optimizer and generation around a plain
-network, all settings plain data in the checkpoint. Each kind (src/models/kinds.py) declares the data
+network, all settings plain data in the checkpoint. Each kind (src/models/modules/kinds.py) declares the data
 layout it trains on and the generation modes it offers."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from torch import Tensor
 from src.data.record import EncodingRecord
 from src.data.vocab import IGNORE_ID, Vocabulary
 from src.errors import UserError
-from src.models.generation import Generation, GenerationRequest, generate
-from src.models.metrics import MelodyMetrics
+from src.models.generation import Generation, GenerationRequest
+from src.models.generation.generate import generate
+from src.models.modules.metrics import MelodyMetrics
 from src.models.nets import build_net
 
 STAGES = ("train", "val", "test")
@@ -32,7 +33,7 @@ class MelodyModule(L.LightningModule):
     windows = "next"  # the `data.windows` batches this module trains on
     modes = ("continue",)  # the generation modes it offers (src/models/generation.py), default first
     continues = True  # it continues a seed: its bits are of next symbols (a VAE's: of reconstruction)
-    causal = False  # its net predicts at every position with carried state (src/models/stepping.py)
+    causal = False  # its net predicts at every position with carried state (src/models/nets/stepping.py)
     SETTINGS: dict = {}  # module settings beside `net`, with their defaults
 
     def __init__(self, net: dict, encoding: dict, optimizer: dict, scheduler: dict | None = None,
@@ -183,7 +184,7 @@ class MelodyModule(L.LightningModule):
 
     @property
     def reads_context(self) -> bool:
-        """Whether its net reads each step's meter context (src/models/step_inputs.py)."""
+        """Whether its net reads each step's meter context (src/models/nets/step_inputs.py)."""
         inputs = getattr(self.net, "inputs", None)
         return inputs is not None and inputs.uses_context
 

@@ -18,11 +18,11 @@ from collections.abc import Mapping
 from torch import Tensor
 
 from src.errors import UserError
-from src.models.base_module import MelodyModule
-from src.models.fill_order import mix_in_infilling
-from src.models.ngram_module import NGramModule
-from src.models.step_inputs import history_length
-from src.models.vae_module import VAEModule
+from src.models.modules.base import MelodyModule
+from src.models.modules.fill_order import mix_in_infilling
+from src.models.modules.ngram import NGramModule
+from src.models.modules.vae import VAEModule
+from src.models.nets.step_inputs import history_length
 
 
 class WindowModule(MelodyModule):
@@ -37,7 +37,7 @@ class WindowModule(MelodyModule):
 
 class CausalModule(MelodyModule):
     """Causal nets: a loss at every position of strided windows; held-out songs scored whole. A net
-    with meter, mode or look-back inputs reads each step's context (src/models/step_inputs.py)."""
+    with meter, mode or look-back inputs reads each step's context (src/models/nets/step_inputs.py)."""
 
     windows = "every"
     causal = True
@@ -68,7 +68,7 @@ class InfillingModule(CausalModule):
         super().__init__(*args, **kwargs)
         if not hasattr(self.net, "marker"):
             raise UserError(f"{type(self.net).__name__} cannot read a gap's two sides; accepted: "
-                            "model.net._target_=src.models.transformer.TransformerLM")
+                            "model.net._target_=src.models.nets.transformer.TransformerLM")
 
     @classmethod
     def check_settings(cls, settings: Mapping) -> dict:
@@ -104,49 +104,3 @@ def module_kind(model: Mapping) -> type[MelodyModule]:
     if target not in MODULES:
         raise UserError(f"model._target_={target!r} is not a model kind; accepted: {', '.join(MODULES)}")
     return MODULES[target]
-
-
-# Settings of experiments that were measured and not adopted, with the value that turned them off: a
-# checkpoint that holds one at that value loads without it (the bundled ones do); one that turned it on
-# needs the code of commit 7ccdb09, the last that had it (docs/benchmarks_archive.md).
-RETIRED_NET = {"weight_dropout": 0.0, "bar_index": False, "bar_attention": False, "end_horizon": 0}
-RETIRED_MODULE = {"end_weight": 0.0, "scheduled_sampling": 0.0}
-RETIRED_AT = "7ccdb09"
-
-
-def upgrade_hparams(hparams: Mapping) -> dict:
-    """A checkpoint's hyper_parameters in this layout, without retired settings (UserError where one was
-    on); older checkpoints (a flat `net` holding its `name`, the VAE's settings and the network's
-    `_target_`, no `module`) are read as their kind."""
-    hparams = _without_retired(hparams)
-    if "module" in hparams:
-        return hparams
-    net = dict(hparams["net"])
-    name = net.pop("name", None)
-    if name == "ngram":
-        kind: type[MelodyModule] = NGramModule
-    elif name == "vae":
-        kind = VAEModule
-    elif str(net.get("_target_", "")).startswith("src.models.lm."):  # the causal nets
-        kind = CausalModule
-    else:
-        kind = WindowModule
-    settings = {key: net.pop(key) for key in kind.SETTINGS if key in net}
-    return {**hparams, "module": f"{kind.__module__}.{kind.__name__}", "name": name, "net": net, **settings}
-
-
-def _without_retired(hparams: Mapping) -> dict:
-    """`hparams` without the RETIRED settings at their off values; UserError for one that was on. (An
-    older checkpoint kept the module's settings in `net` too.)"""
-    net = dict(hparams.get("net", {}))
-    hparams = dict(hparams, net=net)
-    places = [(net, RETIRED_NET, "model.net."), (hparams, RETIRED_MODULE, "model.")]
-    if "module" not in hparams:
-        places.append((net, RETIRED_MODULE, "model."))
-    for where, table, prefix in places:
-        for key, off in table.items():
-            if key in where and where.pop(key) != off:
-                raise UserError(f"this checkpoint was trained with {prefix}{key} on, an experiment that was "
-                                f"not adopted and has left the code; accepted: checkpoints without it (the "
-                                f"code of commit {RETIRED_AT} reads it)")
-    return hparams

@@ -1,11 +1,11 @@
 """A decoder-only causal Transformer: pre-LayerNorm blocks with rotary attention, a prediction at
 every position, stepped as every causal net is (`step(ids, state, context) -> (logits, state)`:
-src/models/stepping.py), its state a key/value cache per block.
+src/models/nets/stepping.py), its state a key/value cache per block.
 
 Each input is its symbol's embedding plus, as the recurrent nets read them, embeddings of where the step
 it predicts falls in its bar and of the song's mode, and with `bars_back` of the symbols that many bars
 before that step at the same place in the bar (Magenta's look-back); with `bars_ahead`, that many bars
-after it. Those are read by position from a memory of the inputs read so far (src/models/bar_memory.py:
+after it. Those are read by position from a memory of the inputs read so far (src/models/nets/bar_memory.py:
 position -> id, and when it was read), not from a history in the data, so they work in any input order:
 one not read yet is "none".
 Left to right, nothing ahead has been read; filling a gap, the part after it has (src/models/infill.py),
@@ -13,7 +13,7 @@ so the gap's steps see the bars that follow them as directly as the bars before.
 nets' copy path:
 a learned gain on their logits, and per distance an input flag saying whether the input's own symbol
 equals the one that many bars from it (is the song repeating that bar right now?). `register` adds to
-each pitch's logit a learned cost for widening the song's range so far (src/models/register.py).
+each pitch's logit a learned cost for widening the song's range so far (src/models/nets/register.py).
 
 Two more inputs serve infilling (src/models/infill.py): `positions`, the steps the rotary embeddings
 turn each input by and the look-back counts in (by default its place in the sequence), and `roles`, an
@@ -30,12 +30,12 @@ import torch
 from torch import Tensor, nn
 
 from src.errors import UserError
-from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
-from src.models.bar_memory import Memory, looked_back, remember
-from src.models.lstm_attn import check_dropout, check_positive_int
-from src.models.register import RangeCost, next_range, song_range
-from src.models.step_inputs import bar_fields, check_max_bar, lookback_bars
-from src.models.stepping import CausalNet
+from src.models.nets.attention import KVCache, MultiHeadSelfAttention, check_heads
+from src.models.nets.bar_memory import Memory, looked_back, remember
+from src.models.nets.lstm_attn import check_dropout, check_positive_int
+from src.models.nets.register import RangeCost, next_range, song_range
+from src.models.nets.step_inputs import bar_fields, check_max_bar, lookback_bars
+from src.models.nets.stepping import CausalNet
 
 ROLES = ("left", "after", "fill")  # role ids 0, 1, 2
 # key/value caches, inputs seen, the look-back memory, and the song's (lowest, highest) pitch after a
@@ -179,7 +179,7 @@ class TransformerLM(CausalNet):
         # an embedding per (distance, is the input repeating it now), summed into the input
         self.copy_gain = nn.Linear(d_model, len(self.distances)) if copy else None
         self.repeating = nn.Embedding(2 * len(self.distances), d_model) if copy else None
-        # `register`: a learned cost for widening the song's range so far (src/models/register.py)
+        # `register`: a learned cost for widening the song's range so far (src/models/nets/register.py)
         self.range_cost = RangeCost(vocab_size) if register else None
         self.apply(_init_weights)
         for block in self.blocks:  # GPT-2: residual outputs scaled down with depth

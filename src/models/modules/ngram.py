@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 
 from src.errors import UserError
-from src.models.base_module import MelodyModule
+from src.models.modules.base import MelodyModule
 
 
 class NGramModule(MelodyModule):

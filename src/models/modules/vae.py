@@ -8,9 +8,9 @@ from torch import Tensor
 from torchmetrics import MetricCollection
 
 from src.errors import UserError
-from src.models.base_module import MelodyModule
-from src.models.metrics import MelodyMetrics
-from src.models.vae import ramp, vae_loss
+from src.models.modules.base import MelodyModule
+from src.models.modules.metrics import MelodyMetrics
+from src.models.nets.vae import ramp, vae_loss
 
 _CHECKS = {
     "beta": (lambda v: v >= 0, "a number >= 0"),

@@ -7,7 +7,7 @@ Each step gets the lowest and highest pitch of its song read so far, and every c
 widen that range from r to r' semitones gets `potential[r'] - potential[r]` added to its logit: one
 learned number per range (37 in all), 0 for a pitch inside the range and for a song with no pitch yet.
 
-The range is read from the look-back memory (src/models/bar_memory.py) by place, not in reading order:
+The range is read from the look-back memory (src/models/nets/bar_memory.py) by place, not in reading order:
 filling a gap, the part after it belongs to the same song and is read first, and a window that runs into
 the next song does not lend the gap that song's notes. A song is the run of places between two `/` read
 so far, so every place of the gap (none of which is a `/`) falls in the song around it. Sampling left to
@@ -20,8 +20,8 @@ import torch
 from torch import Tensor, nn
 
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID
-from src.models.bar_memory import Memory
 from src.models.generation.sampling import widened, width_with
+from src.models.nets.bar_memory import Memory
 
 MAX_RANGE = 36  # semitones; a wider range shares the last potential
 # Adam moves a parameter about lr a step whatever the size of its gradient, so 37 plain numbers could move

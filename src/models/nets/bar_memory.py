@@ -1,7 +1,7 @@
 """What a Transformer's bar distances read: a memory of the inputs read so far, by position, and which
 keys lie whole bars before a query.
 
-`bars_back` / `bars_ahead` (src/models/transformer.py) look up, for each input, the symbol that many bars
+`bars_back` / `bars_ahead` (src/models/nets/transformer.py) look up, for each input, the symbol that many bars
 before (or after) the step it predicts, at the same place in the bar. They read it from this memory
 (position -> id, and the sequence index it was read at), not from a history travelling with the data, so
 any input order works: left to right, or fill-in-the-middle, where the part after a gap is read before

@@ -1,4 +1,7 @@
-"""The allowlist of networks and `build_net`, which builds one from its config (`model.net`)."""
+"""The networks: plain `nn.Module`s that never import Lightning, and `build_net`, which builds one from its
+config (`model.net`) from the allowlist `NETS`. Window nets (lstm_attn.py, gru.py, ngram.py) predict the
+symbol after a window, causal nets (lm.py, transformer.py) one at every position; both are stepped alike
+(stepping.py); vae.py encodes and decodes whole segments."""
 
 from __future__ import annotations
 
@@ -8,29 +11,29 @@ from collections.abc import Mapping
 from torch import nn
 
 from src.errors import UserError
-from src.models.gru import GRUNet
-from src.models.lm import GRULM, LSTMAttentionLM
-from src.models.lstm_attn import LSTMAttention
-from src.models.ngram import NGramNet
-from src.models.transformer import TransformerLM
-from src.models.vae import MelodyVAE
+from src.models.nets.gru import GRUNet
+from src.models.nets.lm import GRULM, LSTMAttentionLM
+from src.models.nets.lstm_attn import LSTMAttention
+from src.models.nets.ngram import NGramNet
+from src.models.nets.transformer import TransformerLM
+from src.models.nets.vae import MelodyVAE
 
 # `_target_` -> class. Configs and checkpoints are untrusted input: only these may be built.
 NETS: dict[str, type[nn.Module]] = {
-    "src.models.lstm_attn.LSTMAttention": LSTMAttention,
-    "src.models.gru.GRUNet": GRUNet,
-    "src.models.lm.LSTMAttentionLM": LSTMAttentionLM,
-    "src.models.lm.GRULM": GRULM,
-    "src.models.transformer.TransformerLM": TransformerLM,
-    "src.models.ngram.NGramNet": NGramNet,
-    "src.models.vae.MelodyVAE": MelodyVAE,
+    "src.models.nets.lstm_attn.LSTMAttention": LSTMAttention,
+    "src.models.nets.gru.GRUNet": GRUNet,
+    "src.models.nets.lm.LSTMAttentionLM": LSTMAttentionLM,
+    "src.models.nets.lm.GRULM": GRULM,
+    "src.models.nets.transformer.TransformerLM": TransformerLM,
+    "src.models.nets.ngram.NGramNet": NGramNet,
+    "src.models.nets.vae.MelodyVAE": MelodyVAE,
 }
 
 def build_net(config: Mapping, vocab_size: int) -> nn.Module:
     """Build the network `config` names by `_target_` from its other settings, with `vocab_size` added."""
     if not isinstance(config, Mapping):
         raise UserError(f"model.net={config!r} is not accepted; accepted: the network's settings with "
-                        "its _target_, e.g. model.net._target_=src.models.gru.GRUNet")
+                        "its _target_, e.g. model.net._target_=src.models.nets.gru.GRUNet")
     target = config.get("_target_")
     cls = NETS.get(target) if isinstance(target, str) else None
     if cls is None:

@@ -8,8 +8,8 @@ import torch
 from torch import Tensor
 
 from src.errors import UserError
-from src.models.lstm_attn import check_positive_int
-from src.models.stepping import WindowNet
+from src.models.nets.lstm_attn import check_positive_int
+from src.models.nets.stepping import WindowNet
 
 MAX_ORDER = 10
 

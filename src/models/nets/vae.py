@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from src.data.vocab import BOUNDARY_ID, HOLD_ID
 from src.models.generation.sampling import PLAIN, Sampling, Span, draw
-from src.models.lstm_attn import check_dropout, check_positive_int
+from src.models.nets.lstm_attn import check_dropout, check_positive_int
 
 
 class MelodyVAE(nn.Module):

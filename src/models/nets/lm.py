@@ -1,6 +1,6 @@
 """The recurrent causal nets: a prediction at every position, stepped with carried state
-(src/models/stepping.py). With `meter`, `mode` or `lookback` on, each step also reads where the step it
-predicts falls in its bar (`context` (B, T, 4): src/models/step_inputs.py).
+(src/models/nets/stepping.py). With `meter`, `mode` or `lookback` on, each step also reads where the step it
+predicts falls in its bar (`context` (B, T, 4): src/models/nets/step_inputs.py).
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.models.attention import KVCache, MultiHeadSelfAttention, check_heads
-from src.models.lstm_attn import check_dropout, check_positive_int
-from src.models.step_inputs import StepInputs
-from src.models.stepping import CausalNet
+from src.models.nets.attention import KVCache, MultiHeadSelfAttention, check_heads
+from src.models.nets.lstm_attn import check_dropout, check_positive_int
+from src.models.nets.step_inputs import StepInputs
+from src.models.nets.stepping import CausalNet
 
 # (LSTM (h, c), the last kernel_size - 1 LSTM outputs (B, k-1, H), attention key/value cache,
 #  the look-back's input history (B, 2 * max_bar) or None)
