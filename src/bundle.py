@@ -203,16 +203,17 @@ symbol: it is listed after the others, never ranked among them.
 `lstm_attn_lm_essen` and `transformer_lm_essen` train on the train songs of all of Essen
 (`data.extra_train=essen`) and are scored on essen_erk's test split like the others; no essen_erk validation
 or test song is among their training songs. `transformer_lm_essen` has the fewest bits, but its songs are in
-one register (below), and its lead over `lstm_attn_lm_essen` as measured in docs/benchmarks.md §16 (0.005)
-is within what that spares it (0.011): the two are even on bits. It is listed first (and the app opens on
-it) because it also fills gaps and its melodies range like the songs and, seeded with a song's first bar, end
-like them (§16; unseeded, no model yet does at 1,000 melodies: §18).
+one register (below), and its lead over `lstm_attn_lm_essen` as measured in
+docs/benchmarks_archive.md §16 (0.005) is within what that spares it (0.011): the two are even on bits. It
+is listed first (and the app opens on it) because it also fills gaps and its melodies range like the songs
+and, seeded with a song's first bar, end like them (§16; unseeded, no model yet does at 1,000 melodies:
+§18).
 
 `transformer_lm` is `make train`'s model (the fewest bits in ten CPU minutes); it and
 `transformer_lm_essen` fill gaps: the web app's and `src.sample`'s `mode=infill` (regenerate some bars of a
 melody, keep the rest) need one of them. Their songs are moved into one register
 (`data.normalize_octave=true`): the same test songs, each in the octave nearest the middle of the range,
-which spares a net at most 0.011 bits a step of octave choice (docs/benchmarks.md §16).
+which spares a net at most 0.011 bits a step of octave choice (docs/benchmarks_archive.md §16).
 """
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A new user's first minutes, measured (docs/benchmarks.md §9): clone, `make test`, the first melodies
+# A new user's first minutes, measured (docs/benchmarks_archive.md §9): clone, `make test`, the first melodies
 # from the best bundled model, and `make app` until its server answers. Prints one table.
 #   tools/fresh_clone.sh [SOURCE_REPO] [CLONE_DIR]     (defaults: this repository, a new temp folder)
 set -euo pipefail
