@@ -186,3 +186,24 @@ def test_auto_never_draws_a_meter_the_position_table_cannot_hold():
     assert {m.time_signature for m in meters} == {"3/4"}
     with pytest.raises(UserError, match=r"time_signature=4/1 has bars of 64 steps"):
         draw_meters(rows, 0.25, 1, "4/1", "auto", None, rng_seed=0, max_bar=48)
+
+
+def test_one_look_back_stops_at_a_song_boundary_only_where_the_net_was_trained_so():
+    """The recurrent nets and the Transformer read bars back through one function (bar_memory.looked_back);
+    the recurrent nets' look-back stops at the song's `/`, the Transformer's reads across it."""
+    from src.models.nets.bar_memory import looked_back, remember
+
+    V = 10
+    x = torch.tensor([[3, 4, 5, 6, BOUNDARY_ID, 7, 8, 9, 3]])  # a song ends at place 4, the next begins
+    places, bars = torch.arange(9)[None], torch.full((1, 9), 4)
+    memory = remember(None, x, places, 0)
+    across = looked_back(memory, places, bars, (1,), 0, V)[0, :, 0]
+    within = looked_back(memory, places, bars, (1,), 0, V, within_song=True)[0, :, 0]
+    # input t predicts step t + 1, one bar back is place t - 3
+    assert across.tolist() == [V, V, V, 3, 4, 5, 6, BOUNDARY_ID, 7]
+    assert within.tolist() == [V, V, V, 3, V, V, V, V, 7]
+    # the recurrent nets' inputs read it so, with the ids before a training window as their history
+    inputs = StepInputs(V, lookback=[1], max_bar=4)
+    context = torch.stack([torch.arange(9) % 4, bars[0], torch.zeros(9, dtype=torch.long)], -1)[None]
+    features, _, _ = inputs(x[:, 2:], context[:, 2:], inputs.start(x[:, :2]), torch.float32)
+    assert features[0, :, V:].argmax(-1).tolist() == within[2:].tolist()

@@ -51,10 +51,10 @@ class CausalModule(MelodyModule):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        wanted = self.net.inputs.history_length
+        wanted = self.net.history_length
         if self.encoding.history != wanted:  # the data must bring what the look-back reads
             raise UserError(f"the encoding brings {self.encoding.history} ids before each window; the "
-                            f"look-back model.net.lookback={list(self.net.inputs.lookback)} reads {wanted}")
+                            f"net's look-back (model.net.lookback, max_bar) reads {wanted}")
 
 
 class InfillingModule(CausalModule):

@@ -1,9 +1,9 @@
-"""What a Transformer's bar distances read: a memory of the inputs read so far, by position, and which
-keys lie whole bars before a query.
+"""What the look-back reads: a memory of the inputs read so far, by place.
 
-`bars_back` / `bars_ahead` (src/models/nets/transformer.py) look up, for each input, the symbol that many bars
-before (or after) the step it predicts, at the same place in the bar. They read it from this memory
-(position -> id, and the sequence index it was read at), not from a history travelling with the data, so
+Each net's look-back (src/models/nets/step_inputs.py) finds, for each input, the symbol that many bars
+before (or, filling a gap, after) the step it predicts, at the same place in the bar, and for the
+repeating flags the one that many bars from the input's own place. It reads it from this memory
+(place -> id, and the sequence index it was read at), not from a history travelling with the data, so
 any input order works: left to right, or fill-in-the-middle, where the part after a gap is read before
 the gap. A place not read yet, or read after the query, is "none".
 """
@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor
+
+from src.data.vocab import BOUNDARY_ID
 
 # (ids (B, N) at each position and the sequence index each arrived at (B, N)): what bars_back reads
 Memory = tuple[Tensor, Tensor] | None
@@ -39,11 +41,12 @@ def remember(memory: Memory, x: Tensor, positions: Tensor, seen: int) -> Memory:
 
 
 def looked_back(memory: Memory, positions: Tensor, bars: Tensor, distances: tuple[int, ...], seen: int,
-                none: int, ahead: int | tuple[int, ...] = 1) -> Tensor:
+                none: int, ahead: int | tuple[int, ...] = 1, within_song: bool = False) -> Tensor:
     """Ids (B, T, K) of the input each distance looks back to from each query's predicted step (the
     place `distance` bars before it; with `ahead=0`, from the query's own place), where that input was
     read no later than the query; else `none`. Several `ahead` values are read in one gather, side by
-    side: (B, T, len(ahead) x K)."""
+    side: (B, T, len(ahead) x K). `within_song`: also `none` where a `/` was read at or between that
+    place and the query's own (the recurrent nets were trained so; the Transformer reads across it)."""
     ids, arrived = memory
     B, T = positions.shape
     ahead = (ahead,) if isinstance(ahead, int) else ahead
@@ -54,4 +57,17 @@ def looked_back(memory: Memory, positions: Tensor, bars: Tensor, distances: tupl
     source = source.clamp(0, ids.shape[1] - 1).reshape(B, -1)  # (B, T*K)
     when = arrived.gather(1, source).reshape(B, T, -1)
     query = seen + torch.arange(T, device=positions.device)[None, :, None]  # (1, T, 1)
-    return torch.where(valid & (when <= query), ids.gather(1, source).reshape(B, T, -1), none)
+    valid &= when <= query
+    if within_song:  # the last `/` at or before each query's own place, against each source
+        places = torch.arange(ids.shape[1], device=ids.device)  # (M,)
+        opens = (ids == BOUNDARY_ID) & (arrived < UNSEEN)  # (B, M)
+        last = torch.where(opens, places, -1).cummax(dim=1).values  # (B, M)
+        last = last.gather(1, positions.long().clamp(0, ids.shape[1] - 1))[..., None]  # (B, T, 1)
+        valid &= last < source.reshape(B, T, -1)
+    return torch.where(valid, ids.gather(1, source).reshape(B, T, -1), none)
+
+
+def repeating(own: Tensor, x: Tensor, none: int) -> Tensor:
+    """(B, T, K) True where each input x (B, T) equals its own symbol that many bars away (`own`,
+    `looked_back` with ahead=0): is the song repeating that bar right now?"""
+    return (own == x.long()[..., None]) & (own != none)

@@ -11,14 +11,14 @@ from torch import Tensor, nn
 
 from src.models.nets.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.nets.lstm_attn import check_dropout, check_positive_int
-from src.models.nets.step_inputs import StepInputs
+from src.models.nets.step_inputs import Reading, StepInputs
 from src.models.nets.stepping import CausalNet
 
 # (LSTM (h, c), the last kernel_size - 1 LSTM outputs (B, k-1, H), attention key/value cache,
-#  the look-back's input history (B, 2 * max_bar) or None)
-LSTMAttentionState = tuple[tuple[Tensor, Tensor], Tensor, KVCache, Tensor | None]
-# (GRU state (layers, B, H), the look-back's input history or None)
-GRUState = tuple[Tensor, Tensor | None]
+#  the look-back's reading: the memory of the inputs and how many were read, or None)
+LSTMAttentionState = tuple[tuple[Tensor, Tensor], Tensor, KVCache, Reading | None]
+# (GRU state (layers, B, H), the look-back's reading or None)
+GRUState = tuple[Tensor, Reading | None]
 
 
 class LSTMAttentionLM(CausalNet):
@@ -69,15 +69,19 @@ class LSTMAttentionLM(CausalNet):
         self.head = nn.Linear(hidden_size, vocab_size)
         self.copy_gain = nn.Linear(hidden_size, len(self.inputs.lookback)) if copy else None
 
+    @property
+    def history_length(self) -> int:
+        return self.inputs.history_length
+
     def start_state(self, history: Tensor) -> LSTMAttentionState:
-        return None, None, None, history
+        return None, None, None, self.inputs.start(history)
 
     def step(
         self, x: Tensor, state: LSTMAttentionState | None = None, context: Tensor | None = None
     ) -> tuple[Tensor, LSTMAttentionState]:
         """Ids (B, T) following `state` (None: a fresh start) -> logits (B, T, V), the state after."""
-        recurrent, past, cache, history = state if state is not None else (None, None, None, None)
-        features, history, looked = self.inputs(x, context, history, self.head.weight.dtype)  # (B, T, F)
+        recurrent, past, cache, reading = state if state is not None else (None, None, None, None)
+        features, reading, looked = self.inputs(x, context, reading, self.head.weight.dtype)  # (B, T, F)
         h, recurrent = self.lstm(features, recurrent)
         B, T, H = h.shape
         if past is None:  # a fresh start: the conv sees zeros before the first position
@@ -92,7 +96,7 @@ class LSTMAttentionLM(CausalNet):
         c = self.drop(c)
         c = self.drop(self.norm(c + self.residual(c)))
         a, cache = self.attention.local_causal(c, self.attention_window, cache)  # (B, T, H)
-        return self._logits(c + self.drop(a), looked), (recurrent, past, cache, history)  # (B, T, V)
+        return self._logits(c + self.drop(a), looked), (recurrent, past, cache, reading)  # (B, T, V)
 
 
 class GRULM(CausalNet):
@@ -124,13 +128,17 @@ class GRULM(CausalNet):
         self.head = nn.Linear(hidden_size, vocab_size)
         self.copy_gain = nn.Linear(hidden_size, len(self.inputs.lookback)) if copy else None
 
+    @property
+    def history_length(self) -> int:
+        return self.inputs.history_length
+
     def start_state(self, history: Tensor) -> GRUState:
-        return None, history
+        return None, self.inputs.start(history)
 
     def step(self, x: Tensor, state: GRUState | None = None,
                 context: Tensor | None = None) -> tuple[Tensor, GRUState]:
         """Ids (B, T) after `state` (None: a fresh start) -> logits (B, T, V), the state after."""
-        recurrent, history = state if state is not None else (None, None)
-        features, history, looked = self.inputs(x, context, history, self.head.weight.dtype)  # (B, T, F)
+        recurrent, reading = state if state is not None else (None, None)
+        features, reading, looked = self.inputs(x, context, reading, self.head.weight.dtype)  # (B, T, F)
         h, recurrent = self.gru(features, recurrent)
-        return self._logits(self.drop(h), looked), (recurrent, history)  # (B, T, V)
+        return self._logits(self.drop(h), looked), (recurrent, reading)  # (B, T, V)

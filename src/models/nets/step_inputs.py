@@ -1,16 +1,17 @@
-"""What a causal net reads at each step: the symbol, and optionally where the step it predicts falls.
+"""What a net reads at each step besides its symbol, written once for the recurrent nets and the
+Transformer: where the step it predicts falls in its bar and the song's mode (`MeterInputs`), the symbols
+whole bars away (the look-back: src/models/nets/bar_memory.py), and the copy path's flags and gains.
 
 `context` (B, T, 4) integer: for each input step, the *predicted* step's position in its bar, its bar's
 length (0: unknown), its song's mode (0 major, 1 minor) and its bar's index in the song (0: the pickup), as
-the data module and the sampler give them (src/data/meter.py). With `lookback` (bar distances, e.g. [1, 2]
-as Magenta's lookback RNN reads them, or [1, 2, 4, 8] for folk phrases of two and four bars), the symbols
-that many bars before the predicted step, at the same bar position, are inputs too. They are read from the
-net's own input history (`history_length` ids before the current piece: the sampling state carries them, a
-training window brings them from the data), so transposition needs nothing more; one that lies before the
-song's opening `/` (or before the history) is read as "none". With `copy`, each input also says, per
-distance, whether its own symbol equals the one that many bars before it (is the song repeating that bar
-right now?), and the net adds a learned gain to the logit of each looked-back symbol: copying a bar needs no
-learned identity map from input one-hots to output logits (see `copy_logits`).
+the data module and the sampler give them (src/data/meter.py). A recurrent net sets these embeddings
+beside its symbol's one-hot (`StepInputs`), the Transformer adds them to its symbol's embedding. With a
+look-back (bar distances, e.g. [1, 2] as Magenta's lookback RNN reads them, or [1, 2, 4, 8] for folk
+phrases of two and four bars), the symbols that many bars before the predicted step, at the same bar
+position, are inputs too; with `copy`, each input also says, per distance, whether its own symbol equals
+the one that many bars from it (is the song repeating that bar right now?), and the net adds a learned
+gain to the logit of each looked-back symbol: copying a bar needs no learned identity map from input
+one-hots to output logits (see `copy_logits`).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.data.vocab import BOUNDARY_ID
 from src.errors import UserError
+from src.models.nets.bar_memory import Memory, looked_back, remember, repeating
 
 CONTEXT_WIDTH = 4  # position, bar length, mode, bar index
 MAX_LOOKBACK = 16  # bars
+# the look-back's reading of a recurrent net: the memory of its inputs and how many it has read
+Reading = tuple[Memory, int]
 
 
 def lookback_bars(value: object, key: str = "model.net.lookback") -> tuple[int, ...]:
@@ -54,28 +57,60 @@ def history_length(lookback: object, max_bar: int) -> int:
     return max(bars) * max_bar if bars else 0
 
 
-class StepInputs(nn.Module):
-    """Ids (B, T) and context (B, T, 4) -> input features (B, T, size)."""
+class MeterInputs(nn.Module):
+    """Context (B, T, 4) -> embeddings (B, T, dim) of the predicted step's bar position and bar length
+    (`meter`) and of the song's mode (`mode`)."""
+
+    def __init__(self, dim: int, meter: bool, mode: bool, max_bar: int) -> None:
+        super().__init__()
+        check_max_bar(max_bar)
+        for key, value in (("model.net.meter", meter), ("model.net.mode", mode)):
+            if not isinstance(value, bool):
+                raise UserError(f"{key}={value!r} is not accepted; accepted: true or false")
+        self.meter, self.mode, self.max_bar = meter, mode, max_bar
+        if meter:  # position 0..max_bar-1; bar length 0 (unknown)..max_bar
+            self.position = nn.Embedding(max_bar, dim)
+            self.bar_length = nn.Embedding(max_bar + 1, dim)
+        if mode:
+            self.song_mode = nn.Embedding(2, dim)
+
+    @property
+    def uses_context(self) -> bool:
+        return self.meter or self.mode
+
+    def embeddings(self, context: Tensor | None, shape: torch.Size) -> list[Tensor]:
+        """The embeddings (B, T, dim) of `context` (None: every field "unknown") for ids of `shape`:
+        position and bar length with `meter`, then mode with `mode`."""
+        if not (self.meter or self.mode):
+            return []
+        context = known_context(context, shape, self._device())
+        out = []
+        if self.meter:
+            position, bar, _ = bar_fields(context, self.max_bar)
+            out += [self.position(position), self.bar_length(bar)]
+        if self.mode:
+            out.append(self.song_mode(context[..., 2].clamp(0, 1)))
+        return out
+
+    def _device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+class StepInputs(MeterInputs):
+    """A recurrent net's inputs: ids (B, T) and context (B, T, 4) -> features (B, T, size), the one-hot
+    of each symbol beside its meter and mode embeddings (16 wide), the one-hots of the looked-back
+    symbols and the copy flags."""
 
     def __init__(self, vocab_size: int, meter: bool = False, mode: bool = False,
                  lookback: bool | list[int] = False, max_bar: int = 48, copy: bool = False,
                  dim: int = 16) -> None:
-        super().__init__()
-        check_max_bar(max_bar)
-        self.vocab_size, self.max_bar = vocab_size, max_bar
-        self.meter, self.mode, self.lookback = bool(meter), bool(mode), lookback_bars(lookback)
+        super().__init__(dim, bool(meter), bool(mode), max_bar)
+        self.vocab_size, self.lookback = vocab_size, lookback_bars(lookback)
         if not isinstance(copy, bool) or (copy and not self.lookback):
             raise UserError(f"model.net.copy={copy!r} is not accepted; accepted: false, or true with a "
                             "look-back (model.net.lookback=true or a list of bar distances)")
         self.copy = copy
-        self.size = vocab_size
-        if self.meter:  # position 0..max_bar-1; bar length 0 (unknown) ..max_bar
-            self.position = nn.Embedding(max_bar, dim)
-            self.bar_length = nn.Embedding(max_bar + 1, dim)
-            self.size += 2 * dim
-        if self.mode:
-            self.song_mode = nn.Embedding(2, dim)
-            self.size += dim
+        self.size = vocab_size + dim * (2 * self.meter + self.mode)
         self.size += len(self.lookback) * (vocab_size + 1)  # one-hot of each looked-back symbol, or "none"
         if self.copy:
             self.size += len(self.lookback)  # does the input equal its symbol that many bars back?
@@ -86,60 +121,55 @@ class StepInputs(nn.Module):
 
     @property
     def history_length(self) -> int:
-        """Input ids the look-back needs from before the current piece (its farthest, in longest bars)."""
+        """Input ids the look-back needs from before a training window (its farthest, in longest bars)."""
         return history_length(self.lookback, self.max_bar)
 
-    def forward(self, x: Tensor, context: Tensor | None, history: Tensor | None,
-                dtype: torch.dtype) -> tuple[Tensor, Tensor | None, Tensor | None]:
-        """Features (B, T, size) of ids x (B, T), the input history after x (B, H) (None: none kept), and
+    def start(self, history: Tensor) -> Reading:
+        """The look-back's reading of a fresh start that sees `history` (B, H) before the first input."""
+        B, H = history.shape
+        return remember(None, history, torch.arange(H, device=history.device).expand(B, H), 0), H
+
+    def forward(self, x: Tensor, context: Tensor | None, reading: Reading | None,
+                dtype: torch.dtype) -> tuple[Tensor, Reading | None, Tensor | None]:
+        """Features (B, T, size) of ids x (B, T), the look-back's reading after x (None: none kept), and
         with `copy` the ids (B, T, K) looked back to for each predicted step (V: none)."""
         features = [F.one_hot(x.long(), self.vocab_size).to(dtype)]
         if not self.uses_context:
             return features[0], None, None
-        if context is None:  # no meter known (e.g. a bare forward): every field "unknown"
-            context = x.new_zeros(*x.shape, CONTEXT_WIDTH)
-        context = context.long()
-        position, bar, _ = bar_fields(context, self.max_bar)
-        if self.meter:
-            features += [self.position(position).to(dtype), self.bar_length(bar).to(dtype)]
-        if self.mode:
-            features.append(self.song_mode(context[..., 2].clamp(0, 1)).to(dtype))
+        context = known_context(context, x.shape, x.device)
+        features += [e.to(dtype) for e in self.embeddings(context, x.shape)]
         looked = None
-        if self.lookback:
-            full, history = self._with_history(x, history)
-            # boundaries[:, k]: '/' among full[:, :k] (B, H+T+1), shared by every distance
-            boundaries = F.pad((full == BOUNDARY_ID).long().cumsum(dim=1), (1, 0))
-            looked = torch.stack([self._looked_back(full, boundaries, bar, bars_back)
-                                  for bars_back in self.lookback], dim=-1)  # (B, T, K)
+        if self.lookback:  # within the song: these nets were trained with the look-back stopping at `/`
+            memory, seen = reading if reading is not None else (None, 0)
+            B, T = x.shape
+            places = torch.arange(seen, seen + T, device=x.device).expand(B, T)
+            memory = remember(memory, x, places, seen)
+            K, bars = len(self.lookback), bar_fields(context, self.max_bar)[1]
+            found = looked_back(memory, places, bars, self.lookback, seen, self.vocab_size,
+                                (1, 0) if self.copy else (1,), within_song=True)  # (B, T, K or 2K)
+            looked = found[..., :K]
             features += list(F.one_hot(looked, self.vocab_size + 1).to(dtype).unbind(dim=-2))
             if self.copy:  # the input's own symbol bars_back bars earlier (its bar: the predicted step's)
-                source = torch.stack([self._looked_back(full, boundaries, bar, bars_back, ahead=0)
-                                      for bars_back in self.lookback], dim=-1)  # (B, T, K)
-                features.append((source == x.long()[..., None]).to(dtype))  # "none" (V) never matches
-        return torch.cat(features, dim=-1), history, looked if self.copy else None
+                features.append(repeating(found[..., K:], x, self.vocab_size).to(dtype))
+            reading = (memory, seen + T)
+        return torch.cat(features, dim=-1), reading, looked if self.copy else None
 
-    def _with_history(self, x: Tensor, history: Tensor | None) -> tuple[Tensor, Tensor]:
-        """(history + x (B, H + T), the last H ids); a fresh start's history is all `/`."""
-        if history is None:
-            history = torch.full((x.shape[0], self.history_length), BOUNDARY_ID, dtype=torch.long,
-                                 device=x.device)
-        full = torch.cat([history.long(), x.long()], dim=1)
-        return full, full[:, full.shape[1] - self.history_length:]
 
-    def _looked_back(self, full: Tensor, boundaries: Tensor, bar: Tensor, bars_back: int,
-                     ahead: int = 1) -> Tensor:
-        """Ids (B, T) of the symbol `bars_back` bars before each predicted step (V: none); with
-        `ahead=0`, before each input step instead."""
-        B, T = bar.shape
-        H = full.shape[1] - T
-        current = H + torch.arange(T, device=full.device)  # (T,) index in `full` of each input
-        source = current + ahead - bars_back * bar  # (B, T): that step, bars_back bars earlier
-        valid = (bar > 0) & (source >= 0)
-        source = torch.minimum(source.clamp(min=0), current)  # in range; invalid ones are masked below
-        # a '/' anywhere in [source, current] means the symbol is not of this song: "none"
-        crossed = boundaries.gather(1, current.expand(B, T) + 1) - boundaries.gather(1, source)
-        symbol = full.gather(1, source)
-        return torch.where(valid & (crossed == 0), symbol, self.vocab_size)  # V = none
+def known_context(context: Tensor | None, shape: torch.Size, device: torch.device) -> Tensor:
+    """`context` as int64 (B, T, 4); None (no meter known, e.g. a bare forward): every field unknown."""
+    if context is None:
+        return torch.zeros(*shape, CONTEXT_WIDTH, dtype=torch.long, device=device)
+    return context.long()
+
+
+def summed(embeddings: list[Tensor]) -> Tensor | float:
+    """The embeddings added up in order (the Transformer's inputs), or 0.0 when there are none."""
+    if not embeddings:
+        return 0.0
+    total = embeddings[0]
+    for embedding in embeddings[1:]:
+        total = total + embedding
+    return total
 
 
 def bar_fields(context: Tensor, max_bar: int) -> tuple[Tensor, Tensor, Tensor]:

@@ -39,6 +39,7 @@ class CausalNet(nn.Module):
     """Ids (B, T) -> logits (B, T, V), position t from ids <= t; `step` carries the state."""
 
     drops_finished_rows = False  # every row steps until all have ended: the caches keep their rows
+    history_length = 0  # ids before a training window that its look-back reads (a recurrent net's)
     head: nn.Linear
     copy_gain: nn.Linear | None  # with `copy`: a gain per look-back distance
 

@@ -31,60 +31,16 @@ from torch import Tensor, nn
 
 from src.errors import UserError
 from src.models.nets.attention import KVCache, MultiHeadSelfAttention, check_heads
-from src.models.nets.bar_memory import Memory, looked_back, remember
+from src.models.nets.bar_memory import Memory, looked_back, remember, repeating
 from src.models.nets.lstm_attn import check_dropout, check_positive_int
 from src.models.nets.register import RangeCost, next_range, song_range
-from src.models.nets.step_inputs import bar_fields, check_max_bar, lookback_bars
+from src.models.nets.step_inputs import MeterInputs, bar_fields, known_context, lookback_bars, summed
 from src.models.nets.stepping import CausalNet
 
 ROLES = ("left", "after", "fill")  # role ids 0, 1, 2
 # key/value caches, inputs seen, the look-back memory, and the song's (lowest, highest) pitch after a
 # left-to-right read (None otherwise): the range cost's O(B) update while sampling
 TransformerState = tuple[list[KVCache], int, Memory, tuple[Tensor, Tensor] | None]
-
-
-class MeterEmbedding(nn.Module):
-    """Context (B, T, 4) -> (B, T, d): the predicted step's bar position and bar length and the song's
-    mode, each an embedding, summed. What CausalModule asks of a net's inputs (`history_length`,
-    `uses_context`, `max_bar`) lives here too; a Transformer needs no look-back history."""
-
-    history_length = 0
-    lookback = ()
-
-    def __init__(self, d_model: int, meter: bool, mode: bool, max_bar: int) -> None:
-        super().__init__()
-        check_max_bar(max_bar)
-        for key, value in (("model.net.meter", meter), ("model.net.mode", mode)):
-            if not isinstance(value, bool):
-                raise UserError(f"{key}={value!r} is not accepted; accepted: true or false")
-        self.meter, self.mode, self.max_bar = meter, mode, max_bar
-        if meter:  # position 0..max_bar-1; bar length 0 (unknown)..max_bar
-            self.position = nn.Embedding(max_bar, d_model)
-            self.bar_length = nn.Embedding(max_bar + 1, d_model)
-        if mode:
-            self.song_mode = nn.Embedding(2, d_model)
-
-    @property
-    def uses_context(self) -> bool:
-        return self.meter or self.mode
-
-    def forward(self, context: Tensor | None, shape: torch.Size) -> Tensor | float:
-        """The summed embeddings (B, T, d), or 0.0 when the net reads no context."""
-        if not self.uses_context:
-            return 0.0
-        if context is None:  # no meter known: every field "unknown"
-            context = torch.zeros(*shape, 4, dtype=torch.long, device=self._device())
-        context = context.long()
-        out = 0.0
-        if self.meter:
-            position, bar, _ = bar_fields(context, self.max_bar)
-            out = self.position(position) + self.bar_length(bar)
-        if self.mode:
-            out = out + self.song_mode(context[..., 2].clamp(0, 1))
-        return out
-
-    def _device(self) -> torch.device:
-        return next(self.parameters()).device
 
 
 class Block(nn.Module):
@@ -151,7 +107,7 @@ class TransformerLM(CausalNet):
         self.vocab_size, self.attention_window = vocab_size, attention_window
         self.marker = vocab_size  # MARKER: an input id of the model's own (see the module docstring)
         self.symbols = nn.Embedding(vocab_size + 1, d_model)
-        self.inputs = MeterEmbedding(d_model, meter, mode, max_bar)
+        self.inputs = MeterInputs(d_model, meter, mode, max_bar)
         self.roles = nn.Embedding(len(ROLES), d_model)
         self.drop = nn.Dropout(dropout)
         # bar distances, those ahead negative: k bars back reads the step k bars before, -k the one after
@@ -199,7 +155,7 @@ class TransformerLM(CausalNet):
         caches, seen, memory, range_ = state if state is not None else fresh
         left_to_right = positions is None and (state is None or range_ is not None)  # so far and now
         B, T = x.shape
-        h = self.symbols(x.long()) + self.inputs(context, x.shape)  # (B, T, d)
+        h = self.symbols(x.long()) + summed(self.inputs.embeddings(context, x.shape))  # (B, T, d)
         if roles is not None:
             h = h + self.roles(roles.long())
         else:
@@ -211,15 +167,14 @@ class TransformerLM(CausalNet):
         if self.distances or self.range_cost is not None:
             memory = remember(memory, x, places, seen)
         if self.distances:
-            context = context if context is not None else x.new_zeros(B, T, 4)
-            bars = bar_fields(context.long(), self.inputs.max_bar)[1]  # (B, T): 0 = unknown
+            bars = bar_fields(known_context(context, x.shape, x.device), self.inputs.max_bar)[1]  # (B, T)
             # from the predicted step (K ids) and, for the repeating flags, from the input's own place
             ahead = (1, 0) if self.repeating is not None else (1,)
             looked = looked_back(memory, places, bars, self.distances, seen, self.vocab_size, ahead)
             looked, own = looked[..., :len(self.distances)], looked[..., len(self.distances):]  # (B, T, K)
             h = h + self.recalled(looked + self.table_starts).sum(dim=2)  # (B, T, d)
             if self.repeating is not None:  # the input's own symbol against its own, k bars away
-                flags = ((own == x.long()[..., None]) & (own != self.vocab_size)).long()  # (B, T, K)
+                flags = repeating(own, x, self.vocab_size).long()  # (B, T, K)
                 h = h + self.repeating(flags + 2 * torch.arange(len(self.distances), device=x.device)).sum(2)
         h = self.drop(h)
         new_caches = []
