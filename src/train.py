@@ -18,8 +18,9 @@ from omegaconf import DictConfig
 
 from src.atomic import atomic_path
 from src.checkpoint_io import AtomicCheckpointIO
+from src.checks import check
 from src.config import CONFIG_DIR, build, compose_config, to_plain
-from src.errors import USER_ERROR_EXIT, UserError
+from src.errors import UserError, exit_on_user_error
 from src.final_validation import ValidateAtEnd
 from src.models.checkpoint import read_checkpoint, resolve_checkpoint, upgrade_hparams
 from src.models.modules.kinds import module_kind
@@ -78,8 +79,7 @@ def check_init_from(source: object) -> None:
     """A missing, truncated or code-running `init_from` checkpoint: one line, before any work."""
     if source is None or source == "":
         return
-    if not isinstance(source, str):
-        raise UserError(f"init_from={source!r} is not accepted; accepted: null, a .ckpt file or a run folder")
+    check("init_from", source, isinstance(source, str), "null, a .ckpt file or a run folder")
     read_checkpoint(resolve_checkpoint(source))
 
 
@@ -125,11 +125,9 @@ def summary(run_dir: Path, best: str, metrics: dict[str, float]) -> str:
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="config")
 def _hydra_main(cfg: DictConfig) -> float | None:
-    try:
-        metrics = train(cfg)
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(USER_ERROR_EXIT) from None
+    # a mistake only training shows is one line and exit 2 too (the wrapper goes inside Hydra's: Hydra
+    # names the job after the file of the function it is given)
+    metrics = exit_on_user_error(train)(cfg)
     value = metrics.get(cfg.optimized_metric)
     return None if value is None or math.isnan(value) else value
 
@@ -150,30 +148,33 @@ def _resume_overrides(argv: list[str]) -> list[str]:
     return argv
 
 
+def check_run(argv: list[str]) -> None:
+    """Every setting of a single run (not a sweep) checked before Hydra makes its folder: UserError."""
+    if any(a in ("-m", "--multirun") or a.startswith("-") for a in argv):
+        return
+    overrides = [a for a in argv if not a.startswith("hydra.")]
+    cfg = compose_config("config", overrides)
+    with config_errors("model"):  # resolving may fail too: an interpolation to no key
+        kind, model = module_kind(cfg.model), to_plain(cfg.model)
+        kind.check_config(model, to_plain(cfg.optimizer), to_plain(cfg.scheduler))
+    with config_errors("data"):  # validates data.* without touching the corpus
+        datamodule = build(cfg.data, **kind.data_layout(model["net"]))
+    check_run_objects(overrides)
+    check_init_from(cfg.get("init_from"))
+    datamodule.check_splits()  # prepares the corpus cache (once) before the run folder exists
+    with config_errors("model"):  # the net's bar table against the songs' bars (warned in train)
+        optimizer, scheduler = to_plain(cfg.optimizer), to_plain(cfg.scheduler)
+        module = kind.from_config(model, encoding=datamodule.encoding, optimizer=optimizer,
+                                  scheduler=scheduler)
+    check_bar_table(getattr(module, "max_bar", None), datamodule.train_corpus())
+
+
+@exit_on_user_error
 def main() -> None:
-    """Check the overrides compose (one-line error, exit 2) before Hydra takes over."""
-    argv = sys.argv[1:]
-    try:
-        argv = _resume_overrides(argv)
-        if not any(a in ("-m", "--multirun") or a.startswith("-") for a in argv):
-            overrides = [a for a in argv if not a.startswith("hydra.")]
-            cfg = compose_config("config", overrides)
-            with config_errors("model"):  # resolving may fail too: an interpolation to no key
-                kind, model = module_kind(cfg.model), to_plain(cfg.model)
-                kind.check_config(model, to_plain(cfg.optimizer), to_plain(cfg.scheduler))
-            with config_errors("data"):  # validates data.* without touching the corpus
-                datamodule = build(cfg.data, **kind.data_layout(model["net"]))
-            check_run_objects(overrides)
-            check_init_from(cfg.get("init_from"))
-            datamodule.check_splits()  # prepares the corpus cache (once) before the run folder exists
-            with config_errors("model"):  # the net's bar table against the songs' bars (warned in train)
-                optimizer, scheduler = to_plain(cfg.optimizer), to_plain(cfg.scheduler)
-                module = kind.from_config(model, encoding=datamodule.encoding, optimizer=optimizer,
-                                          scheduler=scheduler)
-            check_bar_table(getattr(module, "max_bar", None), datamodule.train_corpus())
-    except UserError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(USER_ERROR_EXIT) from None
+    """Check the overrides (one-line error, exit 2, as every command: src/errors.py) before Hydra takes
+    over."""
+    argv = _resume_overrides(sys.argv[1:])
+    check_run(argv)
     sys.argv = [sys.argv[0], *argv]
     torch.set_float32_matmul_precision("high")
     _hydra_main()
