@@ -132,7 +132,8 @@ def test_vae_settings_are_checked_and_named():
     for key, value in (("hidden_size", 0), ("latent_size", -1)):
         with pytest.raises(UserError, match=f"model.net.{key}="):
             VAEModule.check_config({"net": {**NET, key: value}}, {"lr": 1e-3}, None)
-    with pytest.raises(UserError, match="model.colour is not a setting of VAEModule"):
+    with pytest.raises(UserError,
+                       match="model.colour='red' is not accepted; accepted: a setting of VAEModule"):
         VAEModule.check_config({"net": NET, "colour": "red"}, {"lr": 1e-3}, None)
     with pytest.raises(UserError, match="trains on data.windows=segments"):
         VAEModule(dict(NET), _encoding(windows="next"), {"lr": 1e-3})

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from src.checks import choice, integer, keys, number
 from src.data.record import EncodingRecord
 from src.data.vocab import IGNORE_ID, Vocabulary
 from src.errors import UserError
@@ -74,11 +75,8 @@ class MelodyModule(L.LightningModule):
     @classmethod
     def check_settings(cls, settings: Mapping) -> dict:
         """The module's own settings, defaults filled in, each checked (UserError)."""
-        unknown = [k for k in settings if k not in cls.SETTINGS]
-        if unknown:
-            accepted = ", ".join(["_target_", "name", "net", *cls.SETTINGS])
-            raise UserError(f"model.{unknown[0]} is not a setting of {cls.__name__}; accepted: {accepted}"
-                            " (the network's settings go under model.net)")
+        keys("model", settings, ["_target_", "name", "net", *cls.SETTINGS], owner=cls.__name__,
+             note="(the network's settings go under model.net)")
         return {key: settings.get(key, default) for key, default in cls.SETTINGS.items()}
 
     @property
@@ -217,19 +215,6 @@ def _plain(value: object, where: str) -> object:
     raise TypeError(f"{where}: {type(value).__name__} is not plain data (dict, list, str, number)")
 
 
-def _expect_keys(group: str, settings: Mapping, accepted: Sequence[str]) -> None:
-    unknown = [k for k in settings if k not in accepted]
-    if unknown:
-        raise UserError(
-            f"{group}.{unknown[0]} is not accepted here; accepted keys: {', '.join(accepted)}"
-        )
-
-
-def _expect_number(key: str, value: object, ok, accepted: str) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not ok(value):
-        raise UserError(f"{key}={value!r} is not accepted; accepted: {accepted}")
-
-
 # optimizer.name -> class; adamw decays the weights apart from the gradient (adam adds it as L2)
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 
@@ -237,30 +222,20 @@ OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
 def _optimizer_settings(optimizer: Mapping) -> tuple[str, float, float]:
     """(name, lr, weight_decay) from the `optimizer` settings, checked."""
     settings = {k: v for k, v in optimizer.items() if not k.startswith("_")}
-    _expect_keys("optimizer", settings, ("name", "lr", "weight_decay"))
-    name = settings.get("name", "adam")
-    if name not in OPTIMIZERS:
-        raise UserError(f"optimizer.name={name!r} is not accepted; accepted: {', '.join(OPTIMIZERS)}")
-    lr, weight_decay = settings.get("lr", 1e-3), settings.get("weight_decay", 0.0)
-    _expect_number("optimizer.lr", lr, lambda v: v > 0, "a number > 0")
-    _expect_number("optimizer.weight_decay", weight_decay, lambda v: v >= 0, "a number >= 0")
-    return name, float(lr), float(weight_decay)
+    keys("optimizer", settings, ("name", "lr", "weight_decay"))
+    return (choice("optimizer.name", settings.get("name", "adam"), OPTIMIZERS),
+            number("optimizer.lr", settings.get("lr", 1e-3), gt=0),
+            number("optimizer.weight_decay", settings.get("weight_decay", 0.0), ge=0))
 
 
 def _scheduler_settings(scheduler: Mapping | None) -> dict:
     """The `scheduler` settings, checked, with defaults filled in."""
     settings = dict(scheduler or {"name": "none"})
-    name = settings.setdefault("name", "none")
+    name = choice("scheduler.name", settings.setdefault("name", "none"), ("none", "cosine", "plateau"))
     if name in ("none", "cosine"):
-        _expect_keys("scheduler", settings, ("name",))
+        keys("scheduler", settings, ("name",), owner=f"scheduler.name={name}")
         return settings
-    if name == "plateau":
-        _expect_keys("scheduler", settings, ("name", "factor", "patience"))
-        factor, patience = settings.setdefault("factor", 0.5), settings.setdefault("patience", 2)
-        _expect_number("scheduler.factor", factor, lambda v: 0 < v < 1, "a number in (0, 1)")
-        if not isinstance(patience, int) or isinstance(patience, bool) or patience < 0:
-            raise UserError(
-                f"scheduler.patience={patience!r} is not accepted; accepted: an integer >= 0"
-            )
-        return settings
-    raise UserError(f"scheduler.name={name!r} is not accepted; accepted: none, cosine, plateau")
+    keys("scheduler", settings, ("name", "factor", "patience"), owner=f"scheduler.name={name}")
+    number("scheduler.factor", settings.setdefault("factor", 0.5), gt=0, lt=1)
+    integer("scheduler.patience", settings.setdefault("patience", 2), 0)
+    return settings

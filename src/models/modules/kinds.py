@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 from torch import Tensor
 
+from src.checks import choice, number
 from src.errors import UserError
 from src.models.modules.base import MelodyModule
 from src.models.modules.fill_order import mix_in_infilling
@@ -73,10 +74,8 @@ class InfillingModule(CausalModule):
     @classmethod
     def check_settings(cls, settings: Mapping) -> dict:
         checked = super().check_settings(settings)
-        share = checked["infill_share"]
-        if not isinstance(share, int | float) or isinstance(share, bool) or not 0 <= share < 1:
-            raise UserError(f"model.infill_share={share!r} is not accepted; accepted: a number in [0, 1) "
-                            "(the share of training windows in fill-in-the-middle order)")
+        number("model.infill_share", checked["infill_share"], ge=0, lt=1,
+               note="(the share of training windows in fill-in-the-middle order)")
         return checked
 
     @property
@@ -101,6 +100,4 @@ MODULES: dict[str, type[MelodyModule]] = {
 def module_kind(model: Mapping) -> type[MelodyModule]:
     """The module class `model._target_` names (UserError unless it is one of MODULES)."""
     target = model.get("_target_") if isinstance(model, Mapping) else None
-    if target not in MODULES:
-        raise UserError(f"model._target_={target!r} is not a model kind; accepted: {', '.join(MODULES)}")
-    return MODULES[target]
+    return MODULES[choice("model._target_", target, MODULES)]

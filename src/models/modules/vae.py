@@ -7,16 +7,11 @@ from collections.abc import Mapping
 from torch import Tensor
 from torchmetrics import MetricCollection
 
+from src.checks import integer, number
 from src.errors import UserError
 from src.models.modules.base import MelodyModule
 from src.models.modules.metrics import MelodyMetrics
 from src.models.nets.vae import ramp, vae_loss
-
-_CHECKS = {
-    "beta": (lambda v: v >= 0, "a number >= 0"),
-    "free_bits": (lambda v: v >= 0, "a number >= 0 (nats per latent dimension)"),
-    "anneal_steps": (lambda v: isinstance(v, int) and v >= 0, "an integer >= 0 (optimizer steps)"),
-}
 
 
 class VAEModule(MelodyModule):
@@ -53,10 +48,9 @@ class VAEModule(MelodyModule):
     @classmethod
     def check_settings(cls, settings: Mapping) -> dict:
         settings = super().check_settings(settings)
-        for key, (ok, accepted) in _CHECKS.items():
-            value = settings[key]
-            if not isinstance(value, int | float) or isinstance(value, bool) or not ok(value):
-                raise UserError(f"model.{key}={value!r} is not accepted; accepted: {accepted}")
+        number("model.beta", settings["beta"], ge=0)
+        number("model.free_bits", settings["free_bits"], ge=0, note="(nats per latent dimension)")
+        integer("model.anneal_steps", settings["anneal_steps"], 0, note="(optimizer steps)")
         return settings
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
