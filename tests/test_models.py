@@ -92,7 +92,8 @@ def test_heads_error_names_both_settings():
 def test_build_net_allows_only_listed_targets():
     with pytest.raises(UserError, match="accepted: src.models.nets.lstm_attn.LSTMAttention"):
         build_net({**NET, "_target_": "os.system"}, V)
-    with pytest.raises(UserError, match="model.net.width is not a setting"):
+    with pytest.raises(UserError,
+                       match="model.net.width=3 is not accepted; accepted: a setting of LSTMAttention"):
         build_net({**NET, "width": 3}, V)
     assert all(target == f"{cls.__module__}.{cls.__qualname__}" for target, cls in NETS.items())
 

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from torch import nn
 
-from src.errors import UserError
+from src.checks import check, choice, keys
 from src.models.nets.gru import GRUNet
 from src.models.nets.lm import GRULM, LSTMAttentionLM
 from src.models.nets.lstm_attn import LSTMAttention
@@ -29,23 +29,14 @@ NETS: dict[str, type[nn.Module]] = {
     "src.models.nets.vae.MelodyVAE": MelodyVAE,
 }
 
+
 def build_net(config: Mapping, vocab_size: int) -> nn.Module:
     """Build the network `config` names by `_target_` from its other settings, with `vocab_size` added."""
-    if not isinstance(config, Mapping):
-        raise UserError(f"model.net={config!r} is not accepted; accepted: the network's settings with "
-                        "its _target_, e.g. model.net._target_=src.models.nets.gru.GRUNet")
-    target = config.get("_target_")
-    cls = NETS.get(target) if isinstance(target, str) else None
-    if cls is None:
-        raise UserError(
-            f"model.net._target_={target!r} is not an accepted network; accepted: {', '.join(NETS)}"
-        )
+    check("model.net", config, isinstance(config, Mapping), "the network's settings with its _target_, "
+          "e.g. model.net._target_=src.models.nets.gru.GRUNet")
+    cls = NETS[choice("model.net._target_", config.get("_target_"), NETS)]
     settings = {k: v for k, v in config.items() if k != "_target_"}
-    accepted = [p for p in inspect.signature(cls).parameters if p != "vocab_size"]
-    unknown = [k for k in settings if k not in accepted]
-    if unknown:
-        raise UserError(
-            f"model.net.{unknown[0]} is not a setting of {cls.__name__}; "
-            f"accepted: {', '.join(accepted)}"
-        )
+    # its constructor's parameters are its settings
+    keys("model.net", settings, [p for p in inspect.signature(cls).parameters if p != "vocab_size"],
+         owner=cls.__name__)
     return cls(vocab_size=vocab_size, **settings)

@@ -7,6 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from src.checks import check, is_integer
 from src.errors import UserError
 
 # Keys and values of the last `window` positions, a causal attention step's whole view: a ring
@@ -147,9 +148,6 @@ class Rotary(nn.Module):
 
 def check_heads(embed_dim: int, heads: int, width: str = "2 * model.net.hidden_size") -> None:
     """Raise UserError unless `heads` divides `embed_dim` (the attention width, named by `width`)."""
-    if not isinstance(heads, int) or heads <= 0 or embed_dim % heads:
-        divisors = [d for d in range(1, embed_dim + 1) if embed_dim % d == 0]
-        raise UserError(
-            f"model.net.heads={heads!r} must divide {width} = {embed_dim}; "
-            f"accepted: one of {divisors}"
-        )
+    divisors = [d for d in range(1, embed_dim + 1) if embed_dim % d == 0]
+    check("model.net.heads", heads, is_integer(heads) and heads in divisors,
+          f"a divisor of {width} = {embed_dim}: {', '.join(map(str, divisors))}")

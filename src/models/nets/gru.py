@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.models.nets.lstm_attn import check_dropout, check_positive_int
+from src.checks import integer, number
 from src.models.nets.stepping import WindowNet
 
 
@@ -16,10 +16,10 @@ class GRUNet(WindowNet):
         self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2
     ) -> None:
         super().__init__()
-        check_positive_int("vocab_size", vocab_size)
-        check_positive_int("model.net.hidden_size", hidden_size)
-        check_positive_int("model.net.num_layers", num_layers)
-        check_dropout(dropout)
+        integer("vocab_size", vocab_size, 1)
+        integer("model.net.hidden_size", hidden_size, 1)
+        integer("model.net.num_layers", num_layers, 1)
+        number("model.net.dropout", dropout, ge=0, lt=1)
         self.vocab_size = vocab_size
         self.gru = nn.GRU(
             vocab_size,

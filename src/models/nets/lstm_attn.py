@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.errors import UserError
+from src.checks import integer, number
 from src.models.nets.attention import MultiHeadSelfAttention, check_heads
 from src.models.nets.stepping import WindowNet
 
@@ -25,11 +25,11 @@ class LSTMAttention(WindowNet):
         dropout: float = 0.2,
     ) -> None:
         super().__init__()
-        check_positive_int("vocab_size", vocab_size)
-        check_positive_int("model.net.hidden_size", hidden_size)
-        check_positive_int("model.net.num_layers", num_layers)
-        check_positive_int("model.net.heads", heads)
-        check_dropout(dropout)
+        integer("vocab_size", vocab_size, 1)
+        integer("model.net.hidden_size", hidden_size, 1)
+        integer("model.net.num_layers", num_layers, 1)
+        integer("model.net.heads", heads, 1)
+        number("model.net.dropout", dropout, ge=0, lt=1)
         check_heads(2 * hidden_size, heads)
         width = 2 * hidden_size  # both LSTM directions side by side
         self.vocab_size = vocab_size
@@ -60,12 +60,10 @@ class LSTMAttention(WindowNet):
 
 
 def check_positive_int(key: str, value: object) -> None:
-    """Raise UserError unless `value` is an integer >= 1."""
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise UserError(f"{key}={value!r} is not accepted; accepted: an integer >= 1")
+    """`integer(key, value, 1)` (src/checks.py), under the name the causal nets still call."""
+    integer(key, value, 1)
 
 
 def check_dropout(value: object, key: str = "model.net.dropout") -> None:
-    """Raise UserError unless `value` is a probability in [0, 1)."""
-    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 1:
-        raise UserError(f"{key}={value!r} is not accepted; accepted: a number in [0, 1)")
+    """`number(key, value, ge=0, lt=1)` (src/checks.py), under the name the causal nets still call."""
+    number(key, value, ge=0, lt=1)

@@ -7,8 +7,7 @@ import math
 import torch
 from torch import Tensor
 
-from src.errors import UserError
-from src.models.nets.lstm_attn import check_positive_int
+from src.checks import integer, number
 from src.models.nets.stepping import WindowNet
 
 MAX_ORDER = 10
@@ -30,16 +29,11 @@ class NGramNet(WindowNet):
 
     def __init__(self, vocab_size: int, order: int = 5, discount: float = 0.75) -> None:
         super().__init__()
-        check_positive_int("vocab_size", vocab_size)
-        check_positive_int("model.net.order", order)
+        integer("vocab_size", vocab_size, 1)
         limit = min(MAX_ORDER, int(63 / math.log2(vocab_size))) if vocab_size > 1 else MAX_ORDER
-        if order > limit:
-            raise UserError(
-                f"model.net.order={order!r} is not accepted for {vocab_size} symbols; accepted: an integer "
-                f"in [1, {limit}] (n-gram codes must fit in int64)"
-            )
-        if not isinstance(discount, int | float) or isinstance(discount, bool) or not 0 < discount < 1:
-            raise UserError(f"model.net.discount={discount!r} is not accepted; accepted: a number in (0, 1)")
+        integer("model.net.order", order, 1, limit,
+                note=f"for {vocab_size} symbols (n-gram codes must fit in int64)")
+        number("model.net.discount", discount, gt=0, lt=1)
         self.vocab_size, self.order, self.discount = vocab_size, order, float(discount)
         for k in range(1, order + 1):
             for name in TABLES:  # sizes are known only after `fit`; loading resizes them

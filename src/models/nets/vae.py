@@ -9,9 +9,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from src.checks import integer, number
 from src.data.vocab import BOUNDARY_ID, HOLD_ID
 from src.models.generation.sampling import PLAIN, Sampling, Span, draw
-from src.models.nets.lstm_attn import check_dropout, check_positive_int
 
 
 class MelodyVAE(nn.Module):
@@ -27,11 +27,11 @@ class MelodyVAE(nn.Module):
         dropout: float = 0.1,
     ) -> None:
         super().__init__()
-        check_positive_int("vocab_size", vocab_size)
+        integer("vocab_size", vocab_size, 1)
         for key, value in (("segment_length", segment_length), ("hidden_size", hidden_size),
                            ("latent_size", latent_size), ("num_layers", num_layers)):
-            check_positive_int(f"model.net.{key}", value)
-        check_dropout(dropout)
+            integer(f"model.net.{key}", value, 1)
+        number("model.net.dropout", dropout, ge=0, lt=1)
         self.vocab_size, self.segment_length = vocab_size, segment_length
         self.hidden_size, self.latent_size, self.num_layers = hidden_size, latent_size, num_layers
         between = dropout if num_layers > 1 else 0.0  # nn.LSTM applies dropout between layers only
