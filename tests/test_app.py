@@ -215,7 +215,7 @@ def test_same_rng_seed_same_melody_and_key_moves_it(dirs, monkeypatch):
     ({"seed": "60 " * 5000}, "seed: 15000 characters is too long"),
     ({"steps": 5000}, "steps=5000 is not accepted; accepted: an integer 1..1000 in the web app"),
     ({"steps": 0}, "steps=0 is not accepted"),
-    ({"key": "H"}, "key='H' is not a key; accepted: a tonic A-G"),
+    ({"key": "H"}, "key='H' is not accepted; accepted: a tonic A-G"),
     ({"steps": 1000, "count_continue": 3}, "steps x num_samples = 3000 is too much for one request"),
     ({"top_p": 1.5}, "top_p=1.5 is not accepted; accepted: a number in (0, 1]"),
     ({"end_floor": 1.0}, "end_floor=1.0 is not accepted; accepted: a number in [0, 1) (0 = off)"),

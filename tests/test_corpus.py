@@ -138,7 +138,7 @@ def test_prepare_missing_folder_is_one_line_exit_2(tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["data.bogus=1"], "data.bogus"),
     (["data.step=abc"], "data.step"),
-    (["data.min_pitch=90"], "pitch range"),
+    (["data.min_pitch=90"], "data.min_pitch=90 is not accepted; accepted: an integer 0..84"),
     (["data.corpus={empty}"], "holds no"),
 ])
 def test_prepare_bad_input_is_one_line_exit_2(args, message, tmp_path, capsys):

@@ -143,7 +143,8 @@ def test_song_order_shuffles_only_the_causal_training_stream(erk5_dir, tmp_path)
     assert sorted(train.tolist()) == sorted(train_shuffled.tolist())
     for split in ("val", "test"):  # scored song by song, in the corpus's order either way
         assert torch.equal(plain.datasets[split].starts, shuffled.datasets[split].starts)
-    with pytest.raises(UserError, match="data.song_order='random' is invalid: accepted corpus, shuffled"):
+    with pytest.raises(UserError,
+                       match="data.song_order='random' is not accepted; accepted: corpus, shuffled"):
         MelodyDataModule(corpus=str(erk5_dir), cache_dir=str(tmp_path), song_order="random")
 
 
@@ -157,5 +158,5 @@ def test_window_start_song_opens_every_training_window_at_a_song(erk5_dir, tmp_p
     for split in ("val", "test"):  # scored song by song either way
         assert torch.equal(aligned.datasets[split].starts, make_datamodule(erk5_dir, tmp_path, **kwargs)
                            .datasets[split].starts)
-    with pytest.raises(UserError, match="data.window_start='bar' is invalid: accepted anywhere, song"):
+    with pytest.raises(UserError, match="data.window_start='bar' is not accepted; accepted: anywhere, song"):
         MelodyDataModule(corpus=str(erk5_dir), cache_dir=str(tmp_path), window_start="bar")

@@ -52,10 +52,10 @@ def test_data_step_is_read_as_an_exact_fraction():
 
 
 @pytest.mark.parametrize(("value", "message"), [
-    ("1/0", "data.step='1/0' is invalid: accepted a number or a fraction of a quarter note"),
-    ("sixteenth", "data.step='sixteenth' is invalid"),
+    ("1/0", "data.step='1/0' is not accepted; accepted: a number or a fraction of a quarter note"),
+    ("sixteenth", "data.step='sixteenth' is not accepted"),
     ("1/100", "whose fraction has a denominator <= 64"),
-    (0, "accepted a length of 0 < step <= 4 quarter notes"),
+    (0, "accepted: a length of 0 < step <= 4 quarter notes"),
 ])
 def test_a_bad_grid_is_one_clear_error(value, message):
     with pytest.raises(UserError, match=message.replace("(", r"\(").replace("?", r"\?")):
@@ -120,8 +120,10 @@ def test_a_grid_that_does_not_hold_an_eighth_note_is_refused_naming_the_accepted
     with pytest.raises(UserError) as refused:
         EncodingRecord.from_data_config({"step": step})
     message = str(refused.value)
-    assert message.startswith(f"data.step={Fraction(step)} is not accepted: its grid does not hold an eighth")
-    assert "accepted: 1/q of a quarter note with q even, up to 64, e.g. 1/2 (8ths), 1/4 (16ths)" in message
+    assert message.startswith(f"data.step={str(Fraction(step))!r} is not accepted; accepted: 1/q of a "
+                              "quarter note with q even, up to 64, e.g. 1/2 (8ths), 1/4 (16ths)")
+    assert message.endswith(": a grid that holds an eighth note (else bars of 3/8 and bar lines on an "
+                            "eighth fall between steps)")
 
 
 def test_every_accepted_grid_holds_every_bar_of_x_2_x_4_and_x_8():

@@ -16,6 +16,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
+from src.checks import check, choice, integer
 from src.data.augment import transpose
 from src.data.corpus import SPLITS, Corpus, corpus_files, load_or_build
 from src.data.record import EncodingRecord
@@ -128,12 +129,10 @@ class MelodyDataModule(L.LightningDataModule):
         super().__init__()
         for key, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
                                     ("segment_stride", segment_stride, 1)):
-            if int(value) < minimum:
-                raise UserError(f"data.{key}={value} is invalid: accepted integers >= {minimum}")
+            integer(f"data.{key}", value, minimum)
         if extra_train is not None:  # checked now, before any work
-            if not isinstance(extra_train, str):
-                raise UserError(
-                    f"data.extra_train={extra_train!r} is invalid: accepted null, a corpus name or folder")
+            check("data.extra_train", extra_train, isinstance(extra_train, str),
+                  "null, a corpus name or folder")
             corpus_files(extra_train, "data.extra_train")
         # the windows (and a VAE's segment length) are the model kind's: src.train passes them
         layout = {"windows": windows, "segment_length": segment_length if windows == "segments" else None,
@@ -143,13 +142,8 @@ class MelodyDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers = int(batch_size), int(num_workers)
         self.segment_stride = int(segment_stride)
         self.augment = _check_augment(transpose_augment)
-        if song_order not in SONG_ORDERS:
-            raise UserError(f"data.song_order={song_order!r} is invalid: accepted {', '.join(SONG_ORDERS)}")
-        self.song_order = song_order
-        if window_start not in WINDOW_STARTS:
-            raise UserError(f"data.window_start={window_start!r} is invalid: accepted "
-                            f"{', '.join(WINDOW_STARTS)}")
-        self.window_start = window_start
+        self.song_order = choice("data.song_order", song_order, SONG_ORDERS)
+        self.window_start = choice("data.window_start", window_start, WINDOW_STARTS)
         self.corpus: Corpus | None = None
         self._train_corpus: Corpus | None = None  # with extra_train's songs
         self.datasets: dict[str, Dataset] = {}
@@ -275,8 +269,6 @@ def _check_augment(value) -> tuple[int, int] | None:
         low, high = (int(v) for v in value)
     except (TypeError, ValueError):
         low, high = 1, 0
-    if not low <= 0 <= high:
-        raise UserError(
-            f"data.transpose_augment={value} is invalid: accepted null or [low, high] "
-            "semitones with low <= 0 <= high, e.g. [-5, 6]")
+    check("data.transpose_augment", value, low <= 0 <= high,
+          "null or [low, high] semitones with low <= 0 <= high, e.g. [-5, 6]")
     return low, high

@@ -8,7 +8,7 @@ import re
 
 import numpy as np
 
-from src.errors import UserError
+from src.checks import check
 
 KEY_NAMES = "C C# D Eb E F F# G Ab A Bb B".split()  # tonic pitch class -> name in songs.json
 MODES = ("major", "minor")  # the order of encoding.key_profiles()
@@ -87,9 +87,8 @@ def centre_octaves(pitches: list[int], min_pitch: int, max_pitch: int) -> int | 
 def parse_key(text: str) -> tuple[int, str]:
     """`E`, `Bb`, `f#m`, `Am`, `c` (lowercase alone = minor, as in music21) -> (tonic pc, mode)."""
     match = _KEY.match(text.strip())
-    if not match:
-        raise UserError(f"key={text!r} is not a key; accepted: a tonic A-G with # or b and an "
-                        "optional m for minor, e.g. E, Bb, f#m, Am")
+    check("key", text, match is not None,
+          "a tonic A-G with # or b and an optional m for minor, e.g. E, Bb, f#m, Am")
     letter, accidental, mode = match.groups()
     tonic = (_PITCH_CLASS[letter.upper()] + {"#": 1, "b": -1, "": 0}[accidental]) % 12
     minor = mode in ("m", "min", "minor") or (mode is None and letter.islower())

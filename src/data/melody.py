@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
+from src.checks import check
 from src.data.vocab import tidy_rests
-from src.errors import UserError
 
 CHOICES = ("auto", "first", "highest", "strict", "track:N")
 OFF_GRID = ("skip", "snap")  # data.off_grid: a note off the grid skips its song, or moves to the nearest step
@@ -43,20 +43,18 @@ class Sounding:
 
 def check_melody(value: object) -> str:
     """`data.melody`, checked: auto, first, highest, strict or track:N (N >= 1)."""
-    if isinstance(value, str) and (value in CHOICES[:4] or re.fullmatch(r"track:[1-9][0-9]*", value)):
-        return value
-    raise UserError(f"data.melody={value!r} is not accepted; accepted: auto (a part named like a melody, "
-                    "else the first with notes), first, highest (the highest part), strict (one line only), "
-                    "or track:N (the N-th part with notes, from 1)")
+    return check("data.melody", value, isinstance(value, str) and bool(
+        value in CHOICES[:4] or re.fullmatch(r"track:[1-9][0-9]*", value)),
+        "auto (a part named like a melody, else the first with notes), first, highest (the highest part), "
+        "strict (one line only), or track:N (the N-th part with notes, from 1)")
 
 
 def check_off_grid(value: object) -> str:
     """`data.off_grid`, checked: skip or snap."""
-    if value in OFF_GRID:
-        return value
-    raise UserError(f"data.off_grid={value!r} is not accepted; accepted: skip (a song with a note off the "
-                    "grid is left out, counted as off_grid) or snap (each onset and end moves to the nearest "
-                    "step; notes left with no length are dropped; both counted)")
+    return check("data.off_grid", value, value in OFF_GRID,
+                 "skip (a song with a note off the grid is left out, counted as off_grid) or snap (each "
+                 "onset and end moves to the nearest step; notes left with no length are dropped; both "
+                 "counted)")
 
 
 def choose_part(names: list[str], parts: list[list[Sounding]], choice: str) -> tuple[int, str]:

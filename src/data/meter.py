@@ -14,6 +14,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from src.checks import check, integer, number
 from src.errors import UserError
 
 MAX_GRID_DENOMINATOR = 64  # a grid step is a fraction of a quarter note with at most this denominator
@@ -40,9 +41,8 @@ def parse_time_signature(text: object, setting: str = "time_signature") -> tuple
     """`3/4` -> (3, 4): a numerator 1..32 over a power-of-two denominator 1..64 (UserError otherwise)."""
     match = _TIME_SIGNATURE.match(str(text))
     numerator, denominator = (int(g) for g in match.groups()) if match else (0, 0)
-    if not (1 <= numerator <= 32 and denominator in (1, 2, 4, 8, 16, 32, 64)):
-        raise UserError(f"{setting}={text!r} is not accepted; accepted: N/D with N 1..32 and D a power "
-                        "of two 1..64, e.g. 4/4, 3/4, 6/8")
+    check(setting, text, 1 <= numerator <= 32 and denominator in (1, 2, 4, 8, 16, 32, 64),
+          "N/D with N 1..32 and D a power of two 1..64, e.g. 4/4, 3/4, 6/8")
     return numerator, denominator
 
 
@@ -122,17 +122,11 @@ def planned_positions(bar_length: int, pickup_steps: int, count: int) -> np.ndar
 
 def check_pickup(pickup_steps: object, bar_length: int, setting: str = "pickup") -> int:
     """A pickup is 0 (a downbeat start) up to one step less than the bar (UserError otherwise)."""
-    if (isinstance(pickup_steps, bool) or not isinstance(pickup_steps, int)
-            or not 0 <= pickup_steps < bar_length):
-        raise UserError(f"{setting}={pickup_steps!r} is not accepted; accepted: an integer "
-                        f"0..{bar_length - 1} (steps before the first downbeat, shorter than the bar of "
-                        f"{bar_length} steps)")
-    return pickup_steps
+    return integer(setting, pickup_steps, 0, bar_length - 1, note="(steps before the first downbeat, "
+                   f"shorter than the bar of {bar_length} steps)")
 
 
 def check_qpm(qpm: object) -> float:
     """The tempo written files take, checked: a number in (0, 1000] (with the meter, what a written score
     states besides its notes)."""
-    if isinstance(qpm, bool) or not isinstance(qpm, int | float) or not 0 < qpm <= 1000:
-        raise UserError(f"qpm={qpm!r} is not accepted; accepted: a number in (0, 1000]")
-    return float(qpm)
+    return number("qpm", qpm, gt=0, le=1000)

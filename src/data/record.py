@@ -13,6 +13,7 @@ from dataclasses import dataclass, fields, replace
 from fractions import Fraction
 from functools import cached_property
 
+from src.checks import boolean, check, choice, integer, number, refuse
 from src.data.melody import check_melody, check_off_grid
 from src.data.meter import MAX_GRID_DENOMINATOR, grid_of
 from src.data.vocab import Vocabulary
@@ -55,27 +56,26 @@ class EncodingRecord:
     longest_bar: int = 0
 
     def __post_init__(self) -> None:
-        if not 0 < self.step <= 4 or abs(float(grid_of(self.step)) - self.step) > 1e-12:
-            raise UserError(f"data.step={self.step} is invalid: accepted a length of 0 < step <= 4 "
-                            f"quarter notes whose fraction has a denominator <= {MAX_GRID_DENOMINATOR}, "
-                            "e.g. 0.25 (16ths) or 1/12 (16ths and eighth-note triplets)")
-        if (Fraction(1, 2) / grid_of(self.step)).denominator != 1:
-            raise UserError(f"data.step={grid_of(self.step)} is not accepted: its grid does not hold an "
-                            "eighth note, so bars of 3/8 and bar lines on an eighth fall between steps; "
-                            f"accepted: {STEPS}")
-        if not (0 <= self.val_fraction < 1 and 0 <= self.test_fraction < 1
-                and self.val_fraction + self.test_fraction < 1):
-            raise UserError("data.val_fraction and data.test_fraction must be in [0, 1) and sum below 1")
-        if self.sequence_length < 1:
-            raise UserError(f"data.sequence_length={self.sequence_length} is invalid: accepted integers >= 1")
-        if self.windows not in WINDOWS:
-            raise UserError(f"data.windows={self.windows!r} is invalid: accepted {', '.join(WINDOWS)}")
-        if self.windows == "segments" and (self.segment_length is None or self.segment_length < 1):
-            raise UserError(f"segment_length={self.segment_length} is invalid: accepted integers >= 1")
+        exact = abs(float(grid_of(self.step)) - self.step) <= 1e-12  # the float of a fraction
+        check("data.step", self.step, 0 < self.step <= 4 and exact,
+              f"a length of 0 < step <= 4 quarter notes whose fraction has a denominator <= "
+              f"{MAX_GRID_DENOMINATOR}, e.g. 0.25 (16ths) or 1/12 (16ths and eighth-note triplets)")
+        grid = grid_of(self.step)
+        check("data.step", str(grid), (Fraction(1, 2) / grid).denominator == 1,
+              f"{STEPS}: a grid that holds an eighth note (else bars of 3/8 and bar lines on an eighth fall "
+              "between steps)")
+        number("data.val_fraction", self.val_fraction, ge=0, lt=1)
+        number("data.test_fraction", self.test_fraction, ge=0, lt=1)
+        check("data.test_fraction", self.test_fraction, self.val_fraction + self.test_fraction < 1,
+              f"a number below 1 - data.val_fraction (data.val_fraction={self.val_fraction}: the two sum "
+              "below 1)")
+        integer("data.sequence_length", self.sequence_length, 1)
+        choice("data.windows", self.windows, WINDOWS)
+        if self.windows == "segments":
+            integer("segment_length", self.segment_length, 1)
         check_melody(self.melody)
         check_off_grid(self.off_grid)
-        if self.history < 0:
-            raise UserError(f"history={self.history} is invalid: accepted integers >= 0")
+        integer("history", self.history, 0)
         self.vocab  # noqa: B018 (validates the pitch range, once)
 
     @cached_property
@@ -155,10 +155,8 @@ class EncodingRecord:
             value = data[key]
             if key == "step" and isinstance(value, str):  # a fraction such as 1/12, read exactly
                 value = step_from_text(value)
-            if kind is not str and (isinstance(value, str) or value is None) or (
-                    kind is bool and not isinstance(value, bool)):
-                raise UserError(f"data.{key}={value!r} is invalid: accepted a {kind.__name__}")
-            values[key] = kind(value)
+            checked = {bool: boolean, int: integer, float: number}.get(kind)
+            values[key] = checked(f"data.{key}", value) if checked else str(value)
         extra = data.get("extra_train")
         return cls(**values, extra_train=extra, **layout)
 
@@ -168,5 +166,5 @@ def step_from_text(text: str) -> float:
     try:
         return float(Fraction(text.strip()))
     except (ValueError, ZeroDivisionError):
-        raise UserError(f"data.step={text!r} is invalid: accepted a number or a fraction of a quarter note, "
-                        "e.g. 0.25 or 1/12") from None
+        pass
+    refuse("data.step", text, "a number or a fraction of a quarter note, e.g. 0.25 or 1/12")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from src.checks import integer
 from src.errors import UserError
 
 BOUNDARY, HOLD, REST = "/", "_", "r"
@@ -23,11 +24,9 @@ class Vocabulary:
     symbols: tuple[str, ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if not 0 <= self.min_pitch <= self.max_pitch <= 127:
-            raise UserError(
-                f"pitch range {self.min_pitch}..{self.max_pitch} is invalid: "
-                "need 0 <= min_pitch <= max_pitch <= 127"
-            )
+        integer("data.max_pitch", self.max_pitch, 0, 127)
+        integer("data.min_pitch", self.min_pitch, 0, self.max_pitch,
+                note=f"(up to data.max_pitch={self.max_pitch})")
         pitches = tuple(str(p) for p in range(self.min_pitch, self.max_pitch + 1))
         object.__setattr__(self, "symbols", (BOUNDARY, HOLD, REST, *pitches))
 
