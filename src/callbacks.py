@@ -11,6 +11,7 @@ import torch
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.trainer.states import TrainerFn
 
+from src.checks import check, integer, is_integer
 from src.data.meter import check_qpm
 from src.data.score_writer import write_midi
 from src.data.vocab import HOLD, REST
@@ -37,12 +38,9 @@ class SampleExport(L.Callback):
         temperature: float | None = None,
         qpm: float = 120,
     ) -> None:
-        if isinstance(every_n_epochs, bool) or not isinstance(every_n_epochs, int) or every_n_epochs < 1:
-            raise UserError(f"callbacks.sample_export.every_n_epochs={every_n_epochs!r} is not accepted; "
-                            "accepted: an integer >= 1")
-        if not isinstance(seed, str | int) or isinstance(seed, bool):
-            raise UserError(f"callbacks.sample_export.seed={seed!r} is not accepted; accepted: a melody "
-                            "string like '60 _ 62 _'")
+        integer("callbacks.sample_export.every_n_epochs", every_n_epochs, 1)
+        check("callbacks.sample_export.seed", seed, isinstance(seed, str) or is_integer(seed),
+              "a melody string like '60 _ 62 _'")
         try:
             check_qpm(qpm)
             # str(): a one-pitch seed given on the command line (seed=60) arrives as an int

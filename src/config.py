@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import re
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 
 import yaml
@@ -18,6 +17,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
+from src.checks import refuse
 from src.errors import UserError
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "conf"
@@ -125,15 +125,6 @@ def literal_settings(argv: list[str], name: str, text_keys: tuple[str, ...],
     return settings
 
 
-def check_values(settings: dict, checks: list[tuple[str, Callable[[object], bool], str, type]]) -> None:
-    """Each (name, ok, accepted, int or float) check of `settings`; the first failure raises UserError."""
-    for name, ok, accepted, kind in checks:
-        value = settings[name]
-        is_kind = isinstance(value, int) if kind is int else isinstance(value, int | float)
-        if isinstance(value, bool) or not is_kind or not ok(value):
-            raise UserError(f"{name}={value!r} is not accepted; accepted: {accepted}")
-
-
 def check_writable(out_dir: Path, setting: str = "out_dir") -> None:
     """Fail before any work when `out_dir` cannot be made and written: its missing folders are made and
     a file written in it, then all of that removed (permission bits alone miss /proc, read-only mounts)."""
@@ -166,7 +157,8 @@ def _scalar(name: str, value: str):
     try:
         return yaml.safe_load(value) if value.strip() else None
     except yaml.YAMLError:
-        raise UserError(f"{name}={value!r} is not a value") from None
+        pass
+    refuse(name, value, "a YAML value: a number, true, false, null, text or a list like [a, b]")
 
 
 def parse_device(text: str, setting: str = "device"):
@@ -177,12 +169,12 @@ def parse_device(text: str, setting: str = "device"):
     here = available_devices()
     try:
         device = torch.device(text)
-    except RuntimeError:
-        raise UserError(f"{setting}={text!r} is not a device; accepted: {', '.join(here)}") from None
-    name = (f"cuda:{device.index or 0}" if device.type == "cuda"
-            else device.type if device.index in (None, 0) else str(device))  # cpu:0 is cpu
+        name = (f"cuda:{device.index or 0}" if device.type == "cuda"
+                else device.type if device.index in (None, 0) else str(device))  # cpu:0 is cpu
+    except RuntimeError:  # not a device's name
+        name = None
     if name not in here:
-        raise UserError(f"{setting}={text} is not available here; accepted: {', '.join(here)}")
+        refuse(setting, text, f"a device of this machine: {', '.join(here)}")
     return device
 
 

@@ -25,7 +25,8 @@ import numpy as np
 import torch
 import yaml
 
-from src.config import check_values, check_writable, compose_config, literal_settings, parse_device
+from src.checks import choice, integer
+from src.config import check_writable, compose_config, literal_settings, parse_device
 from src.data.datamodule import MelodyDataModule, split_array
 from src.data.meter import beat_steps
 from src.data.record import CACHE_FIELDS
@@ -53,14 +54,10 @@ RUN_FILES = (".hydra/config.yaml", "hparams.yaml", "metrics.json")  # what a tra
 def check_settings(settings: dict) -> GenerationRequest:
     """Range checks; each failure names the setting and what is accepted. Returns the request of the
     unseeded set (the generation settings are checked by the request itself)."""
-    check_values(settings, [
-        ("seed_length", lambda v: v >= 1, "an integer >= 1", int),
-        ("window", lambda v: v >= 1, "an integer >= 1", int),
-        ("batch_size", lambda v: v >= 1, "an integer >= 1", int),
-    ])
-    if settings["split"] not in SPLITS:
-        raise UserError(f"split={settings['split']!r} is not accepted; accepted: {', '.join(SPLITS)} (the "
-                        "held-out songs to compare with; val chooses settings without looking at test)")
+    for name in ("seed_length", "window", "batch_size"):
+        integer(name, settings[name], 1)
+    choice("split", settings["split"], SPLITS,
+           note="(the held-out songs to compare with; val chooses settings without looking at test)")
     if bool(settings["ckpt"]) == bool(settings["runs"]):
         raise UserError("give one of ckpt= (a .ckpt file or run folder: a report) or runs= (a sweep "
                         "folder or run folders separated by commas: a leaderboard)")

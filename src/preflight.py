@@ -23,6 +23,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from src.checks import check, integer, is_integer, is_number
 from src.config import build, one_line, run_config
 from src.data.corpus import Corpus
 from src.errors import UserError
@@ -89,16 +90,14 @@ def check_bar_table(max_bar: int | None, corpus: Corpus) -> str | None:
 def _check_numbers(cfg: DictConfig) -> None:
     """Values Lightning takes without checking and divides by or loops on later."""
     seed = cfg.get("seed")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise UserError(f"seed={seed!r} is not accepted; accepted: an integer (or null)")
+    check("seed", seed, seed is None or is_integer(seed), "an integer (or null)")
     every = cfg.trainer.get("check_val_every_n_epoch")
-    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
-        raise UserError(f"trainer.check_val_every_n_epoch={every!r} is not accepted; accepted: an integer "
-                        ">= 1, or null (validate by val_check_interval steps across epochs)")
+    if every is not None:
+        integer("trainer.check_val_every_n_epoch", every, 1,
+                note=", or null (validate by val_check_interval steps across epochs)")
     interval = cfg.trainer.get("val_check_interval")
-    if isinstance(interval, int | float) and not isinstance(interval, bool) and interval <= 0:
-        raise UserError(f"trainer.val_check_interval={interval!r} is not accepted; accepted: a fraction "
-                        "of an epoch in (0, 1], a number of steps >= 1, or null (once per epoch)")
+    check("trainer.val_check_interval", interval, not is_number(interval) or interval > 0,
+          "a fraction of an epoch in (0, 1], a number of steps >= 1, or null (once per epoch)")
 
 
 def _check_types(where: str, node) -> None:
@@ -116,8 +115,7 @@ def _check_types(where: str, node) -> None:
             continue
         value = node[key]
         value = OmegaConf.to_container(value) if isinstance(value, DictConfig | ListConfig) else value
-        if _matches(value, hints[key]) is False:
-            raise UserError(f"{where}.{key}={value!r} is not accepted; accepted: {_describe(hints[key])}")
+        check(f"{where}.{key}", value, _matches(value, hints[key]) is not False, _describe(hints[key]))
 
 
 def _matches(value, hint) -> bool | None:
@@ -156,9 +154,8 @@ def _describe(hint) -> str:
 def _check_monitor(where: str, monitor) -> None:
     """A monitored metric must be one the module can log: `train/...`, `val/...` (the names are checked
     against the logged ones when first used)."""
-    if monitor is not None and not (isinstance(monitor, str) and MONITOR.match(monitor)):
-        raise UserError(f"{where}={monitor!r} is not a logged metric; accepted: a metric name such as "
-                        "val/loss or val/bits (train/..., val/...), or null")
+    check(where, monitor, monitor is None or isinstance(monitor, str) and bool(MONITOR.match(monitor)),
+          "a logged metric's name such as val/loss or val/bits (train/..., val/...), or null")
 
 
 def fit_config_error(err: BaseException) -> str | None:

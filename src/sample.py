@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from src.atomic import atomic_dir, atomic_path
+from src.checks import check
 from src.config import check_writable, literal_settings, parse_device
 from src.data.meter import check_qpm
 from src.data.score_writer import write_midi, write_musicxml
@@ -37,11 +38,10 @@ def parse_args(argv: list[str]) -> dict:
 def check_name(name: object) -> str:
     """`name` is the stem of the files written into out_dir: no folders, nothing hidden."""
     text = str(name)
-    if (not text.strip() or text.startswith(".") or any(c in text for c in "/\\")
-            or not text.isprintable()):
-        raise UserError(f"name={text!r} is not accepted; accepted: a file name stem such as melody or "
-                        "reel-in-G (no '/' or '\\', not empty, not starting with '.')")
-    return text
+    return check("name", text, text.strip() != "" and not text.startswith(".") and text.isprintable()
+                 and not any(c in text for c in "/\\"),
+                 "a file name stem such as melody or reel-in-G (no '/' or '\\', not empty, not starting "
+                 "with '.')")
 
 
 def output_settings(settings: dict) -> None:

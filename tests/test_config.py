@@ -64,8 +64,10 @@ def test_a_device_this_machine_lacks_is_refused_naming_those_it_has():
     for name in unavailable_devices():
         with pytest.raises(UserError) as refused:
             parse_device(name)
-        assert str(refused.value) == f"device={name} is not available here; accepted: {here}"
-    with pytest.raises(UserError, match=rf"^device='gpu0' is not a device; accepted: {here}$"):
+        assert str(refused.value) == (
+            f"device={name!r} is not accepted; accepted: a device of this machine: {here}")
+    with pytest.raises(UserError,
+                       match=rf"^device='gpu0' is not accepted; accepted: a device of this machine: {here}$"):
         parse_device("gpu0")
 
 

@@ -254,7 +254,8 @@ def test_an_unwritable_out_dir_or_a_missing_device_is_refused_before_any_work(tr
             f"error: out_dir={out} cannot be written (")
     for device in unavailable_devices():
         assert refusal(capsys, f"ckpt={trained_run}", f"out_dir={tmp_path / 'out'}", f"device={device}") == (
-            f"error: device={device} is not available here; accepted: {', '.join(available_devices())}")
+            f"error: device={device!r} is not accepted; accepted: a device of this machine: "
+            f"{', '.join(available_devices())}")
     assert not (tmp_path / "out").exists()
 
 

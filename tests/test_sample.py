@@ -202,7 +202,8 @@ def test_a_device_this_machine_lacks_is_refused_before_the_checkpoint_is_read(tr
             sample(trained_run, tmp_path / "out", f"device={device}")
         err = capsys.readouterr().err.strip().splitlines()
         assert exit_info.value.code == 2 and err == [
-            f"error: device={device} is not available here; accepted: {', '.join(available_devices())}"]
+            f"error: device={device!r} is not accepted; accepted: a device of this machine: "
+            f"{', '.join(available_devices())}"]
     assert not (tmp_path / "out").exists()
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from src.app.media import Rendered, render
+from src.checks import integer
 from src.data.meter import check_qpm
 from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint, upgrade_hparams
@@ -177,12 +178,8 @@ def check_request(settings: Mapping, module) -> GenerationRequest:
             size = f"{count} symbols" if count is not None else f"{len(text)} characters"
             raise UserError(f"{name}: {size} is too long; accepted: at most {MAX_SEED_SYMBOLS} symbols "
                             "in the web app")
-    limits = (("steps", MAX_APP_STEPS), ("num_samples", MAX_MELODIES))
-    for name, most in limits:
-        value = settings[name]
-        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= most:
-            raise UserError(f"{name}={value!r} is not accepted; accepted: an integer 1..{most} "
-                            "in the web app")
+    integer("steps", settings["steps"], 1, MAX_APP_STEPS, note="in the web app")
+    integer("num_samples", settings["num_samples"], 1, MAX_MELODIES, note="in the web app")
     total = module.longest_melody(settings["steps"]) * settings["num_samples"]  # a VAE melody: one segment
     if total > MAX_TOTAL_STEPS:
         raise UserError(f"steps x num_samples = {total} is too much for one request; accepted: at most "

@@ -21,8 +21,9 @@ from pathlib import Path
 from src.atomic import atomic_path
 from src.bench import report
 from src.bench.process import measure
-from src.config import check_values, literal_settings
-from src.errors import UserError, exit_on_user_error
+from src.checks import boolean, check, integer, number
+from src.config import literal_settings
+from src.errors import exit_on_user_error
 
 LISTS = (
     "prepare_corpora",
@@ -46,22 +47,14 @@ def settings_from(argv: list[str]) -> dict:
     for key in ("markdown", "json"):  # text keys: `markdown=null` on the command line arrives as text
         if settings[key] in ("null", "None", ""):
             settings[key] = None
-    if not isinstance(settings["quick"], bool):
-        raise UserError(f"quick={settings['quick']!r} is not accepted; accepted: true, false")
+    boolean("quick", settings["quick"])
     for key in LISTS:
-        if not isinstance(settings[key], list):
-            raise UserError(f"{key}={settings[key]!r} is not accepted; accepted: a list like [a, b]")
-    check_values(
-        settings,
-        [
-            ("train_steps", lambda v: v >= 1, "an integer >= 1", int),
-            ("sample_steps", lambda v: v >= 1, "an integer >= 1", int),
-            ("seed_style_steps", lambda v: v >= 0, "an integer >= 0", int),
-            ("uncached_steps", lambda v: v >= 0, "an integer >= 0", int),
-            ("ttq_budget_s", lambda v: v > 0, "a number > 0", float),
-            ("ttq_every_s", lambda v: v > 0, "a number > 0", float),
-        ],
-    )
+        check(key, settings[key], isinstance(settings[key], list), "a list like [a, b]")
+    for key, least in (("train_steps", 1), ("sample_steps", 1), ("seed_style_steps", 0),
+                       ("uncached_steps", 0)):
+        integer(key, settings[key], least)
+    for key in ("ttq_budget_s", "ttq_every_s"):
+        number(key, settings[key], gt=0)
     return settings
 
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from src.checks import check, is_integer
 from src.data.meter import MAX_BAR_INDEX, MODES, bar_steps, check_pickup
 from src.errors import UserError
 
@@ -92,9 +93,8 @@ def check_meter_settings(time_signature: object, pickup: object) -> tuple[str, i
     signature = str(time_signature).strip()
     if signature != AUTO:
         bar_steps(signature, 1 / 64)  # the form; whether it fits the model's grid is checked on drawing
-    if pickup != AUTO and (isinstance(pickup, bool) or not isinstance(pickup, int) or pickup < 0):
-        raise UserError(f"pickup={pickup!r} is not accepted; accepted: auto, or an integer >= 0 "
-                        "(steps before the first downbeat, shorter than the bar)")
+    check("pickup", pickup, pickup == AUTO or is_integer(pickup) and pickup >= 0,
+          "auto, or an integer >= 0 (steps before the first downbeat, shorter than the bar)")
     return signature, pickup
 
 

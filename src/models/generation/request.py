@@ -3,11 +3,11 @@ what comes back."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 
-from src.config import check_values, generation_defaults
+from src.checks import choice, integer, number, refuse
+from src.config import generation_defaults
 from src.data.keys import parse_key
 from src.errors import UserError
 from src.models.generation.meters import Meter, check_meter_settings
@@ -94,17 +94,15 @@ class Generation:
 
 def _check_numbers(request: GenerationRequest) -> None:
     """Each number's range; the first failure names the setting and what is accepted."""
-    check_values(vars(request), [
-        ("steps", lambda v: 1 <= v <= MAX_STEPS, f"an integer 1..{MAX_STEPS}", int),
-        ("min_steps", lambda v: 0 <= v, "an integer >= 0", int),
-        ("num_samples", lambda v: 1 <= v <= MAX_SAMPLES, f"an integer 1..{MAX_SAMPLES}", int),
-        ("top_k", lambda v: v >= 0, "an integer >= 0 (0 = off)", int),
-        ("rng_seed", lambda v: 0 <= v < 2**63, "an integer 0 .. 2**63 - 1", int),
-        ("temperature", lambda v: v > 0 and math.isfinite(v), "a number > 0", float),
-        ("top_p", lambda v: 0 < v <= 1, "a number in (0, 1]", float),
-        ("end_floor", lambda v: 0 <= v < 1, "a number in [0, 1) (0 = off)", float),
-        ("max_span", lambda v: v >= 0, "an integer >= 0, semitones (0 = off)", int),
-    ])
+    integer("steps", request.steps, 1, MAX_STEPS)
+    integer("min_steps", request.min_steps, 0)
+    integer("num_samples", request.num_samples, 1, MAX_SAMPLES)
+    integer("top_k", request.top_k, 0, note="(0 = off)")
+    integer("rng_seed", request.rng_seed, 0, 2**63 - 1)
+    number("temperature", request.temperature, gt=0)
+    number("top_p", request.top_p, gt=0, le=1)
+    number("end_floor", request.end_floor, ge=0, lt=1, note="(0 = off)")
+    integer("max_span", request.max_span, 0, note=", semitones (0 = off)")
 
 
 def _check_range(name: str, value: object) -> tuple[int, int]:
@@ -120,15 +118,14 @@ def _check_range(name: str, value: object) -> tuple[int, int]:
     if first is None or first < 0 or empty:
         what = ("seed steps, 0-based, B excluded: 0 <= A < B, e.g. span=16:32" if name == "span" else
                 "bars, 1 = the first full bar, 0 = a pickup, both included: 0 <= A <= B, e.g. bars=5:8")
-        raise UserError(f"{name}={value!r} is not accepted; accepted: {name}=A:B with {what}")
+        refuse(name, value, f"{name}=A:B with {what}")
     return first, last
 
 
 def _check_mode(request: GenerationRequest) -> None:
     """The mode, and the seeds it needs or refuses."""
     mode, seed2 = request.mode, request.seed2
-    if mode not in MODES:
-        raise UserError(f"mode={mode!r} is not accepted; accepted: {', '.join(MODES)}")
+    choice("mode", mode, MODES)
     has_seed = any(text.strip() for text in request.seeds)
     if mode == "infill":
         if not has_seed:
