@@ -23,6 +23,7 @@ import torch
 import yaml
 
 from src.atomic import atomic_path
+from src.checks import check, choice
 from src.config import check_writable, literal_settings
 from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import (
@@ -128,11 +129,9 @@ def main(argv: list[str] | None = None) -> dict:
     settings = literal_settings(
         sys.argv[1:] if argv is None else argv, "bundle", ("runs_dir", "out_dir", "cache_dir"))
     names = settings["names"] if settings["names"] is not None else list(BUNDLE)
-    unknown = [n for n in names if n not in BUNDLE] if isinstance(names, list) else [names]
-    if unknown:
-        raise UserError(
-            f"names={unknown[0]!r} is not a bundled model; accepted: a list of {', '.join(BUNDLE)}"
-        )
+    check("names", names, isinstance(names, list), f"null or a list of {', '.join(BUNDLE)}")
+    for name in names:
+        choice("names", name, BUNDLE, note="(a list of them)")
     out_dir, runs_dir = Path(settings["out_dir"]), Path(settings["runs_dir"])
     check_writable(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

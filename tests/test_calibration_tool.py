@@ -48,4 +48,4 @@ def test_the_tool_prints_its_three_tables_and_refuses_a_bad_split(transformer_ru
     with pytest.raises(SystemExit) as stop:
         calibration.main()
     assert stop.value.code == 2
-    assert "--split=train --span=20 is not accepted" in capsys.readouterr().err
+    assert "--split='train' is not accepted; accepted: test, val" in capsys.readouterr().err

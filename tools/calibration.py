@@ -22,6 +22,7 @@ import math
 
 import torch
 
+from src.checks import choice, integer
 from src.errors import UserError, exit_on_user_error
 from src.evaluate import SPLITS, evaluation_steps
 from src.models.checkpoint import load_module, resolve_checkpoint
@@ -73,9 +74,8 @@ def main() -> None:
     parser.add_argument("--melodies", type=int, default=1000, help="its own unseeded melodies (table 3)")
     parser.add_argument("--span", type=int, default=20, help="semitones (table 3)")
     args = parser.parse_args()
-    if args.split not in SPLITS or args.span < 1:
-        raise UserError(f"--split={args.split} --span={args.span} is not accepted; accepted: --split "
-                        f"{' or '.join(SPLITS)}, --span an integer >= 1")
+    choice("--split", args.split, SPLITS)
+    integer("--span", args.span, 1)
     # checked before any work; no max_span or end_floor: the melodies go wherever the net takes them
     request = GenerationRequest(num_samples=args.melodies, steps=evaluation_steps(), max_span=0, end_floor=0)
     path = resolve_checkpoint(args.ckpt)

@@ -33,6 +33,7 @@ from src.atomic import atomic_path
 from src.bench.quality import ngram_bits
 from src.bench.suite import machine
 from src.bench.train_speed import experiment_parts
+from src.checks import choice
 from src.config import CONFIG_DIR, check_writable, compose_config, one_line, parse_device
 from src.data.vocab import IGNORE_ID
 from src.errors import UserError, exit_on_user_error
@@ -185,9 +186,8 @@ def measure_throughput(exp: Experiment, modes: list[str], batches: list[int], st
 
 def check_args(args) -> torch.device:
     """Refuse unknown experiments, modes, unusable devices and non-positive numbers (UserError)."""
-    if set(args.modes) - set(MODES):
-        raise UserError(f"--modes {sorted(set(args.modes) - set(MODES))[0]!r} is not a mode; accepted: "
-                        + ", ".join(MODES))
+    for mode in args.modes:
+        choice("--modes", mode, MODES)
     known = {p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml")}
     for name in args.experiments:  # composed with --set now, so a bad override fails before any work
         if name not in known or module_kind(compose_config(

@@ -19,6 +19,7 @@ import math
 
 import torch
 
+from src.checks import integer
 from src.data.sequences import stream_array
 from src.data.vocab import HOLD_ID
 from src.errors import UserError, exit_on_user_error
@@ -78,8 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--songs", type=int, default=300, help="songs scored per split (corpus order)")
     args = parser.parse_args(argv)
     for name in ("opening", "songs"):
-        if getattr(args, name) < 1:
-            raise UserError(f"--{name}={getattr(args, name)} is not accepted; accepted: an integer >= 1")
+        integer(f"--{name}", getattr(args, name), 1)
     result = compare(args.ckpt, args.opening, args.songs)
     print(json.dumps(result, indent=1))
     return result

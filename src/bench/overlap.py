@@ -19,6 +19,7 @@ import json
 import numpy as np
 import torch
 
+from src.checks import integer
 from src.errors import UserError, exit_on_user_error
 from src.eval.memorization import TrainingPhrases
 from src.evaluate import build_datamodule, heldout_metrics, run_config, run_folder
@@ -76,8 +77,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("ckpt", nargs="+")
     parser.add_argument("--window", type=int, default=64, help="steps of a shared phrase (64 = 4 bars)")
     args = parser.parse_args(argv)
-    if args.window < 1:
-        raise UserError(f"--window={args.window} is not accepted; accepted: an integer >= 1")
+    integer("--window", args.window, 1)
     result = compare(args.ckpt, args.window)
     print(json.dumps(result, indent=1))
     return result

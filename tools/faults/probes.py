@@ -9,7 +9,7 @@ import time
 
 import lightning as L
 
-from src.errors import UserError
+from src.checks import choice
 
 
 class Probe(L.Callback):
@@ -56,8 +56,7 @@ class RaiseAt(L.Callback):
     """
 
     def __init__(self, epoch: int = 1, batch: int = 3, where: str = "train") -> None:
-        if where not in ("train", "validation", "epoch_end"):
-            raise UserError(f"callbacks.fault.where={where!r}; accepted: train, validation, epoch_end")
+        choice("callbacks.fault.where", where, ("train", "validation", "epoch_end"))
         self.epoch, self.batch, self.where = epoch, batch, where
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
