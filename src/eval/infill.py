@@ -1,8 +1,8 @@
 """Infilling scored on held-out songs: bits of a gap given both of its sides against given the left only.
 
 Each test song of at least `MIN_STEPS` steps has its middle third ([N // 3, 2N // 3)) cut out; a model
-that fills gaps (src/models/infill.py) scores the cut steps once in fill-in-the-middle order (having read
-everything after the gap too) and once left to right, each step in its song's true context.
+that fills gaps (src/models/generation/infill.py) scores the cut steps once in fill-in-the-middle order
+(having read everything after the gap too) and once left to right, each step in its song's true context.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Every net that continues a melody answers `step(ids, state, context, positions, roles) -> (logits,
 state)`: ids (B, T) after `state` (None: a fresh start) -> logits (B, T, V) (a window net: (B, 1, V), the
 symbol after its window) and the state after them. A causal net's state is what it carries (recurrent
-state, key/value caches, look-back history); a window net's is its rolling window, cropped as nanoGPT
+state, key/value caches, the look-back memory); a window net's is its rolling window, cropped as nanoGPT
 crops its context. Left to right, the inputs after the prompt are the drawn symbols at the next places;
 filling a gap (src/models/generation/infill.py) is the same loop with the prompt in fill-in-the-middle
 order and the drawn symbols placed in the gap (`Placement`).

@@ -2,24 +2,23 @@
 every position, stepped as every causal net is (`step(ids, state, context) -> (logits, state)`:
 src/models/nets/stepping.py), its state a key/value cache per block.
 
-Each input is its symbol's embedding plus, as the recurrent nets read them, embeddings of where the step
-it predicts falls in its bar and of the song's mode, and with `bars_back` of the symbols that many bars
-before that step at the same place in the bar (Magenta's look-back); with `bars_ahead`, that many bars
-after it. Those are read by position from a memory of the inputs read so far (src/models/nets/bar_memory.py:
-position -> id, and when it was read), not from a history in the data, so they work in any input order:
-one not read yet is "none".
-Left to right, nothing ahead has been read; filling a gap, the part after it has (src/models/infill.py),
-so the gap's steps see the bars that follow them as directly as the bars before. `copy` is the recurrent
-nets' copy path:
-a learned gain on their logits, and per distance an input flag saying whether the input's own symbol
-equals the one that many bars from it (is the song repeating that bar right now?). `register` adds to
-each pitch's logit a learned cost for widening the song's range so far (src/models/nets/register.py).
+Each input is its symbol's embedding plus the same per-step inputs the recurrent nets read, through the
+same code (src/models/nets/step_inputs.py): embeddings of where the step it predicts falls in its bar
+and of the song's mode, and with `bars_back` the symbols that many bars before that step at the same
+place in the bar (Magenta's look-back); with `bars_ahead`, that many bars after it. Those are read by
+place from a memory of the inputs read so far (src/models/nets/bar_memory.py), so they work in any
+input order: one not read yet is "none". Left to right, nothing ahead has been read; filling a gap, the
+part after it has (src/models/modules/fill_order.py), so the gap's steps see the bars that follow them
+as directly as the bars before. `copy` is the recurrent nets' copy path: a learned gain on their logits,
+and per distance an input flag saying whether the input's own symbol equals the one that many bars from
+it (is the song repeating that bar right now?). `register` adds to each pitch's logit a learned cost for
+widening the song's range so far (src/models/nets/register.py).
 
-Two more inputs serve infilling (src/models/infill.py): `positions`, the steps the rotary embeddings
-turn each input by and the look-back counts in (by default its place in the sequence), and `roles`, an
-embedding saying whether an input is read left to right (0), belongs to the part after a gap (1) or
-fills the gap (2). `MARKER` (= the vocabulary size) is an input id of the model's own: it stands where
-the gap's last step would be and is never predicted.
+Two more inputs serve infilling: `positions`, the steps the rotary embeddings turn each input by and
+the look-back counts in (by default its place in the sequence), and `roles`, an embedding saying
+whether an input is read left to right (0), belongs to the part after a gap (1) or fills the gap (2).
+`MARKER` (= the vocabulary size) is an input id of the model's own: it stands where the gap's last step
+would be and is never predicted.
 """
 
 from __future__ import annotations
@@ -143,7 +142,7 @@ class TransformerLM(CausalNet):
                 nn.init.normal_(layer.weight, std=0.02 / math.sqrt(2 * num_layers))
 
     def start_state(self, history: Tensor) -> None:
-        return None  # no look-back history: a fresh start
+        return None  # its look-back reads only what it has read: a fresh start
 
     def step(self, x: Tensor, state: TransformerState | None = None, context: Tensor | None = None,
                 positions: Tensor | None = None,
