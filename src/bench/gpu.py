@@ -33,10 +33,10 @@ from src.atomic import atomic_path
 from src.bench.quality import ngram_bits
 from src.bench.suite import machine
 from src.bench.train_speed import experiment_parts
-from src.checks import choice
+from src.checks import check, choice, integer, number
 from src.config import CONFIG_DIR, check_writable, compose_config, one_line, parse_device
 from src.data.vocab import IGNORE_ID
-from src.errors import UserError, exit_on_user_error
+from src.errors import exit_on_user_error
 from src.eval.ngram_control import ORDER as NGRAM_ORDER  # the order the evaluation's control uses
 from src.models.modules.kinds import module_kind
 from src.models.modules.metrics import Bits
@@ -190,12 +190,14 @@ def check_args(args) -> torch.device:
         choice("--modes", mode, MODES)
     known = {p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml")}
     for name in args.experiments:  # composed with --set now, so a bad override fails before any work
-        if name not in known or module_kind(compose_config(
-                "config", [f"experiment={name}", *args.set]).model).windows != "every":
-            raise UserError(f"--experiments {name!r} is not an experiment of a causal net; accepted: e.g. "
-                            "transformer_lm, lstm_attn_lm, gru_lm")
-    if min(*args.batches, args.steps, args.epochs, args.epoch_seconds) <= 0:
-        raise UserError("--batches, --steps, --epochs and --epoch-seconds accept numbers > 0 only")
+        check("--experiments", name, name in known and module_kind(compose_config(
+            "config", [f"experiment={name}", *args.set]).model).windows == "every",
+            "an experiment of a causal net, e.g. transformer_lm, lstm_attn_lm, gru_lm")
+    for batch in args.batches:
+        integer("--batches", batch, 1)
+    integer("--steps", args.steps, 1)
+    integer("--epochs", args.epochs, 1)
+    number("--epoch-seconds", args.epoch_seconds, gt=0)
     device = parse_device(args.device, "--device")
     if args.out:
         check_writable(Path(args.out).resolve().parent, "--out")

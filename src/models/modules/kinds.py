@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from torch import Tensor
 
-from src.checks import choice, number
+from src.checks import choice, is_integer, number
 from src.errors import UserError
 from src.models.modules.base import MelodyModule
 from src.models.modules.fill_order import mix_in_infilling
@@ -48,7 +48,7 @@ class CausalModule(MelodyModule):
         """Every-position windows, with the ids before each one that the net's look-back reads."""
         lookback, max_bar = net.get("lookback", False), net.get("max_bar", 48)
         return {"windows": cls.windows, "history": history_length(lookback, max_bar)
-                if isinstance(max_bar, int) and not isinstance(max_bar, bool) else 0}
+                if is_integer(max_bar) else 0}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
