@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from src.app.media import Rendered, render
-from src.checks import integer
+from src.checks import choice, integer
 from src.data.meter import check_qpm
 from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint, upgrade_hparams
@@ -184,9 +184,7 @@ def check_request(settings: Mapping, module) -> GenerationRequest:
     if total > MAX_TOTAL_STEPS:
         raise UserError(f"steps x num_samples = {total} is too much for one request; accepted: at most "
                         f"{MAX_TOTAL_STEPS} in the web app")
-    if settings["mode"] not in modes(module):
-        raise UserError(f"mode={settings['mode']} does not apply to this checkpoint; accepted: "
-                        f"{', '.join(modes(module))}")
+    choice("mode", settings["mode"], modes(module), note="(the modes of this checkpoint)")
     return GenerationRequest.from_settings(settings)
 
 

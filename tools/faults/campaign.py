@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 
 from src.checkpoint_io import temporaries
+from src.checks import integer, refuse
 from src.errors import UserError, exit_on_user_error
 from tools.faults.kills import TRAIN_BATCHES, VAL_BATCHES, Kill, Process, plan, run_and_kill
 
@@ -183,6 +184,13 @@ def report(result: dict) -> str:
     return "\n".join(rows)
 
 
+def _integer(key: str, text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        refuse(key, text, "an integer")
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> dict:
     settings = dict(DEFAULTS)
@@ -190,12 +198,9 @@ def main(argv: list[str] | None = None) -> dict:
         key, sep, value = arg.partition("=")
         if not sep or key not in settings:
             raise UserError(f"unknown argument {arg!r}; accepted: {', '.join(f'{k}=' for k in settings)}")
-        try:
-            settings[key] = value if key == "out" else int(value)
-        except ValueError:
-            raise UserError(f"{key}={value!r} is not an integer") from None
-    if settings["kills"] < 0 or settings["chains"] < 1 or settings["epochs"] < 2:
-        raise UserError("accepted: kills >= 0, chains >= 1, epochs >= 2")
+        settings[key] = value if key == "out" else _integer(key, value)
+    for key, least in (("kills", 0), ("chains", 1), ("epochs", 2)):
+        integer(key, settings[key], least)
     out = Path(settings["out"] or tempfile.mkdtemp(prefix="faults-"))
     result = campaign(out, settings["kills"], settings["chains"], settings["epochs"], settings["seed"],
                       mid_epoch=bool(settings["mid_epoch"]))
