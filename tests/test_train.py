@@ -126,7 +126,7 @@ def test_unknown_experiment_is_one_line_exit_2(tmp_path):
     (["data.batch_size=0"], "data.batch_size"),
     (["data.extra_train=nowhere"], "data.extra_train='nowhere' is neither a bundled corpus"),
     (["model.net.kernel_size=0", "experiment=lstm_attn_lm"], "model.net.kernel_size"),
-    (["model.net.bar_index=true", "experiment=lstm_attn_lm"],
+    (["+model.net.bar_index=true", "experiment=lstm_attn_lm"],
      "model.net.bar_index=True is not accepted; accepted: a setting of LSTMAttentionLM"),
     (["optimizer.name=sgd"], "optimizer.name"),
     (["model.net.num_layers=${oops}"], "model.net.num_layers: Interpolation key 'oops' not found"),
