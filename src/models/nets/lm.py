@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from src.checks import integer, number
 from src.models.nets.attention import KVCache, MultiHeadSelfAttention, check_heads
-from src.models.nets.lstm_attn import check_dropout, check_positive_int
 from src.models.nets.step_inputs import Reading, StepInputs
 from src.models.nets.stepping import CausalNet
 
@@ -41,16 +41,12 @@ class LSTMAttentionLM(CausalNet):
         copy: bool = False,
     ) -> None:
         super().__init__()
-        for key, value in (
-            ("vocab_size", vocab_size),
-            ("model.net.hidden_size", hidden_size),
-            ("model.net.num_layers", num_layers),
-            ("model.net.heads", heads),
-            ("model.net.kernel_size", kernel_size),
-            ("model.net.attention_window", attention_window),
-        ):
-            check_positive_int(key, value)
-        check_dropout(dropout)
+        for key, value in (("vocab_size", vocab_size), ("model.net.hidden_size", hidden_size),
+                           ("model.net.num_layers", num_layers), ("model.net.heads", heads),
+                           ("model.net.kernel_size", kernel_size),
+                           ("model.net.attention_window", attention_window)):
+            integer(key, value, 1)
+        number("model.net.dropout", dropout, ge=0, lt=1)
         check_heads(hidden_size, heads, width="model.net.hidden_size")
         self.vocab_size, self.kernel_size, self.attention_window = vocab_size, kernel_size, attention_window
         self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy)
@@ -108,13 +104,10 @@ class GRULM(CausalNet):
         copy: bool = False,
     ) -> None:
         super().__init__()
-        for key, value in (
-            ("vocab_size", vocab_size),
-            ("model.net.hidden_size", hidden_size),
-            ("model.net.num_layers", num_layers),
-        ):
-            check_positive_int(key, value)
-        check_dropout(dropout)
+        for key, value in (("vocab_size", vocab_size), ("model.net.hidden_size", hidden_size),
+                           ("model.net.num_layers", num_layers)):
+            integer(key, value, 1)
+        number("model.net.dropout", dropout, ge=0, lt=1)
         self.vocab_size = vocab_size
         self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy)
         self.gru = nn.GRU(

@@ -57,13 +57,3 @@ class LSTMAttention(WindowNet):
         h = self.drop(self.norm(h + self.residual(h)))  # (B, L, 2H)
         h = self.drop(self.attention(h))  # (B, L, 2H); not causal: the LSTM already sees both ways
         return self.head(h[:, -1])  # (B, V)
-
-
-def check_positive_int(key: str, value: object) -> None:
-    """`integer(key, value, 1)` (src/checks.py), under the name the causal nets still call."""
-    integer(key, value, 1)
-
-
-def check_dropout(value: object, key: str = "model.net.dropout") -> None:
-    """`number(key, value, ge=0, lt=1)` (src/checks.py), under the name the causal nets still call."""
-    number(key, value, ge=0, lt=1)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from src.errors import UserError
+from src.checks import boolean, check, integer, is_integer
 from src.models.nets.bar_memory import Memory, looked_back, remember, repeating
 
 CONTEXT_WIDTH = 4  # position, bar length, mode, bar index
@@ -36,19 +36,11 @@ def lookback_bars(value: object, key: str = "model.net.lookback") -> tuple[int, 
         return ()
     if value is True:
         return (1, 2)
-    bars = list(value) if isinstance(value, list | tuple) else None
-    if bars is None or not all(isinstance(b, int) and not isinstance(b, bool) and 1 <= b <= MAX_LOOKBACK
-                               for b in bars):
-        raise UserError(f"{key}={value!r} is not accepted; accepted: false, true (= [1, 2]) or "
-                        f"a list of bar distances 1..{MAX_LOOKBACK}, e.g. [1, 2, 4, 8]")
-    return tuple(sorted(set(bars)))
-
-
-def check_max_bar(max_bar: object) -> None:
-    """`model.net.max_bar`: the longest bar (steps) a position table holds, 1..255."""
-    if isinstance(max_bar, bool) or not isinstance(max_bar, int) or not 1 <= max_bar <= 255:
-        raise UserError(f"model.net.max_bar={max_bar!r} is not accepted; accepted: an integer 1..255 "
-                        "(the longest bar in steps the position table holds)")
+    distances = isinstance(value, list | tuple) and all(is_integer(b) and 1 <= b <= MAX_LOOKBACK
+                                                        for b in value)
+    check(key, value, distances, f"false, true (= [1, 2]) or a list of bar distances 1..{MAX_LOOKBACK}, "
+          "e.g. [1, 2, 4, 8]")
+    return tuple(sorted(set(value)))
 
 
 def history_length(lookback: object, max_bar: int) -> int:
@@ -63,10 +55,9 @@ class MeterInputs(nn.Module):
 
     def __init__(self, dim: int, meter: bool, mode: bool, max_bar: int) -> None:
         super().__init__()
-        check_max_bar(max_bar)
-        for key, value in (("model.net.meter", meter), ("model.net.mode", mode)):
-            if not isinstance(value, bool):
-                raise UserError(f"{key}={value!r} is not accepted; accepted: true or false")
+        integer("model.net.max_bar", max_bar, 1, 255, "(the longest bar in steps the position table holds)")
+        boolean("model.net.meter", meter)
+        boolean("model.net.mode", mode)
         self.meter, self.mode, self.max_bar = meter, mode, max_bar
         if meter:  # position 0..max_bar-1; bar length 0 (unknown)..max_bar
             self.position = nn.Embedding(max_bar, dim)
@@ -106,10 +97,9 @@ class StepInputs(MeterInputs):
                  dim: int = 16) -> None:
         super().__init__(dim, bool(meter), bool(mode), max_bar)
         self.vocab_size, self.lookback = vocab_size, lookback_bars(lookback)
-        if not isinstance(copy, bool) or (copy and not self.lookback):
-            raise UserError(f"model.net.copy={copy!r} is not accepted; accepted: false, or true with a "
-                            "look-back (model.net.lookback=true or a list of bar distances)")
-        self.copy = copy
+        copies = isinstance(copy, bool) and (not copy or bool(self.lookback))
+        self.copy = check("model.net.copy", copy, copies, "false, or true with a look-back "
+                          "(model.net.lookback=true or a list of bar distances)")
         self.size = vocab_size + dim * (2 * self.meter + self.mode)
         self.size += len(self.lookback) * (vocab_size + 1)  # one-hot of each looked-back symbol, or "none"
         if self.copy:

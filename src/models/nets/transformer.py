@@ -28,10 +28,10 @@ import math
 import torch
 from torch import Tensor, nn
 
+from src.checks import boolean, check, integer, is_integer, number
 from src.errors import UserError
 from src.models.nets.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.nets.bar_memory import Memory, looked_back, remember, repeating
-from src.models.nets.lstm_attn import check_dropout, check_positive_int
 from src.models.nets.register import RangeCost, next_range, song_range
 from src.models.nets.step_inputs import MeterInputs, bar_fields, known_context, lookback_bars, summed
 from src.models.nets.stepping import CausalNet
@@ -87,22 +87,16 @@ class TransformerLM(CausalNet):
         register: bool = False,
     ) -> None:
         super().__init__()
-        for key, value in (
-            ("vocab_size", vocab_size),
-            ("model.net.d_model", d_model),
-            ("model.net.num_layers", num_layers),
-            ("model.net.heads", heads),
-            ("model.net.ff_size", ff_size),
-            ("model.net.attention_window", attention_window),
-        ):
-            check_positive_int(key, value)
-        check_dropout(dropout)
+        for key, value in (("vocab_size", vocab_size), ("model.net.d_model", d_model),
+                           ("model.net.num_layers", num_layers), ("model.net.heads", heads),
+                           ("model.net.ff_size", ff_size), ("model.net.attention_window", attention_window)):
+            integer(key, value, 1)
+        number("model.net.dropout", dropout, ge=0, lt=1)
         check_heads(d_model, heads, width="model.net.d_model")
         kv_heads = heads if kv_heads is None else kv_heads
-        if isinstance(kv_heads, bool) or not isinstance(kv_heads, int) or kv_heads <= 0 or heads % kv_heads:
-            raise UserError(f"model.net.kv_heads={kv_heads!r} is not accepted; accepted: null (= heads) or a "
-                            f"divisor of model.net.heads={heads}: "
-                            f"{', '.join(str(d) for d in range(1, heads + 1) if heads % d == 0)}")
+        check("model.net.kv_heads", kv_heads, is_integer(kv_heads) and kv_heads > 0 and heads % kv_heads == 0,
+              f"null (= heads) or a divisor of model.net.heads={heads}: "
+              f"{', '.join(str(d) for d in range(1, heads + 1) if heads % d == 0)}")
         self.vocab_size, self.attention_window = vocab_size, attention_window
         self.marker = vocab_size  # MARKER: an input id of the model's own (see the module docstring)
         self.symbols = nn.Embedding(vocab_size + 1, d_model)
@@ -115,11 +109,9 @@ class TransformerLM(CausalNet):
         if self.distances and not meter:
             raise UserError("model.net.bars_back and bars_ahead need model.net.meter=true (they read the "
                             "bar length)")
-        if not isinstance(register, bool):
-            raise UserError(f"model.net.register={register!r} is not accepted; accepted: true or false")
-        if not isinstance(copy, bool) or (copy and not self.distances):
-            raise UserError(f"model.net.copy={copy!r} is not accepted; accepted: false, or true with "
-                            "model.net.bars_back or bars_ahead (the bar distances it reads)")
+        boolean("model.net.register", register)
+        check("model.net.copy", copy, isinstance(copy, bool) and (not copy or bool(self.distances)),
+              "false, or true with model.net.bars_back or bars_ahead (the bar distances it reads)")
         # the symbol each distance looks back to (V: none), one table per distance, summed into the input
         tables = len(self.distances) * (vocab_size + 1)
         self.recalled = nn.Embedding(tables, d_model) if self.distances else None
