@@ -129,6 +129,11 @@ def test_unknown_experiment_is_one_line_exit_2(tmp_path):
     (["+model.net.bar_index=true", "experiment=lstm_attn_lm"],
      "model.net.bar_index=True is not accepted; accepted: a setting of LSTMAttentionLM"),
     (["optimizer.name=sgd"], "optimizer.name"),
+    # a module given a net it cannot drive: a window net under a causal module, a net that cannot fill gaps
+    (["model._target_=src.models.modules.kinds.CausalModule"],
+     "model.net._target_='src.models.nets.lstm_attn.LSTMAttention' is not accepted; accepted: a causal net"),
+    (["experiment=gru_lm", "model._target_=src.models.modules.kinds.InfillingModule"],
+     "accepted: a net that reads a gap's two sides for InfillingModule: src.models.nets.transformer."),
     (["model.net.num_layers=${oops}"], "model.net.num_layers: Interpolation key 'oops' not found"),
     (["data.window_start=bar"], "data.window_start='bar' is not accepted; accepted: anywhere, song"),
     (["init_from=/nowhere/best.ckpt"], "checkpoint /nowhere/best.ckpt does not exist"),

@@ -191,7 +191,7 @@ def check_args(args) -> torch.device:
     known = {p.stem for p in (CONFIG_DIR / "experiment").glob("*.yaml")}
     for name in args.experiments:  # composed with --set now, so a bad override fails before any work
         check("--experiments", name, name in known and module_kind(compose_config(
-            "config", [f"experiment={name}", *args.set]).model).windows == "every",
+            "config", [f"experiment={name}", *args.set]).model).causal,
             "an experiment of a causal net, e.g. transformer_lm, lstm_attn_lm, gru_lm")
     for batch in args.batches:
         integer("--batches", batch, 1)

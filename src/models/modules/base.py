@@ -32,7 +32,7 @@ class MelodyModule(L.LightningModule):
     """
 
     windows = "next"  # the `data.windows` batches this module trains on
-    modes = ("continue",)  # the generation modes it offers (src/models/generation.py), default first
+    modes = ("continue",)  # the generation modes it offers (src/models/generation/), default first
     continues = True  # it continues a seed: its bits are of next symbols (a VAE's: of reconstruction)
     causal = False  # its net predicts at every position with carried state (src/models/nets/stepping.py)
     SETTINGS: dict = {}  # module settings beside `net`, with their defaults
@@ -85,13 +85,13 @@ class MelodyModule(L.LightningModule):
         return self.hparams.get("name") or str(self.hparams.net.get("_target_", "?")).rsplit(".", 1)[-1]
 
     def forward(self, x: Tensor, *context: Tensor) -> Tensor:
-        """Ids (B, L) (and a causal net's context (B, L, 3)) -> logits as the network gives them
+        """Ids (B, L) (and a causal net's context (B, L, 4)) -> logits as the network gives them
         ((B, V) or (B, L, V))."""
         return self.net(x, *context)
 
     def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         # (B, L) uint8 ids; (B,) int64 targets, or (B, L) for every-position nets, whose batches also
-        # hold the targets' context (B, L, 3) (src/data/sequences.py)
+        # hold the targets' context (B, L, 4) (src/data/sequences.py)
         logits, y = self._predict(batch, stage)  # (B, V) or (B, L, V)
         logits, y = logits.reshape(-1, logits.shape[-1]), y.reshape(-1).long()  # (N, V), (N,)
         loss = F.cross_entropy(logits, y, ignore_index=IGNORE_ID)  # padding after a song: no target
@@ -177,20 +177,18 @@ class MelodyModule(L.LightningModule):
         return None
 
     def generate(self, request: GenerationRequest, generator: torch.Generator | None = None) -> Generation:
-        """The request's melodies, in its key (the one generation path: src/models/generation.py)."""
+        """The request's melodies, in its key (the one generation path: src/models/generation/)."""
         return generate(self, request, generator)
 
     @property
     def reads_context(self) -> bool:
         """Whether its net reads each step's meter context (src/models/nets/step_inputs.py)."""
-        inputs = getattr(self.net, "inputs", None)
-        return inputs is not None and inputs.uses_context
+        return self.net.reads_context
 
     @property
     def max_bar(self) -> int | None:
         """The longest bar (steps) the net's position table holds; None when it reads no meter."""
-        inputs = getattr(self.net, "inputs", None)
-        return inputs.max_bar if inputs is not None and inputs.meter else None
+        return self.net.max_bar
 
     def longest_melody(self, steps: int) -> int:
         """The most symbols a request for `steps` can generate per melody."""

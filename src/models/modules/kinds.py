@@ -17,13 +17,15 @@ from collections.abc import Mapping
 
 from torch import Tensor
 
-from src.checks import choice, is_integer, number
+from src.checks import check, choice, is_integer, number
 from src.errors import UserError
 from src.models.modules.base import MelodyModule
 from src.models.modules.fill_order import mix_in_infilling
 from src.models.modules.ngram import NGramModule
 from src.models.modules.vae import VAEModule
+from src.models.nets import NETS
 from src.models.nets.step_inputs import history_length
+from src.models.nets.stepping import CausalNet
 
 
 class WindowModule(MelodyModule):
@@ -52,6 +54,9 @@ class CausalModule(MelodyModule):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        causal = [target for target, net in NETS.items() if issubclass(net, CausalNet)]
+        check("model.net._target_", self.hparams.net["_target_"], isinstance(self.net, CausalNet),
+              f"a causal net for {type(self).__name__}: {', '.join(causal)}")
         wanted = self.net.history_length
         if self.encoding.history != wanted:  # the data must bring what the look-back reads
             raise UserError(f"the encoding brings {self.encoding.history} ids before each window; the "
@@ -60,16 +65,16 @@ class CausalModule(MelodyModule):
 
 class InfillingModule(CausalModule):
     """A causal net that also learns to fill a gap: `infill_share` of the training windows are read in
-    fill-in-the-middle order (src/models/infill.py), so `mode=infill` regenerates a span of a melody
-    from both of its sides. Validation and test score songs left to right, as for every causal net."""
+    fill-in-the-middle order (src/models/modules/fill_order.py), so `mode=infill` regenerates a span of a
+    melody from both of its sides. Validation and test score songs left to right, as for every causal net."""
 
     SETTINGS = {"infill_share": 0.5}
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        if not hasattr(self.net, "marker"):
-            raise UserError(f"{type(self.net).__name__} cannot read a gap's two sides; accepted: "
-                            "model.net._target_=src.models.nets.transformer.TransformerLM")
+        fills = [target for target, net in NETS.items() if issubclass(net, CausalNet) and net.fills_gaps]
+        check("model.net._target_", self.hparams.net["_target_"], self.net.fills_gaps,
+              f"a net that reads a gap's two sides for {type(self).__name__}: {', '.join(fills)}")
 
     @classmethod
     def check_settings(cls, settings: Mapping) -> dict:

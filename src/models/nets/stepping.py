@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from src.data.vocab import BOUNDARY_ID
-from src.models.nets.step_inputs import copy_logits
+from src.models.nets.step_inputs import MeterInputs, copy_logits
 
 
 class WindowNet(nn.Module):
@@ -21,6 +21,7 @@ class WindowNet(nn.Module):
 
     drops_finished_rows = True  # its state is a tensor of rows: a finished melody leaves the batch
     window: int | None = None  # ids it reads (the data's sequence_length; its module sets it)
+    reads_context, max_bar = False, None  # it reads no meter
 
     def step(self, ids: Tensor, state: Tensor | None = None,
              context: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -40,6 +41,17 @@ class CausalNet(nn.Module):
 
     drops_finished_rows = False  # every row steps until all have ended: the caches keep their rows
     history_length = 0  # ids before a training window that its look-back reads (a recurrent net's)
+    fills_gaps = False  # it reads a gap's two sides (src/models/generation/infill.py): the Transformer
+    inputs: MeterInputs  # what it reads of each step's meter context (src/models/nets/step_inputs.py)
+
+    @property
+    def reads_context(self) -> bool:
+        return self.inputs.uses_context
+
+    @property
+    def max_bar(self) -> int | None:
+        """The longest bar (steps) its position table holds; None when it reads no meter."""
+        return self.inputs.max_bar if self.inputs.meter else None
     head: nn.Linear
     copy_gain: nn.Linear | None  # with `copy`: a gain per look-back distance
 

@@ -68,6 +68,8 @@ class TransformerLM(CausalNet):
     attending over the last `attention_window` inputs -> LayerNorm -> linear (+ copy gains), at every
     position."""
 
+    fills_gaps = True  # roles, positions and MARKER let it read a gap's two sides
+
     def __init__(
         self,
         vocab_size: int,

@@ -17,6 +17,8 @@ from src.models.generation.sampling import PLAIN, Sampling, Span, draw
 class MelodyVAE(nn.Module):
     """Segments of ids (B, T) -> reconstruction logits (B, T, V) through a latent code z (B, Z)."""
 
+    reads_context, max_bar = False, None  # it reads no meter
+
     def __init__(
         self,
         vocab_size: int,
