@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 from src.data.augment import transpose
 from src.data.datamodule import MelodyDataModule, WindowDataset, split_array
 from src.data.meter import bar_steps
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID
-from src.errors import UserError
 
 
 def make_datamodule(corpus_dir, cache_dir, **kwargs) -> MelodyDataModule:
@@ -134,29 +132,3 @@ def test_extra_train_adds_only_unseen_songs_to_training(erk5_dir, tmp_path):
     assert more.encoding["extra_train"] == str(extra_dir) and "extra_train" not in plain.encoding
 
 
-def test_song_order_shuffles_only_the_causal_training_stream(erk5_dir, tmp_path):
-    kwargs = {"sequence_length": 16, "windows": "every", "val_fraction": 0.2, "test_fraction": 0.2}
-    plain = make_datamodule(erk5_dir, tmp_path, **kwargs)
-    shuffled = make_datamodule(erk5_dir, tmp_path, song_order="shuffled", **kwargs)
-    train, train_shuffled = plain.datasets["train"].tokens, shuffled.datasets["train"].tokens
-    assert len(train) == len(train_shuffled) and not torch.equal(train, train_shuffled)
-    assert sorted(train.tolist()) == sorted(train_shuffled.tolist())
-    for split in ("val", "test"):  # scored song by song, in the corpus's order either way
-        assert torch.equal(plain.datasets[split].starts, shuffled.datasets[split].starts)
-    with pytest.raises(UserError,
-                       match="data.song_order='random' is not accepted; accepted: corpus, shuffled"):
-        MelodyDataModule(corpus=str(erk5_dir), cache_dir=str(tmp_path), song_order="random")
-
-
-def test_window_start_song_opens_every_training_window_at_a_song(erk5_dir, tmp_path):
-    kwargs = {"sequence_length": 16, "windows": "every", "val_fraction": 0.2, "test_fraction": 0.2}
-    aligned = make_datamodule(erk5_dir, tmp_path, window_start="song", **kwargs)
-    train = aligned.datasets["train"]
-    opening = set(train.song_starts.tolist())
-    x = train.batch(torch.arange(len(train)))[0]
-    assert (x[:, 0] == BOUNDARY_ID).all() and len(opening) > 1 and 0 in opening
-    for split in ("val", "test"):  # scored song by song either way
-        assert torch.equal(aligned.datasets[split].starts, make_datamodule(erk5_dir, tmp_path, **kwargs)
-                           .datasets[split].starts)
-    with pytest.raises(UserError, match="data.window_start='bar' is not accepted; accepted: anywhere, song"):
-        MelodyDataModule(corpus=str(erk5_dir), cache_dir=str(tmp_path), window_start="bar")

@@ -59,13 +59,12 @@ def net_id(net) -> str:
 
 
 def contexts(B: int, T: int) -> torch.Tensor:
-    """(B, T, 4) contexts in bars of 3..8 steps, each row its own meter and mode, and bar indexes."""
+    """(B, T, 3) contexts in bars of 3..8 steps, each row its own meter and mode."""
     bars = torch.randint(3, 9, (B, 1))
     first = torch.randint(0, 3, (B, 1))
     positions = (first + torch.arange(T)) % bars
-    index = (first + torch.arange(T)) // bars
     modes = torch.randint(0, 2, (B, 1)).expand(B, T)
-    return torch.stack([positions, bars.expand(B, T), modes, index], dim=-1)
+    return torch.stack([positions, bars.expand(B, T), modes], dim=-1)
 
 
 @pytest.mark.parametrize("net", nets(), ids=net_id)
@@ -150,19 +149,6 @@ def test_prompts_keep_one_leading_boundary():
     assert one_leading_boundary(prompt[:2]).tolist() == [[0, 5, 1, 6], [0, 0, 0, 0]]
 
 
-def test_song_aligned_windows_open_at_a_song_and_only_where_one_fits():
-    tokens = np.arange(50, dtype=np.uint8)  # value = position
-    context = np.stack([tokens, tokens + 1, tokens % 2], axis=1)
-    songs = np.array([0, 12, 30, 45])  # the song at 45 has no full window after it (the last starts at 41)
-    windows = StridedWindows(tokens, context, 8, 5, V, song_starts=songs)
-    assert len(windows) == 9  # as many windows an epoch as the strided layout
-    torch.manual_seed(0)
-    starts = torch.cat([windows.batch(torch.arange(9))[0][:, 0] for _ in range(30)]).long()
-    assert set(starts.tolist()) == {0, 12, 30}
-    x, y, c = windows.batch(torch.arange(9))
-    assert (y[:, 0] == x[:, 0] + 1).all() and (c[:, :, 0] == y).all()  # targets and context move on by one
-
-
 def test_every_position_windows_move_targets_on_by_one():
     tokens = np.arange(50, dtype=np.uint8)  # value = position, to read starts off
     context = np.stack([tokens, tokens + 1, tokens % 2], axis=1)  # (50, 3)
@@ -239,32 +225,11 @@ def test_stream_array_holds_each_split_song_once(erk5_corpus):
     assert tokens[starts[1] + 1:starts[1] + 1 + len(second)].tolist() == second.tolist()
     # each token's bar position and bar length, and its song's mode
     span = slice(songs[1]["offset"], songs[1]["offset"] + songs[1]["length"] + 1)
-    assert context.shape == (len(tokens), 4) and context[0].tolist() == [0, 0, 0, 0]
+    assert context.shape == (len(tokens), 3) and context[0].tolist() == [0, 0, 0]
     assert (context[starts[1] + 1:starts[1] + 2 + len(second), :2].tolist()
             == erk5_corpus.positions[span].tolist())
     assert (set(context[starts[1] + 1:starts[1] + 2 + len(second), 2])
             == {("major", "minor").index(songs[1]["mode"])})
-    # the bar index: the downbeats up to each step (0 in a pickup)
-    downbeats = (erk5_corpus.positions[span][:, 0] == 0).cumsum()
-    assert context[starts[1] + 1:starts[1] + 2 + len(second), 3].tolist() == downbeats.tolist()
-
-
-def test_a_shuffled_stream_holds_the_same_songs_in_one_seeded_order(erk5_corpus):
-    songs = erk5_corpus.split("train")
-    tokens, starts, context = stream_array(erk5_corpus, "train")
-    shuffled, shuffled_starts, shuffled_context = stream_array(erk5_corpus, "train", shuffle_seed=0)
-    assert stream_array(erk5_corpus, "train", shuffle_seed=0)[0].tolist() == shuffled.tolist()
-
-    def pieces(stream, opening, ctx):  # each song's (tokens, context) between its two '/'
-        ends = list(opening[1:]) + [len(stream) - 1]
-        return [(stream[a + 1:b].tolist(), ctx[a + 1:b + 1].tolist())
-                for a, b in zip(opening, ends, strict=True)]
-
-    before, after = pieces(tokens, starts, context), pieces(shuffled, shuffled_starts, shuffled_context)
-    assert len(after) == len(songs) and after != before  # another order ...
-    assert sorted(map(str, after)) == sorted(map(str, before))  # ... of the same songs, contexts with them
-    order = np.random.default_rng(0).permutation(len(songs))
-    assert after[0] == before[order[0]]
 
 
 @pytest.mark.parametrize("net", nets(), ids=net_id)

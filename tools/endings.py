@@ -120,7 +120,7 @@ def last_note_cells(rows: list[tuple[list[str], int, int, int]], ended: float) -
 def tonic_share(net, ids: torch.Tensor, context: torch.Tensor, symbols: list[str], tonic: int) -> tuple:
     """(P('/') summed over steps whose last note is the tonic, summed over all steps after a note, P('/')
     where the song did end) of one song read alone: `ids` (T,) its opening '/' and steps, `context`
-    (T, 4) its targets' context."""
+    (T, 3) its targets' context."""
     p_end = torch.softmax(read_alone(net, ids, context), dim=-1)[:, BOUNDARY_ID].tolist()  # after input t
     on_tonic = total = 0.0
     last = None

@@ -19,7 +19,7 @@ def run_corpus(module, ckpt: str):
 
 
 def song_inputs(corpus, split: str) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """Per song of `split`, in split order: (ids (T,) from its opening `/`, their targets' context (T, 4),
+    """Per song of `split`, in split order: (ids (T,) from its opening `/`, their targets' context (T, 3),
     the targets (T,): each next symbol, the closing `/` last)."""
     tokens, starts, context = stream_array(corpus, split)
     ends = [*starts[1:].tolist(), len(tokens) - 1]
@@ -29,12 +29,12 @@ def song_inputs(corpus, split: str) -> list[tuple[torch.Tensor, torch.Tensor, to
 
 
 def melody_inputs(corpus, symbols: list[str], meter: Meter) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ids (T,) from an opening `/`, their targets' context (T, 4)) of a generated melody in `meter`."""
+    """(ids (T,) from an opening `/`, their targets' context (T, 3)) of a generated melody in `meter`."""
     ids = torch.tensor([BOUNDARY_ID] + [corpus.vocab.mapping[s] for s in symbols])
     return ids, context_of([meter], torch.device("cpu"))(0, len(ids))[0]
 
 
 def read_alone(net, ids: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-    """Logits (T, V) after each input of one song or melody read alone: ids (T,), context (T, 4)."""
+    """Logits (T, V) after each input of one song or melody read alone: ids (T,), context (T, 3)."""
     with torch.inference_mode():
         return net.step(ids[None], None, context[None])[0][0].float()

@@ -64,7 +64,7 @@ def val_bits(net, loader, device: torch.device) -> float:
     bits = Bits().to(device)
     net.eval()
     for batch in loader:
-        x, y, *context = (t.to(device) for t in batch)  # (B, W) songs, (B, W) targets, (B, W, 4)
+        x, y, *context = (t.to(device) for t in batch)  # (B, W) songs, (B, W) targets, (B, W, 3)
         bits.update(net(x, *context), y)  # (B, W, V), (B, W)
     net.train()
     return float(bits.compute())
@@ -92,7 +92,7 @@ class Experiment:
         optimizer = torch.optim.AdamW(net.parameters(), lr=1e-3)
 
         def step(batch) -> int:  # -> the batch's supervised targets, counted on the host (no device sync)
-            x, y, *context = (t.to(device) for t in batch)  # (B, L) ids, (B, L) targets, (B, L, 4)[, (B, H)]
+            x, y, *context = (t.to(device) for t in batch)  # (B, L) ids, (B, L) targets, (B, L, 3)[, (B, H)]
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=mode != "fp32"):
                 logits = forward(x, *context)  # (B, L, V)
                 loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), ignore_index=IGNORE_ID)  # B*L

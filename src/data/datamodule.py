@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 
-from src.checks import check, choice, integer
+from src.checks import check, integer
 from src.data.augment import transpose
 from src.data.corpus import SPLITS, Corpus, corpus_files, load_or_build
 from src.data.record import EncodingRecord
@@ -24,12 +24,6 @@ from src.data.segments import SegmentDataset
 from src.data.sequences import SongSequences, StridedWindows, stream_array
 from src.data.vocab import BOUNDARY_ID, Vocabulary
 from src.errors import UserError
-
-# data.song_order: the training stream's songs as the corpus lists them, or in one seeded random order
-SONG_ORDERS = ("corpus", "shuffled")
-# data.window_start: causal nets' training windows open anywhere in the stream, or each at a song's opening
-WINDOW_STARTS = ("anywhere", "song")
-SHUFFLE_SEED = 0
 
 
 def split_array(corpus: Corpus, split: str, sequence_length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -123,8 +117,7 @@ class MelodyDataModule(L.LightningDataModule):
         prepare_workers: int | None = None, sequence_length: int = 64, batch_size: int = 256,
         num_workers: int = 0, transpose_augment: list[int] | tuple[int, int] | None = None,
         windows: str = "next", segment_length: int | None = None, segment_stride: int = 16,
-        extra_train: str | None = None, history: int = 0, song_order: str = "corpus",
-        window_start: str = "anywhere",
+        extra_train: str | None = None, history: int = 0,
     ) -> None:
         super().__init__()
         for key, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
@@ -142,8 +135,6 @@ class MelodyDataModule(L.LightningDataModule):
         self.batch_size, self.num_workers = int(batch_size), int(num_workers)
         self.segment_stride = int(segment_stride)
         self.augment = _check_augment(transpose_augment)
-        self.song_order = choice("data.song_order", song_order, SONG_ORDERS)
-        self.window_start = choice("data.window_start", window_start, WINDOW_STARTS)
         self.corpus: Corpus | None = None
         self._train_corpus: Corpus | None = None  # with extra_train's songs
         self.datasets: dict[str, Dataset] = {}
@@ -216,12 +207,10 @@ class MelodyDataModule(L.LightningDataModule):
         return self._train_corpus
 
     def _every_position(self, corpus: Corpus, split: str) -> Dataset:
-        shuffle = SHUFFLE_SEED if split == "train" and self.song_order == "shuffled" else None
-        tokens, starts, context = stream_array(corpus, split, shuffle)
+        tokens, starts, context = stream_array(corpus, split)
         if split == "train":
             return StridedWindows(tokens, context, self.sequence_length, self.segment_stride,
-                                  len(self.vocab), self.augment, history=self.record.history,
-                                  song_starts=starts if self.window_start == "song" else None)
+                                  len(self.vocab), self.augment, history=self.record.history)
         return SongSequences(tokens, starts, context)
 
     def check_splits(self) -> None:

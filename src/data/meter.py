@@ -19,7 +19,6 @@ from src.errors import UserError
 
 MAX_GRID_DENOMINATOR = 64  # a grid step is a fraction of a quarter note with at most this denominator
 MAX_BAR_STEPS = 255  # positions are stored as uint8
-MAX_BAR_INDEX = 32  # a step's bar index in its song (0: the pickup) is counted up to this
 MODES = ("major", "minor")  # a song's mode id is its index here
 _TIME_SIGNATURE = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*$")
 

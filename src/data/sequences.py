@@ -4,8 +4,7 @@ A split is laid out as `/ song / song / ... /`: one boundary between songs, the 
 a stream of songs. Training takes windows of L + 1 symbols from it (inputs the first L, targets the
 last L, so every position has a target); validation and test score every song whole, from its opening
 `/` to its closing one, so each target is predicted once, with all of its song before it. Every batch
-also carries each input's context (B, L, 4): the predicted step's bar position, bar length, mode and
-bar index in its song.
+also carries each input's context (B, L, 3): the predicted step's bar position, bar length and mode.
 """
 
 from __future__ import annotations
@@ -17,31 +16,23 @@ from torch.utils.data import Dataset
 
 from src.data.augment import transpose
 from src.data.corpus import Corpus
-from src.data.meter import MAX_BAR_INDEX, MODES
+from src.data.meter import MODES
 from src.data.vocab import BOUNDARY_ID, IGNORE_ID
 
 
-def stream_array(corpus: Corpus, split: str,
-                 shuffle_seed: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One split as `/ s1 / s2 / ... /` (N,) uint8, each song's opening `/` position (S,) int64, and
-    each token's context (N, 4) uint8: (position in bar, bar length, mode, bar index); the first `/` has
-    none. The bar index counts the downbeats up to the token: 0 in a pickup, 1 in the first full bar, at
-    most MAX_BAR_INDEX. Songs come in the corpus's order, or with `shuffle_seed` in a random one: corpus
-    neighbours are often alike (one collector, one region), which a window across them would teach a
-    net to lean on, while a song is scored and sampled alone."""
+def stream_array(corpus: Corpus, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One split as `/ s1 / s2 / ... /` (N,) uint8, in the corpus's order, each song's opening `/`
+    position (S,) int64, and each token's context (N, 3) uint8: (position in bar, bar length, mode); the
+    first `/` has none."""
     songs = corpus.split(split)
-    if shuffle_seed is not None:
-        songs = [songs[i] for i in np.random.default_rng(shuffle_seed).permutation(len(songs))]
     pieces = [np.full(1, BOUNDARY_ID, np.uint8)]
-    context = [np.zeros((1, 4), np.uint8)]
+    context = [np.zeros((1, 3), np.uint8)]
     # corpus.tokens holds each song followed by its closing '/': take both
     for song in songs:
         span = slice(song["offset"], song["offset"] + song["length"] + 1)
         pieces.append(corpus.tokens[span])
         mode = np.full((song["length"] + 1, 1), MODES.index(song["mode"]), np.uint8)
-        positions = corpus.positions[span]
-        bar = np.minimum(np.cumsum(positions[:, 0] == 0), MAX_BAR_INDEX).astype(np.uint8)[:, None]
-        context.append(np.concatenate([positions, mode, bar], axis=1))
+        context.append(np.concatenate([corpus.positions[span], mode], axis=1))
     lengths = np.array([s["length"] for s in songs], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64) if songs else lengths
     return np.concatenate(pieces), starts, np.concatenate(context)
@@ -49,18 +40,16 @@ def stream_array(corpus: Corpus, split: str,
 
 class StridedWindows(Dataset):
     """Windows of L + 1 symbols every `stride` positions, each start moved by a random offset in
-    [0, stride) per draw so that window edges fall everywhere; views over one uint8 array. With
-    `song_starts` (each song's opening `/`) every window instead opens at a song drawn at random, so
-    each song in it up to the window's last is read from its own opening, as sampling reads a melody
-    (the window count per epoch is the same). With `history` H > 0 each window also brings the H ids
+    [0, stride) per draw so that window edges fall everywhere; views over one uint8 array. With `history`
+    H > 0 each window also brings the H ids
     before it (`/` before the stream's start), which a look-back reads (src/models/nets/step_inputs.py)."""
 
     def __init__(self, tokens: np.ndarray, context: np.ndarray, sequence_length: int, stride: int,
                  vocab_size: int, augment: tuple[int, int] | None = None, jitter: bool = True,
-                 history: int = 0, song_starts: np.ndarray | None = None) -> None:
+                 history: int = 0) -> None:
         self.tokens = torch.from_numpy(tokens)  # (N,) uint8
         self.windows = self.tokens.unfold(0, sequence_length + 1, 1)  # (N-L, L+1) view, no copy
-        self.context = torch.from_numpy(context)  # (N, 4) uint8
+        self.context = torch.from_numpy(context)  # (N, 3) uint8
         self.history = history
         self.before = None  # (N+1, H): the ids before each start, '/' before the stream's
         if history:
@@ -68,9 +57,6 @@ class StridedWindows(Dataset):
             self.before = padded.unfold(0, history, 1)
         self.stride, self.vocab_size, self.augment, self.jitter = stride, vocab_size, augment, jitter
         self.count = (len(self.windows) - 1) // stride + 1 if len(self.windows) else 0
-        self.song_starts = None  # (S',) int64: the songs whose window fits before the stream's end
-        if song_starts is not None:
-            self.song_starts = torch.from_numpy(song_starts[song_starts <= max(len(self.windows) - 1, 0)])
 
     def __len__(self) -> int:
         return self.count
@@ -83,18 +69,15 @@ class StridedWindows(Dataset):
 
     def batch(self, indices: Tensor) -> tuple[Tensor, ...]:
         """Inputs (B, L) uint8, targets (B, L) int64 (the inputs moved on by one), the targets' context
-        (B, L, 4) uint8, and with a history the H ids before the inputs (B, H) uint8."""
-        if self.song_starts is not None:  # one song's opening '/' per window, drawn anew each time
-            starts = self.song_starts[torch.randint(0, len(self.song_starts), indices.shape)]
-        else:
-            starts = indices * self.stride
-            if self.jitter:
-                starts = starts + torch.randint(0, self.stride, starts.shape)
+        (B, L, 3) uint8, and with a history the H ids before the inputs (B, H) uint8."""
+        starts = indices * self.stride
+        if self.jitter:
+            starts = starts + torch.randint(0, self.stride, starts.shape)
         starts = starts.clamp(max=len(self.windows) - 1)
         w = self.windows[starts]  # (B, L+1) gather
         x, y = w[:, :-1], w[:, 1:]
         L = x.shape[1]
-        context = self.context[starts[:, None] + 1 + torch.arange(L)]  # (B, L, 4): the targets'
+        context = self.context[starts[:, None] + 1 + torch.arange(L)]  # (B, L, 3): the targets'
         H = self.history
         if H:
             x = torch.cat([self.before[starts], x], dim=1)  # (B, H + L): the history travels with x
@@ -111,7 +94,7 @@ class SongSequences(Dataset):
 
     def __init__(self, tokens: np.ndarray, starts: np.ndarray, context: np.ndarray) -> None:
         self.tokens = torch.from_numpy(tokens)  # (N,) uint8
-        self.context = torch.from_numpy(context)  # (N, 4) uint8
+        self.context = torch.from_numpy(context)  # (N, 3) uint8
         ends = np.append(starts[1:], len(tokens) - 1)  # each song's closing '/'
         # longest first: neighbours in the (unshuffled) loader have similar lengths, little padding
         order = np.argsort(-(ends - starts), kind="stable")
@@ -128,7 +111,7 @@ class SongSequences(Dataset):
         width = int((ends - starts).max())  # longest song + 1 in this batch
         x = torch.full((len(indices), width), BOUNDARY_ID, dtype=torch.uint8)  # (B, W)
         y = torch.full((len(indices), width), IGNORE_ID, dtype=torch.long)  # (B, W)
-        context = torch.zeros((len(indices), width, self.context.shape[1]), dtype=torch.uint8)  # (B, W, 4)
+        context = torch.zeros((len(indices), width, self.context.shape[1]), dtype=torch.uint8)  # (B, W, 3)
         for row, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
             x[row, :end - start] = self.tokens[start:end]
             y[row, :end - start] = self.tokens[start + 1:end + 1]

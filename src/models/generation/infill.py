@@ -22,7 +22,7 @@ from src.models.modules.fill_order import FILL, middle_order
 def fill_gap(net, song: Tensor, start: int, end: int, context: Tensor, count: int, sampling: Sampling,
              generator: torch.Generator | None) -> list[list[int]]:
     """`count` fillings of steps [start, end) of one song's ids (N,), given the rest of it, each
-    `end - start` ids without a `/`. `context` (N + 1, 4) is that of inputs 0..N (input i, after the
+    `end - start` ids without a `/`. `context` (N + 1, 3) is that of inputs 0..N (input i, after the
     opening `/`, predicts step i)."""
     device = next(net.parameters()).device
     inputs = torch.cat([torch.tensor([BOUNDARY_ID]), song.long().cpu()])  # (L = N + 1,) `/` + song
@@ -31,9 +31,9 @@ def fill_gap(net, song: Tensor, start: int, end: int, context: Tensor, count: in
     inputs[b - 1] = net.marker
     known = len(order) - (b - a) + 1  # prefix, marker, suffix and the middle's first input: the prompt
     order, roles = order[:known].to(device), roles[:known].to(device)
-    context = context.to(device)  # (L, 4), once: the loop reads a row per step
+    context = context.to(device)  # (L, 3), once: the loop reads a row per step
     prompt = inputs.to(device)[order].repeat(count, 1)  # (count, known)
-    prompt_context = context[order].repeat(count, 1, 1)  # (count, known, 4)
+    prompt_context = context[order].repeat(count, 1, 1)  # (count, known, 3)
 
     def context_of_inputs(first: int, length: int) -> Tensor:  # the prompt's, then the gap's k-th step
         return prompt_context if first == 0 else context[[a + first - known]].repeat(count, 1, 1)
@@ -104,7 +104,7 @@ def fill_seed(module, seed: list[str], request, generator: torch.Generator, note
     notes.append(f"infill: steps {start}:{end} of {len(seed)} regenerated ({meter.time_signature}, "
                  f"pickup {meter.pickup})")
     ids = module.vocab.encode(seed)
-    context = context_of([meter], module.device)(0, len(seed) + 1)[0]  # (N + 1, 4)
+    context = context_of([meter], module.device)(0, len(seed) + 1)[0]  # (N + 1, 3)
     filled = fill_gap(module.net, torch.as_tensor(ids), start, end, context, request.num_samples,
                       request.sampling, generator)
     return [song_opening(seed[:start] + module.vocab.decode(row) + seed[end:]) for row in filled]

@@ -19,7 +19,7 @@ from torch import Tensor
 
 from src.models.generation.sampling import PLAIN, Sampling, Span, draw
 
-# (start, count) -> the context (B, count, 4) of inputs start..start+count-1 (0 = the prompt's first)
+# (start, count) -> the context (B, count, 3) of inputs start..start+count-1 (0 = the prompt's first)
 ContextOf = Callable[[int, int], Tensor | None]
 
 

@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from src.checks import check, is_integer
-from src.data.meter import MAX_BAR_INDEX, MODES, bar_steps, check_pickup
+from src.data.meter import MODES, bar_steps, check_pickup
 from src.errors import UserError
 
 AUTO = "auto"
@@ -99,9 +99,9 @@ def check_meter_settings(time_signature: object, pickup: object) -> tuple[str, i
 
 
 def context_of(meters: list[Meter], device: torch.device):
-    """(start, count) -> the context (B, count, 4) int64 of each melody's inputs start..start+count-1
-    (input i predicts step i): its bar position, bar length, mode and bar index (0 in the pickup, then
-    1, 2, ... up to MAX_BAR_INDEX), as src/data/sequences.py reads them from a song."""
+    """(start, count) -> the context (B, count, 3) int64 of each melody's inputs start..start+count-1
+    (input i predicts step i): its bar position, bar length and mode, as src/data/sequences.py reads them
+    from a song."""
     bars = torch.tensor([m.bar_length for m in meters], device=device)  # (B,)
     first = (bars - torch.tensor([m.pickup for m in meters], device=device)) % bars  # step 0's position
     modes = torch.tensor([MODES.index(m.mode) for m in meters], device=device)
@@ -109,8 +109,6 @@ def context_of(meters: list[Meter], device: torch.device):
     def context(start: int, count: int) -> Tensor:
         steps = torch.arange(start, start + count, device=device)  # (count,)
         position = (first[:, None] + steps) % bars[:, None]  # (B, count)
-        # downbeats at steps <= s: a song without a pickup has its first at step 0
-        index = (first[:, None] + steps) // bars[:, None] + (first[:, None] == 0).long()
-        return torch.stack([position, bars[:, None].expand_as(position), modes[:, None].expand_as(position),
-                            index.clamp(max=MAX_BAR_INDEX)], dim=-1)
+        return torch.stack([position, bars[:, None].expand_as(position), modes[:, None].expand_as(position)],
+                           dim=-1)
     return context

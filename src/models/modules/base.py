@@ -85,13 +85,13 @@ class MelodyModule(L.LightningModule):
         return self.hparams.get("name") or str(self.hparams.net.get("_target_", "?")).rsplit(".", 1)[-1]
 
     def forward(self, x: Tensor, *context: Tensor) -> Tensor:
-        """Ids (B, L) (and a causal net's context (B, L, 4)) -> logits as the network gives them
+        """Ids (B, L) (and a causal net's context (B, L, 3)) -> logits as the network gives them
         ((B, V) or (B, L, V))."""
         return self.net(x, *context)
 
     def _step(self, batch: tuple[Tensor, Tensor], stage: str) -> Tensor:
         # (B, L) uint8 ids; (B,) int64 targets, or (B, L) for every-position nets, whose batches also
-        # hold the targets' context (B, L, 4) (src/data/sequences.py)
+        # hold the targets' context (B, L, 3) (src/data/sequences.py)
         logits, y = self._predict(batch, stage)  # (B, V) or (B, L, V)
         logits, y = logits.reshape(-1, logits.shape[-1]), y.reshape(-1).long()  # (N, V), (N,)
         loss = F.cross_entropy(logits, y, ignore_index=IGNORE_ID)  # padding after a song: no target

@@ -36,7 +36,7 @@ def middle_order(length: int, a: int, b: int) -> tuple[Tensor, Tensor]:
 
 def mix_in_infilling(x: Tensor, y: Tensor, context: Tensor, share: float, marker: int,
                      generator: torch.Generator | None = None) -> tuple[Tensor, ...]:
-    """A training batch (x (B, L), y (B, L), context (B, L, 4)) with about `share` of its rows in
+    """A training batch (x (B, L), y (B, L), context (B, L, 3)) with about `share` of its rows in
     fill-in-the-middle order, the gap inside one song (`song_gap`) -> (x, y, context, positions (B, L),
     roles (B, L)); the other rows unchanged (positions 0..L-1, role LEFT)."""
     B, L = x.shape

@@ -1,6 +1,6 @@
 """The recurrent causal nets: a prediction at every position, stepped with carried state
 (src/models/nets/stepping.py). With `meter`, `mode` or `lookback` on, each step also reads where the step it
-predicts falls in its bar (`context` (B, T, 4): src/models/nets/step_inputs.py).
+predicts falls in its bar (`context` (B, T, 3): src/models/nets/step_inputs.py).
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 Transformer: where the step it predicts falls in its bar and the song's mode (`MeterInputs`), the symbols
 whole bars away (the look-back: src/models/nets/bar_memory.py), and the copy path's flags and gains.
 
-`context` (B, T, 4) integer: for each input step, the *predicted* step's position in its bar, its bar's
-length (0: unknown), its song's mode (0 major, 1 minor) and its bar's index in the song (0: the pickup), as
-the data module and the sampler give them (src/data/meter.py). A recurrent net sets these embeddings
+`context` (B, T, 3) integer: for each input step, the *predicted* step's position in its bar, its bar's
+length (0: unknown) and its song's mode (0 major, 1 minor), as the data module and the sampler give them
+(src/data/meter.py). A recurrent net sets these embeddings
 beside its symbol's one-hot (`StepInputs`), the Transformer adds them to its symbol's embedding. With a
 look-back (bar distances, e.g. [1, 2] as Magenta's lookback RNN reads them, or [1, 2, 4, 8] for folk
 phrases of two and four bars), the symbols that many bars before the predicted step, at the same bar
@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from src.checks import boolean, check, integer, is_integer
 from src.models.nets.bar_memory import Memory, looked_back, remember, repeating
 
-CONTEXT_WIDTH = 4  # position, bar length, mode, bar index
+CONTEXT_WIDTH = 3  # position, bar length, mode
 MAX_LOOKBACK = 16  # bars
 # the look-back's reading of a recurrent net: the memory of its inputs and how many it has read
 Reading = tuple[Memory, int]
@@ -50,7 +50,7 @@ def history_length(lookback: object, max_bar: int) -> int:
 
 
 class MeterInputs(nn.Module):
-    """Context (B, T, 4) -> embeddings (B, T, dim) of the predicted step's bar position and bar length
+    """Context (B, T, 3) -> embeddings (B, T, dim) of the predicted step's bar position and bar length
     (`meter`) and of the song's mode (`mode`)."""
 
     def __init__(self, dim: int, meter: bool, mode: bool, max_bar: int) -> None:
@@ -88,7 +88,7 @@ class MeterInputs(nn.Module):
 
 
 class StepInputs(MeterInputs):
-    """A recurrent net's inputs: ids (B, T) and context (B, T, 4) -> features (B, T, size), the one-hot
+    """A recurrent net's inputs: ids (B, T) and context (B, T, 3) -> features (B, T, size), the one-hot
     of each symbol beside its meter and mode embeddings (16 wide), the one-hots of the looked-back
     symbols and the copy flags."""
 
@@ -146,7 +146,7 @@ class StepInputs(MeterInputs):
 
 
 def known_context(context: Tensor | None, shape: torch.Size, device: torch.device) -> Tensor:
-    """`context` as int64 (B, T, 4); None (no meter known, e.g. a bare forward): every field unknown."""
+    """`context` as int64 (B, T, 3); None (no meter known, e.g. a bare forward): every field unknown."""
     if context is None:
         return torch.zeros(*shape, CONTEXT_WIDTH, dtype=torch.long, device=device)
     return context.long()
@@ -163,7 +163,7 @@ def summed(embeddings: list[Tensor]) -> Tensor | float:
 
 
 def bar_fields(context: Tensor, max_bar: int) -> tuple[Tensor, Tensor, Tensor]:
-    """Position in bar and bar length (B, T) a `max_bar` table can read from int64 context (B, T, 4),
+    """Position in bar and bar length (B, T) a `max_bar` table can read from int64 context (B, T, 3),
     and where the meter is known. A bar longer than the table (a song written without bar lines: essen
     has bars of 244 steps) reads as an unknown meter: bar length 0, position 0, no look-back."""
     known = context[..., 1] <= max_bar

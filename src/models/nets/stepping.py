@@ -56,7 +56,7 @@ class CausalNet(nn.Module):
     copy_gain: nn.Linear | None  # with `copy`: a gain per look-back distance
 
     def forward(self, x: Tensor, context: Tensor | None = None, history: Tensor | None = None) -> Tensor:
-        """Ids (B, T), any integer dtype, their context (B, T, 4), and for a look-back the ids before
+        """Ids (B, T), any integer dtype, their context (B, T, 3), and for a look-back the ids before
         them (B, H) -> logits (B, T, V), position t from ids <= t."""
         return self.step(x, None if history is None else self.start_state(history), context)[0]
 

@@ -141,7 +141,7 @@ class TransformerLM(CausalNet):
     def step(self, x: Tensor, state: TransformerState | None = None, context: Tensor | None = None,
                 positions: Tensor | None = None,
                 roles: Tensor | None = None) -> tuple[Tensor, TransformerState]:
-        """Ids (B, T) (MARKER allowed) after `state` (None: a fresh start), their context (B, T, 4),
+        """Ids (B, T) (MARKER allowed) after `state` (None: a fresh start), their context (B, T, 3),
         rotary positions ((T,) or (B, T); default: their places in the sequence) and roles (B, T)
         (default: all left to right) -> logits (B, T, V) and the state after them."""
         fresh = ([None] * len(self.blocks), 0, None, None)
