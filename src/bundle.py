@@ -26,13 +26,7 @@ from src.atomic import atomic_path
 from src.checks import check, choice
 from src.config import check_writable, literal_settings
 from src.errors import UserError, exit_on_user_error
-from src.models.checkpoint import (
-    file_sha256,
-    load_module,
-    read_checkpoint,
-    resolve_checkpoint,
-    upgrade_hparams,
-)
+from src.models.checkpoint import file_sha256, load_module, read_checkpoint, resolve_checkpoint, write_slim
 
 # name -> `python -m src.train` overrides: each experiment as it is configured (about 10 minutes each on
 # 2 CPU cores; lstm_attn_lm_essen about 35, transformer_lm_essen about 42), so a bundled model is the model
@@ -87,21 +81,7 @@ def score_module(module, cache_dir: str | None = None) -> dict[str, float]:
 
 def export(name: str, run_dir: Path, out: Path, cache_dir: str | None = None) -> dict:
     """Write the slim float16 checkpoint of the run's best checkpoint to `out`, score it, record it."""
-    checkpoint = read_checkpoint(resolve_checkpoint(run_dir))
-    weights = {
-        key: value.half() if value.is_floating_point() else value
-        for key, value in checkpoint["state_dict"].items()
-    }
-    slim = {
-        "hyper_parameters": upgrade_hparams(checkpoint["hyper_parameters"]),  # in the current layout
-        "state_dict": weights,
-        "epoch": checkpoint.get("epoch"),
-        "global_step": checkpoint.get("global_step"),
-        "pytorch-lightning_version": checkpoint.get("pytorch-lightning_version"),
-    }
-    with atomic_path(out) as tmp:
-        torch.save(slim, tmp)
-    module = load_module(out)  # the exported file loads through the same guarded path as any checkpoint
+    module = write_slim(resolve_checkpoint(run_dir), out)
     if out.stat().st_size > MAX_BYTES:
         raise UserError(
             f"{out} is {out.stat().st_size / 2**20:.1f} MB, over the 4 MB a bundled model may take"
@@ -114,7 +94,7 @@ def export(name: str, run_dir: Path, out: Path, cache_dir: str | None = None) ->
         "overrides": overrides,
         "bytes": out.stat().st_size,
         "sha256": file_sha256(out),
-        "global_step": checkpoint.get("global_step"),
+        "global_step": read_checkpoint(out).get("global_step"),
         "metrics": score_module(module, cache_dir),  # the shipped float16 weights, essen_erk's test split
         "task": "next symbol" if module.continues else "reconstruction",
         "run_metrics": json.loads((run_dir / "metrics.json").read_text())["metrics"],  # float32, val too

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from src.atomic import atomic_path
 from src.errors import UserError
 from src.models.modules.base import MelodyModule
 from src.models.modules.kinds import MODULES, CausalModule, WindowModule
@@ -110,6 +111,23 @@ def load_module(path: str | Path, map_location: str | torch.device = "cpu") -> M
     if isinstance(map_location, str | torch.device):
         module.to(map_location)
     return module.eval()
+
+
+def write_slim(source: Path, out: Path) -> MelodyModule:
+    """Write `source`'s float16 export to `out` (weights and settings in the current layout, no optimizer
+    state), whole or not at all, and load it back through the same guarded path as any checkpoint."""
+    checkpoint = read_checkpoint(source)
+    slim = {
+        "hyper_parameters": upgrade_hparams(checkpoint["hyper_parameters"]),
+        "state_dict": {key: value.half() if value.is_floating_point() else value
+                       for key, value in checkpoint["state_dict"].items()},
+        "epoch": checkpoint.get("epoch"),
+        "global_step": checkpoint.get("global_step"),
+        "pytorch-lightning_version": checkpoint.get("pytorch-lightning_version"),
+    }
+    with atomic_path(out) as tmp:
+        torch.save(slim, tmp)
+    return load_module(out)
 
 
 def _explain_unpickling(path: Path, err: pickle.UnpicklingError) -> str:
