@@ -18,6 +18,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from tools.same_melodies import write_or_check
+
 SHORT = ["trainer.max_steps=6", "trainer.val_check_interval=3", "trainer.limit_val_batches=2",
          "trainer.limit_test_batches=2", "callbacks.sample_export.steps=16"]
 RUNS = {
@@ -58,24 +60,5 @@ def moved(before: dict, now: dict) -> list[str]:
     return lines
 
 
-def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("write", "check"):
-        print("usage: python -m tools.same_figures write|check [MANIFEST]", file=sys.stderr)
-        return 2
-    manifest = Path(argv[1] if len(argv) > 1 else "outputs/same_figures.json")
-    now = figures()
-    if argv[0] == "write":
-        manifest.parent.mkdir(parents=True, exist_ok=True)
-        manifest.write_text(json.dumps(now, indent=1, sort_keys=True))
-        print(f"wrote the figures of {len(now)} runs to {manifest}")
-        return 0
-    changes = moved(json.loads(manifest.read_text()), now)
-    for line in changes:
-        print(f"differs: {line}")
-    total = sum(len(m) for m in now.values())
-    print(f"{total - len(changes)} of {total} figures the same")
-    return 1 if changes else 0
-
-
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(write_or_check(sys.argv[1:], "same_figures", figures, moved))

@@ -51,24 +51,30 @@ def digests() -> dict[str, str]:
     return found
 
 
-def main(argv: list[str]) -> int:
+def changed_digests(before: dict, now: dict) -> list[str]:
+    """The files whose digest differs (or that one side lacks)."""
+    return sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+
+
+def write_or_check(argv: list[str], tool: str, measure, moved) -> int:
+    """`write [MANIFEST]`: record `measure()` (a dict) in outputs/TOOL.json or MANIFEST; `check`: measure
+    again, print each entry `moved(before, now)` names and how many stayed; exit 1 if any moved."""
     if not argv or argv[0] not in ("write", "check"):
-        print("usage: python -m tools.same_melodies write|check [MANIFEST]", file=sys.stderr)
+        print(f"usage: python -m tools.{tool} write|check [MANIFEST]", file=sys.stderr)
         return 2
-    manifest = Path(argv[1] if len(argv) > 1 else "outputs/same_melodies.json")
-    now = digests()
+    manifest = Path(argv[1] if len(argv) > 1 else f"outputs/{tool}.json")
+    now = measure()
     if argv[0] == "write":
         manifest.parent.mkdir(parents=True, exist_ok=True)
         manifest.write_text(json.dumps(now, indent=1, sort_keys=True))
-        print(f"wrote {len(now)} digests to {manifest}")
+        print(f"wrote {len(now)} entries to {manifest}")
         return 0
-    before = json.loads(manifest.read_text())
-    changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
-    for key in changed:
-        print(f"differs: {key}")
-    print(f"{len(before) - len(changed)} of {len(before)} MIDI files byte-identical")
-    return 1 if changed else 0
+    changes = moved(json.loads(manifest.read_text()), now)
+    for line in changes:
+        print(f"differs: {line}")
+    print(f"{len(changes)} differ")
+    return 1 if changes else 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main(sys.argv[1:]))
+    raise SystemExit(write_or_check(sys.argv[1:], "same_melodies", digests, changed_digests))

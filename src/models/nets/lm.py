@@ -21,7 +21,18 @@ LSTMAttentionState = tuple[tuple[Tensor, Tensor], Tensor, KVCache, Reading | Non
 GRUState = tuple[Tensor, Reading | None]
 
 
-class LSTMAttentionLM(CausalNet):
+class RecurrentLM(CausalNet):
+    """A recurrent causal net: its per-step inputs beside the one-hot (`StepInputs`), whose look-back
+    reads the ids before a training window (`history_length`) and carries its reading in the state."""
+
+    inputs: StepInputs
+
+    @property
+    def history_length(self) -> int:
+        return self.inputs.history_length
+
+
+class LSTMAttentionLM(RecurrentLM):
     """The reference's blocks made causal: one-hot -> LSTM -> left-padded conv -> residual LayerNorm
     -> attention over the last `attention_window` positions (+ skip) -> linear, at every position."""
 
@@ -65,10 +76,6 @@ class LSTMAttentionLM(CausalNet):
         self.head = nn.Linear(hidden_size, vocab_size)
         self.copy_gain = nn.Linear(hidden_size, len(self.inputs.lookback)) if copy else None
 
-    @property
-    def history_length(self) -> int:
-        return self.inputs.history_length
-
     def start_state(self, history: Tensor) -> LSTMAttentionState:
         return None, None, None, self.inputs.start(history)
 
@@ -95,7 +102,7 @@ class LSTMAttentionLM(CausalNet):
         return self._logits(c + self.drop(a), looked), (recurrent, past, cache, reading)  # (B, T, V)
 
 
-class GRULM(CausalNet):
+class GRULM(RecurrentLM):
     """One-hot -> multi-layer GRU -> linear at every position."""
 
     def __init__(
@@ -120,10 +127,6 @@ class GRULM(CausalNet):
         self.drop = nn.Dropout(dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
         self.copy_gain = nn.Linear(hidden_size, len(self.inputs.lookback)) if copy else None
-
-    @property
-    def history_length(self) -> int:
-        return self.inputs.history_length
 
     def start_state(self, history: Tensor) -> GRUState:
         return None, self.inputs.start(history)
