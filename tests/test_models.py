@@ -384,3 +384,14 @@ def test_load_refuses_bad_files(tmp_path):
             load_module(tmp_path / name)
         assert "\n" not in str(info.value)
     assert not (tmp_path / "pwned").exists()
+
+
+def test_recomputing_a_window_net_draws_what_stepping_its_window_draws():
+    """cached=False (the whole sequence again each step) is the reference for every net, a window net too,
+    whose finished melodies leave the batch."""
+    net = _net().eval()
+    prompt = torch.zeros(6, 3, dtype=torch.long)
+    prompt[:, 1:] = torch.randint(3, V, (6, 2))
+    draws = [sample(net, prompt, 40, Sampling(temperature=1.5), torch.Generator().manual_seed(3),
+                    cached=cached) for cached in (True, False)]
+    assert draws[0] == draws[1] and len({len(m) for m in draws[0]}) > 1  # melodies of several lengths

@@ -179,21 +179,12 @@ class MelodyDataModule(L.LightningDataModule):
         self.load_corpus()  # builds the cache once, on one process
 
     def setup(self, stage: str | None = None) -> None:
+        build = {"next": self._next_symbol, "every": self._every_position, "segments": self._segments}
         for split in ("train", "val", "test"):
             if split in self.datasets:
                 continue
             corpus = self.train_corpus() if split == "train" else self.load_corpus()
-            if self.windows == "every":
-                self.datasets[split] = self._every_position(corpus, split)
-                continue
-            tokens, targets = split_array(corpus, split, self.sequence_length)
-            augment = self.augment if split == "train" else None
-            if self.windows == "segments":
-                self.datasets[split] = SegmentDataset(
-                    tokens, self.record.segment_length, self.segment_stride, len(self.vocab), augment)
-                continue
-            self.datasets[split] = WindowDataset(
-                tokens, targets, self.sequence_length, len(self.vocab), augment)
+            self.datasets[split] = build[self.windows](corpus, split)
 
     def train_corpus(self) -> Corpus:
         """The corpus whose `train` split is trained on: this one, plus `extra_train`'s train songs."""
@@ -206,7 +197,20 @@ class MelodyDataModule(L.LightningDataModule):
                                                                         self.prepare_workers))
         return self._train_corpus
 
+    def _next_symbol(self, corpus: Corpus, split: str) -> Dataset:
+        """`windows=next`: a window of `sequence_length` ids before every target."""
+        tokens, targets = split_array(corpus, split, self.sequence_length)
+        return WindowDataset(tokens, targets, self.sequence_length, len(self.vocab),
+                             self.augment if split == "train" else None)
+
+    def _segments(self, corpus: Corpus, split: str) -> Dataset:
+        """`windows=segments`: the VAE's segments, one every `segment_stride` steps of a song."""
+        tokens, _ = split_array(corpus, split, self.sequence_length)
+        return SegmentDataset(tokens, self.record.segment_length, self.segment_stride, len(self.vocab),
+                              self.augment if split == "train" else None)
+
     def _every_position(self, corpus: Corpus, split: str) -> Dataset:
+        """`windows=every`: strided windows with a target at every position; held-out songs whole."""
         tokens, starts, context = stream_array(corpus, split)
         if split == "train":
             return StridedWindows(tokens, context, self.sequence_length, self.segment_stride,

@@ -51,7 +51,7 @@ def sample(net, prompt: Tensor, steps: int, sampling: Sampling = PLAIN,
         placement: positions and roles of a prompt not read left to right (None: left to right).
         span: the melodies' ranges for `max_span` (default: those of the prompts).
         cached: False recomputes the whole sequence every step instead of carrying the state (the
-            reference the carried state is tested and benchmarked against).
+            reference the carried state is tested and benchmarked against; left to right only).
     Returns:
         Per melody, the generated ids.
     """
@@ -70,6 +70,8 @@ def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: to
             cached: bool) -> list[list[int]]:
     if placement is None:  # left to right: one `/` before the seed, as in training
         sequence = one_leading_boundary(sequence, stop_id)
+    elif not cached:
+        raise ValueError("cached=False recomputes a left-to-right sequence: no placement")
     B, T = sequence.shape
     where = {} if placement is None else {"positions": placement.positions, "roles": placement.roles}
     logits, state = net.step(sequence, None, context_of(0, T), **where)
@@ -90,7 +92,7 @@ def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: to
             break
         if net.drops_finished_rows:  # (b',): the melodies that go on
             going = drawn != stop_id
-            rows, drawn, state = rows[going], drawn[going], state[going]
+            rows, drawn, state, sequence = rows[going], drawn[going], state[going], sequence[going]
         if placement is not None:
             place = torch.tensor([placement.first + step], device=sequence.device)
             where = {"positions": place, "roles": torch.full((len(rows), 1), placement.role,
