@@ -78,24 +78,25 @@ def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: to
     logits = logits[:, -1]  # (B, V): after the prompt
     if span is None and sampling.max_span:
         span = Span(sequence, stop_id)
-    rows = torch.arange(B, device=sequence.device)  # (b,): the melody of each row still in the batch
+    rows = None  # (b,): the melody of each row still in the batch, once finished melodies have left it
     running = torch.ones(B, dtype=torch.bool, device=sequence.device)  # (B,)
-    outputs: list[list[int]] = [[] for _ in range(B)]
+    columns = []  # per step (B,): each melody's symbol, `stop_id` once it has ended
     for step in range(steps):
         drawn = draw(logits, sampling, generator, stop_id, allow_stop=step >= sampling.min_steps, span=span,
                      rows=rows)  # (b,)
-        for i, token in zip(rows.tolist(), drawn.tolist(), strict=True):
-            if running[i] and token != stop_id:
-                outputs[i].append(token)
-        running[rows[drawn == stop_id]] = False
+        column = drawn if rows is None else torch.full_like(running, stop_id, dtype=torch.long).index_put(
+            (rows,), drawn)  # (B,)
+        columns.append(torch.where(running, column, stop_id))
+        running &= column != stop_id
         if step == steps - 1 or not running.any():
             break
         if net.drops_finished_rows:  # (b',): the melodies that go on
             going = drawn != stop_id
-            rows, drawn, state, sequence = rows[going], drawn[going], state[going], sequence[going]
+            rows = going.nonzero().squeeze(1) if rows is None else rows[going]
+            drawn, state, sequence = drawn[going], state[going], sequence[going]
         if placement is not None:
             place = torch.tensor([placement.first + step], device=sequence.device)
-            where = {"positions": place, "roles": torch.full((len(rows), 1), placement.role,
+            where = {"positions": place, "roles": torch.full((len(drawn), 1), placement.role,
                                                              device=sequence.device)}
         if cached:  # one step: (b, 1, V)
             logits, state = net.step(drawn[:, None], state, context_of(T + step, 1), **where)
@@ -103,7 +104,8 @@ def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: to
             sequence = torch.cat([sequence, drawn[:, None]], dim=1)
             logits, _ = net.step(sequence, None, context_of(0, sequence.shape[1]))
         logits = logits[:, -1]
-    return outputs
+    ids = torch.stack(columns, dim=1).tolist()  # (B, steps drawn): one copy to the host, not one per step
+    return [row[:row.index(stop_id)] if stop_id in row else row for row in ids]
 
 
 def one_leading_boundary(prompt: Tensor, boundary_id: int = 0) -> Tensor:
