@@ -28,20 +28,19 @@ import yaml
 from src.checks import choice, integer
 from src.config import check_writable, compose_config, literal_settings, parse_device
 from src.data.datamodule import MelodyDataModule, split_array
-from src.data.meter import beat_steps
 from src.data.record import CACHE_FIELDS
 from src.data.vocab import HOLD_ID
 from src.errors import UserError, exit_on_user_error
 from src.eval import leaderboard, report
 from src.eval.infill import infill_report
-from src.eval.keys import melody_key, song_key
+from src.eval.keys import song_key
+from src.eval.melody_sets import generate, rhythm_meter, song_meter
 from src.eval.memorization import TrainingPhrases, memorization
 from src.eval.realism import realism_tests
 from src.eval.rhythm import rhythm_summary
 from src.eval.stats import distances, summarize
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
-from src.models.generation.meters import Meter
 from src.quiet import quiet_lightning
 
 TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir", "split")
@@ -241,52 +240,6 @@ def heldout_report(module, datamodule: MelodyDataModule, device: torch.device, r
         "always_hold_acc": float((tokens[targets] == HOLD_ID).mean()) if len(targets) else math.nan,
         "metrics_json": {k: v for k, v in saved.items() if k.startswith(f"{split}/")} if saved else None,
     }
-
-
-def song_meter(corpus, song: dict) -> Meter:
-    """A cached song's opening meter: its time signature, pickup, mode and first bar's length."""
-    return Meter(song["time_signature"], song["pickup"], song["mode"],
-                 int(corpus.positions[song["offset"], 1]))
-
-
-def rhythm_meter(meter: Meter, step: float) -> tuple[int, int, int, str]:
-    """(bar length, first step's bar position, beat length, label), as src/eval/rhythm.py reads a meter."""
-    return (meter.bar_length, (meter.bar_length - meter.pickup) % meter.bar_length,
-            beat_steps(meter.time_signature, step), meter.time_signature)
-
-
-def generate(module, heldout_songs: list[dict], real: list[list[str]], heldout_meters: list[Meter],
-             unseeded: GenerationRequest, length: int, device: torch.device, notes: list[str]) -> dict:
-    """name -> (melodies, the key each is scored in, seed length, meters) of the seeded and unseeded sets.
-
-    Seeded: the opening `length` (seed_length) steps of the held-out songs longer than that, in split order
-    (again from the first when there are fewer than `num_samples`), each continued once in its song's meter;
-    scored in its song's key. Unseeded: from a song start, in meters drawn from the training songs';
-    scored in the key estimated from its notes.
-    """
-    generator = torch.Generator(device=device).manual_seed(unseeded.rng_seed)
-    n = unseeded.num_samples
-    openers = [i for i, s in enumerate(heldout_songs) if s["length"] > length]
-    generated = {}
-    if not module.continues:
-        notes.append("VAE checkpoint: no seeded set (a VAE does not continue a seed); the unseeded set is "
-                     f"drawn from its prior, one segment of {module.longest_melody(unseeded.steps)} steps "
-                     "each, so melody length is fixed; held-out metrics are of its reconstruction of "
-                     "held-out segments")
-        unseeded = replace(unseeded, mode="prior")
-    elif not openers:
-        notes.append(f"no held-out song is longer than seed_length={length}: no seeded set")
-    else:
-        chosen = [openers[k % len(openers)] for k in range(n)]
-        seeded = replace(unseeded, seed=tuple(" ".join(real[i][:length]) for i in chosen),
-                         meters=tuple(heldout_meters[i] for i in chosen))
-        generation = module.generate(seeded, generator)
-        generated["seeded"] = (generation.melodies, [song_key(heldout_songs[i]) for i in chosen], length,
-                               generation.meters)
-    generation = module.generate(unseeded, generator)
-    melodies, normalize = generation.melodies, module.encoding.normalize_key
-    generated["unseeded"] = (melodies, [melody_key(m, normalize) for m in melodies], 0, generation.meters)
-    return generated
 
 
 @exit_on_user_error
