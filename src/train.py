@@ -38,7 +38,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     module = kind.from_config(model, encoding=datamodule.encoding, optimizer=to_plain(cfg.optimizer),
                               scheduler=to_plain(cfg.scheduler))
     # most steps outside the net's bar table: refused; some: one warning line, once per run
-    warning = check_bar_table(getattr(module, "max_bar", None), datamodule.train_corpus())
+    warning = check_bar_table(module.max_bar, datamodule.train_corpus())
     if cfg.get("init_from") and not cfg.ckpt_path:  # a resume restores its own weights
         init_weights(module, cfg.init_from)
     callbacks = [build(c) for c in cfg.callbacks.values() if c is not None]
@@ -166,7 +166,7 @@ def check_run(argv: list[str]) -> None:
         optimizer, scheduler = to_plain(cfg.optimizer), to_plain(cfg.scheduler)
         module = kind.from_config(model, encoding=datamodule.encoding, optimizer=optimizer,
                                   scheduler=scheduler)
-    check_bar_table(getattr(module, "max_bar", None), datamodule.train_corpus())
+    check_bar_table(module.max_bar, datamodule.train_corpus())
 
 
 @exit_on_user_error
