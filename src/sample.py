@@ -25,8 +25,8 @@ from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import Generation, GenerationRequest
 from src.models.generation.request import DEFAULTS
 
-TEXT_KEYS = ("ckpt", "seed", "seed2", "key", "out_dir", "name", "device", "time_signature", "mode", "span",
-             "bars")
+TEXT_KEYS = ("ckpt", "seed", "seed2", "tune", "seed_bars", "key", "out_dir", "name", "device", "time_signature",
+             "mode", "span", "bars", "octave")
 
 
 def parse_args(argv: list[str]) -> dict:

@@ -15,6 +15,7 @@ from src.models.generation.sampling import Sampling
 
 MAX_STEPS = 10_000
 MAX_SAMPLES = 1_000
+OCTAVES = ("auto", "model")  # where a one-register model's unseeded melodies are written
 MODES = ("continue", "infill", "prior", "vary", "interpolate")  # the last three need a VAE checkpoint
 
 
@@ -29,6 +30,8 @@ class GenerationRequest:
 
     seed: str | tuple[str, ...] = DEFAULTS["seed"]
     seed2: str = DEFAULTS["seed2"]
+    tune: str = DEFAULTS["tune"]
+    seed_bars: str = DEFAULTS["seed_bars"]
     mode: str = DEFAULTS["mode"]
     steps: int = DEFAULTS["steps"]
     min_steps: int = DEFAULTS["min_steps"]
@@ -45,6 +48,7 @@ class GenerationRequest:
     meters: tuple[Meter, ...] = ()  # with a tuple of seeds: each seed's own meter (e.g. its song's)
     span: str = DEFAULTS["span"]
     bars: str = DEFAULTS["bars"]
+    octave: str = DEFAULTS["octave"]
 
     def __post_init__(self) -> None:
         _check_numbers(self)
@@ -61,6 +65,7 @@ class GenerationRequest:
         else:
             object.__setattr__(self, "key", None)
         _check_mode(self)
+        choice("octave", self.octave, OCTAVES)
         signature, pickup = check_meter_settings(self.time_signature, self.pickup)
         object.__setattr__(self, "time_signature", signature)
         object.__setattr__(self, "pickup", pickup)
