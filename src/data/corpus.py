@@ -25,7 +25,7 @@ from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
 from src.errors import UserError
 
-ENCODING_VERSION = 6  # bump when the encoding changes meaning: old caches are then rebuilt
+ENCODING_VERSION = 7  # bump when the encoding changes meaning: old caches are then rebuilt
 SPLITS = ("train", "val", "test")
 # corpora music21 ships: name -> (its folder in music21's corpus, the files)
 BUNDLED = {"essen_erk": ("essenFolksong", "erk*.abc"), "essen": ("essenFolksong", "*.abc"),
@@ -160,8 +160,10 @@ def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray, normalize_
         return Skip(song.source, song.index, "range", f"pitches {min(pitches)}..{max(pitches)}")
     shift += octave
     identity = _song_ids(song, vocab, shift)
+    centred = 0  # semitones from the song's own register into the one register (normalize_octave)
     if normalize_octave:
-        shift += centre_octaves([p + octave for p in pitches], vocab.min_pitch, vocab.max_pitch)
+        centred = centre_octaves([p + octave for p in pitches], vocab.min_pitch, vocab.max_pitch)
+    shift += centred
     ids = _song_ids(song, vocab, shift) if normalize_octave else identity
     if max(size for _, size in song.bars) > MAX_BAR_STEPS:
         return Skip(song.source, song.index, "bar_too_long", f"a bar over {MAX_BAR_STEPS} steps")
@@ -169,7 +171,7 @@ def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray, normalize_
     record = {
         "source": song.source, "index": song.index, "title": song.title,
         "key": f"{KEY_NAMES[tonic]} {mode}", "key_declared": song.declared_key is not None,
-        "mode": mode, "transposition": shift, "time_signature": song.time_signature,
+        "mode": mode, "transposition": shift, "octave": centred, "time_signature": song.time_signature,
         "meter_stated": song.meter_stated, "pickup": pickup(positions),
         "meter_changes": len({size for _, size in song.bars[1:-1]} | {song.bars[0][1]}) > 1,
     }

@@ -19,10 +19,11 @@ from torch.utils.data import DataLoader, Dataset
 from src.checks import check, integer
 from src.data.augment import transpose
 from src.data.corpus import SPLITS, Corpus, corpus_files, load_or_build
+from src.data.keys import median_pitch
 from src.data.record import EncodingRecord
 from src.data.segments import SegmentDataset
 from src.data.sequences import SongSequences, StridedWindows, stream_array
-from src.data.vocab import BOUNDARY_ID, Vocabulary
+from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, Vocabulary
 from src.errors import UserError
 
 
@@ -62,6 +63,17 @@ def with_extra_train(corpus: Corpus, extra: Corpus) -> Corpus:
         songs=corpus.split("train") + added,
         report=corpus.report | {"extra_train": {"path": str(extra.path), "songs": len(added)}},
     )
+
+
+def median_rows(corpus: Corpus, songs: list[dict]) -> tuple[tuple[str, float, int], ...]:
+    """(mode, median note pitch in the song's own register, songs) rows of `songs`, by mode and median:
+    where the songs sat before `normalize_octave` moved each by its `octave`."""
+    counts = Counter()
+    for song in songs:
+        ids = corpus.song_tokens(song)  # (length,) uint8
+        pitches = ids[ids >= FIRST_PITCH_ID].astype(np.int64) - FIRST_PITCH_ID + corpus.vocab.min_pitch
+        counts[song["mode"], median_pitch(pitches - song["octave"])] += 1
+    return tuple((mode, median, count) for (mode, median), count in sorted(counts.items()))
 
 
 class WindowDataset(Dataset):
@@ -155,8 +167,9 @@ class MelodyDataModule(L.LightningDataModule):
         lengths = [int(train.positions[s["offset"]:s["offset"] + s["length"] + 1, 1].max())
                    for s in train.split("train")]
         meters = tuple((*key, count) for key, count in songs.most_common())
-        return dataclasses.replace(self.record, meters=meters,
-                                   longest_bar=max(lengths, default=0)).to_checkpoint()
+        medians = median_rows(train, train.split("train")) if self.record.normalize_octave else ()
+        return dataclasses.replace(self.record, meters=meters, longest_bar=max(lengths, default=0),
+                                   medians=medians).to_checkpoint()
 
     @property
     def vocab(self) -> Vocabulary:

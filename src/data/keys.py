@@ -78,10 +78,16 @@ def fit_octaves(low: int, high: int, min_pitch: int, max_pitch: int) -> int | No
 def centre_octaves(pitches: list[int], min_pitch: int, max_pitch: int) -> int | None:
     """Whole-octave shift (semitones) that brings the median of `pitches` nearest the middle of the range
     while every pitch stays inside it (`data.normalize_octave`): each song in one register, not two."""
-    low, high, median = min(pitches), max(pitches), float(np.median(pitches))
+    low, high, median = min(pitches), max(pitches), median_pitch(pitches)
     middle = (min_pitch + max_pitch) / 2
     fitting = [12 * k for k in range(-10, 11) if min_pitch <= low + 12 * k and high + 12 * k <= max_pitch]
     return min(fitting, key=lambda shift: (abs(median + shift - middle), abs(shift))) if fitting else None
+
+
+def median_pitch(pitches) -> float:
+    """The median of a song's note pitches, each note once (a whole or half semitone): what
+    `centre_octaves` centres, and where `octave=auto` moves a melody back to."""
+    return float(np.median(pitches))
 
 
 def parse_key(text: str) -> tuple[int, str]:

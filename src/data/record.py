@@ -27,6 +27,7 @@ STEPS = ("1/q of a quarter note with q even, up to 64, e.g. 1/2 (8ths), 1/4 (16t
 WINDOWS = ("next", "every", "segments")  # one target per window | every position | whole segments
 # keys every checkpoint's encoding holds (older ones may lack the rest: their defaults apply)
 REQUIRED = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
+SONGS_HELD = ("meters", "longest_bar", "medians")  # what the training songs held: no data setting
 
 
 @dataclass(frozen=True)
@@ -54,6 +55,9 @@ class EncodingRecord:
     # (time signature, pickup steps, mode, songs) rows, the sampler's `auto` meter; the longest bar
     meters: tuple[tuple[str, int, str, int], ...] = ()
     longest_bar: int = 0
+    # with normalize_octave: (mode, median note pitch in the song's own register, songs) rows, where
+    # `octave=auto` moves a melody back to (src/models/generation/octaves.py)
+    medians: tuple[tuple[str, float, int], ...] = ()
 
     def __post_init__(self) -> None:
         exact = abs(float(grid_of(self.step)) - self.step) <= 1e-12  # the float of a fraction
@@ -90,7 +94,7 @@ class EncodingRecord:
     def data_settings(self) -> dict:
         """The `MelodyDataModule` arguments of this record (everything but what the songs held)."""
         return {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("meters", "longest_bar")}
+                if f.name not in SONGS_HELD}
 
     def with_corpus(self, corpus: str) -> EncodingRecord:
         """The same encoding of another corpus (the extra training songs)."""
@@ -122,6 +126,8 @@ class EncodingRecord:
         if self.meters:
             record["meters"] = [list(row) for row in self.meters]
             record["longest_bar"] = self.longest_bar
+        if self.medians:
+            record["medians"] = [list(row) for row in self.medians]
         return record
 
     @classmethod
@@ -132,7 +138,8 @@ class EncodingRecord:
             raise UserError(f"encoding lacks {', '.join(missing)}; needs {', '.join(REQUIRED)}")
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in encoding.items() if k in names}
-        values["meters"] = tuple(tuple(row) for row in values.get("meters", ()))
+        for name in ("meters", "medians"):
+            values[name] = tuple(tuple(row) for row in values.get(name, ()))
         values.setdefault("off_grid", "skip")  # stored only where it is not skip
         record = cls(**values)
         if not isinstance(encoding["mapping"], Mapping) or dict(encoding["mapping"]) != record.vocab.mapping:
