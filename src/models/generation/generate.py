@@ -17,6 +17,7 @@ from src.errors import UserError
 from src.models.generation.infill import fill_seed
 from src.models.generation.loop import sample
 from src.models.generation.meters import Meter, context_of, draw_meters, fixed_meters
+from src.models.generation.octaves import in_song_register
 from src.models.generation.request import Generation, GenerationRequest
 from src.models.generation.seeds import read_seed, song_opening, transpose_symbols
 from src.models.generation.vae import draw_vae
@@ -60,6 +61,7 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
         melodies = fill_seed(module, seeds[0], request, generator, notes, meters)
     else:  # a VAE's: it reads no meter, `meters` only label its melodies
         melodies = draw_vae(module, seeds[0], seed2, request, generator, notes)
+    melodies = in_song_register(melodies, [meter.mode for meter in meters], request, encoding)  # octave=auto
     return Generation([transpose_symbols(m, -shift) for m in melodies], notes, meters)
 
 
