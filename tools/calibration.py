@@ -77,7 +77,8 @@ def main() -> None:
     choice("--split", args.split, SPLITS)
     integer("--span", args.span, 1)
     # checked before any work; no max_span or end_floor: the melodies go wherever the net takes them
-    request = GenerationRequest(num_samples=args.melodies, steps=evaluation_steps(), max_span=0, end_floor=0)
+    request = GenerationRequest(num_samples=args.melodies, steps=evaluation_steps(), max_span=0, end_floor=0,
+                                octave="model")  # read by the net in the register it was trained in
     path = resolve_checkpoint(args.ckpt)
     module = load_module(path).eval()
     if not module.causal:

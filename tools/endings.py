@@ -174,7 +174,8 @@ def main() -> None:
     parser.add_argument("--end-floor", type=float, default=0.0, help="the sampling setting end_floor")
     args = parser.parse_args()
     # checked before any work: a bad --melodies or --end-floor is one line
-    request = GenerationRequest(num_samples=args.melodies, steps=evaluation_steps(), end_floor=args.end_floor)
+    request = GenerationRequest(num_samples=args.melodies, steps=evaluation_steps(), end_floor=args.end_floor,
+                                octave="model")  # read by the net in the register it was trained in
     print("| melodies | major: last note " + " / ".join(SHOWN["major"]) + " | minor: last note "
           + " / ".join(SHOWN["minor"]) + " | ends on the asked tonic | mode asked = mode estimated |")
     print("| --- " * 5 + "|")

@@ -32,8 +32,10 @@ def generate(module, heldout_songs: list[dict], real: list[list[str]], heldout_m
     Seeded: the opening `length` (seed_length) steps of the held-out songs longer than that, in split order
     (again from the first when there are fewer than `num_samples`), each continued once in its song's meter;
     scored in its song's key. Unseeded: from a song start, in meters drawn from the training songs';
-    scored in the key estimated from its notes.
+    scored in the key estimated from its notes. Both are written in the model's register (`octave=model`),
+    as the cached held-out songs are.
     """
+    unseeded = replace(unseeded, octave="model")
     generator = torch.Generator(device=device).manual_seed(unseeded.rng_seed)
     n = unseeded.num_samples
     openers = [i for i, s in enumerate(heldout_songs) if s["length"] > length]
