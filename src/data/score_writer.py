@@ -1,9 +1,10 @@
-"""Melodies written back as scores: a standard MIDI file and MusicXML, each whole or not at all.
+"""Melodies written back as scores: a standard MIDI file, MusicXML and ABC, each whole or not at all.
 
 The writing half of the music21 boundary (src/data/encoding.py reads): symbols become a one-part score
 with a tempo mark and a time signature, a pickup placed so that the bar lines fall where the model's did,
 and files are written to a temporary name and renamed. Reading a written file back gives the same
-symbols (tested for each meter, with pickups, and on the triplet grids).
+symbols (tested for each meter, with pickups, and on the triplet grids). ABC text is composed by
+src/data/abc_notation.py (music21 reads ABC but does not write it).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import music21 as m21
 
 from src.atomic import atomic_path
+from src.data.abc_notation import Tune, tune_book, tune_text
 from src.data.meter import grid_of
 from src.data.vocab import symbols_to_events
 
@@ -79,3 +81,9 @@ def write_musicxml(symbols: list[str], path: str | Path, **stream_kwargs) -> Non
     with atomic_path(path) as tmp:
         score.write("musicxml", fp=str(tmp.with_suffix(".musicxml")))
         tmp.with_suffix(".musicxml").replace(tmp)
+
+
+def write_abc(tunes: list[tuple[list[str], Tune]], path: str | Path) -> None:
+    """Write melodies as one ABC file (one tune, or a tune book of several), whole or not at all."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(tune_book([tune_text(symbols, tune) for symbols, tune in tunes]), encoding="utf-8")
