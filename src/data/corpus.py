@@ -104,7 +104,7 @@ def build(config: EncodingRecord, root: Path, files: list[Path], path: Path,
         if isinstance(item, Skip):
             skips.append(item)
             continue
-        encoded = _encode_song(item, vocab, profiles, config.normalize_key, config.normalize_octave)
+        encoded = encode_song(item, vocab, profiles, config.normalize_key, config.normalize_octave)
         if isinstance(encoded, Skip):
             skips.append(encoded)
             continue
@@ -148,7 +148,7 @@ def song_split(ids: np.ndarray, val_fraction: float, test_fraction: float) -> st
     return "train"
 
 
-def _encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray, normalize_key: bool,
+def encode_song(song: Song, vocab: Vocabulary, profiles: np.ndarray, normalize_key: bool,
                  normalize_octave: bool) -> tuple[dict, np.ndarray, np.ndarray, np.ndarray] | Skip:
     """(record, ids, positions, ids as written in their own octave: what the split and duplicates are
     decided on, so `normalize_octave` moves songs without changing which songs or which split)."""
