@@ -16,17 +16,18 @@ import time
 from pathlib import Path
 
 from src.atomic import atomic_dir, atomic_path
-from src.checks import check
+from src.checks import boolean, check
 from src.config import check_writable, literal_settings, parse_device
+from src.data.abc_notation import Tune
 from src.data.meter import check_qpm
-from src.data.score_writer import write_midi, write_musicxml
+from src.data.score_writer import write_abc, write_midi, write_musicxml
 from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import Generation, GenerationRequest
 from src.models.generation.request import DEFAULTS
 
-TEXT_KEYS = ("ckpt", "seed", "seed2", "tune", "seed_bars", "key", "out_dir", "name", "device", "time_signature",
-             "mode", "span", "bars", "octave")
+TEXT_KEYS = ("ckpt", "seed", "seed2", "tune", "seed_bars", "key", "out_dir", "name", "device",
+             "time_signature", "mode", "span", "bars", "octave")
 
 
 def parse_args(argv: list[str]) -> dict:
@@ -50,11 +51,29 @@ def output_settings(settings: dict) -> None:
         raise UserError("ckpt= is required: a .ckpt file or a run folder")
     check_qpm(settings["qpm"])
     check_name(settings["name"])
+    boolean("abc_fold", settings["abc_fold"])
+
+
+def abc_tunes(generation: Generation, settings: dict, meta: dict) -> list[tuple[list[str], Tune]]:
+    """Each melody with what its ABC tune needs: meter, pickup, key, title, and the checkpoint and
+    settings as a comment."""
+    sha = meta["checkpoint_sha256"][:12]
+    comments = (f"melody-generator {meta['model']}: {meta['checkpoint']} (sha256 {sha})",
+                " ".join(f"{k}={v}" for k, v in meta["settings"].items() if v not in ("", None)))
+    if meta.get("seed", "").strip():
+        comments += (f"seed={meta['seed']}",)
+    base = generation.title or settings["name"]
+    return [(melody, Tune(meta["step"], meter.time_signature, meter.pickup, key, f"{base} {k}", k + 1,
+                          settings["qpm"], generation.rhythm, comments, settings["abc_fold"]))
+            for k, (melody, meter, key) in enumerate(zip(generation.melodies, generation.meters,
+                                                         generation.keys, strict=True))]
 
 
 def write_melodies(generation: Generation, out_dir: Path, settings: dict, meta: dict) -> list[Path]:
-    """NAME_kk.{mid,musicxml,json} per melody, each in its meter with its pickup bar; a new folder
-    appears whole, an existing one per file."""
+    """NAME_kk.{mid,musicxml,abc,json} per melody, each in its meter with its pickup bar, and the batch as
+    one tune book NAME.abc; a new folder appears whole, an existing one per file."""
+    tunes = abc_tunes(generation, settings, meta)
+
     def write_all(folder: Path) -> list[Path]:
         paths = []
         for k, (melody, meter) in enumerate(zip(generation.melodies, generation.meters, strict=True)):
@@ -62,11 +81,14 @@ def write_melodies(generation: Generation, out_dir: Path, settings: dict, meta: 
             style = {"step": meta["step"], "qpm": settings["qpm"], "time_signature": meter.time_signature,
                      "pickup": meter.pickup}
             write_midi(melody, stem.with_suffix(".mid"), **style)
-            write_musicxml(melody, stem.with_suffix(".musicxml"), title=f"{settings['name']} {k}", **style)
-            record = {**meta, "index": k, **meter.as_record(), "symbols": " ".join(melody)}
+            write_musicxml(melody, stem.with_suffix(".musicxml"), title=tunes[k][1].title, **style)
+            write_abc([tunes[k]], stem.with_suffix(".abc"))
+            record = {**meta, "index": k, **meter.as_record(), "key": tunes[k][1].key.field(),
+                      "symbols": " ".join(melody)}
             with atomic_path(stem.with_suffix(".json")) as tmp:
                 tmp.write_text(json.dumps(record, indent=1))
             paths.append(stem.with_suffix(".mid"))
+        write_abc(tunes, folder / f"{settings['name']}.abc")
         return paths
 
     if out_dir.exists():
@@ -96,7 +118,7 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
            if settings["mode"] == "infill" else {}),
         "settings": {k: settings[k] for k in (
             "steps", "min_steps", "temperature", "top_k", "top_p", "end_floor", "max_span", "num_samples",
-            "rng_seed", "key", "qpm", "time_signature", "pickup")},
+            "rng_seed", "key", "qpm", "time_signature", "pickup", "tune", "seed_bars", "octave")},
         "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt),
         "model": module.kind,
         "step": module.encoding.step,

@@ -2,17 +2,22 @@
 
 Every caller (the sample command, the web app, the training callback, the evaluation) builds a checked
 `GenerationRequest` and calls `module.generate(request)`. This reads the request against what the module
-can do (`module.modes`), moves the key, plans each melody's meter, reads the seeds, and draws by mode:
+can do (`module.modes`), reads a tune seed (tunes.py), moves the key, plans each melody's meter, reads the
+seeds, and draws by mode:
 `continue` steps the net after each seed (src/models/generation/loop.py), `infill` fills a gap of the seed
 (infill.py), the VAE's modes decode latent codes (vae.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
+
+import numpy as np
 import torch
 
-from src.data.keys import parse_key, shift_to_reference
-from src.data.vocab import BOUNDARY_ID
+from src.data.abc_notation import AbcKey
+from src.data.keys import estimate_key, parse_key, shift_to_reference
+from src.data.vocab import BOUNDARY_ID, HOLD, REST, symbols_to_events
 from src.errors import UserError
 from src.models.generation.infill import fill_seed
 from src.models.generation.loop import sample
@@ -20,6 +25,7 @@ from src.models.generation.meters import Meter, context_of, draw_meters, fixed_m
 from src.models.generation.octaves import in_song_register
 from src.models.generation.request import Generation, GenerationRequest
 from src.models.generation.seeds import read_seed, song_opening, transpose_symbols
+from src.models.generation.tunes import read_tune, seed_kind
 from src.models.generation.vae import draw_vae
 
 
@@ -36,7 +42,14 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
                             f"{model}: accepted mode=continue")
         raise UserError(f"mode=continue does not apply to the VAE checkpoint ({model}): it does not "
                         f"continue a seed; accepted: {', '.join(f'mode={m}' for m in module.modes)}")
-    shift, mode = 0, None
+    tune = None
+    if isinstance(request.seed, str) and seed_kind(request.seed) != "tokens":  # a tune file or ABC fragment
+        tune = read_tune(module, request.seed, request.tune, request.seed_bars, request.key,
+                         request.time_signature)
+        # its symbols are in the model's key and register: the meter is the tune's, the melodies go back
+        request = replace(request, seed=" ".join(tune.symbols), tune="", seed_bars="", key=None,
+                          time_signature="auto", pickup="auto", meters=(tune.meter,) * request.num_samples)
+    shift, mode = (tune.shift, None) if tune else (0, None)
     if request.key:
         if not module.encoding.normalize_key:
             raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
@@ -51,7 +64,8 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
                                     module.max_bar)
     if request.mode == "infill":  # one seed, one meter: the alternatives differ only in the gap
         meters = [meters[0]] * len(meters)
-    seeds = [read_seed(module, "seed", text, request.key, shift) for text in request.seeds]
+    moved = 0 if tune else shift  # a tune's symbols are in the model's key already
+    seeds = [read_seed(module, "seed", text, request.key, moved) for text in request.seeds]
     seed2 = read_seed(module, "seed2", request.seed2, request.key, shift)
     if generator is None:
         generator = torch.Generator(device=module.device).manual_seed(request.rng_seed)
@@ -62,7 +76,25 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
     else:  # a VAE's: it reads no meter, `meters` only label its melodies
         melodies = draw_vae(module, seeds[0], seed2, request, generator, notes)
     melodies = in_song_register(melodies, [meter.mode for meter in meters], request, encoding)  # octave=auto
-    return Generation([transpose_symbols(m, -shift) for m in melodies], notes, meters)
+    melodies = [transpose_symbols(m, -shift) for m in melodies]
+    if tune:
+        notes[:0] = tune.notes
+        return Generation(melodies, notes, meters, [tune.key] * len(melodies), tune.rhythm, tune.title)
+    return Generation(melodies, notes, meters, written_keys(melodies, meters, request.key, encoding))
+
+
+def written_keys(melodies: list[list[str]], meters: list[Meter], key: str | None, encoding) -> list[AbcKey]:
+    """The key each melody is written in: `key=`, else the model's C major / A minor by its mode, else (a
+    model that knows no key) the key estimated from its notes."""
+    if key:
+        return [AbcKey(*parse_key(key))] * len(melodies)
+    if encoding.normalize_key:
+        return [AbcKey(0, "major") if meter.mode == "major" else AbcKey(9, "minor") for meter in meters]
+    from src.data.encoding import key_profiles  # music21's weights: only for a model that knows no key
+
+    profiles = np.array(key_profiles(), dtype=np.float64)
+    return [AbcKey(*estimate_key(symbols_to_events(m), profiles)) if any(s not in (HOLD, REST) for s in m)
+            else AbcKey(0) for m in melodies]
 
 
 def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,

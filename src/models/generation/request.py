@@ -8,10 +8,12 @@ from dataclasses import dataclass, field, fields
 
 from src.checks import choice, integer, number, refuse
 from src.config import generation_defaults
+from src.data.abc_notation import AbcKey
 from src.data.keys import parse_key
 from src.errors import UserError
 from src.models.generation.meters import Meter, check_meter_settings
 from src.models.generation.sampling import Sampling
+from src.models.generation.tunes import seed_kind
 
 MAX_STEPS = 10_000
 MAX_SAMPLES = 1_000
@@ -66,6 +68,7 @@ class GenerationRequest:
             object.__setattr__(self, "key", None)
         _check_mode(self)
         choice("octave", self.octave, OCTAVES)
+        _check_tune(self)
         signature, pickup = check_meter_settings(self.time_signature, self.pickup)
         object.__setattr__(self, "time_signature", signature)
         object.__setattr__(self, "pickup", pickup)
@@ -90,11 +93,14 @@ class GenerationRequest:
 @dataclass
 class Generation:
     """Melodies (symbols, in the requested key), each one's meter, and one-line notes on how the
-    request was read."""
+    request was read; the key each is written in, and a tune seed's R: field and title."""
 
     melodies: list[list[str]]
     notes: list[str] = field(default_factory=list)
     meters: list[Meter] = field(default_factory=list)
+    keys: list[AbcKey] = field(default_factory=list)
+    rhythm: str | None = None
+    title: str | None = None
 
 
 def _check_numbers(request: GenerationRequest) -> None:
@@ -119,12 +125,33 @@ def _check_range(name: str, value: object) -> tuple[int, int]:
         first, last = (int(p) for p in parts) if len(parts) == 2 else (None, None)
     except ValueError:
         first = last = None
-    empty = first is not None and (last <= first if name == "span" else last < first)
+    empty = first is not None and (last <= first if name == "span" else last < first)  # bars, seed_bars
     if first is None or first < 0 or empty:
         what = ("seed steps, 0-based, B excluded: 0 <= A < B, e.g. span=16:32" if name == "span" else
                 "bars, 1 = the first full bar, 0 = a pickup, both included: 0 <= A <= B, e.g. bars=5:8")
         refuse(name, value, f"{name}=A:B with {what}")
     return first, last
+
+
+def _check_tune(request: GenerationRequest) -> None:
+    """`tune=` and `seed_bars=` need a tune seed; a tune file brings its own key and meter."""
+    object.__setattr__(request, "tune", str(request.tune).strip())
+    kind = seed_kind(request.seed) if isinstance(request.seed, str) else "tokens"
+    if kind == "tokens":
+        for name in ("tune", "seed_bars"):
+            if getattr(request, name):
+                raise UserError(f"{name}= needs a tune as the seed: seed=FILE (.abc, .mid, .musicxml, .mxl, "
+                                ".krn) or an ABC fragment such as seed=\"GABc d2B2|\"")
+        return
+    if request.seed_bars:
+        object.__setattr__(request, "seed_bars", _check_range("seed_bars", request.seed_bars))
+    if kind == "file":
+        for name, value in (("key", request.key), ("time_signature", request.time_signature != "auto"),
+                            ("pickup", request.pickup != "auto")):
+            if value:
+                raise UserError(f"{name}= is the tune file's own (its K:, M: and first bar); accepted: "
+                                f"{name}= left out with seed=FILE (it is read with a fragment: "
+                                "seed=\"GABc d2B2|\")")
 
 
 def _check_mode(request: GenerationRequest) -> None:
