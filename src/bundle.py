@@ -8,7 +8,9 @@ tracked ones, on a fresh clone) is kept. The export keeps what sampling needs: t
 (`hyper_parameters`) and the weights stored as float16 (loaded back into float32 parameters), without
 optimizer or loop state, so each file stays under 4 MB. The export itself (not the float32 run) is then
 scored on essen_erk's test split; `models/NAME.metrics.json` holds those figures, the run's own, the
-command and the sha256, and `models/README.md` is written from them.
+command and the sha256, and `models/README.md` is written from them. `songs_only=true` retrains and exports
+nothing: it writes into each export what its training songs held, as training computes it now (a record
+added after the export was made, such as `encoding.medians`), and the new sha256 into the README.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import torch
 import yaml
 
 from src.atomic import atomic_path
-from src.checks import check, choice
+from src.checks import boolean, check, choice
 from src.config import check_writable, literal_settings
 from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import file_sha256, load_module, read_checkpoint, resolve_checkpoint, write_slim
@@ -104,6 +106,41 @@ def export(name: str, run_dir: Path, out: Path, cache_dir: str | None = None) ->
     return record
 
 
+def restate_songs(name: str, out_dir: Path, cache_dir: str | None = None) -> dict:
+    """Write into export `name` what its training songs held (`encoding.meters`, `longest_bar`, `medians`)
+    as training computes it now from its corpus, the weights and every other setting as they were; the
+    file is left alone when nothing changes, and refused when its meters are not its corpus's (then it was
+    trained on other songs). Returns its metrics record, with the file's new bytes and sha256."""
+    from src.data.datamodule import MelodyDataModule
+    from src.data.record import SONGS_HELD, EncodingRecord
+
+    out, summary = out_dir / f"{name}.ckpt", out_dir / f"{name}.metrics.json"
+    if not (out.is_file() and summary.is_file()):
+        raise UserError(f"songs_only=true rewrites exports; {out} or {summary} is missing (make models "
+                        "exports it)")
+    checkpoint = read_checkpoint(out)
+    stored = checkpoint["hyper_parameters"]["encoding"]
+    datamodule = MelodyDataModule.from_record(EncodingRecord.from_checkpoint(stored),
+                                              **({"cache_dir": cache_dir} if cache_dir else {}))
+    datamodule.load_corpus()
+    held = {key: value for key, value in datamodule.encoding.items() if key in SONGS_HELD}
+    for key in ("meters", "longest_bar"):
+        if key in stored and stored[key] != held.get(key):
+            raise UserError(f"{out}: its encoding.{key} is not its corpus's as encoded now (it was trained "
+                            "on other songs); accepted: an export of this encoding (retrain=true makes one)")
+    record = json.loads(summary.read_text())
+    if all(stored.get(key) == value for key, value in held.items()):
+        return record
+    checkpoint["hyper_parameters"]["encoding"] = {**stored, **held}
+    with atomic_path(out) as tmp:
+        torch.save(checkpoint, tmp)
+    load_module(out)  # loads back through the guarded path
+    record |= {"bytes": out.stat().st_size, "sha256": file_sha256(out)}
+    with atomic_path(summary) as tmp:
+        tmp.write_text(json.dumps(record, indent=1) + "\n")
+    return record
+
+
 @exit_on_user_error
 def main(argv: list[str] | None = None) -> dict:
     settings = literal_settings(
@@ -116,12 +153,16 @@ def main(argv: list[str] | None = None) -> dict:
     check_writable(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     records = {}
-    retrain = bool(settings["retrain"])
+    retrain, songs_only = bool(settings["retrain"]), boolean("songs_only", settings["songs_only"])
+    check("songs_only", songs_only, not (songs_only and retrain), "false with retrain=true (songs_only "
+          "rewrites the exports there are; retrain makes new ones)")
     for name in names:
         out, run_dir = out_dir / f"{name}.ckpt", runs_dir / name
         summary = out.with_suffix(".metrics.json")
         exported = summary.is_file() and out.is_file()
-        if exported and not retrain and not (run_dir / "metrics.json").is_file():
+        if songs_only:
+            records[name] = restate_songs(name, out_dir, settings["cache_dir"])
+        elif exported and not retrain and not (run_dir / "metrics.json").is_file():
             records[name] = json.loads(summary.read_text())  # made elsewhere; no local run replaces it
         else:
             best = resolve_checkpoint(train_run(name, run_dir, retrain))
