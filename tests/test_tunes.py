@@ -3,11 +3,15 @@ read as the corpus reads a song and written back in its own key, meter and octav
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from src.data.encoding import parse_unit, read_song
 from src.data.score_writer import write_midi, write_musicxml
+from src.data.units import list_units
 from src.models.generation.tunes import seed_kind, tune_list
 from src.sample import main as sample_main
 
@@ -126,3 +130,23 @@ def test_bad_tunes_are_one_line_and_write_nothing(args, message, book, tmp_path,
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("meter", ["6/8", "3/4", "2/2"])
+def test_every_written_abc_reads_back_as_the_midi_beside_it(meter, book, tmp_path):
+    """Each NAME_kk.abc (and the tune book) read by music21 and by abc2midi gives the notes and durations
+    of NAME_kk.mid."""
+    sample(tmp_path, f"time_signature={meter}", "steps=120", "num_samples=3", "rng_seed=3")
+    sample(tmp_path, f"seed={book}", "tune=7", "steps=60", out="tune")
+    for folder in (tmp_path / "out", tmp_path / "tune"):
+        book_units = list_units(folder / "melody.abc", folder)
+        for k, midi in enumerate(sorted(folder.glob("melody_*.mid"))):
+            expected = read_song(midi, 0.25).events
+            unit = list_units(midi.with_suffix(".abc"), folder)[0]
+            assert parse_unit(unit, 0.25)[0].events == expected
+            assert parse_unit(book_units[k], 0.25)[0].events == expected
+            if shutil.which("abc2midi"):
+                back = tmp_path / f"back_{k}.mid"
+                subprocess.run(["abc2midi", str(midi.with_suffix(".abc")), "-o", str(back)], check=True,
+                               capture_output=True)
+                assert read_song(back, 0.25).events == expected
