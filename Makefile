@@ -8,7 +8,7 @@ TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: install train test lint prepare tensorboard bench sample clean-cache app browser notebook models
+.PHONY: install train test lint prepare tensorboard bench sample clean-cache app browser abcmidi notebook models
 
 install: $(STAMP)
 
@@ -30,7 +30,7 @@ train: install
 bench: install
 	$(PY) -m src.bench $(ARGS)
 
-test: install browser
+test: install browser abcmidi
 	$(PY) -m pytest -q $(ARGS)
 
 lint: install
@@ -75,6 +75,19 @@ browser:
 		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
 		fonts-dejavu-core >/dev/null) || echo "browser: apt-get failed"; \
 	else echo "browser: $(CHROMIUM) is missing and installing it needs root: the Chromium test will be skipped"; fi
+
+# Debian's abcmidi: abc2midi reads the ABC the project writes back in tests/test_abc_notation.py, a second
+# reader beside music21. Without root (or sudo) or apt-get it says so and those tests are skipped.
+ABC2MIDI := /usr/bin/abc2midi
+abcmidi:
+	@if [ -x $(ABC2MIDI) ]; then :; \
+	elif ! command -v apt-get >/dev/null; then echo "abcmidi: no apt-get: the abc2midi tests will be skipped"; \
+	elif [ "$$(id -u)" = 0 ]; then (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends abcmidi >/dev/null) || echo "abcmidi: apt-get failed"; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then (sudo apt-get update -qq && \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends abcmidi \
+		>/dev/null) || echo "abcmidi: apt-get failed"; \
+	else echo "abcmidi: $(ABC2MIDI) is missing and installing it needs root: the abc2midi tests will be skipped"; fi
 
 # Run notebooks/explore.ipynb top to bottom; the executed copy goes to outputs/notebooks/.
 notebook: install
