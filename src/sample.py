@@ -20,7 +20,7 @@ from src.checks import boolean, check
 from src.config import check_writable, literal_settings, parse_device
 from src.data.abc_notation import Tune
 from src.data.meter import check_qpm
-from src.data.score_writer import write_abc, write_midi, write_musicxml
+from src.data.score_writer import generation_tunes, write_abc, write_midi, write_musicxml
 from src.errors import UserError, exit_on_user_error
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import Generation, GenerationRequest
@@ -62,11 +62,9 @@ def abc_tunes(generation: Generation, settings: dict, meta: dict) -> list[tuple[
                 " ".join(f"{k}={v}" for k, v in meta["settings"].items() if v not in ("", None)))
     if meta.get("seed", "").strip():
         comments += (f"seed={meta['seed']}",)
-    base = generation.title or settings["name"]
-    return [(melody, Tune(meta["step"], meter.time_signature, meter.pickup, key, f"{base} {k}", k + 1,
-                          settings["qpm"], generation.rhythm, comments, settings["abc_fold"]))
-            for k, (melody, meter, key) in enumerate(zip(generation.melodies, generation.meters,
-                                                         generation.keys, strict=True))]
+    tunes = generation_tunes(generation, meta["step"], settings["name"], settings["qpm"], comments,
+                             settings["abc_fold"])
+    return list(zip(generation.melodies, tunes, strict=True))
 
 
 def write_melodies(generation: Generation, out_dir: Path, settings: dict, meta: dict) -> list[Path]:

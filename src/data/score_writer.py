@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import music21 as m21
 
@@ -18,6 +19,9 @@ from src.atomic import atomic_path
 from src.data.abc_notation import Tune, tune_book, tune_text
 from src.data.meter import grid_of
 from src.data.vocab import symbols_to_events
+
+if TYPE_CHECKING:
+    from src.models.generation import Generation
 
 
 def melody_stream(
@@ -87,3 +91,13 @@ def write_abc(tunes: list[tuple[list[str], Tune]], path: str | Path) -> None:
     """Write melodies as one ABC file (one tune, or a tune book of several), whole or not at all."""
     with atomic_path(path) as tmp:
         tmp.write_text(tune_book([tune_text(symbols, tune) for symbols, tune in tunes]), encoding="utf-8")
+
+
+def generation_tunes(generation: Generation, step: float, name: str, qpm: float | None,
+                     comments: tuple[str, ...] = (), fold: bool = True) -> list[Tune]:
+    """Each melody's ABC `Tune`: its meter, pickup and key, X: 1.., titled `TITLE k` (k from 0; the tune
+    seed's title, else `name`) with the seed's R:; the command's and the web app's ABC."""
+    base = generation.title or name
+    return [Tune(step, meter.time_signature, meter.pickup, key, f"{base} {k}", k + 1, qpm, generation.rhythm,
+                 comments, fold)
+            for k, (meter, key) in enumerate(zip(generation.meters, generation.keys, strict=True))]
