@@ -3,9 +3,11 @@ one line; the WAV has the melody's length and its first note's pitch."""
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import pickle
+import re
 import shutil
 import sys
 import wave
@@ -19,8 +21,13 @@ from streamlit.testing.v1 import AppTest
 
 from src.app import core
 from src.app.media import SAMPLE_RATE, fluidsynth_available, render
+from src.app.tune_seeds import PageSeed, SessionFolder, pasted_seed, uploaded_seed
 from src.data.meter import bar_steps
+from src.data.score_writer import write_musicxml
 from src.data.vocab import symbols_to_events
+from src.errors import UserError
+from src.models.generation.seeds import transpose_symbols
+from src.models.generation.tunes import read_tune, seed_kind
 from tests.app_fixtures import app_dirs
 from tools.app_server import FLAGS
 
@@ -113,7 +120,8 @@ def test_each_window_model_continues_the_seed(kind, dirs, monkeypatch):
     symbols = at.code[0].value.split()
     assert symbols[:8] == SEED.split() and 8 + 8 <= len(symbols) <= 8 + 32
     assert len(at.get("audio")) == 1 and len(at.image) >= 1
-    assert [b.label for b in at.download_button] == ["Download MIDI", "Download MusicXML"]
+    assert [b.label for b in at.download_button] == ["Download MIDI", "Download MusicXML", "Download ABC"]
+    assert at.code[1].value.startswith("X:1\nT:melody 0\n") and "\nK:" in at.code[1].value  # its ABC
 
 
 @pytest.mark.parametrize("mode, widgets, count", [
@@ -132,7 +140,12 @@ def test_vae_modes(mode, widgets, count, dirs, monkeypatch):
     assert not at.error and not at.exception
     result = at.session_state["result"]
     assert len(result.melodies) == count and all(len(m.symbols) == 16 for m in result.melodies)
-    assert len(at.get("audio")) == count and len(at.download_button) == 2 * count
+    assert len(at.get("audio")) == count and len(at.download_button) == 3 * count + (count > 1)
+    if count > 1:  # the batch as one tune book, X:1 .. X:count
+        book = at.download_button(key="abc_book")
+        assert book.label == "Download all as an ABC tune book"
+        assert [line for line in result.book.splitlines() if line.startswith("X:")] == [
+            f"X:{k + 1}" for k in range(count)]
     if mode != "prior":
         assert "seed: 8 symbols padded with 8 holds" in at.info[0].value
 
@@ -287,3 +300,218 @@ def test_a_chosen_meter_reaches_the_files_and_the_page(dirs, monkeypatch):
     score = ET.fromstring(melody.musicxml)
     time = score.find(".//attributes/time")
     assert (time.findtext("beats"), time.findtext("beat-type")) == ("6", "8")
+
+
+# Tune seeds: pasted ABC or an uploaded file, on the real bundled models (models/)
+BOOK = """X:1
+T:Speed the Plough
+R:reel
+M:4/4
+L:1/8
+K:G
+|:GABc dedB|dedB dedB|c2ec B2dB|c2A2 A2BA|
+GABc dedB|dedB dedB|c2ec B2dB|A2F2 G4:|
+
+X:2
+T:The Kesh
+R:jig
+M:6/8
+L:1/8
+K:G
+|:G3 GAB|A3 ABd|edd gdd|edB dBA|
+G3 GAB|A3 ABd|edd gdB|AGF G3:|
+"""
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory) -> tuple[Path, Path]:
+    """(models/, an empty runs folder): the page on the repository's bundled models."""
+    return core.REPO / "models", tmp_path_factory.mktemp("no_runs")
+
+
+def infilling(models: Path) -> core.ModelEntry:
+    """The best bundled model that fills gaps (mode=infill)."""
+    entries, _ = core.list_models(models, models / "no-runs-here")
+    return next(e for e in entries if "infill" in core.modes(core.load_model(e.path)))
+
+
+@pytest.fixture
+def folder():
+    made = SessionFolder()
+    yield made.path
+    made.remove()
+
+
+def abc_pitches(text: str) -> list[int]:
+    """The MIDI pitches of an ABC tune as music21 reads it, tied notes as one."""
+    import music21 as m21
+
+    score = m21.converter.parse(text, format="abc").stripTies()
+    return [n.pitch.midi for n in score.recurse().notes]
+
+
+def test_a_pasted_tune_book_is_saved_in_the_session_folder_and_its_tunes_listed(folder):
+    seed = pasted_seed(BOOK, folder)
+    path = Path(seed.seed)
+    assert seed_kind(seed.seed) == "file" and path.read_text() == BOOK and folder in path.parents
+    assert core.REPO not in path.parents  # never inside the repository
+    assert seed.labels == ["X:1 Speed the Plough", "X:2 The Kesh"] and seed.tune_of("X:2 The Kesh") == "2"
+    one = pasted_seed("  T:Lone\r\n  M:3/4\r\n  K:D\r\n  DFA d2A|", folder)  # indented, without its X: line
+    assert Path(one.seed).read_text() == "X:1\nT:Lone\nM:3/4\nK:D\nDFA d2A|\n"
+    assert one.labels == ["X:1 Lone"] and one.tune_of("X:1 Lone") == ""  # one tune: no tune=
+    assert not path.exists() and len(list(folder.iterdir())) == 1  # one tune per session at a time
+    assert pasted_seed("  GABc d2B2|\n", folder) == PageSeed("GABc d2B2|")  # a fragment: the text itself
+    too_long = "X:1\nK:C\n" + "C" * (core.MAX_ABC_CHARS - 7)
+    with pytest.raises(UserError, match=f"ABC: {len(too_long)} characters is too long; accepted: at most "
+                       f"{core.MAX_ABC_CHARS} characters"):
+        pasted_seed(too_long, folder)
+
+
+def test_the_session_folder_is_removed_with_the_session():
+    made = SessionFolder()
+    path = made.path
+    pasted_seed(BOOK, path)
+    assert path.is_dir() and core.REPO not in path.parents
+    del made
+    gc.collect()
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("name, data, message", [
+    ("notes.txt", b"X:1\nK:C\nC", "upload: 'notes.txt' is not a tune file; accepted: .abc, .krn"),
+    ("big.mid", b"\0" * (core.MAX_UPLOAD_BYTES + 1),
+     f"upload: 'big.mid' is {core.MAX_UPLOAD_BYTES + 1} bytes; accepted: at most {core.MAX_UPLOAD_BYTES}"),
+])
+def test_an_upload_of_another_kind_or_too_large_is_refused_and_nothing_saved(name, data, message, folder):
+    with pytest.raises(UserError, match=re.escape(message)):
+        uploaded_seed(name, data, folder)
+    assert not list(folder.iterdir())
+
+
+def test_an_uploaded_file_is_saved_under_a_safe_name(folder):
+    seed = uploaded_seed("../../My Reel (2).ABC", BOOK.encode(), folder)
+    assert Path(seed.seed).name == "My_Reel_2.abc" and folder in Path(seed.seed).parents
+    assert seed_kind(seed.seed) == "file" and len(seed.tunes) == 2
+
+
+def test_a_seed_file_is_read_only_from_the_session_folder(bundled, folder, tmp_path):
+    module = core.load_model(infilling(bundled[0]).path)
+    outside = tmp_path / "secret.abc"
+    outside.write_text(BOOK)
+    for files in (None, folder):
+        with pytest.raises(UserError, match="the web app reads no file by its path; accepted: a melody"):
+            core.check_request({"seed": str(outside)}, module, files)
+    inside = pasted_seed(BOOK, folder).seed
+    assert core.check_request({"seed": inside, "tune": "2"}, module, folder).seed == inside
+
+
+def test_a_tune_longer_than_the_page_allows_is_refused(bundled):
+    module = core.load_model(infilling(bundled[0]).path)
+    fragment = "C8|" * 200  # 200 bars of a whole note: 3200 steps of 16ths
+    with pytest.raises(UserError, match=f"seed: the tune is 3200 steps long as played; accepted: at most "
+                       f"{core.MAX_TUNE_STEPS} steps in the web app"):
+        core.check_request({"seed": fragment}, module)
+    assert core.check_request({"seed": fragment, "seed_bars": "1:100"}, module).seed_bars == (1, 100)
+
+
+def test_a_tune_books_tune_continues_and_its_abc_is_the_commands(bundled, folder, tmp_path):
+    from src.sample import main as sample_main
+
+    entry = infilling(bundled[0])
+    seed = pasted_seed(BOOK, folder).seed
+    settings = {"seed": seed, "tune": "2", "seed_bars": "1:2", "steps": 24, "num_samples": 2, "rng_seed": 3}
+    result = core.generate(entry, settings, qpm=100.0, files=folder)
+    assert len(result.melodies) == 2
+    sample_main([f"ckpt={entry.path}", f"out_dir={tmp_path / 'out'}", "qpm=100",
+                 *(f"{k}={v}" for k, v in settings.items())])
+    for k, melody in enumerate(result.melodies):
+        written = (tmp_path / "out" / f"melody_{k:02d}.abc").read_text()
+        assert body(melody.abc) == body(written)  # the same tune as the command writes, bar for bar
+        assert melody.abc.startswith(f"X:{k + 1}\nT:The Kesh {k}\n% melody-generator ")
+        assert {"R:jig", "M:6/8", "Q:1/4=100", "K:G"} <= set(melody.abc.splitlines())
+        pitches = [p for p, _ in symbols_to_events(list(melody.symbols)) if p is not None]
+        assert abc_pitches(melody.abc) == pitches and pitches[:3] == [67, 67, 69]  # G3 GAB, in its octave
+    assert result.book == "\n".join(m.abc for m in result.melodies)
+
+
+def body(abc: str) -> str:
+    """A tune's header fields and bars, without its `%` comments."""
+    return "\n".join(line for line in abc.splitlines() if not line.startswith("%"))
+
+
+def test_infill_rewrites_bars_of_a_tune_and_keeps_the_rest(bundled, folder):
+    entry = infilling(bundled[0])
+    seed = pasted_seed(BOOK, folder).seed
+    tune = read_tune(core.load_model(entry.path), seed, "1")
+    whole = transpose_symbols(tune.symbols, -tune.shift)  # the tune as read, where it sits
+    result = core.generate(entry, {"seed": seed, "tune": "Speed the Plough", "mode": "infill", "bars": "2:3",
+                                   "num_samples": 2}, files=folder)
+    assert "infill: steps 16:48 of 256 regenerated (4/4, pickup 0)" in result.notes
+    for melody in result.melodies:
+        assert list(melody.symbols[:16]) == whole[:16] and list(melody.symbols[48:]) == whole[48:]
+        assert {"K:G", "R:reel"} <= set(melody.abc.splitlines())
+
+
+def page(models: Path, outputs: Path, monkeypatch, source: str) -> AppTest:
+    """The page on `models`, its seed taken from `source` (abc: pasted, file: uploaded)."""
+    at = app(models, outputs, monkeypatch)
+    return at.radio(key="seed_source").set_value(source).run()
+
+
+def test_the_page_takes_a_pasted_tune_book_and_shows_each_melodys_abc(bundled, monkeypatch):
+    at = page(*bundled, monkeypatch, "abc")
+    at = at.text_area(key="abc_text").set_value(BOOK).run()
+    assert at.selectbox(key="tune").options == ["X:1 Speed the Plough", "X:2 The Kesh"]
+    assert at.text_input(key="key").disabled and at.selectbox(key="time_signature").disabled  # the tune's own
+    at.selectbox(key="tune").select("X:2 The Kesh").run()
+    at = generate(at, seed_bars="1:2", steps=24, count_continue=2)
+    assert not at.error and not at.exception, [e.value for e in at.error]
+    result = at.session_state["result"]
+    assert [m.time_signature for m in result.melodies] == ["6/8", "6/8"]
+    abc = [c.value for c in at.code if c.value.startswith("X:")]
+    assert abc == [m.abc.rstrip() for m in result.melodies] and abc[1].startswith("X:2\nT:The Kesh 1\n")
+    assert [b.label for b in at.download_button][-4:] == [
+        "Download MIDI", "Download MusicXML", "Download ABC", "Download all as an ABC tune book"]
+    folder = at.session_state["seed_folder"].path
+    assert folder.is_dir() and core.REPO not in folder.parents
+
+
+def test_the_page_infills_bars_of_an_uploaded_tune(bundled, monkeypatch, tmp_path):
+    symbols = "67 _ 69 _ 71 _ 72 _ 74 _ _ _ 71 _ _ _ " * 3 + "67 _ _ _ _ _ _ _ 67 _ _ _ _ _ _ _"
+    write_musicxml(symbols.split(), tmp_path / "reel.musicxml", time_signature="4/4")
+    at = page(*bundled, monkeypatch, "file")
+    at.file_uploader(key="upload").set_value(("reel.musicxml", (tmp_path / "reel.musicxml").read_bytes(),
+                                              "application/vnd.recordare.musicxml+xml")).run()
+    at.radio(key="mode").set_value("infill").run()
+    with pytest.raises(KeyError):  # an uploaded tune's bar lines are its own: no pickup to give
+        at.number_input(key="pickup")
+    at = generate(at, bars="2:3", count_infill=2)
+    assert not at.error and not at.exception, [e.value for e in at.error]
+    melodies = at.session_state["result"].melodies
+    seed = symbols.split()
+    for k, melody in enumerate(melodies):
+        assert list(melody.symbols[:16]) == seed[:16] and list(melody.symbols[48:]) == seed[48:]
+        assert f"\nT:reel #1 {k}\n" in melody.abc  # a file without a title: named after the upload
+    assert "infill: steps 16:48 of 64 regenerated (4/4, pickup 0)" in [i.value for i in at.info]
+
+
+@pytest.mark.parametrize("source, value, message", [
+    ("abc", "X:1\nT:nothing\nK:C\n", "seed='pasted.abc' could not be read as a tune"),
+    ("abc", "GABc d2B2| H", "seed='GABc d2B2| H' is not accepted"),
+    ("abc", "C8|" * 200, "seed: the tune is 3200 steps long as played"),
+    ("file", ("big.abc", b"X:1\nK:C\n" + b"C" * core.MAX_UPLOAD_BYTES, "text/plain"),
+     "bytes; accepted: at most"),
+    ("notes", "/etc/tune.abc", "the web app reads no file by its path"),
+])
+def test_a_bad_tune_seed_is_one_line_and_nothing_is_generated(source, value, message, bundled, monkeypatch):
+    at = page(*bundled, monkeypatch, source)
+    if source == "abc":
+        at.text_area(key="abc_text").set_value(value).run()
+    elif source == "file":
+        at.file_uploader(key="upload").set_value(value).run()
+    else:
+        at.text_input(key="seed").set_value(value).run()
+    at = at.button(key="generate").click().run()
+    assert len(at.error) == 1 and not at.exception, [e.value for e in at.error]
+    assert message in at.error[0].value and "\n" not in at.error[0].value
+    assert "result" not in at.session_state and not at.get("audio")

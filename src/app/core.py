@@ -1,11 +1,12 @@
 """The app's plain functions: find checkpoints, load them safely, check a request against the page's
-limits, generate melodies. The page asks with the command line's setting names and defaults
+limits, generate melodies and their ABC. The page asks with the command line's setting names and defaults
 (conf/generation.yaml), and its request is built by the same constructor (`GenerationRequest`)."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -16,11 +17,15 @@ import torch
 
 from src.app.media import Rendered, render
 from src.checks import choice, integer
+from src.data.abc_notation import tune_book, tune_text
 from src.data.meter import check_qpm
+from src.data.score_writer import generation_tunes
+from src.data.units import SCORE_SUFFIXES
 from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint, upgrade_hparams
 from src.models.generation import GenerationRequest
 from src.models.generation.request import DEFAULTS
+from src.models.generation.tunes import read_tune, seed_kind
 from src.models.modules.kinds import MODULES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -29,6 +34,11 @@ MAX_APP_STEPS = 1000  # about two minutes at 120 qpm; the WAV of one melody stay
 APP_STEPS = 256  # the page's length when none is given: a melody to listen to, not the command line's
 MAX_SEED_SYMBOLS = 1000
 MAX_SEED_CHARS = 8000  # a seed text longer than this is refused before it is even split
+MAX_UPLOAD_MB = 1  # an uploaded tune file (the uploader refuses more; the app checks again)
+MAX_UPLOAD_BYTES = MAX_UPLOAD_MB << 20
+UPLOAD_SUFFIXES = SCORE_SUFFIXES  # what the command line's seed=FILE reads
+MAX_ABC_CHARS = 100_000  # pasted ABC: a tune book of a hundred tunes or so
+MAX_TUNE_STEPS = 2048  # a tune seed as read (repeats played): 128 bars of 4/4 in 16ths
 MAX_MELODIES = 8
 MAX_TOTAL_STEPS = 2000  # steps x melodies of one request: at most ~11 MB of WAV held per session
 MAX_LISTED_RUNS = 200  # newest run checkpoints listed from outputs/
@@ -73,6 +83,11 @@ class Result:
     request: GenerationRequest
     melodies: list[Rendered]
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def book(self) -> str:
+        """The melodies' ABC tunes as one tune book."""
+        return tune_book([melody.abc for melody in self.melodies])
 
 
 def model_dirs() -> tuple[Path, Path]:
@@ -167,10 +182,12 @@ def modes(module) -> list[str]:
     return list(module.modes)
 
 
-def check_request(settings: Mapping, module) -> GenerationRequest:
+def check_request(settings: Mapping, module, files: Path | None = None) -> GenerationRequest:
     """The page's settings (the command line's names; defaults from conf/generation.yaml, `steps` the
-    page's APP_STEPS) within the web app's limits, as a checked GenerationRequest (UserError)."""
+    page's APP_STEPS) within the web app's limits, as a checked GenerationRequest (UserError). A seed
+    file is read only from `files`, the session's folder of pasted and uploaded tunes."""
     settings = {**DEFAULTS, "steps": APP_STEPS, **settings}
+    _check_seed_file(str(settings["seed"]), files)
     for name in ("seed", "seed2"):
         text = str(settings[name])
         count = len(text.split()) if len(text) <= MAX_SEED_CHARS else None
@@ -185,23 +202,60 @@ def check_request(settings: Mapping, module) -> GenerationRequest:
         raise UserError(f"steps x num_samples = {total} is too much for one request; accepted: at most "
                         f"{MAX_TOTAL_STEPS} in the web app")
     choice("mode", settings["mode"], modes(module), note="(the modes of this checkpoint)")
-    return GenerationRequest.from_settings(settings)
+    checked = GenerationRequest.from_settings(settings)
+    _check_tune_length(checked, module)
+    return checked
 
 
-def generate(entry: ModelEntry, settings: Mapping, qpm: float = 120.0, synth: str = "auto") -> Result:
-    """Check the page's generation settings, sample the melodies (at most two requests at once), and
-    render each one at `qpm` with `synth`."""
+def _check_seed_file(seed: str, files: Path | None) -> None:
+    """A seed that names a file must be one of this session's pasted or uploaded tunes: a visitor never
+    reads the server's other files."""
+    if seed_kind(seed) != "file":
+        return
+    path = Path(seed.strip()).resolve()
+    if files is None or Path(files).resolve() not in path.parents:
+        raise UserError(f"seed={seed.strip()!r}: the web app reads no file by its path; accepted: a melody "
+                        "such as \"60 _ 62 _\", ABC pasted, or a tune file uploaded")
+
+
+def _check_tune_length(request: GenerationRequest, module) -> None:
+    """A tune seed (a file or an ABC fragment), as read, within the web app's MAX_TUNE_STEPS."""
+    if seed_kind(request.seed) == "tokens":
+        return
+    tune = read_tune(module, request.seed, request.tune, request.seed_bars, request.key,
+                     request.time_signature)
+    if len(tune.symbols) > MAX_TUNE_STEPS:
+        raise UserError(f"seed: the tune is {len(tune.symbols)} steps long as played; accepted: at most "
+                        f"{MAX_TUNE_STEPS} steps in the web app (keep some of its bars with seed_bars)")
+
+
+def _named(err: UserError, files: Path | None) -> UserError:
+    """A refusal with the session folder's paths written as the tune's own file name."""
+    if files is None:
+        return err
+    return UserError(re.sub(re.escape(str(files)) + r"/[0-9a-f]+/", "", str(err)))
+
+
+def generate(entry: ModelEntry, settings: Mapping, qpm: float = 120.0, synth: str = "auto",
+             files: Path | None = None) -> Result:
+    """Check the page's generation settings (a seed file only from `files`), sample the melodies (at most
+    two requests at once), and render each one at `qpm` with `synth`, with its ABC as the command's."""
     module = load_model(entry.path)
     check_qpm(qpm)
-    checked = check_request(settings, module)
-    with GENERATION_SLOTS, torch.inference_mode():
-        generation = module.generate(checked)
+    try:
+        checked = check_request(settings, module, files)
+        with GENERATION_SLOTS, torch.inference_mode():
+            generation = module.generate(checked)
+    except UserError as err:
+        raise _named(err, files) from None
+    comments = (f"melody-generator {module.kind}: {entry.run}",)
+    tunes = generation_tunes(generation, module.encoding.step, "melody", qpm, comments)
     notes, rendered = list(generation.notes), []
-    for k, (melody, meter) in enumerate(zip(generation.melodies, generation.meters, strict=True)):
+    for k, (melody, tune) in enumerate(zip(generation.melodies, tunes, strict=True)):
         if not melody:
             notes.append(f"melody {k + 1} is empty: the model ended the song at once ('/'); "
                          "raise min_steps or try another rng_seed")
             continue
-        rendered.append(render(melody, module.encoding.step, qpm, meter.time_signature,
-                               title=f"Melody {k + 1}", synth=synth, pickup=meter.pickup))
+        rendered.append(render(melody, tune.step, qpm, tune.time_signature, title=tune.title, synth=synth,
+                               pickup=tune.pickup, abc=tune_text(melody, tune)))
     return Result(entry, checked, rendered, notes)

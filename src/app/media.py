@@ -1,4 +1,5 @@
-"""One melody as the bytes the app offers: WAV audio, MIDI, MusicXML, and the sheet as SVG (verovio)."""
+"""One melody as the bytes the app offers: WAV audio, MIDI, MusicXML, its ABC text, and the sheet as SVG
+(verovio)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class Rendered:
     synth: str  # "builtin" or "fluidsynth": what made the WAV
     time_signature: str = "4/4"
     pickup: int = 0  # steps before the first downbeat
+    abc: str = ""  # the melody as an ABC tune (src/data/abc_notation.py), as `src.sample` writes it
 
 
 def soundfont() -> Path | None:
@@ -44,9 +46,9 @@ def fluidsynth_available() -> bool:
 
 
 def render(symbols: list[str], step: float, qpm: float, time_signature: str = "4/4",
-           title: str = "melody", synth: str = "auto", pickup: int = 0) -> Rendered:
-    """All files of one melody (no `/`) in its meter. `synth`: builtin, fluidsynth, or auto (FluidSynth
-    if installed)."""
+           title: str = "melody", synth: str = "auto", pickup: int = 0, abc: str = "") -> Rendered:
+    """All files of one melody (no `/`) in its meter, and its ABC text as given. `synth`: builtin,
+    fluidsynth, or auto (FluidSynth if installed)."""
     style = {"step": step, "qpm": qpm, "time_signature": time_signature, "pickup": pickup}
     with tempfile.TemporaryDirectory(prefix="melody-app-") as tmp:
         folder = Path(tmp)
@@ -63,7 +65,7 @@ def render(symbols: list[str], step: float, qpm: float, time_signature: str = "4
             write_wav(synthesize(symbols, step, qpm, SAMPLE_RATE), folder / "b.wav", SAMPLE_RATE)
             wav = (folder / "b.wav").read_bytes()
     return Rendered(tuple(symbols), wav, midi, musicxml, svg_pages,
-                    "fluidsynth" if use_fluidsynth else "builtin", time_signature, pickup)
+                    "fluidsynth" if use_fluidsynth else "builtin", time_signature, pickup, abc)
 
 
 def fluidsynth_wav(midi_path: Path, wav_path: Path) -> bytes:
