@@ -51,7 +51,9 @@ def book(tmp_path: Path) -> Path:
 
 def test_seed_kinds():
     assert seed_kind("") == "tokens" and seed_kind("60 _ r 62") == "tokens"
+    assert seed_kind("60 _ x") == "tokens"  # a mistyped symbol is refused as one, not read as ABC
     assert seed_kind("tunes/kesh.abc") == "file" and seed_kind("x.MID") == "file"
+    assert seed_kind("my tunes/the kesh.abc") == "file"
     assert seed_kind("GABc d2B2|") == "abc" and seed_kind("_B2 =c") == "abc"
 
 
@@ -59,7 +61,8 @@ def test_a_tune_book_gives_its_tunes_and_one_by_number_or_title(book, tmp_path):
     assert tune_list(book) == [("1", "Hand Reel"), ("7", "Slow Air")]
     by_number, folder = sample(tmp_path, f"seed={book}", "tune=7")
     by_title, _ = sample(tmp_path, f"seed={book}", "tune=slow air", out="b")
-    assert by_number == by_title
+    padded, _ = sample(tmp_path, f"seed={book}", "tune=07", out="c")
+    assert by_number == by_title == padded
     for melody in by_number:  # the tune itself first, in its own key and octave, then the continuation
         assert melody[:len(AIR)] == AIR and len(melody) > len(AIR)
     text = (folder / "melody_00.abc").read_text()
@@ -84,7 +87,7 @@ def test_seed_bars_keep_those_bars(book, tmp_path):
 def test_an_abc_fragment_is_read_in_the_given_key_and_meter(tmp_path):
     melodies, folder = sample(tmp_path, "seed=GABc d2B2|c2A2 G4|", "key=G", "time_signature=4/4")
     assert all(m[:32] == REEL[:32] for m in melodies)
-    assert "\nK:G\nGA Bc d2 B2|c2 A2 G4|" in (folder / "melody_00.abc").read_text()
+    assert "\nK:G\nGABc d2 B2|c2 A2 G4|" in (folder / "melody_00.abc").read_text()
     minor, _ = sample(tmp_path, "seed=ABcd e2c2|", "key=Am", "time_signature=4/4", out="b")
     assert minor[0][:8] == "69 _ 71 _ 72 _ 74 _".split()
 

@@ -52,9 +52,9 @@ class TuneSeed:
 def seed_kind(text: str) -> str:
     """`tokens` (the model's notation, or empty), `file` (a score file's path) or `abc` (a fragment)."""
     words = text.split()
-    if all(_TOKEN.match(word) for word in words):
+    if not words or _TOKEN.match(words[0]):  # symbols (a mistyped one is refused as a symbol, later)
         return "tokens"
-    if len(words) == 1 and Path(words[0]).suffix.lower() in SCORE_SUFFIXES:
+    if Path(text.strip()).suffix.lower() in SCORE_SUFFIXES:  # a path, spaces and all
         return "file"
     return "abc"
 
@@ -116,7 +116,8 @@ def _unit_of_file(path: Path, tune: str) -> tuple[Unit, list[str]]:
                       "(choose with tune=)"]
     wanted = tune.strip().lower()
     for number, title, unit in listed:
-        if wanted == number or wanted == title.lower():
+        if wanted == title.lower() or wanted == number or (wanted.isdigit() and number.isdigit()
+                                                          and int(wanted) == int(number)):
             return unit, []
     matches = [(n, t, u) for n, t, u in listed if wanted in t.lower()]
     if len(matches) == 1:
@@ -194,8 +195,10 @@ def _encoded(module, song: Song, unit: Unit, notes: list[str]) -> TuneSeed:
         raise UserError(f"seed: the tune is in {song.time_signature}, whose bars of {meter.bar_length} steps "
                         f"are longer than this model's position table ({module.max_bar}); accepted: tunes "
                         f"in meters of at most {module.max_bar} steps a bar")
-    return TuneSeed(record.vocab.decode(ids), meter, shift, _tune_key(unit, song_record), song.title,
-                    _field(unit.text, "R") or None, tuple(notes))
+    untitled = song.title == f"{Path(song.source).stem} #{song.index + 1}"  # the reader's stand-in title
+    return TuneSeed(record.vocab.decode(ids), meter, shift, _tune_key(unit, song_record),
+                    Path(song.source).stem if untitled else song.title, _field(unit.text, "R") or None,
+                    tuple(notes))
 
 
 def _key_shift(song_record: dict, normalize_key: bool) -> int:
