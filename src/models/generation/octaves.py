@@ -16,19 +16,22 @@ from collections import Counter
 import numpy as np
 
 from src.data.keys import median_pitch
+from src.data.record import EncodingRecord
+from src.models.generation.request import GenerationRequest
 from src.models.generation.seeds import transpose_symbols
 
 STREAM = 1  # the octave draw's numpy stream beside rng_seed: apart from the meters' (rng_seed alone)
 
 
-def moves_octaves(request, encoding) -> bool:
+def moves_octaves(request: GenerationRequest, encoding: EncodingRecord) -> bool:
     """Whether `octave=auto` applies: unseeded continuations of a model trained in one register that
     records where its songs sat."""
     return (request.octave == "auto" and request.mode == "continue" and encoding.normalize_octave
             and bool(encoding.medians) and not any(text.strip() for text in request.seeds))
 
 
-def in_song_register(melodies: list[list[str]], modes: list[str], request, encoding) -> list[list[str]]:
+def in_song_register(melodies: list[list[str]], modes: list[str], request: GenerationRequest,
+                     encoding: EncodingRecord) -> list[list[str]]:
     """Each melody (symbols in the model's key) moved by its drawn octave when `moves_octaves`, else all
     as they are; `modes` is each melody's mode."""
     if not moves_octaves(request, encoding):
