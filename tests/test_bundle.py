@@ -135,3 +135,37 @@ def test_each_shipped_model_loads_and_samples(name, tmp_path):
     melodies = sample_main([f"ckpt={path}", f"out_dir={tmp_path}", "num_samples=2", "steps=32",
                             "rng_seed=1", *mode])
     assert len(melodies) == 2 and len(list(tmp_path.glob("*.mid"))) == 2
+
+
+def test_songs_only_writes_what_the_training_songs_held_and_keeps_the_weights(transformer_run, tmp_path):
+    from src.models.checkpoint import read_checkpoint, resolve_checkpoint, write_slim
+
+    models = tmp_path / "models"
+    out = models / "transformer_lm.ckpt"
+    models.mkdir()
+    write_slim(resolve_checkpoint(transformer_run), out)
+    recorded = read_checkpoint(out)
+    older = read_checkpoint(out)  # the export as it was before encoding.medians
+    del older["hyper_parameters"]["encoding"]["medians"]
+    torch.save(older, out)
+    figures = {"test/bits": 3.0, "test/pitch_acc": 0.1, "test/onset_acc": 0.1}
+    (models / "transformer_lm.metrics.json").write_text(json.dumps({
+        "command": "python -m src.train experiment=transformer_lm", "task": "next symbol", "global_step": 6,
+        "metrics": figures, "bytes": out.stat().st_size, "sha256": file_sha256(out)}))
+    songs_only = [f"out_dir={models}", "names=[transformer_lm]", "songs_only=true",
+                  f"cache_dir={transformer_run.parent / 'cache'}"]
+    record = main(songs_only)["transformer_lm"]
+    now = read_checkpoint(out)
+    assert now["hyper_parameters"] == recorded["hyper_parameters"]  # the medians back, nothing else moved
+    assert all(torch.equal(now["state_dict"][k], v) for k, v in older["state_dict"].items())
+    assert record["sha256"] == file_sha256(out) and record["bytes"] == out.stat().st_size
+    assert table_rows(models / "README.md")["transformer_lm"]["sha256"] == record["sha256"]
+    mtime = out.stat().st_mtime_ns
+    assert main(songs_only)["transformer_lm"] == record and out.stat().st_mtime_ns == mtime  # nothing to add
+    other = read_checkpoint(out)  # meters that are not its corpus's: trained on other songs
+    other["hyper_parameters"]["encoding"]["meters"] = [["4/4", 0, "major", 1]]
+    torch.save(other, out)
+    with pytest.raises(UserError, match="encoding.meters is not its corpus's"):
+        main.__wrapped__(songs_only)
+    with pytest.raises(UserError, match="songs_only=True is not accepted"):
+        main.__wrapped__([*songs_only, "retrain=true"])
