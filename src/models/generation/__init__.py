@@ -10,6 +10,7 @@
 | infill.py | a gap filled: the loop with the prompt in fill-in-the-middle order |
 | vae.py | a VAE's prior, variations and interpolations |
 | seeds.py | seeds read in the model's key; melodies moved back to the request's |
+| octaves.py | `octave=auto`: a one-register model's unseeded melodies moved to where its songs sat |
 """
 
 # the request and what comes back; `generate` itself is in generate.py (it reads the nets' files, which
