@@ -1,12 +1,14 @@
 """Melodies as ABC tune text (ABC 2.1), as folk players write it: the writing half of ABC, beside
 src/data/score_writer.py's MIDI and MusicXML.
 
-A tune is its header (`X T % R M L Q K`) and a body of bars: bar lines from the meter and pickup, notes
-with lengths in `L:1/8` units, notes held over a bar line tied (`-`), rests `z`, triplets `(3` on grids
-that hold them, four bars a line, and repeated parts folded (src/data/folding.py). Accidentals are
-written against the key signature on every note that needs one, and a natural where a letter
-follows an altered one in the bar: readers that carry an accidental through the bar (abc2midi) and
-readers that do not (music21) then read the same notes.
+A tune is its header (`X T % R M L Q K`) and a body of bars: bar lines from the meter and pickup, four
+bars a line, lengths in `L:1/8` units, a space at each beat (four eighths together in 4/4 and 2/2, as
+reels are written), notes held over a bar line or split at a beat tied (`A4- A`), dotted pairs `A>B`,
+rests `z`, triplets `(3` where notes leave the duple grid, and repeated parts folded into `|: :|` with
+first and second endings (src/data/folding.py). Accidentals: music21 does not carry an accidental
+through the bar, abc2midi does, so an accidental is written on every note that needs one against the
+key signature, and a natural where a letter follows an altered one in the bar: both read the same
+notes.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
-from src.data.folding import Written, fold
+from src.data.folding import Measure, measures
 from src.data.meter import bar_steps, grid_of, parse_time_signature
 from src.data.vocab import HOLD, REST
 
 UNIT = Fraction(1, 2)  # L:1/8 in quarter notes
 BARS_PER_LINE = 4
+MAX_TUPLET = 9  # notes in one `(3:p:r` (music21 reads r of one digit)
 LETTERS = "CDEFGAB"
 NATURAL = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 SHARPS, FLATS = "FCGDAEB", "BEADGCF"  # the order key signatures add them
@@ -30,6 +34,7 @@ MODES = {"major": (0, ""), "ionian": (0, ""), "dorian": (2, "dor"), "phrygian": 
          "locrian": (11, "loc")}
 _MAJOR_SHARPS = {0: 0, 7: 1, 2: 2, 9: 3, 4: 4, 11: 5, 6: 6, 1: -5, 8: -4, 3: -3, 10: -2, 5: -1}
 _PLAIN_BAR = re.compile(r"(?<!:)\|(?![:\]1-9])")  # a bar line that is no repeat sign, ending or end
+_BROKEN = {(Fraction(3, 2), Fraction(1, 2)): ">", (Fraction(1, 2), Fraction(3, 2)): "<"}  # L units
 _ACCIDENTAL = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
 
 
@@ -108,128 +113,215 @@ def tune_book(tunes: list[str]) -> str:
 
 
 def bars_of(symbols: list[str], bar: int, pickup: int) -> list[list[str]]:
-    """The symbols cut at the bar lines: the pickup first when there is one, the last bar as long as
-    what is left."""
+    """The symbols cut at the bar lines: the pickup first, the last bar as long as what is left."""
     cuts = [0] + list(range(pickup or bar, len(symbols), bar)) + [len(symbols)]
     return [symbols[a:b] for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
 
 
+def plain_bar_lines(text: str) -> int:
+    """Plain bar lines `|` in a tune's body: music21 makes measures only where there are two or more."""
+    body = text.partition("\nK:")[2].partition("\n")[2] if "\nK:" in text else text
+    return len(_PLAIN_BAR.findall(body))
+
+
 def body_lines(symbols: list[str], tune: Tune) -> list[str]:
-    """The tune's body: bars, signs and line breaks. A tune folded to fewer than two plain bar lines is
-    written unfolded: music21 reads no bars (and so no repeats) in it."""
+    """The tune's body; unfolded if folding leaves fewer than two plain bar lines (music21 reads none)."""
     bar = bar_steps(tune.time_signature, tune.step)
-    bars = bars_of(symbols, bar, tune.pickup)
-    plain = [Written(k) for k in range(len(bars))]
-    lines = _lines(bars, fold(bars) if tune.fold else plain, bar, tune)
-    if len(_PLAIN_BAR.findall("".join(lines))) < 2:
-        lines = _lines(bars, plain, bar, tune)
+    lines = _lines(symbols, measures(symbols, bar, tune.pickup, tune.fold), tune)
+    if plain_bar_lines("\n".join(lines)) < 2:
+        lines = _lines(symbols, measures(symbols, bar, tune.pickup, folded=False), tune)
     return lines
 
 
-def _lines(bars: list[list[str]], written: list[Written], bar: int, tune: Tune) -> list[str]:
-    """Written bars as lines of ABC."""
-    starts = [sum(len(b) for b in bars[:k]) + (bar - tune.pickup if tune.pickup else 0) for k in range(len(bars))]
-    notes = _bar_notes(bars)
-    group = _group_steps(tune.time_signature, tune.step)
-    lines, line, count = [], "|:" if written[0].start else "", 0
-    for k, bar_written in enumerate(written):
-        if bar_written.ending:
-            line += f"{bar_written.ending} "
-        index = bar_written.bar
-        line += _bar_text(notes[index], starts[index], tune, group)
-        count += len(bars[index]) == bar or index > 0  # a pickup bar does not count toward a line
+def _lines(symbols: list[str], written: list[Measure], tune: Tune) -> list[str]:
+    """Written measures as lines of ABC: BARS_PER_LINE bars a line, a new line at each part."""
+    notes = _measure_notes(symbols, written)
+    beats = _beats(tune.time_signature, tune.step)
+    lines, line, count = [], "|:" if written[0].opens else "", 0
+    for k, measure in enumerate(written):
+        if measure.ending and (k == 0 or written[k - 1].ending != measure.ending):
+            line += f"{measure.ending} "
+        line += _bar_text(notes[k], measure.offset, tune, beats)
+        count += measure.offset == 0  # a bar begun (a pickup does not count)
         following = written[k + 1] if k + 1 < len(written) else None
         if following is None:
-            lines.append(line + (":|" if bar_written.end else "|]"))
+            lines.append(line + (":|" if measure.closes else "|]"))
             break
-        if bar_written.end:
+        if measure.closes:
             line += ":|"
             if following.ending == 2:
                 continue
             lines.append(line)
-            line, count = "|:" if following.start else "", 0
-        elif following.start:  # its `|:` is the bar line (a pickup alone stays on the line)
+            line, count = "|:" if following.opens else "", 0
+        elif following.opens:  # its `|:` is the bar line (a pickup alone stays on the line)
             if count:
                 lines.append(line)
                 line, count = "", 0
             line += "|:"
         else:
             line += "|"
-            if bar_written.ending == 2 or (count >= BARS_PER_LINE and following.ending != 1):
+            part_end = measure.ending == 2 and following.ending != 2
+            if part_end or (count >= BARS_PER_LINE and following.ending != 1):
                 lines.append(line)
                 line, count = "", 0
     return lines
 
 
-def _group_steps(time_signature: str, step: float) -> int:
-    """Steps beamed together (written without a space): a dotted quarter in x/8 meters of threes, a
-    half note in x/2 and x/1, else a quarter."""
-    numerator, denominator = parse_time_signature(time_signature)
-    quarters = Fraction(3, 2) if denominator == 8 and numerator % 3 == 0 else Fraction(2 if denominator <= 2 else 1)
-    return max(1, int(quarters / grid_of(step)))
-
-
-def _bar_notes(bars: list[list[str]]) -> list[list[tuple[int | None, int, bool]]]:
-    """Each bar's (pitch or None, steps, tied to the next bar) notes; a bar that opens with a hold
-    repeats the note it continues (tied from the bar before)."""
+def _measure_notes(symbols: list[str], written: list[Measure]) -> list[list[tuple[int | None, int, bool]]]:
+    """Each measure's (pitch or None, steps, tied on) notes; a hold opening a measure is its note again."""
     result: list[list[tuple[int | None, int, bool]]] = []
-    sounding: int | None = None
-    for symbols in bars:
+    for measure in written:
         notes: list[list] = []
-        for symbol in symbols:
+        for index in range(measure.start, measure.end):
+            symbol = symbols[index]
             if symbol == HOLD and notes:
                 notes[-1][1] += 1
                 continue
-            if symbol == HOLD:  # held over the bar line
-                if sounding is not None:
+            if symbol == HOLD:  # held over the bar line: the note or rest sounding before it
+                held = next(s for s in reversed(symbols[:index]) if s != HOLD)
+                pitch = None if held == REST else int(held)
+                if pitch is not None:
                     result[-1][-1] = (*result[-1][-1][:2], True)
-                notes.append([sounding, 1])
+                notes.append([pitch, 1])
                 continue
-            sounding = None if symbol == REST else int(symbol)
-            notes.append([sounding, 1])
+            notes.append([None if symbol == REST else int(symbol), 1])
         result.append([(pitch, steps, False) for pitch, steps in notes])
     return result
 
 
-def _bar_text(notes: list[tuple[int | None, int, bool]], start: int, tune: Tune, group: int) -> str:
-    """One bar's notes: spaces between beat groups, triplets where onsets leave the duple grid."""
-    grid = grid_of(tune.step)
-    # a duple point: on the grid of halves of the grid's largest power-of-two fraction (16ths on 1/12)
-    duple = 3 if (1 / grid).numerator % 3 == 0 else 1
-    text, position, altered = "", start, {}
-    index = 0
-    while index < len(notes):
-        if position % group == 0 and text:
-            text += " "
-        tuplet = [notes[index]]
-        end = position + notes[index][1]
-        while end % duple and index + len(tuplet) < len(notes):
-            tuplet.append(notes[index + len(tuplet)])
-            end += tuplet[-1][1]
-        factor = Fraction(3, 2) if len(tuplet) > 1 or end % duple or position % duple else Fraction(1)
-        if factor != 1:
-            text += "(3" if len(tuplet) == 3 else f"(3:2:{len(tuplet)}"
-        if factor == 1:  # one note, maybe tied across beat groups (`A4-A`, not `A5`)
-            pitch, steps, tied = tuplet[0]
-            pieces = _pieces(position, steps, group, grid)
-            tuplet = [(pitch, n, tied or (pitch is not None and k < len(pieces) - 1))
-                      for k, n in enumerate(pieces)]
-        for pitch, steps, tied in tuplet:
-            length = steps * grid * factor / UNIT
-            text += _note(pitch, tune.key, altered) + _length(length) + ("-" if tied else "")
-        position, index = end, index + len(tuplet) if factor != 1 else index + 1
+class _Token(NamedTuple):
+    """One written note or rest (`^F`, `c'`, `z`), its length in L units, where it starts in its bar."""
+
+    position: int | None
+    pitch: str
+    length: Fraction
+    tied: bool = False
+    tuplet: str = ""
+
+    def text(self) -> str:
+        return self.tuplet + self.pitch + _length(self.length) + ("-" if self.tied else "")
+
+
+def _beats(time_signature: str, step: float) -> tuple[int, int, bool]:
+    """(steps long notes are split at, steps spaces are written at, whether four eighths beam together)."""
+    numerator, denominator = parse_time_signature(time_signature)
+    compound = denominator == 8 and numerator % 3 == 0
+    split = Fraction(3, 2) if compound else Fraction(2 if denominator <= 2 else 1)
+    space = Fraction(3, 2) if compound else Fraction(1)
+    grid = grid_of(step)
+    return max(1, int(split / grid)), max(1, int(space / grid)), (numerator, denominator) in ((4, 4), (2, 2))
+
+
+def _bar_text(notes: list[tuple[int | None, int, bool]], start: int, tune: Tune,
+              beats: tuple[int, int, bool]) -> str:
+    """One measure's notes from step `start` of its bar, beats apart, dotted pairs as `A>B` and `A<B`."""
+    tokens = _tokens(notes, start, tune, beats)
+    spaces = _spaces(tokens, beats[1], beats[2])
+    text, index = "", 0
+    while index < len(tokens):
+        token = tokens[index]
+        text += " " if text and token.position in spaces else ""
+        following = tokens[index + 1] if index + 1 < len(tokens) else None
+        sign = _broken(token, following) if following and following.position not in spaces else ""
+        text += token.pitch + sign + following.pitch + "-" * following.tied if sign else token.text()
+        index += 2 if sign else 1
     return text
 
 
-def _pieces(position: int, steps: int, group: int, grid: Fraction) -> list[int]:
-    """A note's steps as notes a player reads at a glance, each a plain or dotted value: the longest
-    such piece that ends on a beat group's edge (or ends the note), then the rest."""
+def _tokens(notes: list[tuple[int | None, int, bool]], start: int, tune: Tune,
+            beats: tuple[int, int, bool]) -> list[_Token]:
+    """A measure's notes in plain or dotted pieces tied together, triplets as `(3` or `(3:2:n`."""
+    grid = grid_of(tune.step)
+    duple = 3 if (1 / grid).numerator % 3 == 0 else 1
+    notes, tokens, altered = list(notes), [], {}
+    position, index = start, 0
+    while index < len(notes):
+        run = notes[index:index + _run(notes, index, position, duple, 2 * beats[1], grid)]
+        end = position + sum(steps for _, steps, _ in run)
+        tuplet = len(run) > 1 or end % duple or position % duple
+        scale = grid * Fraction(3, 2) if tuplet else grid  # quarter notes a step is written as
+        written = []
+        for pitch, steps, tied in run:
+            pieces = _pieces(steps, scale, None if tuplet else position, beats[0])
+            written += [(pitch, n, tied or (pitch is not None and k < len(pieces) - 1))
+                        for k, n in enumerate(pieces)]
+        at, even = position, len(written) == 3 and len({steps for _, steps, _ in written}) == 1
+        for k, (pitch, steps, tied) in enumerate(written):
+            sign = ("(3" if even else f"(3:2:{len(written)}") if tuplet and k == 0 else ""
+            tokens.append(_Token(None if tuplet and k else at, _note(pitch, tune.key, altered),
+                                 steps * scale / UNIT, tied, sign))
+            at += steps
+        position, index = end, index + len(run)
+    return tokens
+
+
+def _run(notes: list[tuple[int | None, int, bool]], index: int, position: int, duple: int, cap: int,
+         grid: Fraction) -> int:
+    """How many notes from `index` are one group: one note, or a tuplet up to the next duple point
+    (16ths on 1/12), its note there cut in two where it would pass `cap` steps or MAX_TUPLET notes."""
+    end = position + notes[index][1]
+    if end % duple and end - position > cap:  # one long note ending off the duple grid
+        _cut(notes, index, position, end // duple * duple if position % duple == 0 else
+             position + (-position) % duple)
+        return 1
+    count, pieces = 1, len(_pieces(notes[index][1], grid * Fraction(3, 2), None, 1))
+    while end % duple and index + count < len(notes):
+        steps = notes[index + count][1]
+        more = len(_pieces(steps, grid * Fraction(3, 2), None, 1))
+        if end + steps - position > cap or pieces + more > MAX_TUPLET - 2:  # close at the next duple point:
+            # the notes up to it, or their parts there, are one piece each, at most two of them
+            _cut(notes, index + count, end, end + (-end) % duple)
+            more = 1
+        pieces += more
+        end += notes[index + count][1]
+        count += 1
+    return count
+
+
+def _cut(notes: list[tuple[int | None, int, bool]], index: int, position: int, at: int) -> None:
+    """Note `index` (at step `position`) as two notes tied at step `at` when `at` falls inside it."""
+    pitch, steps, tied = notes[index]
+    if position < at < position + steps:
+        notes[index:index + 1] = [(pitch, at - position, pitch is not None),
+                                  (pitch, position + steps - at, tied)]
+
+
+def _spaces(tokens: list[_Token], space: int, fours: bool) -> set[int]:
+    """The steps a space goes before: beats and triplet ends, not between four eighths where `fours`."""
+    starts = [t for t in tokens if t.position is not None]
+    at = {t.position for t in starts if t.position % space == 0}
+    at |= {b.position for a, b in zip(starts, starts[1:], strict=False)
+           if a.tuplet and b.position - a.position >= space}
+    halves: dict[int, list[_Token]] = {}
+    half = None
+    for token in tokens:
+        half = half if token.position is None else token.position // (2 * space)
+        halves.setdefault(half, []).append(token)
+    for half, members in halves.items():
+        if fours and len(members) == 4 and members[0].position == 2 * space * half and all(
+                t.length == 1 and not t.tuplet and t.pitch != "z" for t in members):
+            at.discard(2 * space * half + space)
+    return at
+
+
+def _broken(token: _Token, following: _Token) -> str:
+    """`>` or `<` when two notes are a dotted eighth and a sixteenth or the reverse, else ``."""
+    pair = (token.length, following.length)
+    if (token.tied or token.tuplet or following.tuplet or None in (token.position, following.position)
+            or "z" in (token.pitch, following.pitch) or pair not in _BROKEN):
+        return ""
+    return _BROKEN[pair]
+
+
+def _pieces(steps: int, scale: Fraction, position: int | None, beat: int) -> list[int]:
+    """A note's steps in plain or dotted pieces (a step: `scale` quarter notes), the first to a beat."""
     pieces = []
     while steps:
-        plain = [n for n in range(steps, 0, -1) if _notatable(n * grid)]
-        edge = [n for n in plain if (position + n) % group == 0 or n == steps]
+        plain = [n for n in range(steps, 0, -1) if _notatable(n * scale)]
+        edge = [n for n in plain if position is None or (position + n) % beat == 0 or n == steps]
         pieces.append((edge or plain)[0])
-        position, steps = position + pieces[-1], steps - pieces[-1]
+        position = None if position is None else position + pieces[-1]
+        steps -= pieces[-1]
     return pieces
 
 
@@ -242,8 +334,7 @@ def _notatable(quarters: Fraction) -> bool:
 
 
 def _note(pitch: int | None, key: AbcKey, altered: dict[str, int]) -> str:
-    """A pitch with its accidental (see the module docstring) and octave marks; `z` for a rest.
-    `altered` holds the letters altered so far in the bar (letter -> alteration)."""
+    """A pitch with its accidental (module docstring; `altered`: the bar's so far) and octave; `z`."""
     if pitch is None:
         return "z"
     letter, alter = key.spell(pitch)

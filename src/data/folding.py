@@ -1,15 +1,20 @@
-"""Repeats folded: a melody's bars as played -> the bars as written once, between `|:` and `:|`, with first
-and second endings where only a part's last bar differs. The inverse of playing repeats out
-(src/data/repeats.py): playing the written bars by its rules gives back the played bars exactly.
+"""Repeats folded: a melody's bars as played -> the measures as written, each repeated part once between
+`|:` and `:|`, with first and second endings where only a part's last bar differs. The inverse of
+playing repeats out (src/data/repeats.py): playing the written measures by its rules gives back the
+played melody exactly.
 
-Pure Python on bars of symbols. A part is folded only where its edges are clean: no bar at a sign
-(the part's first bar, each ending, the bar after the part) begins by holding a note over its bar line,
-since the note held would differ between the first time through and the second.
+Pure Python on symbols. Parts are found in units of a bar (`fold`): cut at the bar lines, or in a tune
+with a pickup, that far before them, so that a part keeps its own pickup inside its repeat as printed
+tunes do (`|:ed|c2A2 ... A2:|`, a bar split by the sign); `measures` writes whichever is shorter. A
+part is folded only where its edges are clean: no unit at a sign (the part's first, each ending, the
+one after the part) begins by holding a note over its start, since the note held would differ
+between the first time through and the second.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import pairwise
 
 from src.data.vocab import HOLD, REST
 
@@ -18,7 +23,7 @@ MIN_PART = 2  # bars in the shortest part folded; a part with two endings shares
 
 @dataclass(frozen=True)
 class Written:
-    """One written bar: the index of the played bar it shows, and its signs."""
+    """One written unit (a bar, or a bar's length from a pickup on): the played unit it shows, its signs."""
 
     bar: int
     start: bool = False  # `|:` before it
@@ -55,7 +60,8 @@ def fold(bars: list[list[str]]) -> list[Written]:
             written += [Written(index + k, start=k == 0, end=k == length - 1) for k in range(length)]
         else:
             written += [Written(index + k, start=k == 0) for k in range(length - 1)]
-            written += [Written(index + length - 1, end=True, ending=1), Written(index + 2 * length - 1, ending=2)]
+            written += [Written(index + length - 1, end=True, ending=1),
+                        Written(index + 2 * length - 1, ending=2)]
         index += 2 * length
     return written
 
@@ -67,7 +73,7 @@ def _longest_part(bars: list[list[str]], clean: list[bool], index: int) -> tuple
         return None
     for length in range((len(bars) - index) // 2, MIN_PART - 1, -1):
         first, second, after = index, index + length, index + 2 * length
-        if not clean[after]:
+        if not clean[second] or not clean[after]:  # both times through begin as written, and what follows
             continue
         if bars[first:second] == bars[second:after]:
             return length, False
@@ -93,3 +99,45 @@ def played(written: list[Written]) -> list[int]:
             order += part
             part = []
     return order
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One written measure: the steps [start, end) of the played melody it shows, and its signs."""
+
+    start: int
+    end: int
+    offset: int  # steps from its bar's downbeat to its start (a pickup's: the bar less the pickup)
+    opens: bool = False  # `|:` before it
+    ending: int = 0  # 1 or 2: under that volta ending
+    closes: bool = False  # `:|` after it
+
+
+def measures(symbols: list[str], bar: int, pickup: int, folded: bool = True) -> list[Measure]:
+    """The measures a melody (symbols, bars of `bar` steps after a `pickup`) is written in: its parts
+    folded at the bar lines or, with a pickup, that far before them, whichever writes fewer bars."""
+    plans = [_measures(symbols, bar, pickup, pickup, folded)]
+    if pickup and folded:
+        plans.append(_measures(symbols, bar, pickup, 0, folded))
+    return min(plans, key=lambda plan: sum(m.offset == 0 for m in plan) + (plan[0].offset > 0))
+
+
+def _measures(symbols: list[str], bar: int, pickup: int, shift: int, folded: bool) -> list[Measure]:
+    """The measures of the melody cut in units at `shift + k * bar` steps, folded or not: each unit in
+    its pieces between bar lines, a piece joined to the one before where they meet inside a bar."""
+    cuts = [0, *range(shift or bar, len(symbols), bar), len(symbols)]
+    units = [(a, b) for a, b in pairwise(cuts) if b > a]
+    written = fold([symbols[a:b] for a, b in units]) if folded else [Written(k) for k in range(len(units))]
+    result: list[Measure] = []
+    for unit in written:
+        start, end = units[unit.bar]
+        edges = [start, *(x for x in range(start + 1, end) if (x - pickup) % bar == 0), end]
+        for k, (a, b) in enumerate(pairwise(edges)):
+            opens, closes = unit.start and k == 0, unit.end and b == end
+            last = result[-1] if result else None
+            if (last and last.end == a and (a - pickup) % bar and not last.closes and not opens
+                    and unit.ending in (0, last.ending)):
+                result[-1] = replace(last, end=b, closes=closes)
+            else:
+                result.append(Measure(a, b, (a - pickup) % bar, opens, unit.ending, closes))
+    return result
