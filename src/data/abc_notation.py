@@ -161,7 +161,7 @@ def _lines(symbols: list[str], written: list[Measure], tune: Tune) -> list[str]:
         else:
             line += "|"
             part_end = measure.ending == 2 and following.ending != 2
-            if part_end or (count >= BARS_PER_LINE and following.ending != 1):
+            if part_end or (count >= BARS_PER_LINE and not following.ending):  # endings kept on one line
                 lines.append(line)
                 line, count = "", 0
     return lines

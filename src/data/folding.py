@@ -1,5 +1,5 @@
 """Repeats folded: a melody's bars as played -> the measures as written, each repeated part once between
-`|:` and `:|`, with first and second endings where only a part's last bar differs. The inverse of
+`|:` and `:|`, with first and second endings where only a part's last bars differ. The inverse of
 playing repeats out (src/data/repeats.py): playing the written measures by its rules gives back the
 played melody exactly.
 
@@ -18,7 +18,8 @@ from itertools import pairwise
 
 from src.data.vocab import HOLD, REST
 
-MIN_PART = 2  # bars in the shortest part folded; a part with two endings shares at least MIN_PART bars
+MIN_PART = 2  # bars a folded part shares at least (its endings no more)
+MAX_ENDING = 2  # bars in an ending (music21 reads a longer volta ending wrong)
 
 
 @dataclass(frozen=True)
@@ -43,45 +44,45 @@ def clean_starts(bars: list[list[str]]) -> list[bool]:
     return clean
 
 
-def fold(bars: list[list[str]]) -> list[Written]:
-    """The written bars of `bars` (played), each repeated part folded: at each bar the longest part
-    that is played twice in a row, exactly or with a different last bar, parts taken left to right."""
+def fold(bars: list[list[str]], endings: bool = True) -> list[Written]:
+    """The written bars of `bars` (played), each repeated part folded: at each bar the part played twice
+    in a row, exactly or (`endings`) with different endings, written shortest; parts left to right."""
     clean = clean_starts(bars) + [True]  # after the last bar: nothing is held into
     written: list[Written] = []
     index = 0
     while index < len(bars):
-        folded = _longest_part(bars, clean, index)
+        folded = _best_part(bars, clean, index, endings)
         if folded is None:
             written.append(Written(index))
             index += 1
             continue
-        length, endings = folded
-        if not endings:
-            written += [Written(index + k, start=k == 0, end=k == length - 1) for k in range(length)]
-        else:
-            written += [Written(index + k, start=k == 0) for k in range(length - 1)]
-            written += [Written(index + length - 1, end=True, ending=1),
-                        Written(index + 2 * length - 1, ending=2)]
+        length, ending = folded
+        shared = length - ending
+        written += [Written(index + k, start=k == 0, end=k == length - 1) for k in range(shared)]
+        written += [Written(index + shared + k, end=k == ending - 1, ending=1) for k in range(ending)]
+        written += [Written(index + length + shared + k, ending=2) for k in range(ending)]
         index += 2 * length
     return written
 
 
-def _longest_part(bars: list[list[str]], clean: list[bool], index: int) -> tuple[int, bool] | None:
-    """(bars in the part, whether it has two endings) of the longest part starting at `index` that is
-    played twice in a row; None when there is none."""
+def _best_part(bars: list[list[str]], clean: list[bool], index: int, endings: bool) -> tuple[int, int] | None:
+    """(bars in the part, bars in each of its two endings, 0 without) of the part from `index` played
+    twice in a row whose repeat saves the most bars (an exact one on a tie); None when there is none."""
     if not clean[index]:
         return None
+    best, score = None, (0, 0)
     for length in range((len(bars) - index) // 2, MIN_PART - 1, -1):
         first, second, after = index, index + length, index + 2 * length
         if not clean[second] or not clean[after]:  # both times through begin as written, and what follows
             continue
-        if bars[first:second] == bars[second:after]:
-            return length, False
-        shared = length - 1
-        if (shared >= MIN_PART and bars[first:first + shared] == bars[second:second + shared]
-                and clean[second - 1] and clean[after - 1]):
-            return length, True
-    return None
+        shared = next((k for k in range(length) if bars[first + k] != bars[second + k]), length)
+        ending = length - shared  # endings no longer than the part they end
+        if (shared < MIN_PART or ending > min(shared, MAX_ENDING) or (ending and not endings)
+                or not (clean[second - ending] and clean[after - ending])):
+            continue
+        if (shared, -ending) > score:
+            best, score = (length, ending), (shared, -ending)
+    return best
 
 
 def played(written: list[Written]) -> list[int]:
@@ -115,7 +116,8 @@ class Measure:
 
 def measures(symbols: list[str], bar: int, pickup: int, folded: bool = True) -> list[Measure]:
     """The measures a melody (symbols, bars of `bar` steps after a `pickup`) is written in: its parts
-    folded at the bar lines or, with a pickup, that far before them, whichever writes fewer bars."""
+    folded at the bar lines or, with a pickup, that far before them (exact repeats only: an ending
+    begins at a bar line), whichever writes fewer bars."""
     plans = [_measures(symbols, bar, pickup, pickup, folded)]
     if pickup and folded:
         plans.append(_measures(symbols, bar, pickup, 0, folded))
@@ -127,7 +129,8 @@ def _measures(symbols: list[str], bar: int, pickup: int, shift: int, folded: boo
     its pieces between bar lines, a piece joined to the one before where they meet inside a bar."""
     cuts = [0, *range(shift or bar, len(symbols), bar), len(symbols)]
     units = [(a, b) for a, b in pairwise(cuts) if b > a]
-    written = fold([symbols[a:b] for a, b in units]) if folded else [Written(k) for k in range(len(units))]
+    pieces = [symbols[a:b] for a, b in units]
+    written = fold(pieces, endings=shift == pickup) if folded else [Written(k) for k in range(len(units))]
     result: list[Measure] = []
     for unit in written:
         start, end = units[unit.bar]
