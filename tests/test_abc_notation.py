@@ -202,6 +202,18 @@ K:G
 |:D|GABc dBAG|AGFA G2 z:|
 d|g2 gd edBd|g2 fa g2 zd|g2 gd edBd|g2 fa g4|]
 """),
+    "folded: two-bar endings, 2/4": (
+        melody([(d, 2), (B, 2), (A, 4)], [(B, 2), (d, 2), (e, 2), (f + 1, 2)], [(e, 4), (d, 4)],
+               [(B, 4), (A, 4)], [(d, 2), (B, 2), (A, 4)], [(B, 2), (d, 2), (e, 2), (f + 1, 2)],
+               [(e, 2), (f + 1, 2), (e, 2), (c + 1, 2)], [(d, 8)]),
+        Tune(time_signature="2/4", key=AbcKey(2), title="polka"), """\
+X:1
+T:polka
+M:2/4
+L:1/8
+K:D
+|:dB A2|Bd ef|1 e2 d2|B2 A2:|2 ef ec|d4|]
+"""),
     "folding off": (REEL, Tune(time_signature="4/4", pickup=2, key=AbcKey(7), title="reel", fold=False), """\
 X:1
 T:reel
@@ -313,6 +325,9 @@ def test_folding_finds_the_parts_and_plays_back_as_written():
         (16, False, False, 2)]
     assert len(written) == 10 and [bars[k] for k in played(written)] == bars
     assert fold(bars[:5]) == [Written(k) for k in range(5)]  # nothing repeats
+    shared, first, second = [["60"], ["62"], ["64"]], [["65"], ["67"], ["69"]], [["71"], ["72"], ["74"]]
+    assert [w.ending for w in fold(shared + first[1:] + shared + second[1:])] == [0, 0, 0, 1, 1, 2, 2]
+    assert fold(shared + first + shared + second) == [Written(k) for k in range(12)]  # music21: endings <= 2
 
 
 def test_a_part_is_not_folded_where_a_note_is_held_into_it():
