@@ -343,6 +343,7 @@ def test_a_part_is_not_folded_where_a_note_is_held_into_it():
 def test_a_tune_folded_to_fewer_than_two_plain_bar_lines_is_written_unfolded():
     symbols = melody([(G, 8), (A, 8)], [(G, 8), (A, 8)])
     assert tune_text(symbols, Tune(title="t")).splitlines()[-1] == "G4 A4|G4 A4|]"
+    assert tune_text([], Tune(title="t")) == "X:1\nT:t\nM:4/4\nL:1/8\nK:C\n"  # no notes: a header alone
 
 
 def test_notes_off_the_triplets_are_written_in_short_tuplets_both_readers_read(tmp_path):

@@ -126,6 +126,8 @@ def plain_bar_lines(text: str) -> int:
 
 def body_lines(symbols: list[str], tune: Tune) -> list[str]:
     """The tune's body; unfolded if folding leaves fewer than two plain bar lines (music21 reads none)."""
+    if not symbols:
+        return []
     bar = bar_steps(tune.time_signature, tune.step)
     lines = _lines(symbols, measures(symbols, bar, tune.pickup, tune.fold), tune)
     if plain_bar_lines("\n".join(lines)) < 2:
