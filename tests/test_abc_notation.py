@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from src.data.abc_notation import AbcKey, Tune, bars_of, plain_bar_lines, tune_book, tune_text
+from src.data.abc_keys import AbcKey
+from src.data.abc_notation import Tune, bars_of, plain_bar_lines, tune_book, tune_text
 from src.data.encoding import parse_unit, read_song
 from src.data.folding import Written, fold, played
 from src.data.meter import bar_steps

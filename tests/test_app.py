@@ -491,7 +491,7 @@ def test_the_page_infills_bars_of_an_uploaded_tune(bundled, monkeypatch, tmp_pat
     seed = symbols.split()
     for k, melody in enumerate(melodies):
         assert list(melody.symbols[:16]) == seed[:16] and list(melody.symbols[48:]) == seed[48:]
-        assert f"\nT:reel #1 {k}\n" in melody.abc  # a file without a title: named after the upload
+        assert f"\nT:reel {k}\n" in melody.abc  # a file without a title: named after the upload
     assert "infill: steps 16:48 of 64 regenerated (4/4, pickup 0)" in [i.value for i in at.info]
 
 

@@ -31,10 +31,11 @@ import numpy as np
 
 from src.checks import check, integer
 from src.data import encoding
-from src.data.abc_notation import AbcKey, Tune, bars_of, plain_bar_lines, tune_text
+from src.data.abc_keys import AbcKey
+from src.data.abc_notation import Tune, bars_of, plain_bar_lines, tune_text
 from src.data.abc_text import prepare_abc
 from src.data.corpus import BUNDLED, corpus_files
-from src.data.keys import estimate_key
+from src.data.keys import abc_key_mode, estimate_key
 from src.data.meter import bar_steps
 from src.data.units import Skip, Song, Unit, list_units
 from src.data.vocab import REST, events_to_symbols
@@ -62,10 +63,12 @@ def settings_from(argv: list[str]) -> dict:
     return settings
 
 
-def tune_of(song: Song) -> Tune:
-    """How a song is written: its meter, its pickup, its key (its declared mode, else estimated)."""
+def tune_of(song: Song, text: str | None) -> Tune:
+    """How a song is written: its meter, its pickup, its key (its K: with its mode, church modes kept,
+    else estimated)."""
     start, size = song.bars[0]
-    tonic, mode = song.declared_key or estimate_key(song.events, np.array(encoding.key_profiles()))
+    tonic, mode = (abc_key_mode(text or "") or song.declared_key
+                   or estimate_key(song.events, np.array(encoding.key_profiles())))
     return Tune(step=STEP, time_signature=song.time_signature, pickup=start + size if start < 0 else 0,
                 key=AbcKey(tonic, mode), title=song.title)
 
@@ -103,7 +106,7 @@ def roundtrip(unit: Unit) -> list[dict]:
             rows.append(row | {"skip": song.reason})
             continue
         row["title"] = song.title
-        tune = tune_of(song)
+        tune = tune_of(song, unit.text)
         text = tune_text(events_to_symbols(song.events), tune)
         length = sum(steps for _, steps in song.events)
         expected = written_bars(length, tune)

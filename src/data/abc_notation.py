@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
 
+from src.data.abc_keys import AbcKey, pitch_text
 from src.data.folding import Measure, measures
 from src.data.meter import bar_steps, grid_of, parse_time_signature
 from src.data.vocab import HOLD, REST
@@ -25,58 +26,8 @@ from src.data.vocab import HOLD, REST
 UNIT = Fraction(1, 2)  # L:1/8 in quarter notes
 BARS_PER_LINE = 4
 MAX_TUPLET = 9  # notes in one `(3:p:r` (music21 reads r of one digit)
-LETTERS = "CDEFGAB"
-NATURAL = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
-SHARPS, FLATS = "FCGDAEB", "BEADGCF"  # the order key signatures add them
-# mode -> semitones from the major key whose signature it shares to its tonic; its suffix after K:
-MODES = {"major": (0, ""), "ionian": (0, ""), "dorian": (2, "dor"), "phrygian": (4, "phr"),
-         "lydian": (5, "lyd"), "mixolydian": (7, "mix"), "minor": (9, "m"), "aeolian": (9, "m"),
-         "locrian": (11, "loc")}
-_MAJOR_SHARPS = {0: 0, 7: 1, 2: 2, 9: 3, 4: 4, 11: 5, 6: 6, 1: -5, 8: -4, 3: -3, 10: -2, 5: -1}
 _PLAIN_BAR = re.compile(r"(?<!:)\|(?![:\]1-9])")  # a bar line that is no repeat sign, ending or end
 _BROKEN = {(Fraction(3, 2), Fraction(1, 2)): ">", (Fraction(1, 2), Fraction(3, 2)): "<"}  # L units
-_ACCIDENTAL = {-2: "__", -1: "_", 0: "=", 1: "^", 2: "^^"}
-
-
-@dataclass(frozen=True)
-class AbcKey:
-    """A key as `K:` names it: the tonic's pitch class and the mode (major, minor or a church mode)."""
-
-    tonic: int
-    mode: str = "major"
-
-    @property
-    def sharps(self) -> int:
-        """The key signature: sharps (> 0) or flats (< 0)."""
-        return _MAJOR_SHARPS[(self.tonic - MODES[self.mode][0]) % 12]
-
-    @property
-    def alters(self) -> dict[str, int]:
-        """Each letter's alteration under the key signature."""
-        count = self.sharps
-        letters = SHARPS[:count] if count > 0 else FLATS[:-count]
-        return {letter: (1 if count > 0 else -1) if letter in letters else 0 for letter in LETTERS}
-
-    def field(self) -> str:
-        """`K:` as written: `D`, `Am`, `Edor`, `Bb`, `F#m`."""
-        alters = self.alters
-        letter = next(x for x in LETTERS if (NATURAL[x] + alters[x]) % 12 == self.tonic)
-        return letter + {1: "#", -1: "b", 0: ""}[alters[letter]] + MODES[self.mode][1]
-
-    def spell(self, pitch: int) -> tuple[str, int]:
-        """(letter, alteration) of a MIDI pitch: in the scale when it is; else a natural sign, the raised
-        sixth or seventh of a minor mode as sharps, flats in flat keys and sharps otherwise."""
-        pc, alters = pitch % 12, self.alters
-        for letter in LETTERS:
-            if (NATURAL[letter] + alters[letter]) % 12 == pc:
-                return letter, alters[letter]
-        for letter in LETTERS:
-            if NATURAL[letter] == pc:
-                return letter, 0
-        raised = MODES[self.mode][0] in (2, 4, 9, 11) and (pc - self.tonic) % 12 in (9, 11)
-        if self.sharps < 0 and not raised:
-            return next(x for x in LETTERS if (NATURAL[x] - 1) % 12 == pc), -1
-        return next(x for x in LETTERS if (NATURAL[x] + 1) % 12 == pc), 1
 
 
 @dataclass(frozen=True)
@@ -250,7 +201,7 @@ def _tokens(notes: list[tuple[int | None, int, bool]], start: int, tune: Tune,
         at, even = position, len(written) == 3 and len({steps for _, steps, _ in written}) == 1
         for k, (pitch, steps, tied) in enumerate(written):
             sign = ("(3" if even else f"(3:2:{len(written)}") if tuplet and k == 0 else ""
-            tokens.append(_Token(None if tuplet and k else at, _note(pitch, tune.key, altered),
+            tokens.append(_Token(None if tuplet and k else at, pitch_text(pitch, tune.key, altered),
                                  steps * scale / UNIT, tied, sign))
             at += steps
         position, index = end, index + len(run)
@@ -333,21 +284,6 @@ def _notatable(quarters: Fraction) -> bool:
         if value.numerator & (value.numerator - 1) == 0 and value.denominator & (value.denominator - 1) == 0:
             return True
     return False
-
-
-def _note(pitch: int | None, key: AbcKey, altered: dict[str, int]) -> str:
-    """A pitch with its accidental (module docstring; `altered`: the bar's so far) and octave; `z`."""
-    if pitch is None:
-        return "z"
-    letter, alter = key.spell(pitch)
-    sign = ""
-    if alter != key.alters[letter] or altered.get(letter, alter) != alter:
-        sign = _ACCIDENTAL[alter]
-        altered[letter] = alter
-    octave = (pitch - alter - NATURAL[letter]) // 12 - 1  # 4: the octave of middle C
-    if octave >= 5:
-        return sign + letter.lower() + "'" * (octave - 5)
-    return sign + letter + "," * (4 - octave)
 
 
 def _length(length: Fraction) -> str:

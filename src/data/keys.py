@@ -24,19 +24,28 @@ _ABC_MODE = re.compile(
 _ABC_MODE_NAMES = {"m": "minor", "min": "minor", "maj": "major"}
 
 
-def abc_declared_key(text: str) -> tuple[int, str] | None:
-    """(tonic pitch class, major | minor) an ABC tune's first `K:` names with a mode (`K:Am`, `K:Ddor`),
-    or None for a bare `K:G` (music21 reads every `K:` as major, so the mode must be written)."""
+def abc_key_mode(text: str) -> tuple[int, str] | None:
+    """(tonic pitch class, mode: major, minor or a church mode such as dorian) an ABC tune's first `K:`
+    names with a mode (`K:Am`, `K:Ddor`), or None for a bare `K:G`."""
     match = re.search(r"(?m)^K:(.*)$", text)
     found = _ABC_MODE.match(match.group(1)) if match else None
     if not found:
         return None
     mode = found.group(2).lower()
     mode = _ABC_MODE_NAMES.get(mode, mode)
-    full = next((m for m in MAJOR_MODES | MINOR_MODES if m.startswith(mode[:3])), "major")
+    full = next((m for m in sorted(MAJOR_MODES | MINOR_MODES) if m.startswith(mode[:3])), "major")
     name = found.group(1)
     tonic = (_PITCH_CLASS[name[0].upper()] + {"#": 1, "b": -1}.get(name[1:], 0)) % 12
-    return tonic, "minor" if full in MINOR_MODES else "major"
+    return tonic, full
+
+
+def abc_declared_key(text: str) -> tuple[int, str] | None:
+    """(tonic pitch class, major | minor) an ABC tune's first `K:` names with a mode (`K:Am`, `K:Ddor`),
+    or None for a bare `K:G` (music21 reads every `K:` as major, so the mode must be written)."""
+    named = abc_key_mode(text)
+    if named is None:
+        return None
+    return named[0], "minor" if named[1] in MINOR_MODES else "major"
 
 
 def estimate_key(events: list[tuple[int | None, int]], profiles: np.ndarray,

@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import torch
 
-from src.data.abc_notation import AbcKey
+from src.data.abc_keys import AbcKey
 from src.data.keys import estimate_key, parse_key, shift_to_reference
 from src.data.vocab import BOUNDARY_ID, HOLD, REST, symbols_to_events
 from src.errors import UserError

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, fields
 
 from src.checks import choice, integer, number, refuse
 from src.config import generation_defaults
-from src.data.abc_notation import AbcKey
+from src.data.abc_keys import AbcKey
 from src.data.keys import parse_key
 from src.errors import UserError
 from src.models.generation.meters import Meter, check_meter_settings

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 
 from src.checks import refuse
-from src.data.abc_notation import MODES, AbcKey
-from src.data.keys import KEY_NAMES, parse_key, shift_to_reference
+from src.data.abc_keys import AbcKey
+from src.data.keys import KEY_NAMES, abc_key_mode, parse_key, shift_to_reference
 from src.data.meter import bar_steps
 from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import HOLD, REST, events_to_symbols, symbols_to_events, tidy_rests
@@ -30,10 +30,6 @@ _TOKEN = re.compile(r"^(?:[0-9]+|_|r|/)$")
 # what an ABC fragment may hold: notes, rests, accidentals, octave marks, lengths, bar lines, repeats,
 # ties, slurs, triplets, broken rhythm and spaces
 _FRAGMENT = re.compile(r"[A-Ga-gzZx^_=',0-9/|:\[\]\-()<>.~\s]")
-_ABC_MODE = re.compile(r"(?m)^K:\s*([A-Ga-g][#b]?)\s*([A-Za-z]*)")
-_MODE_WORDS = {"": "major", "m": "minor", "min": "minor", "maj": "major", "ion": "ionian", "dor": "dorian",
-               "phr": "phrygian", "lyd": "lydian", "mix": "mixolydian", "aeo": "aeolian", "loc": "locrian"}
-_PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 
 @dataclass(frozen=True)
@@ -211,13 +207,8 @@ def _key_shift(song_record: dict, normalize_key: bool) -> int:
 
 def _tune_key(unit: Unit, song_record: dict) -> AbcKey:
     """The tune's key as its K: names it (a church mode kept), else the corpus's key of it."""
-    match = _ABC_MODE.search(unit.text or "")
-    if match:
-        word = match.group(2).lower()[:3]
-        mode = _MODE_WORDS.get(word)
-        if mode in MODES:
-            letter = match.group(1)
-            tonic = (_PITCH_CLASS[letter[0].upper()] + {"#": 1, "b": -1}.get(letter[1:], 0)) % 12
-            return AbcKey(tonic, mode)
+    named = abc_key_mode(unit.text or "")
+    if named is not None:
+        return AbcKey(*named)
     name, mode = song_record["key"].split()
     return AbcKey(KEY_NAMES.index(name), mode)
