@@ -84,7 +84,9 @@ def test_chromium_continues_a_pasted_abc_tune_and_downloads_its_abc(server, tmp_
             page.get_by_role("button", name="Generate Melody").click()
             download_abc = page.get_by_role("button", name="Download ABC")
             download_abc.wait_for(timeout=60_000)
-            abc = next(t for t in page.locator("code").all_inner_texts() if t.startswith("X:1"))
+            shown = page.locator("code", has_text="X:1").first
+            shown.wait_for(timeout=60_000)  # the ABC block may render after the download buttons
+            abc = shown.inner_text()
             with page.expect_download() as downloading:
                 download_abc.click()
             download = downloading.value
