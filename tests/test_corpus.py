@@ -131,7 +131,7 @@ def test_prepare_missing_folder_is_one_line_exit_2(tmp_path):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         "error: data.corpus='/no/such/folder' is neither a bundled corpus nor an existing folder; "
-        "accepted: essen_erk, essen, oneills, ryans, airds, "
+        "accepted: essen_erk, essen, oneills, ryans, airds, misc, folk, "
         "or a folder of .abc/.krn/.xml/.musicxml/.mxl/.mid/.midi files"]
 
 

@@ -19,18 +19,21 @@ from tqdm import tqdm
 from src.atomic import atomic_dir
 from src.data import encoding
 from src.data.keys import KEY_NAMES, centre_octaves, estimate_key, fit_octaves, shift_to_reference
+from src.data.labels import tune_labels
 from src.data.meter import MAX_BAR_STEPS, bar_positions, grid_of, pickup
 from src.data.record import EncodingRecord
 from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
 from src.errors import UserError
 
-ENCODING_VERSION = 7  # bump when the encoding changes meaning: old caches are then rebuilt
+ENCODING_VERSION = 8  # bump when the encoding changes meaning: old caches are then rebuilt
 SPLITS = ("train", "val", "test")
 # corpora music21 ships: name -> (its folder in music21's corpus, the files)
 BUNDLED = {"essen_erk": ("essenFolksong", "erk*.abc"), "essen": ("essenFolksong", "*.abc"),
            "oneills": ("oneills1850", "*.abc"), "ryans": ("ryansMammoth", "*.abc"),
-           "airds": ("airdsAirs", "*.abc")}
+           "airds": ("airdsAirs", "*.abc"), "misc": ("miscFolk", "*.abc"),
+           "folk": ("", "*.abc")}  # every folk collection above, one corpus (FOLK_FOLDERS)
+FOLK_FOLDERS = ("essenFolksong", "oneills1850", "ryansMammoth", "airdsAirs", "miscFolk")
 _SERIAL_BELOW = 64  # parse small corpora in-process: a pool costs more than it saves
 
 
@@ -39,7 +42,8 @@ class Corpus:
     """Loaded cache: `tokens` holds every song followed by its closing `/`."""
 
     tokens: np.ndarray  # (N,) uint8 ids
-    songs: list[dict]  # per song: source, index, title, key, mode, time_signature, pickup, split, ...
+    songs: list[dict]  # per song: source, index, title, key, mode, time_signature, pickup, split, labels
+    #                    (collection, subset, style, tune_type: src/data/labels.py), ...
     vocab: Vocabulary
     report: dict
     path: Path
@@ -72,7 +76,8 @@ def corpus_files(corpus: str, key: str = "data.corpus") -> tuple[Path, list[Path
     if corpus in BUNDLED:
         folder, pattern = BUNDLED[corpus]
         root = Path(encoding.m21.__file__).parent / "corpus" / folder
-        return root, sorted(root.glob(pattern)), corpus
+        folders = [root / name for name in FOLK_FOLDERS] if corpus == "folk" else [root]
+        return root, sorted(f for each in folders for f in each.glob(pattern)), corpus
     root = Path(corpus).expanduser()
     if not root.is_dir():
         raise UserError(
@@ -109,6 +114,7 @@ def build(config: EncodingRecord, root: Path, files: list[Path], path: Path,
             skips.append(encoded)
             continue
         song, ids, positions, identity = encoded
+        song.update(tune_labels(config.corpus, item.source, item.rhythm))
         digest = identity.tobytes()
         if digest in seen:
             skips.append(Skip(item.source, item.index, "duplicate"))
@@ -227,6 +233,8 @@ def _report(config: EncodingRecord, files: list[Path], parsed: list, skips: list
         "meter_changes": sum(s["meter_changes"] for s in songs),  # songs whose bar length changes
         "pickups": sum(s["pickup"] > 0 for s in songs),  # songs that start before a downbeat
         "modes": dict(Counter(s["mode"] for s in songs).most_common()),
+        "styles": dict(Counter(s["style"] for s in songs).most_common()),
+        "tune_types": dict(Counter(s["tune_type"] for s in songs).most_common()),
         "tokens_per_split": {s: split_tokens[s] for s in SPLITS},
         "grid": str(grid_of(config.step)),
         "grids": grid_counts(parsed),

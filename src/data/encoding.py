@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import re
 import warnings
 from fractions import Fraction
 from pathlib import Path
@@ -134,8 +135,14 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | No
         time_signature=time_signature, meter_stated=stated,
         bars=bars or [(0, bar_steps(time_signature, step))],  # no measures: bars of the meter from the start
         grid=finest, melody=how, overlapped=overlapped, key_changes=_key_changes(part, unit, abc),
-        snapped=snapped,
+        snapped=snapped, rhythm=_rhythm(unit),
     )
+
+
+def _rhythm(unit: Unit) -> str:
+    """An ABC tune's `R:` field (its tune type as written: `reel`, `Double Jig`), else empty."""
+    match = re.search(r"(?m)^R:(.*)$", unit.text or "")
+    return match.group(1).strip() if match else ""
 
 
 def _bar_of(time_signature: str, step: float) -> int:

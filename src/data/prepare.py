@@ -42,7 +42,13 @@ def format_report(corpus: Corpus, seconds: float) -> str:
         f"each grid holds {held}"
         + (f"; {report['snapped_notes']} notes moved onto it in {report['snapped_songs']} songs "
            "(off_grid=snap)" if report.get("snapped_songs") else ""),
+        f"styles      {_counts(report.get('styles', {}))}",
+        f"tune types  {_counts(report.get('tune_types', {}))} (the R: field, normalised)",
     ])
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{name} {count}" for name, count in counts.items()) or "none"
 
 
 @exit_on_user_error

@@ -45,6 +45,7 @@ class Song:
     overlapped: bool = False  # notes overlapped (chords, voices): the top one was kept at each onset
     key_changes: int = 0  # key changes after the opening key (the tune is moved by one key: its estimated)
     snapped: int = 0  # notes moved to the nearest step (data.off_grid=snap); with no length left: dropped
+    rhythm: str = ""  # an ABC tune's R: field as written (its tune type), else empty
 
 
 @dataclass
