@@ -26,7 +26,7 @@ from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
 from src.errors import UserError
 
-ENCODING_VERSION = 8  # bump when the encoding changes meaning: old caches are then rebuilt
+ENCODING_VERSION = 9  # bump when the encoding changes meaning: old caches are then rebuilt
 SPLITS = ("train", "val", "test")
 # corpora music21 ships: name -> (its folder in music21's corpus, the files)
 BUNDLED = {"essen_erk": ("essenFolksong", "erk*.abc"), "essen": ("essenFolksong", "*.abc"),
@@ -43,7 +43,7 @@ class Corpus:
 
     tokens: np.ndarray  # (N,) uint8 ids
     songs: list[dict]  # per song: source, index, title, key, mode, time_signature, pickup, split, labels
-    #                    (collection, subset, style, tune_type: src/data/labels.py), ...
+    #                    (collection, subset, style, tune_type: src/data/labels.py), form, part_bars, ...
     vocab: Vocabulary
     report: dict
     path: Path
@@ -114,7 +114,8 @@ def build(config: EncodingRecord, root: Path, files: list[Path], path: Path,
             skips.append(encoded)
             continue
         song, ids, positions, identity = encoded
-        song.update(tune_labels(config.corpus, item.source, item.rhythm))
+        song.update(tune_labels(config.corpus, item.source, item.rhythm), form=item.form,
+                    part_bars=list(item.part_bars))
         digest = identity.tobytes()
         if digest in seen:
             skips.append(Skip(item.source, item.index, "duplicate"))
@@ -235,6 +236,7 @@ def _report(config: EncodingRecord, files: list[Path], parsed: list, skips: list
         "modes": dict(Counter(s["mode"] for s in songs).most_common()),
         "styles": dict(Counter(s["style"] for s in songs).most_common()),
         "tune_types": dict(Counter(s["tune_type"] for s in songs).most_common()),
+        "forms": dict(Counter(s["form"] for s in songs).most_common(12)),
         "tokens_per_split": {s: split_tokens[s] for s in SPLITS},
         "grid": str(grid_of(config.step)),
         "grids": grid_counts(parsed),

@@ -16,6 +16,7 @@ from pathlib import Path
 import music21 as m21
 
 from src.data.abc_text import PreparedAbc, prepare_abc
+from src.data.form import played_form
 from src.data.kern_text import expansion_order
 from src.data.keys import MAJOR_MODES, MINOR_MODES, abc_declared_key
 from src.data.melody import MelodyError, Sounding, choose_part, finest_grid, grid_events, one_line
@@ -121,13 +122,16 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | No
     time_signature = signature.ratioString if stated else "4/4"
     first_bar = _bar_of(time_signature, step) if stated else None
     measures = _measures(part, grid, snap=off_grid == "snap")
-    if expand_repeats:
-        try:
-            order = _played_order(score, part, unit, abc)
-        except RepeatError as err:
+    try:
+        marks = _repeat_marks(score, part, abc)
+        order = _played_order(part, unit, marks) if expand_repeats else list(range(len(measures)))
+    except RepeatError as err:
+        if expand_repeats:
             raise _SkipSong("repeats", str(err)) from None
-        if order != list(range(len(measures))):
-            events, start, measures = expand(events, start, measures, order)
+        marks, order = [], []  # as written, its signs unread: one part
+    form = played_form(marks, [length for _, length in measures], order, first_bar)
+    if expand_repeats and order != list(range(len(measures))):
+        events, start, measures = expand(events, start, measures, order)
     bars = [(bar_start - start, size) for bar_start, size in nominal_bars(measures, first_bar)]
     return Song(
         source=unit.source, index=index, title=title or f"{Path(unit.source).stem} #{index + 1}",
@@ -135,7 +139,7 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | No
         time_signature=time_signature, meter_stated=stated,
         bars=bars or [(0, bar_steps(time_signature, step))],  # no measures: bars of the meter from the start
         grid=finest, melody=how, overlapped=overlapped, key_changes=_key_changes(part, unit, abc),
-        snapped=snapped, rhythm=_rhythm(unit),
+        snapped=snapped, rhythm=_rhythm(unit), form=form.labels, part_bars=form.bars,
     )
 
 
@@ -175,16 +179,15 @@ def _measures(part: m21.stream.Stream, grid: Fraction, snap: bool = False) -> li
     return measures
 
 
-def _played_order(score: m21.stream.Stream, part: m21.stream.Stream, unit: Unit,
-                  abc: PreparedAbc | None) -> list[int]:
+def _played_order(part: m21.stream.Stream, unit: Unit, marks: list[Mark]) -> list[int]:
     """The measures in playing order: a kern file's expansion list where it has one (src/data/kern_text.py),
-    else the repeat signs and volta endings."""
-    if abc is None and Path(unit.path).suffix.lower() == ".krn":
+    else the repeat signs and volta endings (`marks`)."""
+    if unit.text is None and Path(unit.path).suffix.lower() == ".krn":
         count = len(part.getElementsByClass(m21.stream.Measure))
         order = expansion_order(decode_text(Path(unit.path).read_bytes()), count)
         if order is not None:
             return order
-    return played_order(_repeat_marks(score, part, abc))
+    return played_order(marks)
 
 
 def _repeat_marks(score: m21.stream.Stream, part: m21.stream.Stream, abc: PreparedAbc | None) -> list[Mark]:

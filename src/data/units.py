@@ -46,6 +46,8 @@ class Song:
     key_changes: int = 0  # key changes after the opening key (the tune is moved by one key: its estimated)
     snapped: int = 0  # notes moved to the nearest step (data.off_grid=snap); with no length left: dropped
     rhythm: str = ""  # an ABC tune's R: field as written (its tune type), else empty
+    form: str = "A"  # its parts as played, one letter each (`AABB`: src/data/form.py)
+    part_bars: tuple[int, ...] = ()  # the bars of each part played
 
 
 @dataclass
