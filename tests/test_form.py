@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from src.data.abc_text import played_plan, prepare_abc
 from src.data.corpus import load_or_build
 from src.data.encoding import parse_unit
 from src.data.form import played_form, written_parts
@@ -60,3 +61,26 @@ def test_the_cache_keeps_each_tunes_form(tmp_path):
     corpus = load_or_build(EncodingRecord(corpus=str(folder), step=0.25), cache_dir=tmp_path / "cache")
     assert [(s["form"], s["part_bars"]) for s in corpus.songs] == [("AABB", [2, 2, 4, 4])]
     assert corpus.report["forms"] == {"AABB": 1}
+
+
+@pytest.mark.parametrize(("field", "plan"), [
+    ("ABA", "ABA"), ("A2B", "AAB"), ("(AB)2C", "ABABC"), ("A.B.A % da capo", "ABA"),
+    ("((AB)2C)2", "ABABCABABC"), ("Modern Version.", ""), ("Verse", ""), ("(AB", ""),
+])
+def test_a_p_field_is_played_out(field, plan):
+    assert played_plan(field) == plan
+
+
+def test_a_p_field_orders_the_labelled_parts():
+    """Aird's da capo: `P:ABA` plays part A (with its repeat), part B (with its), then A again."""
+    body = "P:A\n|:G4 B4|d8:|\nP:B\n|:c4 e4|g8:|\n"
+    unit = Unit("t.abc", "t.abc", 0, "X:1\nT:t\nM:4/4\nL:1/8\nP:ABA\nK:G\n" + body)
+    song = parse_unit(unit, 0.25)[0]
+    assert (song.form, song.part_bars) == ("AABBAA", (2, 2, 2, 2, 2, 2))
+    a, b = [(67, 8), (71, 8), (74, 16)], [(72, 8), (76, 8), (79, 16)]
+    assert song.events == a + a + b + b + a + a
+    inline = Unit("t.abc", "t.abc", 0, "X:1\nT:t\nM:4/4\nL:1/8\nP:BA\nK:G\n[P:A]G4 B4|d8|[P:B]c4 e4|g8|]\n")
+    assert prepare_abc(inline.text).part_starts == [("A", 0), ("B", 2)]
+    assert parse_unit(inline, 0.25)[0].events == [(72, 8), (76, 8), (79, 16), (67, 8), (71, 8), (74, 16)]
+    unlabelled = Unit("t.abc", "t.abc", 0, "X:1\nT:t\nM:4/4\nL:1/8\nP:ABA\nK:G\n|:G4 B4|d8|B4 G4:|\n")
+    assert parse_unit(unlabelled, 0.25)[0].form == "AA"  # no labelled parts: the signs alone

@@ -28,6 +28,8 @@ class PreparedAbc:
     voltas: list[frozenset[int]] = field(default_factory=list)  # each volta label's numbers, in order
     repeat_signs: bool = False  # any `|:`, `:|`, `::` or volta in the body
     key_changes: int = 0  # `K:` fields after the tune's first
+    plan: str = ""  # the header's `P:` part order, played out (`P:A2B` -> `AAB`; empty: none or unreadable)
+    part_starts: list[tuple[str, int]] = field(default_factory=list)  # body `P:X` labels, measure index
 
 
 def prepare_abc(text: str) -> PreparedAbc:
@@ -50,15 +52,76 @@ def prepare_abc(text: str) -> PreparedAbc:
         prepared.voltas.append(frozenset(numbers))
         return match.group("space") + ("1" if min(numbers) == 1 else "2")  # music21 knows endings 1 and 2
 
-    lines, in_body = [], False
+    lines, in_body, counter = [], False, _MeasureCounter()
     for line in text.splitlines():
         if _FIELD.match(line):  # a header or field line; the first K: ends the header
             prepared.key_changes += in_body and line.startswith("K:")
+            if line.startswith("P:"):
+                if in_body:
+                    prepared.part_starts.append((line[2:].split("%")[0].strip(), counter.measures))
+                else:
+                    prepared.plan = played_plan(line[2:])
             in_body = in_body or line.startswith("K:")
             lines.append(line)
             continue
+        if in_body:
+            prepared.part_starts += counter.read(line)
         lines.append(_BODY_TOKEN.sub(one, line))
         prepared.repeat_signs |= bool(_REPEAT_SIGN.search(re.sub(r'"[^"]*"|%.*', "", line)))
     prepared.text = "\n".join(lines) + "\n"
     prepared.repeat_signs |= bool(prepared.voltas)
     return prepared
+
+
+# in a body line: a bar line (one measure ends there when a note came since the last), a note or rest, an
+# inline part label; quoted text, decorations, comments and inline fields are read past
+_MEASURE_TOKEN = re.compile(r'"[^"\n]*"|![^!\n]*!|%.*|\[P:\s*(?P<part>[^\]]*)\]|\[[A-Za-z]:[^\]\n]*\]'
+                            r"|(?P<bar>::|:*\|[\]|:]*|\[\|)|(?P<note>[A-Ga-gzZx])")
+
+
+class _MeasureCounter:
+    """Measures as music21 makes them from an ABC body: a bar line ends one when notes came since the
+    last (a leading `|:` and a `:|` `|:` pair end only one)."""
+
+    def __init__(self) -> None:
+        self.measures, self._notes = 0, False
+
+    def read(self, line: str) -> list[tuple[str, int]]:
+        """Count a body line's measures; the inline part labels (`[P:B]`) it holds, with the measure each
+        starts."""
+        labels = []
+        for match in _MEASURE_TOKEN.finditer(line):
+            if match.group("note"):
+                self._notes = True
+            elif match.group("bar") and self._notes:
+                self.measures, self._notes = self.measures + 1, False
+            elif match.group("part") is not None:
+                labels.append((match.group("part").strip(), self.measures))
+        return labels
+
+
+def played_plan(text: str) -> str:
+    """A header `P:` field's part order played out: `ABA` -> `ABA`, `A2B` -> `AAB`, `(AB)2C` -> `ABABC`;
+    empty when it is not letters, counts and parentheses (`P:Modern Version.`)."""
+    text = re.sub(r"[\s.]", "", text.split("%")[0])
+    plan, index = _sequence(text, 0)
+    return plan if plan and index == len(text) else ""
+
+
+def _sequence(text: str, index: int) -> tuple[str, int]:
+    """Parts from `index` up to a `)` or the end, each followed by an optional count."""
+    out = ""
+    while index < len(text) and text[index] != ")":
+        if text[index] == "(":
+            inner, index = _sequence(text, index + 1)
+            if index >= len(text):
+                return "", len(text) + 1  # an unclosed group: not a plan
+            index += 1
+        elif "A" <= text[index] <= "Z":
+            inner, index = text[index], index + 1
+        else:
+            return "", len(text) + 1
+        count = re.match(r"\d*", text[index:]).group(0)
+        out += inner * (int(count) if count else 1)
+        index += len(count)
+    return out, index

@@ -21,7 +21,7 @@ from src.data.kern_text import expansion_order
 from src.data.keys import MAJOR_MODES, MINOR_MODES, abc_declared_key
 from src.data.melody import MelodyError, Sounding, choose_part, finest_grid, grid_events, one_line
 from src.data.meter import bar_steps, grid_of, midi_divisors, nominal_bars, parse_time_signature
-from src.data.repeats import Mark, RepeatError, expand, played_order
+from src.data.repeats import Mark, RepeatError, expand, planned_order, played_order
 from src.data.units import MIDI_SUFFIXES, Skip, Song, Unit, decode_text, states_meter
 from src.errors import UserError
 
@@ -124,7 +124,7 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | No
     measures = _measures(part, grid, snap=off_grid == "snap")
     try:
         marks = _repeat_marks(score, part, abc)
-        order = _played_order(part, unit, marks) if expand_repeats else list(range(len(measures)))
+        order = _played_order(part, unit, marks, abc) if expand_repeats else list(range(len(measures)))
     except RepeatError as err:
         if expand_repeats:
             raise _SkipSong("repeats", str(err)) from None
@@ -179,12 +179,20 @@ def _measures(part: m21.stream.Stream, grid: Fraction, snap: bool = False) -> li
     return measures
 
 
-def _played_order(part: m21.stream.Stream, unit: Unit, marks: list[Mark]) -> list[int]:
+def _played_order(part: m21.stream.Stream, unit: Unit, marks: list[Mark],
+                  abc: PreparedAbc | None) -> list[int]:
     """The measures in playing order: a kern file's expansion list where it has one (src/data/kern_text.py),
-    else the repeat signs and volta endings (`marks`)."""
+    an ABC tune's `P:` part order where its parts are labelled, else the repeat signs and volta endings."""
     if unit.text is None and Path(unit.path).suffix.lower() == ".krn":
         count = len(part.getElementsByClass(m21.stream.Measure))
         order = expansion_order(decode_text(Path(unit.path).read_bytes()), count)
+        if order is not None:
+            return order
+    if abc is not None and abc.plan:
+        try:
+            order = planned_order(marks, abc.part_starts, abc.plan)
+        except RepeatError:  # a part's signs do not play on their own: the tune's signs as a whole
+            order = None
         if order is not None:
             return order
     return played_order(marks)

@@ -7,6 +7,8 @@ rules, as folk players read ABC and MusicXML:
 - A measure under volta ending n (`[1`, `|2`, `[1,3` ...) is played on the n-th time through only;
   `:|` under an ending repeats while a later ending of the same group waits for the next time.
 - After the last ending of a group (or a section's last time through) the count starts again.
+- An ABC tune whose header `P:` orders its labelled parts (`P:ABA`, Aird's da capo) is played part by
+  part in that order (`planned_order`), each part's repeats within it.
 A tune whose signs cannot be played this way (an ending never reached, a repeat that never ends) is
 refused with `RepeatError`, and the corpus counts it under its own reason, never keeping it wrong.
 """
@@ -70,6 +72,24 @@ def played_order(marks: list[Mark]) -> list[int]:
     unplayed = [i for i, m in enumerate(marks) if m.ending and i not in played]
     if unplayed:
         raise RepeatError(f"volta ending {sorted(marks[unplayed[0]].ending)} is never reached")
+    return order
+
+
+def planned_order(marks: list[Mark], starts: list[tuple[str, int]], plan: str) -> list[int] | None:
+    """The measures played part by part in a `P:` field's order (`ABA`), each part's own repeats played
+    within it; measures before the first labelled part are played once, first. None when a part of the
+    plan has no label in the tune, or the labels are out of order or beyond its measures."""
+    indices = [index for _, index in starts]
+    if indices != sorted(indices) or not starts or indices[-1] >= len(marks):
+        return None
+    ends = [*indices[1:], len(marks)]
+    bounds = {label: (first, end) for (label, _), first, end in zip(starts, indices, ends, strict=True)}
+    if len(bounds) != len(starts) or any(label not in bounds for label in plan):
+        return None
+    order = list(range(indices[0]))
+    for label in plan:
+        first, end = bounds[label]
+        order += [first + index for index in played_order(marks[first:end])]
     return order
 
 
