@@ -168,8 +168,10 @@ class MelodyDataModule(L.LightningDataModule):
                    for s in train.split("train")]
         meters = tuple((*key, count) for key, count in songs.most_common())
         medians = median_rows(train, train.split("train")) if self.record.normalize_octave else ()
+        keys = Counter(tuple(s["key"].split()) for s in train.split("train") if self.record.normalize_key)
         return dataclasses.replace(self.record, meters=meters, longest_bar=max(lengths, default=0),
-                                   medians=medians).to_checkpoint()
+                                   medians=medians, keys=tuple((*key, n) for key, n in sorted(keys.items()))
+                                   ).to_checkpoint()
 
     @property
     def vocab(self) -> Vocabulary:

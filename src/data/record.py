@@ -27,7 +27,7 @@ STEPS = ("1/q of a quarter note with q even, up to 64, e.g. 1/2 (8ths), 1/4 (16t
 WINDOWS = ("next", "every", "segments")  # one target per window | every position | whole segments
 # keys every checkpoint's encoding holds (older ones may lack the rest: their defaults apply)
 REQUIRED = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
-SONGS_HELD = ("meters", "longest_bar", "medians")  # what the training songs held: no data setting
+SONGS_HELD = ("meters", "longest_bar", "medians", "keys")  # what the training songs held: no data setting
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,9 @@ class EncodingRecord:
     # with normalize_octave: (mode, median note pitch in the song's own register, songs) rows, where
     # `octave=auto` moves a melody back to (src/models/generation/octaves.py)
     medians: tuple[tuple[str, float, int], ...] = ()
+    # with normalize_key: (tonic name, mode, songs) rows of the keys the songs were written in, which
+    # `key=auto` draws each melody's key from (src/models/generation/key_draw.py)
+    keys: tuple[tuple[str, str, int], ...] = ()
 
     def __post_init__(self) -> None:
         exact = abs(float(grid_of(self.step)) - self.step) <= 1e-12  # the float of a fraction
@@ -128,6 +131,8 @@ class EncodingRecord:
             record["longest_bar"] = self.longest_bar
         if self.medians:
             record["medians"] = [list(row) for row in self.medians]
+        if self.keys:
+            record["keys"] = [list(row) for row in self.keys]
         return record
 
     @classmethod
@@ -138,7 +143,7 @@ class EncodingRecord:
             raise UserError(f"encoding lacks {', '.join(missing)}; needs {', '.join(REQUIRED)}")
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in encoding.items() if k in names}
-        for name in ("meters", "medians"):
+        for name in ("meters", "medians", "keys"):
             values[name] = tuple(tuple(row) for row in values.get(name, ()))
         values.setdefault("off_grid", "skip")  # stored only where it is not skip
         record = cls(**values)

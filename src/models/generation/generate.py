@@ -20,10 +20,11 @@ from src.data.keys import estimate_key, parse_key, shift_to_reference
 from src.data.vocab import BOUNDARY_ID, HOLD, REST, symbols_to_events
 from src.errors import UserError
 from src.models.generation.infill import fill_seed
+from src.models.generation.key_draw import draw_keys, shift_of
 from src.models.generation.loop import sample
 from src.models.generation.meters import Meter, context_of, draw_meters, fixed_meters
 from src.models.generation.octaves import in_song_register
-from src.models.generation.request import Generation, GenerationRequest
+from src.models.generation.request import AUTO_KEY, Generation, GenerationRequest
 from src.models.generation.seeds import read_seed, song_opening, transpose_symbols
 from src.models.generation.tunes import read_tune, seed_kind
 from src.models.generation.vae import draw_vae
@@ -50,7 +51,10 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
         request = replace(request, seed=" ".join(tune.symbols), tune="", seed_bars="", key=None,
                           time_signature="auto", pickup="auto", meters=(tune.meter,) * request.num_samples)
     shift, mode = (tune.shift, None) if tune else (0, None)
-    if request.key:
+    if request.key == AUTO_KEY:  # drawn per melody once its meter (and mode) is drawn
+        if not module.encoding.normalize_key:
+            raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
+    elif request.key:
         if not module.encoding.normalize_key:
             raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
         tonic, mode = parse_key(request.key)
@@ -76,6 +80,10 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
     else:  # a VAE's: it reads no meter, `meters` only label its melodies
         melodies = draw_vae(module, seeds[0], seed2, request, generator, notes)
     melodies = in_song_register(melodies, [meter.mode for meter in meters], request, encoding)  # octave=auto
+    if request.key == AUTO_KEY:
+        keys = draw_keys(encoding.keys, [meter.mode for meter in meters], request.rng_seed)
+        melodies = [transpose_symbols(m, -shift_of(key)) for m, key in zip(melodies, keys, strict=True)]
+        return Generation(melodies, notes, meters, keys)
     melodies = [transpose_symbols(m, -shift) for m in melodies]
     if tune:
         notes[:0] = tune.notes

@@ -17,6 +17,7 @@ from src.models.generation.tunes import seed_kind
 
 MAX_STEPS = 10_000
 MAX_SAMPLES = 1_000
+AUTO_KEY = "auto"  # key=auto: each melody's key drawn as the training songs had them
 OCTAVES = ("auto", "model")  # where a one-register model's unseeded melodies are written
 MODES = ("continue", "infill", "prior", "vary", "interpolate")  # the last three need a VAE checkpoint
 
@@ -63,7 +64,8 @@ class GenerationRequest:
         object.__setattr__(self, "seed2", str(self.seed2).strip())
         if self.key is not None and str(self.key).strip():
             object.__setattr__(self, "key", str(self.key).strip())
-            parse_key(self.key)
+            if self.key != AUTO_KEY:
+                parse_key(self.key)
         else:
             object.__setattr__(self, "key", None)
         _check_mode(self)
@@ -137,6 +139,9 @@ def _check_tune(request: GenerationRequest) -> None:
     """`tune=` and `seed_bars=` need a tune seed; a tune file brings its own key and meter."""
     object.__setattr__(request, "tune", str(request.tune).strip())
     kind = seed_kind(request.seed) if isinstance(request.seed, str) else "tokens"
+    if request.key == AUTO_KEY and (any(text.strip() for text in request.seeds) or request.seed2):
+        raise UserError("key=auto draws each new melody's key; a seed is read in the key you name: "
+                        "accepted: key=auto without a seed, or a key such as key=D with it")
     if kind == "tokens":
         for name in ("tune", "seed_bars"):
             if getattr(request, name):
