@@ -79,7 +79,8 @@ def write_melodies(generation: Generation, out_dir: Path, settings: dict, meta: 
             style = {"step": meta["step"], "qpm": settings["qpm"], "time_signature": meter.time_signature,
                      "pickup": meter.pickup}
             write_midi(melody, stem.with_suffix(".mid"), **style)
-            write_musicxml(melody, stem.with_suffix(".musicxml"), title=tunes[k][1].title, **style)
+            tune = tunes[k][1]
+            write_musicxml(melody, stem.with_suffix(".musicxml"), title=tune.title, key=tune.key, **style)
             write_abc([tunes[k]], stem.with_suffix(".abc"))
             record = {**meta, "index": k, **meter.as_record(), "key": tunes[k][1].key.field(),
                       "symbols": " ".join(melody)}

@@ -153,3 +153,17 @@ def test_every_written_abc_reads_back_as_the_midi_beside_it(meter, book, tmp_pat
                 subprocess.run(["abc2midi", str(midi.with_suffix(".abc")), "-o", str(back)], check=True,
                                capture_output=True)
                 assert read_song(back, 0.25).events == expected
+
+
+def test_the_musicxml_carries_the_key_signature_and_spells_in_it(book, tmp_path):
+    """Written in the tune's key (E dorian: F# in the signature), read back as the notes of the MIDI."""
+    import music21 as m21
+
+    _, folder = sample(tmp_path, f"seed={book}", "tune=7", "num_samples=1")
+    score = m21.converter.parse(folder / "melody_00.musicxml")
+    key = score.recurse().getElementsByClass(m21.key.Key).first()
+    assert (key.tonic.name, key.mode) == ("E", "dorian")
+    midi = read_song(folder / "melody_00.mid", 0.25)
+    assert read_song(folder / "melody_00.musicxml", 0.25).events == midi.events
+    names = {n.pitch.name for n in score.recurse().notes}
+    assert "F#" in names and "G-" not in names  # spelled as the key writes it

@@ -257,5 +257,5 @@ def generate(entry: ModelEntry, settings: Mapping, qpm: float = 120.0, synth: st
                          "raise min_steps or try another rng_seed")
             continue
         rendered.append(render(melody, tune.step, qpm, tune.time_signature, title=tune.title, synth=synth,
-                               pickup=tune.pickup, abc=tune_text(melody, tune)))
+                               pickup=tune.pickup, abc=tune_text(melody, tune), key=tune.key))
     return Result(entry, checked, rendered, notes)

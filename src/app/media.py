@@ -11,6 +11,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from src.data.abc_keys import AbcKey
 from src.data.score_writer import write_midi, write_musicxml
 from src.render import synthesize, write_wav
 
@@ -46,15 +47,16 @@ def fluidsynth_available() -> bool:
 
 
 def render(symbols: list[str], step: float, qpm: float, time_signature: str = "4/4",
-           title: str = "melody", synth: str = "auto", pickup: int = 0, abc: str = "") -> Rendered:
-    """All files of one melody (no `/`) in its meter, and its ABC text as given. `synth`: builtin,
-    fluidsynth, or auto (FluidSynth if installed)."""
+           title: str = "melody", synth: str = "auto", pickup: int = 0, abc: str = "",
+           key: AbcKey | None = None) -> Rendered:
+    """All files of one melody (no `/`) in its meter (the sheet in its `key`), and its ABC text as given.
+    `synth`: builtin, fluidsynth, or auto (FluidSynth if installed)."""
     style = {"step": step, "qpm": qpm, "time_signature": time_signature, "pickup": pickup}
     with tempfile.TemporaryDirectory(prefix="melody-app-") as tmp:
         folder = Path(tmp)
         with _ENGRAVE_LOCK:
             write_midi(symbols, folder / "m.mid", **style)
-            write_musicxml(symbols, folder / "m.musicxml", title=title, **style)
+            write_musicxml(symbols, folder / "m.musicxml", title=title, key=key, **style)
             musicxml = (folder / "m.musicxml").read_bytes()
             svg_pages = tuple(sheet_svg(musicxml.decode("utf-8")))
         midi = (folder / "m.mid").read_bytes()

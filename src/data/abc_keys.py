@@ -35,11 +35,15 @@ class AbcKey:
         letters = SHARPS[:count] if count > 0 else FLATS[:-count]
         return {letter: (1 if count > 0 else -1) if letter in letters else 0 for letter in LETTERS}
 
-    def field(self) -> str:
-        """`K:` as written: `D`, `Am`, `Edor`, `Bb`, `F#m`."""
+    def tonic_name(self) -> str:
+        """The tonic as the key signature spells it: `D`, `Bb`, `F#`."""
         alters = self.alters
         letter = next(x for x in LETTERS if (NATURAL[x] + alters[x]) % 12 == self.tonic)
-        return letter + {1: "#", -1: "b", 0: ""}[alters[letter]] + MODES[self.mode][1]
+        return letter + {1: "#", -1: "b", 0: ""}[alters[letter]]
+
+    def field(self) -> str:
+        """`K:` as written: `D`, `Am`, `Edor`, `Bb`, `F#m`."""
+        return self.tonic_name() + MODES[self.mode][1]
 
     def spell(self, pitch: int) -> tuple[str, int]:
         """(letter, alteration) of a MIDI pitch: in the scale when it is; else a natural sign, the raised

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import music21 as m21
 
 from src.atomic import atomic_path
+from src.data.abc_keys import NATURAL, AbcKey
 from src.data.abc_notation import Tune, tune_book, tune_text
 from src.data.meter import grid_of
 from src.data.vocab import symbols_to_events
@@ -26,13 +27,16 @@ if TYPE_CHECKING:
 
 def melody_stream(
     symbols: list[str], step: float = 0.25, qpm: float = 120, time_signature: str | None = None,
-    title: str | None = None, pickup: int = 0,
+    title: str | None = None, pickup: int = 0, key: AbcKey | None = None,
 ) -> m21.stream.Score:
     """Symbols of one song -> a one-part music21 score with tempo and time signature, not yet in
     measures. With a `pickup` (steps before the first downbeat), the first note sits that many steps
-    before the second bar line: the notes start at `bar - pickup` steps (silence a MIDI file keeps)."""
+    before the second bar line: the notes start at `bar - pickup` steps (silence a MIDI file keeps).
+    With a `key`, the score carries its key signature and each pitch is spelled in it (as in ABC)."""
     part = m21.stream.Part()
     part.append(m21.tempo.MetronomeMark(number=qpm))
+    if key is not None:
+        part.append(m21.key.Key(key.tonic_name().replace("b", "-"), key.mode))
     signature = m21.meter.TimeSignature(time_signature or "4/4")
     part.append(signature)
     step_ql = grid_of(step)
@@ -41,11 +45,21 @@ def melody_stream(
     for pitch, steps in symbols_to_events(symbols):
         length = step_ql * steps
         part.insert(offset, m21.note.Rest(quarterLength=length) if pitch is None
-                    else m21.note.Note(m21.pitch.Pitch(midi=pitch), quarterLength=length))
+                    else m21.note.Note(_spelled(pitch, key), quarterLength=length))
         offset += length
     score = m21.stream.Score([part])
     score.insert(0, m21.metadata.Metadata(title=title or "melody"))
     return score
+
+
+def _spelled(pitch: int, key: AbcKey | None) -> m21.pitch.Pitch:
+    """A MIDI pitch as music21 names it: in the key's spelling when there is one (Bb in F, not A#)."""
+    if key is None:
+        return m21.pitch.Pitch(midi=pitch)
+    letter, alter = key.spell(pitch)
+    spelled = m21.pitch.Pitch(letter + {-2: "--", -1: "-", 0: "", 1: "#", 2: "##"}[alter])
+    spelled.octave = (pitch - alter - NATURAL[letter]) // 12 - 1
+    return spelled
 
 
 def write_midi(symbols: list[str], path: str | Path, **stream_kwargs) -> None:
