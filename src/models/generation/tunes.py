@@ -124,12 +124,14 @@ def _unit_of_file(path: Path, tune: str) -> tuple[Unit, list[str]]:
 
 
 def _field(text: str, name: str) -> str:
+    """An ABC tune's field `name:` (its first), stripped; empty when it has none."""
     match = re.search(rf"(?m)^{name}:\s*(.*?)\s*$", text or "")
     return match.group(1) if match else ""
 
 
 def _fragment_tune(text: str, key: str | None, time_signature: str) -> str:
-    """An ABC fragment as a whole tune, in `key` (default C) and `time_signature` (default 4/4)."""
+    """An ABC fragment as a whole tune, in `key` (none given: written in C, its key estimated from its
+    notes) and `time_signature` (`auto`: 4/4)."""
     bad = [c for c in text if not _FRAGMENT.match(c)]
     if bad or not re.search(r"[A-Ga-g]", text):
         what = f"; {bad[0]!r} is not ABC" if bad else ""
