@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,12 @@ def test_key_auto_moves_each_melody_to_its_drawn_key(trained_run, tmp_path):
 def test_key_auto_takes_no_seed():
     with pytest.raises(UserError, match="key=auto draws each new melody's key"):
         GenerationRequest(seed="60 _ 62 _", key="auto")
+
+
+def test_the_bundled_models_draw_keys_as_essens_songs_had_them():
+    path = Path(__file__).resolve().parents[1] / "models" / "transformer_lm.ckpt"
+    module = load_module(path)
+    drawn = module.generate(GenerationRequest(num_samples=8, steps=16, key="auto"))
+    names = {(name, mode) for name, mode, _ in module.encoding.keys}
+    assert all((KEY_NAMES[key.tonic], key.mode) in names for key in drawn.keys)
+    assert len(set(drawn.keys)) > 1  # not every melody in one key
