@@ -4,6 +4,7 @@ limits, generate melodies and their ABC. The page asks with the command line's s
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -25,7 +26,7 @@ from src.errors import UserError
 from src.models.checkpoint import CHECKPOINT_NAMES, load_module, read_checkpoint, upgrade_hparams
 from src.models.generation import GenerationRequest
 from src.models.generation.request import DEFAULTS
-from src.models.generation.tunes import read_tune, seed_kind
+from src.models.generation.tunes import TuneSeed, read_request_tune, seed_kind
 from src.models.modules.kinds import MODULES
 
 REPO = Path(__file__).resolve().parents[2]
@@ -218,13 +219,17 @@ def _check_seed_file(seed: str, files: Path | None) -> None:
                         "such as \"60 _ 62 _\", ABC pasted, or a tune file uploaded")
 
 
+@functools.lru_cache(maxsize=4)  # the tunes of the requests being checked and generated
+def _tune_seed(module, request: GenerationRequest) -> TuneSeed | None:
+    """A request's tune seed, read once for the check and the generation (a seed file's path names its
+    content: the session folder saves each tune under its digest)."""
+    return read_request_tune(module, request)
+
+
 def _check_tune_length(request: GenerationRequest, module) -> None:
     """A tune seed (a file or an ABC fragment), as read, within the web app's MAX_TUNE_STEPS."""
-    if seed_kind(request.seed) == "tokens":
-        return
-    tune = read_tune(module, request.seed, request.tune, request.seed_bars, request.key,
-                     request.time_signature)
-    if len(tune.symbols) > MAX_TUNE_STEPS:
+    tune = _tune_seed(module, request)
+    if tune is not None and len(tune.symbols) > MAX_TUNE_STEPS:
         raise UserError(f"seed: the tune is {len(tune.symbols)} steps long as played; accepted: at most "
                         f"{MAX_TUNE_STEPS} steps in the web app (keep some of its bars with seed_bars)")
 
@@ -245,7 +250,7 @@ def generate(entry: ModelEntry, settings: Mapping, qpm: float = 120.0, synth: st
     try:
         checked = check_request(settings, module, files)
         with GENERATION_SLOTS, torch.inference_mode():
-            generation = module.generate(checked)
+            generation = module.generate(checked, tune=_tune_seed(module, checked))
     except UserError as err:
         raise _named(err, files) from None
     comments = (f"melody-generator {module.kind}: {entry.run}",)

@@ -26,12 +26,14 @@ from src.models.generation.meters import Meter, context_of, draw_meters, fixed_m
 from src.models.generation.octaves import in_song_register
 from src.models.generation.request import AUTO_KEY, Generation, GenerationRequest
 from src.models.generation.seeds import read_seed, song_opening, transpose_symbols
-from src.models.generation.tunes import read_tune, seed_kind
+from src.models.generation.tunes import TuneSeed, read_request_tune
 from src.models.generation.vae import draw_vae
 
 
-def generate(module, request: GenerationRequest, generator: torch.Generator | None = None) -> Generation:
-    """`module.generate`: the request's melodies from any melody module (see the module docstring)."""
+def generate(module, request: GenerationRequest, generator: torch.Generator | None = None,
+             tune: TuneSeed | None = None) -> Generation:
+    """`module.generate`: the request's melodies from any melody module (see the module docstring);
+    `tune`: the request's tune seed when the caller has read it already (`read_request_tune`)."""
     model = module.kind
     if request.mode not in module.modes:
         if request.mode == "infill":
@@ -43,10 +45,8 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
                             f"{model}: accepted mode=continue")
         raise UserError(f"mode=continue does not apply to the VAE checkpoint ({model}): it does not "
                         f"continue a seed; accepted: {', '.join(f'mode={m}' for m in module.modes)}")
-    tune = None
-    if isinstance(request.seed, str) and seed_kind(request.seed) != "tokens":  # a tune file or ABC fragment
-        tune = read_tune(module, request.seed, request.tune, request.seed_bars, request.key,
-                         request.time_signature)
+    tune = tune or read_request_tune(module, request)
+    if tune is not None:
         # its symbols are in the model's key and register: the meter is the tune's, the melodies go back
         request = replace(request, seed=" ".join(tune.symbols), tune="", seed_bars="", key=None,
                           time_signature="auto", pickup="auto", meters=(tune.meter,) * request.num_samples)

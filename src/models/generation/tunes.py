@@ -55,6 +55,14 @@ def seed_kind(text: str) -> str:
     return "abc"
 
 
+def read_request_tune(module, request) -> TuneSeed | None:
+    """A GenerationRequest's tune seed for `module` (its seed a file or an ABC fragment), else None."""
+    if not isinstance(request.seed, str) or seed_kind(request.seed) == "tokens":
+        return None
+    return read_tune(module, request.seed, request.tune, request.seed_bars, request.key,
+                     request.time_signature)
+
+
 def read_tune(module, text: str, tune: str = "", seed_bars: tuple[int, int] | str = "",
               key: str | None = None, time_signature: str = "auto") -> TuneSeed:
     """A file or ABC fragment as a seed for `module` (see the module docstring), checked (UserError)."""

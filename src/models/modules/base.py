@@ -176,9 +176,11 @@ class MelodyModule(L.LightningModule):
             return {"scheduler": plateau, "interval": "epoch", "monitor": "val/loss"}
         return None
 
-    def generate(self, request: GenerationRequest, generator: torch.Generator | None = None) -> Generation:
-        """The request's melodies, in its key (the one generation path: src/models/generation/)."""
-        return generate(self, request, generator)
+    def generate(self, request: GenerationRequest, generator: torch.Generator | None = None,
+                 tune=None) -> Generation:
+        """The request's melodies, in its key (the one generation path: src/models/generation/); `tune`:
+        its tune seed, when already read."""
+        return generate(self, request, generator, tune)
 
     @property
     def reads_context(self) -> bool:
