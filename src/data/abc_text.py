@@ -32,6 +32,12 @@ class PreparedAbc:
     part_starts: list[tuple[str, int]] = field(default_factory=list)  # body `P:X` labels, measure index
 
 
+def abc_field(text: str | None, name: str) -> str:
+    """An ABC tune's first `name:` field (`T`, `R`, `K`, ...), stripped; empty when it has none."""
+    match = re.search(rf"(?m)^{name}:(.*)$", text or "")
+    return match.group(1).strip() if match else ""
+
+
 def prepare_abc(text: str) -> PreparedAbc:
     """Rewrite one ABC tune for music21 (see the module's docstring)."""
     prepared = PreparedAbc("")

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import contextlib
 import math
-import re
 import warnings
 from fractions import Fraction
 from pathlib import Path
 
 import music21 as m21
 
-from src.data.abc_text import PreparedAbc, prepare_abc
+from src.data.abc_text import PreparedAbc, abc_field, prepare_abc
 from src.data.form import played_form
 from src.data.kern_text import expansion_order
 from src.data.keys import MAJOR_MODES, MINOR_MODES, abc_declared_key
@@ -139,14 +138,8 @@ def _song_from_score(score: m21.stream.Stream, unit: Unit, abc: PreparedAbc | No
         time_signature=time_signature, meter_stated=stated,
         bars=bars or [(0, bar_steps(time_signature, step))],  # no measures: bars of the meter from the start
         grid=finest, melody=how, overlapped=overlapped, key_changes=_key_changes(part, unit, abc),
-        snapped=snapped, rhythm=_rhythm(unit), form=form.labels, part_bars=form.bars,
+        snapped=snapped, rhythm=abc_field(unit.text, "R"), form=form.labels, part_bars=form.bars,
     )
-
-
-def _rhythm(unit: Unit) -> str:
-    """An ABC tune's `R:` field (its tune type as written: `reel`, `Double Jig`), else empty."""
-    match = re.search(r"(?m)^R:(.*)$", unit.text or "")
-    return match.group(1).strip() if match else ""
 
 
 def _bar_of(time_signature: str, step: float) -> int:

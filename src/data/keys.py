@@ -9,6 +9,7 @@ import re
 import numpy as np
 
 from src.checks import check
+from src.data.abc_text import abc_field
 
 KEY_NAMES = "C C# D Eb E F F# G Ab A Bb B".split()  # tonic pitch class -> name in songs.json
 MODES = ("major", "minor")  # the order of encoding.key_profiles()
@@ -27,8 +28,7 @@ _ABC_MODE_NAMES = {"m": "minor", "min": "minor", "maj": "major"}
 def abc_key_mode(text: str) -> tuple[int, str] | None:
     """(tonic pitch class, mode: major, minor or a church mode such as dorian) an ABC tune's first `K:`
     names with a mode (`K:Am`, `K:Ddor`), or None for a bare `K:G`."""
-    match = re.search(r"(?m)^K:(.*)$", text)
-    found = _ABC_MODE.match(match.group(1)) if match else None
+    found = _ABC_MODE.match(abc_field(text, "K"))
     if not found:
         return None
     mode = found.group(2).lower()

@@ -18,6 +18,7 @@ import numpy as np
 
 from src.checks import refuse
 from src.data.abc_keys import AbcKey
+from src.data.abc_text import abc_field
 from src.data.keys import KEY_NAMES, abc_key_mode, parse_key, shift_to_reference
 from src.data.meter import bar_steps
 from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
@@ -97,7 +98,7 @@ def tune_list(path: str | Path) -> list[tuple[str, str]]:
     if path.suffix.lower() != ".abc" or not path.is_file():
         return []
     units = list_units(path.resolve(), path.resolve().parent)
-    return [(_field(u.text, "X"), _field(u.text, "T")) for u in units if isinstance(u, Unit)]
+    return [(abc_field(u.text, "X"), abc_field(u.text, "T")) for u in units if isinstance(u, Unit)]
 
 
 def _unit_of_file(path: Path, tune: str) -> tuple[Unit, list[str]]:
@@ -113,7 +114,7 @@ def _unit_of_file(path: Path, tune: str) -> tuple[Unit, list[str]]:
         if tune and path.suffix.lower() != ".abc":
             raise UserError(f"tune= picks a tune from an ABC tune book; {path.name} is not ABC")
         return units[0], []
-    listed = [(_field(u.text, "X"), _field(u.text, "T"), u) for u in units]
+    listed = [(abc_field(u.text, "X"), abc_field(u.text, "T"), u) for u in units]
     if not tune:
         number, title, unit = listed[0]
         return unit, [f"seed: {path.name} is a tune book of {len(units)} tunes; took X:{number} {title!r} "
@@ -129,12 +130,6 @@ def _unit_of_file(path: Path, tune: str) -> tuple[Unit, list[str]]:
     some = ", ".join(f"{n} {t!r}" for n, t, _ in (matches or listed)[:8])
     raise UserError(f"tune={tune!r} is {'not one' if not matches else 'more than one'} of the {len(units)} "
                     f"tunes of {path.name}; accepted: an X: number or a title, e.g. {some}")
-
-
-def _field(text: str, name: str) -> str:
-    """An ABC tune's field `name:` (its first), stripped; empty when it has none."""
-    match = re.search(rf"(?m)^{name}:\s*(.*?)\s*$", text or "")
-    return match.group(1) if match else ""
 
 
 def _fragment_tune(text: str, key: str | None, time_signature: str) -> str:
@@ -203,7 +198,7 @@ def _encoded(module, song: Song, unit: Unit, notes: list[str]) -> TuneSeed:
                         f"in meters of at most {module.max_bar} steps a bar")
     untitled = song.title == f"{Path(song.source).stem} #{song.index + 1}"  # the reader's stand-in title
     return TuneSeed(record.vocab.decode(ids), meter, shift, _tune_key(unit, song_record),
-                    Path(song.source).stem if untitled else song.title, _field(unit.text, "R") or None,
+                    Path(song.source).stem if untitled else song.title, song.rhythm or None,
                     tuple(notes))
 
 
