@@ -21,7 +21,7 @@ from typing import NamedTuple
 from src.data.abc_keys import AbcKey, pitch_text
 from src.data.folding import Measure, measures
 from src.data.meter import bar_steps, grid_of, parse_time_signature
-from src.data.vocab import HOLD, REST
+from src.data.vocab import HOLD, REST, held_symbol
 
 UNIT = Fraction(1, 2)  # L:1/8 in quarter notes
 BARS_PER_LINE = 4
@@ -131,7 +131,7 @@ def _measure_notes(symbols: list[str], written: list[Measure]) -> list[list[tupl
                 notes[-1][1] += 1
                 continue
             if symbol == HOLD:  # held over the bar line: the note or rest sounding before it
-                held = next(s for s in reversed(symbols[:index]) if s != HOLD)
+                held = held_symbol(symbols, index)
                 pitch = None if held == REST else int(held)
                 if pitch is not None:
                     result[-1][-1] = (*result[-1][-1][:2], True)

@@ -124,6 +124,15 @@ def symbols_to_events(symbols: list[str]) -> list[tuple[int | None, int]]:
     return events
 
 
+def held_symbol(symbols: list[str], index: int) -> str:
+    """The note or rest a hold at `index` continues: the last symbol before it that is not `_` (`r`
+    when none)."""
+    for position in range(index - 1, -1, -1):
+        if symbols[position] != HOLD:
+            return symbols[position]
+    return REST
+
+
 def tidy_rests(events: list[tuple[int | None, int]]) -> tuple[list[tuple[int | None, int]], int]:
     """Events with neighbouring rests merged and the outer ones dropped, and the steps dropped before
     the first note (a song starts on its first note and ends when its last note ends)."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from src.data.abc_keys import AbcKey
-from src.data.keys import KEY_NAMES, shift_to_reference
+from src.data.keys import KEY_NAMES, MINOR_MODES, shift_to_reference
 from src.errors import UserError
 
 STREAM = 2  # the key draw's numpy stream beside rng_seed (the meters use rng_seed alone, octaves 1)
@@ -34,4 +34,4 @@ def draw_keys(rows: tuple, modes: list[str], rng_seed: int) -> list[AbcKey]:
 
 def shift_of(key: AbcKey) -> int:
     """Semitones from a key to the model's C major / A minor."""
-    return shift_to_reference(key.tonic, "minor" if key.mode == "minor" else "major")
+    return shift_to_reference(key.tonic, "minor" if key.mode in MINOR_MODES else "major")

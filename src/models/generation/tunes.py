@@ -22,7 +22,7 @@ from src.data.abc_text import abc_field
 from src.data.keys import KEY_NAMES, abc_key_mode, parse_key, shift_to_reference
 from src.data.meter import bar_steps
 from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
-from src.data.vocab import HOLD, REST, events_to_symbols, symbols_to_events, tidy_rests
+from src.data.vocab import HOLD, events_to_symbols, held_symbol, symbols_to_events, tidy_rests
 from src.errors import UserError
 from src.models.generation.meters import Meter
 
@@ -160,7 +160,7 @@ def _bars_of(song: Song, first: int, last: int) -> Song:
     start = max(0, numbered[first][0])
     end = numbered[last][0] + numbered[last][1]
     symbols = events_to_symbols(song.events)
-    held = next((s for s in reversed(symbols[:start + 1]) if s != HOLD), REST)  # what sounds at `start`
+    held = held_symbol(symbols, start)  # what a hold at `start` continues
     symbols = symbols[start:end]
     if symbols and symbols[0] == HOLD:
         symbols[0] = held
