@@ -62,15 +62,14 @@ def prepare_abc(text: str) -> PreparedAbc:
     for line in text.splitlines():
         if _FIELD.match(line):  # a header or field line; the first K: ends the header
             prepared.key_changes += in_body and line.startswith("K:")
-            if line.startswith("P:"):
-                if in_body:
-                    prepared.part_starts.append((line[2:].split("%")[0].strip(), counter.measures))
-                else:
-                    prepared.plan = played_plan(line[2:])
+            if line.startswith("P:") and not in_body:
+                prepared.plan = played_plan(line[2:])
+            elif line.startswith("P:") and prepared.plan:
+                prepared.part_starts.append((line[2:].split("%")[0].strip(), counter.measures))
             in_body = in_body or line.startswith("K:")
             lines.append(line)
             continue
-        if in_body:
+        if in_body and prepared.plan:  # measures are counted only for a tune whose P: orders its parts
             prepared.part_starts += counter.read(line)
         lines.append(_BODY_TOKEN.sub(one, line))
         prepared.repeat_signs |= bool(_REPEAT_SIGN.search(re.sub(r'"[^"]*"|%.*', "", line)))
