@@ -39,11 +39,12 @@ from src.eval.memorization import TrainingPhrases, memorization
 from src.eval.realism import realism_tests
 from src.eval.rhythm import rhythm_summary
 from src.eval.stats import distances, summarize
+from src.eval.styles import style_report
 from src.models.checkpoint import file_sha256, load_module, resolve_checkpoint
 from src.models.generation import GenerationRequest
 from src.quiet import quiet_lightning
 
-TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir", "split")
+TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir", "split", "styles")
 # the generation settings it takes (conf/generation.yaml): how each melody is drawn
 SAMPLING_KEYS = ("temperature", "top_k", "top_p", "end_floor", "max_span", "rng_seed")
 SPLITS = ("test", "val")
@@ -53,7 +54,7 @@ RUN_FILES = (".hydra/config.yaml", "hparams.yaml", "metrics.json")  # what a tra
 def check_settings(settings: dict) -> GenerationRequest:
     """Range checks; each failure names the setting and what is accepted. Returns the request of the
     unseeded set (the generation settings are checked by the request itself)."""
-    for name in ("seed_length", "window", "batch_size"):
+    for name in ("seed_length", "window", "batch_size", "style_samples"):
         integer(name, settings[name], 1)
     choice("split", settings["split"], SPLITS,
            note="(the held-out songs to compare with; val chooses settings without looking at test)")
@@ -190,6 +191,13 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
     realism = realism_tests(trained, train_songs, real, heldout_songs, generated, request,
                             module.encoding.normalize_key)
     seconds["realism"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    styles = None
+    if getattr(module.net, "reads_plan", False) and module.encoding.plans and settings["styles"] != "none":
+        chosen = None if settings["styles"] == "auto" else str(settings["styles"]).split(",")
+        styles = style_report(module, corpus, split, request, settings["style_samples"], device, chosen)
+    seconds["styles"] = time.perf_counter() - tick
     seconds["total"] = time.perf_counter() - started
 
     return {
@@ -212,6 +220,7 @@ def evaluate(settings: dict, request: GenerationRequest) -> tuple[dict, Path]:
         "memorization": memorized,
         "realism": realism,
         "infill": infill,
+        "styles": styles,
         "notes": notes,
         "melodies": {name: [" ".join(m) for m in melodies]
                      for name, (melodies, _, _, _) in generated.items()},

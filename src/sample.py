@@ -82,7 +82,8 @@ def write_melodies(generation: Generation, out_dir: Path, settings: dict, meta: 
             tune = tunes[k][1]
             write_musicxml(melody, stem.with_suffix(".musicxml"), title=tune.title, key=tune.key, **style)
             write_abc([tunes[k]], stem.with_suffix(".abc"))
-            record = {**meta, "index": k, **meter.as_record(), "key": tunes[k][1].key.field(),
+            plan = generation.plans[k].as_record() if generation.plans else {}
+            record = {**meta, "index": k, **meter.as_record(), **plan, "key": tunes[k][1].key.field(),
                       "symbols": " ".join(melody)}
             with atomic_path(stem.with_suffix(".json")) as tmp:
                 tmp.write_text(json.dumps(record, indent=1))
@@ -117,7 +118,8 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
            if settings["mode"] == "infill" else {}),
         "settings": {k: settings[k] for k in (
             "steps", "min_steps", "temperature", "top_k", "top_p", "end_floor", "max_span", "num_samples",
-            "rng_seed", "key", "qpm", "time_signature", "pickup", "tune", "seed_bars", "octave")},
+            "rng_seed", "key", "qpm", "time_signature", "pickup", "tune", "seed_bars", "octave", "style",
+            "tune_type", "form", "part_bars")},
         "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt),
         "model": module.kind,
         "step": module.encoding.step,

@@ -44,6 +44,7 @@ class Tune:
     rhythm: str | None = None  # R: (reel, jig, ...) when known
     comments: tuple[str, ...] = ()  # `%` lines in the header
     fold: bool = True  # repeated parts written once between repeat signs
+    sections: tuple[int, ...] = ()  # steps where a part begins that no repeat sign marks: `||` before them
 
 
 def tune_text(symbols: list[str], tune: Tune) -> str:
@@ -112,8 +113,9 @@ def _lines(symbols: list[str], written: list[Measure], tune: Tune) -> list[str]:
                 line, count = "", 0
             line += "|:"
         else:
-            line += "|"
-            part_end = measure.ending == 2 and following.ending != 2
+            section = measure.end in tune.sections
+            line += "||" if section else "|"
+            part_end = section or measure.ending == 2 and following.ending != 2
             if part_end or (count >= BARS_PER_LINE and not following.ending):  # endings kept on one line
                 lines.append(line)
                 line, count = "", 0

@@ -26,7 +26,7 @@ from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
 from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
 from src.errors import UserError
 
-ENCODING_VERSION = 10  # bump when the encoding changes meaning: old caches are then rebuilt
+ENCODING_VERSION = 11  # bump when the encoding changes meaning: old caches are then rebuilt
 SPLITS = ("train", "val", "test")
 # corpora music21 ships: name -> (its folder in music21's corpus, the files)
 BUNDLED = {"essen_erk": ("essenFolksong", "erk*.abc"), "essen": ("essenFolksong", "*.abc"),

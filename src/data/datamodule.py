@@ -23,6 +23,7 @@ from src.data.keys import median_pitch
 from src.data.record import EncodingRecord
 from src.data.segments import SegmentDataset
 from src.data.sequences import SongSequences, StridedWindows, stream_array
+from src.data.style_rows import style_names, style_rows
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, Vocabulary
 from src.errors import UserError
 
@@ -170,8 +171,14 @@ class MelodyDataModule(L.LightningDataModule):
         medians = median_rows(train, train.split("train")) if self.record.normalize_octave else ()
         keys = Counter(tuple(s["key"].split()) for s in train.split("train") if self.record.normalize_key)
         return dataclasses.replace(self.record, meters=meters, longest_bar=max(lengths, default=0),
-                                   medians=medians, keys=tuple((*key, n) for key, n in sorted(keys.items()))
+                                   medians=medians, keys=tuple((*key, n) for key, n in sorted(keys.items())),
+                                   **style_rows(train, train.split("train"), self.record.normalize_key)
                                    ).to_checkpoint()
+
+    @property
+    def styles(self) -> tuple[str, ...]:
+        """The training songs' styles, sorted: a model reading labels reads 1 + a style's index here."""
+        return style_names(self.train_corpus().split("train"))
 
     @property
     def vocab(self) -> Vocabulary:
@@ -226,7 +233,7 @@ class MelodyDataModule(L.LightningDataModule):
 
     def _every_position(self, corpus: Corpus, split: str) -> Dataset:
         """`windows=every`: strided windows with a target at every position; held-out songs whole."""
-        tokens, starts, context = stream_array(corpus, split)
+        tokens, starts, context = stream_array(corpus, split, self.styles)
         if split == "train":
             return StridedWindows(tokens, context, self.sequence_length, self.segment_stride,
                                   len(self.vocab), self.augment, history=self.record.history)

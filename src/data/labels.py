@@ -23,6 +23,9 @@ _TYPE_WORDS = {
     "schottische": "schottische", "barndance": "barndance", "barn dance": "barndance", "gavotte": "gavotte",
     "song": "song", "minuet": "minuet", "quickstep": "march",
 }
+# every tune type, `unknown` first: the ids a model reads (src/data/plans.py); a fixed list, so that
+# models trained on different collections read a type alike
+TUNE_TYPES = (UNKNOWN, *sorted(set(_TYPE_WORDS.values())))
 
 
 def tune_type(rhythm: str | None) -> str:
@@ -33,14 +36,15 @@ def tune_type(rhythm: str | None) -> str:
 
 
 def collection_of(corpus: str, source: str) -> tuple[str, str]:
-    """(collection, subset) of a tune: for `data.corpus=folk` the music21 folder its source lies in, for
-    a bundled collection its name, for a folder of the user's its folder's name; the subset is an Essen
-    file's name without its number (`erk5.abc`: `erk`), else empty."""
+    """(collection, subset) of a tune: the folder its source lies in under the corpus root (for
+    `data.corpus=folk` a music21 folder, named as data.corpus names it; in a folder of the user's, a
+    subfolder: `irish/`, `scottish/`), else the corpus's name (a folder's: its name); the subset is an
+    Essen file's name without its number (`erk5.abc`: `erk`), else empty."""
     path = PurePath(source)
-    if corpus == "folk" and len(path.parts) > 1:
-        collection = COLLECTIONS.get(path.parts[0], path.parts[0])
-    elif corpus.startswith("essen"):
+    if corpus.startswith("essen"):
         collection = "essen"
+    elif len(path.parts) > 1:
+        collection = COLLECTIONS.get(path.parts[0], path.parts[0])
     else:
         collection = corpus if "/" not in corpus else PurePath(corpus).name
     subset = re.sub(r"\d+$", "", path.stem) if collection == "essen" else ""

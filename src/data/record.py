@@ -27,7 +27,9 @@ STEPS = ("1/q of a quarter note with q even, up to 64, e.g. 1/2 (8ths), 1/4 (16t
 WINDOWS = ("next", "every", "segments")  # one target per window | every position | whole segments
 # keys every checkpoint's encoding holds (older ones may lack the rest: their defaults apply)
 REQUIRED = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
-SONGS_HELD = ("meters", "longest_bar", "medians", "keys")  # what the training songs held: no data setting
+# what the training songs held: no data setting
+SONGS_HELD = ("meters", "longest_bar", "medians", "keys", "styles", "plans", "style_keys", "spans")
+ROWS = ("meters", "medians", "keys", "plans", "style_keys", "spans")  # tuples of rows in the checkpoint
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,14 @@ class EncodingRecord:
     # with normalize_key: (tonic name, mode, songs) rows of the keys the songs were written in, which
     # `key=auto` draws each melody's key from (src/models/generation/key_draw.py)
     keys: tuple[tuple[str, str, int], ...] = ()
+    # the training songs' styles (a model reading labels reads style id = 1 + its index here; 0 unknown),
+    # and per style what the sampler draws from (src/models/generation/plan_draw.py): (style, tune type,
+    # time signature, pickup, mode, form, part bars as "8 8 8 8", songs) rows, (style, tonic, mode, songs)
+    # key rows, and (style, range in semitones that 95% of its songs keep within, songs): its max_span
+    styles: tuple[str, ...] = ()
+    plans: tuple[tuple[str, str, str, int, str, str, str, int], ...] = ()
+    style_keys: tuple[tuple[str, str, str, int], ...] = ()
+    spans: tuple[tuple[str, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         exact = abs(float(grid_of(self.step)) - self.step) <= 1e-12  # the float of a fraction
@@ -129,10 +139,11 @@ class EncodingRecord:
         if self.meters:
             record["meters"] = [list(row) for row in self.meters]
             record["longest_bar"] = self.longest_bar
-        if self.medians:
-            record["medians"] = [list(row) for row in self.medians]
-        if self.keys:
-            record["keys"] = [list(row) for row in self.keys]
+        for name in ROWS[1:]:
+            if getattr(self, name):
+                record[name] = [list(row) for row in getattr(self, name)]
+        if self.styles:
+            record["styles"] = list(self.styles)
         return record
 
     @classmethod
@@ -143,8 +154,9 @@ class EncodingRecord:
             raise UserError(f"encoding lacks {', '.join(missing)}; needs {', '.join(REQUIRED)}")
         names = {f.name for f in fields(cls)}
         values = {k: v for k, v in encoding.items() if k in names}
-        for name in ("meters", "medians", "keys"):
+        for name in ROWS:
             values[name] = tuple(tuple(row) for row in values.get(name, ()))
+        values["styles"] = tuple(values.get("styles", ()))
         values.setdefault("off_grid", "skip")  # stored only where it is not skip
         record = cls(**values)
         if not isinstance(encoding["mapping"], Mapping) or dict(encoding["mapping"]) != record.vocab.mapping:

@@ -112,6 +112,29 @@ def generation_tunes(generation: Generation, step: float, name: str, qpm: float 
     """Each melody's ABC `Tune`: its meter, pickup and key, X: 1.., titled `TITLE k` (k from 0; the tune
     seed's title, else `name`) with the seed's R:; the command's and the web app's ABC."""
     base = generation.title or name
-    return [Tune(step, meter.time_signature, meter.pickup, key, f"{base} {k}", k + 1, qpm, generation.rhythm,
-                 comments, fold)
-            for k, (meter, key) in enumerate(zip(generation.meters, generation.keys, strict=True))]
+    plans = generation.plans or [None] * len(generation.meters)
+    return [Tune(step, meter.time_signature, meter.pickup, key, f"{base} {k}", k + 1, qpm,
+                 generation.rhythm or _rhythm(plan), comments, fold, section_starts(plan))
+            for k, (meter, key, plan) in enumerate(zip(generation.meters, generation.keys, plans,
+                                                       strict=True))]
+
+
+def _rhythm(plan) -> str | None:
+    """A planned melody's R: field: its tune type, where known."""
+    return plan.tune_type if plan is not None and plan.tune_type not in ("", "unknown") else None
+
+
+def section_starts(plan) -> tuple[int, ...]:
+    """The downbeats where a planned part begins between two parts that are not repeated (`AB`, the B
+    and C of `AABCDD`): the `||` that shows the part, where no repeat sign does."""
+    if plan is None or len(plan.form) < 2:
+        return ()
+    form, bar, pickup = plan.form, plan.meter.bar_length, plan.meter.pickup
+    starts, total = [], 0
+    for k in range(1, len(form)):
+        total += plan.part_bars[k - 1]
+        single_before = form[k - 1] != form[k] and (k < 2 or form[k - 2] != form[k - 1])
+        single_after = k + 1 >= len(form) or form[k + 1] != form[k]
+        if single_before and single_after:
+            starts.append(pickup + total * bar)
+    return tuple(starts)

@@ -4,7 +4,8 @@ A split is laid out as `/ song / song / ... /`: one boundary between songs, the 
 a stream of songs. Training takes windows of L + 1 symbols from it (inputs the first L, targets the
 last L, so every position has a target); validation and test score every song whole, from its opening
 `/` to its closing one, so each target is predicted once, with all of its song before it. Every batch
-also carries each input's context (B, L, 3): the predicted step's bar position, bar length and mode.
+also carries each input's context (B, L, WIDTH): the predicted step's bar position, bar length, mode,
+style, tune type and place in the song's form (src/data/plans.py).
 """
 
 from __future__ import annotations
@@ -16,23 +17,25 @@ from torch.utils.data import Dataset
 
 from src.data.augment import transpose
 from src.data.corpus import Corpus
-from src.data.meter import MODES
+from src.data.plans import WIDTH, label_ids, song_context
 from src.data.vocab import BOUNDARY_ID, IGNORE_ID
 
 
-def stream_array(corpus: Corpus, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def stream_array(corpus: Corpus, split: str, styles: tuple[str, ...] = ()) -> tuple[np.ndarray, np.ndarray,
+                                                                                   np.ndarray]:
     """One split as `/ s1 / s2 / ... /` (N,) uint8, in the corpus's order, each song's opening `/`
-    position (S,) int64, and each token's context (N, 3) uint8: (position in bar, bar length, mode); the
-    first `/` has none."""
+    position (S,) int64, and each token's context (N, WIDTH) uint8 (src/data/plans.py: bar position, bar
+    length, mode, style and tune type ids against `styles`, the form plan); the first `/` has none."""
     songs = corpus.split(split)
     pieces = [np.full(1, BOUNDARY_ID, np.uint8)]
-    context = [np.zeros((1, 3), np.uint8)]
+    context = [np.zeros((1, WIDTH), np.uint8)]
     # corpus.tokens holds each song followed by its closing '/': take both
     for song in songs:
         span = slice(song["offset"], song["offset"] + song["length"] + 1)
         pieces.append(corpus.tokens[span])
-        mode = np.full((song["length"] + 1, 1), MODES.index(song["mode"]), np.uint8)
-        context.append(np.concatenate([corpus.positions[span], mode], axis=1))
+        labels = label_ids(song.get("style", ""), song.get("tune_type", ""), styles)
+        context.append(song_context(corpus.positions[span], song["mode"], labels, song.get("form", ""),
+                                    song.get("part_bars", [])))
     lengths = np.array([s["length"] for s in songs], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64) if songs else lengths
     return np.concatenate(pieces), starts, np.concatenate(context)
@@ -49,7 +52,7 @@ class StridedWindows(Dataset):
                  history: int = 0) -> None:
         self.tokens = torch.from_numpy(tokens)  # (N,) uint8
         self.windows = self.tokens.unfold(0, sequence_length + 1, 1)  # (N-L, L+1) view, no copy
-        self.context = torch.from_numpy(context)  # (N, 3) uint8
+        self.context = torch.from_numpy(context)  # (N, WIDTH) uint8
         self.history = history
         self.before = None  # (N+1, H): the ids before each start, '/' before the stream's
         if history:
@@ -69,7 +72,7 @@ class StridedWindows(Dataset):
 
     def batch(self, indices: Tensor) -> tuple[Tensor, ...]:
         """Inputs (B, L) uint8, targets (B, L) int64 (the inputs moved on by one), the targets' context
-        (B, L, 3) uint8, and with a history the H ids before the inputs (B, H) uint8."""
+        (B, L, WIDTH) uint8, and with a history the H ids before the inputs (B, H) uint8."""
         starts = indices * self.stride
         if self.jitter:
             starts = starts + torch.randint(0, self.stride, starts.shape)
@@ -94,7 +97,7 @@ class SongSequences(Dataset):
 
     def __init__(self, tokens: np.ndarray, starts: np.ndarray, context: np.ndarray) -> None:
         self.tokens = torch.from_numpy(tokens)  # (N,) uint8
-        self.context = torch.from_numpy(context)  # (N, 3) uint8
+        self.context = torch.from_numpy(context)  # (N, WIDTH) uint8
         ends = np.append(starts[1:], len(tokens) - 1)  # each song's closing '/'
         # longest first: neighbours in the (unshuffled) loader have similar lengths, little padding
         order = np.argsort(-(ends - starts), kind="stable")
@@ -111,7 +114,7 @@ class SongSequences(Dataset):
         width = int((ends - starts).max())  # longest song + 1 in this batch
         x = torch.full((len(indices), width), BOUNDARY_ID, dtype=torch.uint8)  # (B, W)
         y = torch.full((len(indices), width), IGNORE_ID, dtype=torch.long)  # (B, W)
-        context = torch.zeros((len(indices), width, self.context.shape[1]), dtype=torch.uint8)  # (B, W, 3)
+        context = torch.zeros((len(indices), width, self.context.shape[1]), dtype=torch.uint8)  # (B, W, C)
         for row, (start, end) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
             x[row, :end - start] = self.tokens[start:end]
             y[row, :end - start] = self.tokens[start + 1:end + 1]

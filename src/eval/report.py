@@ -114,7 +114,7 @@ def markdown(report: dict) -> str:
             lines.append(f"| {label} | {m['windows']:,} | {m['verbatim']:,} | {_number(m['share'])} | "
                          f"{_number(m['longest_mean'], 1)} | {m['longest_max']} | {title} |")
     lines += [""] + _rhythm(report.get("rhythm") or {}) + _realism(report.get("realism") or {})
-    lines += _infill(report.get("infill"), split)
+    lines += _infill(report.get("infill"), split) + _styles(report.get("styles"), split)
     lines += [f"Note: {note}" for note in report["notes"]]
     seconds = report["seconds"]
     lines += ["", "Seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in seconds.items()) + ". Plots: "
@@ -158,6 +158,25 @@ def _realism(realism: dict) -> list[str]:
         lines.append(f"| {labels.get(key, key)} | {result['count_a']} | "
                      f"{_number(result['balanced_accuracy'], 3)} | {_number(result['auc'], 3)} |")
     return [*lines, ""]
+
+
+def _styles(styles: dict | None, split: str) -> list[str]:
+    """Each style's figures (src/eval/styles.py): generated against its held-out songs."""
+    if not styles:
+        return []
+    lines = ["", f"Per style: unseeded melodies asked for the style against its {split} songs (generated / "
+             "songs); classifier balanced accuracy, logistic and gradient boosting (0.5: not told apart); "
+             "form honoured: melodies whose ABC reads back with the planned parts and bars.", "",
+             "| style | songs | bits | ends on tonic | range | repetition | logistic | boosting "
+             "| form honoured |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for style, f in styles.items():
+        pair = [f"{_number(f['generated'][k], 2)} / {_number(f['real'][k], 2)}"
+                for k in ("ends_on_tonic", "pitch_range", "repetition")]
+        lines.append(f"| {style} | {f['songs']} | {_number(f['bits'])} | " + " | ".join(pair) + " | "
+                     f"{_number(f['classifier']['balanced_accuracy'], 3)} | "
+                     f"{_number(f['boosting']['balanced_accuracy'], 3)} | {_number(f['form_honoured'], 3)} |")
+    return lines + [""]
 
 
 def _infill(infill: dict | None, split: str) -> list[str]:

@@ -19,12 +19,14 @@ from src.data.abc_keys import AbcKey
 from src.data.keys import estimate_key, parse_key, shift_to_reference
 from src.data.vocab import BOUNDARY_ID, HOLD, REST, symbols_to_events
 from src.errors import UserError
+from src.models.generation.forms import DEFAULT_PART_BARS, FormSteer, Plan, draw_plans, plan_context_of
 from src.models.generation.infill import fill_seed
 from src.models.generation.key_draw import draw_keys, shift_of
 from src.models.generation.loop import sample
-from src.models.generation.meters import Meter, context_of, draw_meters, fixed_meters
+from src.models.generation.meters import AUTO, Meter, context_of, draw_meters, fixed_meters
 from src.models.generation.octaves import in_song_register
-from src.models.generation.request import AUTO_KEY, Generation, GenerationRequest
+from src.models.generation.request import AUTO_KEY, DEFAULT_SPAN, Generation, GenerationRequest
+from src.models.generation.sampling import Span
 from src.models.generation.seeds import read_seed, song_opening, transpose_symbols
 from src.models.generation.tunes import TuneSeed, read_request_tune
 from src.models.generation.vae import draw_vae
@@ -60,12 +62,7 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
         tonic, mode = parse_key(request.key)
         shift = shift_to_reference(tonic, mode)  # the key's tonic -> the model's C / A
     encoding = module.encoding
-    if request.meters:
-        meters, notes = fixed_meters(request.meters, request.num_samples), []
-    else:  # drawn apart from the symbols (numpy, rng_seed): a model that reads no meter draws what it did
-        meters, notes = draw_meters(encoding.meters, encoding.step, request.num_samples,
-                                    request.time_signature, request.pickup, mode, request.rng_seed,
-                                    module.max_bar)
+    plans, meters, notes = plan_melodies(module, request, mode)
     if request.mode == "infill":  # one seed, one meter: the alternatives differ only in the gap
         meters = [meters[0]] * len(meters)
     moved = 0 if tune else shift  # a tune's symbols are in the model's key already
@@ -74,21 +71,54 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
     if generator is None:
         generator = torch.Generator(device=module.device).manual_seed(request.rng_seed)
     if request.mode == "continue":
-        melodies = continue_seeds(module, seeds, request, generator, meters)
+        melodies = continue_seeds(module, seeds, request, generator, meters, plans)
     elif request.mode == "infill":
         melodies = fill_seed(module, seeds[0], request, generator, notes, meters)
     else:  # a VAE's: it reads no meter, `meters` only label its melodies
         melodies = draw_vae(module, seeds[0], seed2, request, generator, notes)
     melodies = in_song_register(melodies, [meter.mode for meter in meters], request, encoding)  # octave=auto
+    plans = plans or []
     if request.key == AUTO_KEY:
-        keys = draw_keys(encoding.keys, [meter.mode for meter in meters], request.rng_seed)
+        keys = draw_keys(encoding.keys, [meter.mode for meter in meters], request.rng_seed,
+                         [plan.style for plan in plans], encoding.style_keys)
         melodies = [transpose_symbols(m, -shift_of(key)) for m, key in zip(melodies, keys, strict=True)]
-        return Generation(melodies, notes, meters, keys)
+        return Generation(melodies, notes, meters, keys, plans=plans)
     melodies = [transpose_symbols(m, -shift) for m in melodies]
     if tune:
         notes[:0] = tune.notes
-        return Generation(melodies, notes, meters, [tune.key] * len(melodies), tune.rhythm, tune.title)
-    return Generation(melodies, notes, meters, written_keys(melodies, meters, request.key, encoding))
+        return Generation(melodies, notes, meters, [tune.key] * len(melodies), tune.rhythm, tune.title, plans)
+    keys = written_keys(melodies, meters, request.key, encoding)
+    return Generation(melodies, notes, meters, keys, plans=plans)
+
+
+def plan_melodies(module, request: GenerationRequest, mode: str | None
+                  ) -> tuple[list[Plan] | None, list[Meter], list[str]]:
+    """Each melody's plan (None: no model labels and no form asked), meter, and notes on how they were
+    chosen: a model trained with styles draws style, tune type, meter and form together
+    (src/models/generation/forms.py); any other draws the meter, and a form asked for is kept alike."""
+    encoding, asked = module.encoding, request.asked(mode)
+    planned = bool(encoding.plans) and getattr(module.net, "reads_plan", False)
+    if not planned:
+        for name in ("style", "tune_type"):
+            if asked[name] is not None:
+                raise UserError(f"{name}= needs a model trained with styles (experiment=transformer_folk); "
+                                f"accepted for this one: {name}=auto")
+    if request.meters:
+        meters, notes = fixed_meters(request.meters, request.num_samples), []
+    elif planned and request.mode == "continue":
+        plans, notes = draw_plans(encoding.plans, encoding.step, request.num_samples, asked, request.rng_seed,
+                                  module.max_bar)
+        return plans, [plan.meter for plan in plans], notes
+    else:  # drawn apart from the symbols (numpy, rng_seed): a model that reads no meter draws what it did
+        meters, notes = draw_meters(encoding.meters, encoding.step, request.num_samples,
+                                    request.time_signature, request.pickup, mode, request.rng_seed,
+                                    module.max_bar)
+    if not planned and asked["form"] is None:
+        return None, meters, notes
+    form = asked["form"] or ""
+    bars = asked["part_bars"] or ((DEFAULT_PART_BARS,) * len(form))
+    return [Plan(asked["style"] or "", asked["tune_type"] or "unknown", meter, form, bars) for meter in meters
+            ], meters, notes
 
 
 def written_keys(melodies: list[list[str]], meters: list[Meter], key: str | None, encoding) -> list[AbcKey]:
@@ -106,9 +136,11 @@ def written_keys(melodies: list[list[str]], meters: list[Meter], key: str | None
 
 
 def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
-                   generator: torch.Generator, meters: list[Meter] | None = None) -> list[list[str]]:
+                   generator: torch.Generator, meters: list[Meter] | None = None,
+                   plans: list[Plan] | None = None) -> list[list[str]]:
     """Each seed (all of one length) continued once, in one batch: seed + generated symbols, each
-    melody's steps placed in its meter (for a net that reads it).
+    melody's steps placed in its meter (for a net that reads it), and with `plans` its labels and form
+    read by a net trained on them and its form kept (src/models/generation/forms.py).
 
     The prompt is `/` (a song start) and the seed; a melody that opens with a hold (no seed, an
     untrained model) gets a rest there.
@@ -119,5 +151,23 @@ def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
     prompt = torch.tensor([[BOUNDARY_ID, *vocab.encode(seed).tolist()] for seed in seeds], dtype=torch.long,
                           device=generator.device)  # (B, 1 + seed)
     context = context_of(meters, generator.device) if meters and module.reads_context else None
-    generated = sample(module.net, prompt, request.steps, request.sampling, generator, context_of=context)
+    steps, steer, span = request.steps, None, None
+    if plans:
+        if module.reads_context:
+            context = plan_context_of(plans, module.encoding.styles, generator.device)
+        if any(plan.form for plan in plans):
+            longest = max(plan.length for plan in plans)
+            if longest <= len(seeds[0]):
+                raise UserError(f"seed: {len(seeds[0])} steps, as long as the form asked for ({longest}); "
+                                "accepted: a longer form (part_bars=) or a shorter seed")
+            steps = max(steps, longest - len(seeds[0]) + 1)  # the form's steps and its end
+            steer = FormSteer(plans, [vocab.encode(seed).tolist() for seed in seeds], steps, BOUNDARY_ID,
+                              generator.device)
+        spans = dict((style, span) for style, span, _ in module.encoding.spans)
+        if request.max_span == AUTO and spans:  # each melody within its style's range
+            limits = torch.tensor([spans.get(plan.style, DEFAULT_SPAN) for plan in plans],
+                                  device=prompt.device)
+            span = Span(prompt, BOUNDARY_ID, limits)
+    generated = sample(module.net, prompt, steps, request.sampling, generator, context_of=context, span=span,
+                       steer=steer)
     return [song_opening(seed + vocab.decode(ids)) for seed, ids in zip(seeds, generated, strict=True)]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from src.models.generation.forms import FormSteer
 from src.models.generation.sampling import PLAIN, Sampling, Span, draw
 
 # (start, count) -> the context (B, count, 3) of inputs start..start+count-1 (0 = the prompt's first)
@@ -37,7 +38,7 @@ class Placement:
 def sample(net, prompt: Tensor, steps: int, sampling: Sampling = PLAIN,
            generator: torch.Generator | None = None, stop_id: int = 0, context_of: ContextOf | None = None,
            placement: Placement | None = None, span: Span | None = None,
-           cached: bool = True) -> list[list[int]]:
+           cached: bool = True, steer: FormSteer | None = None) -> list[list[int]]:
     """Draw up to `steps` symbols per melody after int64 prompts (B, T), in eval mode, no autograd.
 
     Args:
@@ -52,6 +53,8 @@ def sample(net, prompt: Tensor, steps: int, sampling: Sampling = PLAIN,
         span: the melodies' ranges for `max_span` (default: those of the prompts).
         cached: False recomputes the whole sequence every step instead of carrying the state (the
             reference the carried state is tested and benchmarked against; left to right only).
+        steer: keeps each melody's form (src/models/generation/forms.py): where it ends and which steps
+            repeat earlier ones; `min_steps` gives way to it. A causal net's only (its rows stay).
     Returns:
         Per melody, the generated ids.
     """
@@ -60,14 +63,14 @@ def sample(net, prompt: Tensor, steps: int, sampling: Sampling = PLAIN,
     try:
         with torch.inference_mode():  # no autograd bookkeeping at all: cheaper per step
             return _sample(net, prompt.to(_device(net)).long(), steps, sampling, generator, stop_id,
-                           context_of or (lambda start, count: None), placement, span, cached)
+                           context_of or (lambda start, count: None), placement, span, cached, steer)
     finally:
         net.train(was_training)
 
 
 def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: torch.Generator | None,
             stop_id: int, context_of: ContextOf, placement: Placement | None, span: Span | None,
-            cached: bool) -> list[list[int]]:
+            cached: bool, steer: FormSteer | None) -> list[list[int]]:
     if placement is None:  # left to right: one `/` before the seed, as in training
         sequence = one_leading_boundary(sequence, stop_id)
     elif not cached:
@@ -81,9 +84,16 @@ def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: to
     rows = None  # (b,): the melody of each row still in the batch, once finished melodies have left it
     running = torch.ones(B, dtype=torch.bool, device=sequence.device)  # (B,)
     columns = []  # per step (B,): each melody's symbol, `stop_id` once it has ended
+    if steer is not None and net.drops_finished_rows:
+        raise ValueError("a form is kept for a causal net's rows only")
     for step in range(steps):
-        drawn = draw(logits, sampling, generator, stop_id, allow_stop=step >= sampling.min_steps, span=span,
+        if steer is not None:
+            logits = steer.mask(step, logits)
+        allow_stop = step >= sampling.min_steps or steer is not None
+        drawn = draw(logits, sampling, generator, stop_id, allow_stop=allow_stop, span=span,
                      rows=rows)  # (b,)
+        if steer is not None:
+            steer.record(step, drawn)
         column = drawn if rows is None else torch.full_like(running, stop_id, dtype=torch.long).index_put(
             (rows,), drawn)  # (B,)
         columns.append(torch.where(running, column, stop_id))

@@ -10,12 +10,15 @@ from src.checks import choice, integer, number, refuse
 from src.config import generation_defaults
 from src.data.abc_keys import AbcKey
 from src.data.keys import parse_key
+from src.data.labels import TUNE_TYPES
 from src.errors import UserError
-from src.models.generation.meters import Meter, check_meter_settings
+from src.models.generation.forms import Plan, check_form
+from src.models.generation.meters import AUTO, Meter, check_meter_settings
 from src.models.generation.sampling import Sampling
 from src.models.generation.tunes import seed_kind
 
 MAX_STEPS = 10_000
+DEFAULT_SPAN = 17  # max_span=auto without per-style spans: chosen on essen_erk's validation songs
 MAX_SAMPLES = 1_000
 AUTO_KEY = "auto"  # key=auto: each melody's key drawn as the training songs had them
 OCTAVES = ("auto", "model")  # where a one-register model's unseeded melodies are written
@@ -42,7 +45,7 @@ class GenerationRequest:
     top_k: int = DEFAULTS["top_k"]
     top_p: float = DEFAULTS["top_p"]
     end_floor: float = DEFAULTS["end_floor"]
-    max_span: int = DEFAULTS["max_span"]
+    max_span: int | str = DEFAULTS["max_span"]
     num_samples: int = DEFAULTS["num_samples"]
     rng_seed: int = DEFAULTS["rng_seed"]
     key: str | None = DEFAULTS["key"]
@@ -52,6 +55,10 @@ class GenerationRequest:
     span: str = DEFAULTS["span"]
     bars: str = DEFAULTS["bars"]
     octave: str = DEFAULTS["octave"]
+    style: str = DEFAULTS["style"]
+    tune_type: str = DEFAULTS["tune_type"]
+    form: str = DEFAULTS["form"]
+    part_bars: str | tuple[int, ...] = DEFAULTS["part_bars"]
 
     def __post_init__(self) -> None:
         _check_numbers(self)
@@ -71,6 +78,7 @@ class GenerationRequest:
         _check_mode(self)
         choice("octave", self.octave, OCTAVES)
         _check_tune(self)
+        _check_plan(self)
         signature, pickup = check_meter_settings(self.time_signature, self.pickup)
         object.__setattr__(self, "time_signature", signature)
         object.__setattr__(self, "pickup", pickup)
@@ -83,8 +91,18 @@ class GenerationRequest:
     @property
     def sampling(self) -> Sampling:
         """How each symbol is drawn, as the samplers take it."""
-        return Sampling(self.temperature, self.top_k, self.top_p, self.min_steps, self.end_floor,
-                        self.max_span)
+        span = DEFAULT_SPAN if self.max_span == AUTO else self.max_span
+        return Sampling(self.temperature, self.top_k, self.top_p, self.min_steps, self.end_floor, span)
+
+    def asked(self, mode: str | None) -> dict:
+        """What the request fixes of a melody's plan (src/models/generation/forms.py), None where drawn."""
+        auto = {AUTO: None}
+        return {"style": auto.get(self.style, self.style),
+                "tune_type": auto.get(self.tune_type, self.tune_type),
+                "time_signature": auto.get(self.time_signature, self.time_signature),
+                "pickup": auto.get(self.pickup, self.pickup), "mode": mode,
+                "form": auto.get(self.form, self.form),
+                "part_bars": None if self.part_bars == AUTO else self.part_bars}
 
     @property
     def seeds(self) -> list[str]:
@@ -103,6 +121,7 @@ class Generation:
     keys: list[AbcKey] = field(default_factory=list)
     rhythm: str | None = None
     title: str | None = None
+    plans: list[Plan] = field(default_factory=list)  # each melody's style, tune type and form, where planned
 
 
 def _check_numbers(request: GenerationRequest) -> None:
@@ -115,7 +134,25 @@ def _check_numbers(request: GenerationRequest) -> None:
     number("temperature", request.temperature, gt=0)
     number("top_p", request.top_p, gt=0, le=1)
     number("end_floor", request.end_floor, ge=0, lt=1, note="(0 = off)")
-    integer("max_span", request.max_span, 0, note=", semitones (0 = off)")
+    if request.max_span != AUTO:
+        integer("max_span", request.max_span, 0, note=", semitones (0 = off), or auto")
+
+
+def _check_plan(request: GenerationRequest) -> None:
+    """`style=`, `tune_type=` (auto or a name), `form=` and `part_bars=` (src/models/generation/forms.py)."""
+    for name in ("style", "tune_type"):
+        value = str(getattr(request, name)).strip()
+        if not value:
+            refuse(name, value, "auto, or a name such as oneills (style) or reel (tune_type)")
+        object.__setattr__(request, name, value)
+    if request.tune_type != AUTO and request.tune_type not in TUNE_TYPES:
+        refuse("tune_type", request.tune_type, f"auto or one of {', '.join(TUNE_TYPES)}")
+    if not isinstance(request.part_bars, tuple):
+        form, bars = check_form(request.form, request.part_bars)
+        object.__setattr__(request, "form", form)
+        object.__setattr__(request, "part_bars", bars)
+    if request.form != AUTO and request.mode != "continue":
+        raise UserError(f"form= is kept by mode=continue, not mode={request.mode}; accepted: form=auto")
 
 
 def _check_range(name: str, value: object) -> tuple[int, int]:

@@ -77,8 +77,10 @@ class Span:
     """Each melody's lowest and highest pitch id so far, (B,) each, 0 while it has none: `max_span`
     keeps a melody within that many semitones (pitch ids are a semitone apart, from FIRST_PITCH_ID)."""
 
-    def __init__(self, prompt: Tensor, stop_id: int = 0) -> None:
-        """From int64 prompts (B, T): each row's melody is what follows its last `stop_id`."""
+    def __init__(self, prompt: Tensor, stop_id: int = 0, limits: Tensor | None = None) -> None:
+        """From int64 prompts (B, T): each row's melody is what follows its last `stop_id`; `limits`
+        (B,): each row's own max_span (a style's), instead of the sampling's one."""
+        self.limits = limits
         B, T = prompt.shape
         index = torch.arange(T, device=prompt.device)  # (T,)
         last_stop = torch.where(prompt == stop_id, index, -1).amax(dim=1, keepdim=True)  # (B, 1)
@@ -104,6 +106,8 @@ class Span:
         if self.ids is None or len(self.ids) != vocab_size:
             self.ids = torch.arange(vocab_size, device=low.device)
         ids = self.ids  # (V,)
+        if self.limits is not None:
+            max_span = self.limits if rows is None else self.limits[rows]  # (b,)
         limit = torch.clamp(high - low, min=max_span)[:, None]  # (b, 1)
         wider = width_with(low[:, None], high[:, None], ids)  # (b, V)
         return (wider > limit) & (ids >= FIRST_PITCH_ID) & (high > 0)[:, None]

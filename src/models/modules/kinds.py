@@ -61,6 +61,10 @@ class CausalModule(MelodyModule):
         if self.encoding.history != wanted:  # the data must bring what the look-back reads
             raise UserError(f"the encoding brings {self.encoding.history} ids before each window; the "
                             f"net's look-back (model.net.lookback, max_bar) reads {wanted}")
+        table, styles = self.net.inputs.styles, len(self.encoding.styles)
+        if table and styles >= table:  # id 0 is "unknown": the table needs one row more than the styles
+            raise UserError(f"model.net.styles={table} holds {table - 1} styles; the training songs have "
+                            f"{styles}: accepted model.net.styles >= {styles + 1}")
 
 
 class InfillingModule(CausalModule):

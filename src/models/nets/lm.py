@@ -1,6 +1,6 @@
 """The recurrent causal nets: a prediction at every position, stepped with carried state
 (src/models/nets/stepping.py). With `meter`, `mode` or `lookback` on, each step also reads where the step it
-predicts falls in its bar (`context` (B, T, 3): src/models/nets/step_inputs.py).
+predicts falls in its bar (`context` (B, T, WIDTH): src/models/nets/step_inputs.py).
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ class LSTMAttentionLM(RecurrentLM):
         lookback: bool | list[int] = False,
         max_bar: int = 48,
         copy: bool = False,
+        styles: int = 0,
+        form: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (("vocab_size", vocab_size), ("model.net.hidden_size", hidden_size),
@@ -60,7 +62,7 @@ class LSTMAttentionLM(RecurrentLM):
         number("model.net.dropout", dropout, ge=0, lt=1)
         check_heads(hidden_size, heads, width="model.net.hidden_size")
         self.vocab_size, self.kernel_size, self.attention_window = vocab_size, kernel_size, attention_window
-        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy)
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy, styles=styles, form=form)
         self.lstm = nn.LSTM(
             self.inputs.size,
             hidden_size,
@@ -108,7 +110,7 @@ class GRULM(RecurrentLM):
     def __init__(
         self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2,
         meter: bool = False, mode: bool = False, lookback: bool | list[int] = False, max_bar: int = 48,
-        copy: bool = False,
+        copy: bool = False, styles: int = 0, form: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (("vocab_size", vocab_size), ("model.net.hidden_size", hidden_size),
@@ -116,7 +118,7 @@ class GRULM(RecurrentLM):
             integer(key, value, 1)
         number("model.net.dropout", dropout, ge=0, lt=1)
         self.vocab_size = vocab_size
-        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy)
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy, styles=styles, form=form)
         self.gru = nn.GRU(
             self.inputs.size,
             hidden_size,

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from src.data.vocab import BOUNDARY_ID
-from src.models.nets.step_inputs import MeterInputs, copy_logits
+from src.models.nets.step_inputs import ContextInputs, copy_logits
 
 
 class WindowNet(nn.Module):
@@ -22,6 +22,7 @@ class WindowNet(nn.Module):
     drops_finished_rows = True  # its state is a tensor of rows: a finished melody leaves the batch
     window: int | None = None  # ids it reads (the data's sequence_length; its module sets it)
     reads_context, max_bar = False, None  # it reads no meter
+    reads_plan = False  # nor a style, tune type or form
 
     def step(self, ids: Tensor, state: Tensor | None = None,
              context: Tensor | None = None) -> tuple[Tensor, Tensor]:
@@ -42,11 +43,16 @@ class CausalNet(nn.Module):
     drops_finished_rows = False  # every row steps until all have ended: the caches keep their rows
     history_length = 0  # ids before a training window that its look-back reads (a recurrent net's)
     fills_gaps = False  # it reads a gap's two sides (src/models/generation/infill.py): the Transformer
-    inputs: MeterInputs  # what it reads of each step's meter context (src/models/nets/step_inputs.py)
+    inputs: ContextInputs  # what it reads of each step's meter context (src/models/nets/step_inputs.py)
 
     @property
     def reads_context(self) -> bool:
         return self.inputs.uses_context
+
+    @property
+    def reads_plan(self) -> bool:
+        """Whether it reads a style and tune type or a form plan (src/data/plans.py)."""
+        return bool(self.inputs.styles) or self.inputs.form
 
     @property
     def max_bar(self) -> int | None:
@@ -56,7 +62,7 @@ class CausalNet(nn.Module):
     copy_gain: nn.Linear | None  # with `copy`: a gain per look-back distance
 
     def forward(self, x: Tensor, context: Tensor | None = None, history: Tensor | None = None) -> Tensor:
-        """Ids (B, T), any integer dtype, their context (B, T, 3), and for a look-back the ids before
+        """Ids (B, T), any integer dtype, their context (B, T, WIDTH), and for a look-back the ids before
         them (B, H) -> logits (B, T, V), position t from ids <= t."""
         return self.step(x, None if history is None else self.start_state(history), context)[0]
 

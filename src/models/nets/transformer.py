@@ -33,7 +33,7 @@ from src.errors import UserError
 from src.models.nets.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.nets.bar_memory import Memory, looked_back, remember, repeating
 from src.models.nets.register import RangeCost, next_range, song_range
-from src.models.nets.step_inputs import MeterInputs, bar_fields, known_context, lookback_bars, summed
+from src.models.nets.step_inputs import ContextInputs, bar_fields, known_context, lookback_bars, summed
 from src.models.nets.stepping import CausalNet
 
 ROLES = ("left", "after", "fill")  # role ids 0, 1, 2
@@ -87,6 +87,8 @@ class TransformerLM(CausalNet):
         bars_ahead: bool | list[int] = False,
         copy: bool = False,
         register: bool = False,
+        styles: int = 0,
+        form: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (("vocab_size", vocab_size), ("model.net.d_model", d_model),
@@ -102,7 +104,7 @@ class TransformerLM(CausalNet):
         self.vocab_size, self.attention_window = vocab_size, attention_window
         self.marker = vocab_size  # MARKER: an input id of the model's own (see the module docstring)
         self.symbols = nn.Embedding(vocab_size + 1, d_model)
-        self.inputs = MeterInputs(d_model, meter, mode, max_bar)
+        self.inputs = ContextInputs(d_model, meter, mode, max_bar, styles, form)
         self.roles = nn.Embedding(len(ROLES), d_model)
         self.drop = nn.Dropout(dropout)
         # bar distances, those ahead negative: k bars back reads the step k bars before, -k the one after
@@ -141,7 +143,7 @@ class TransformerLM(CausalNet):
     def step(self, x: Tensor, state: TransformerState | None = None, context: Tensor | None = None,
                 positions: Tensor | None = None,
                 roles: Tensor | None = None) -> tuple[Tensor, TransformerState]:
-        """Ids (B, T) (MARKER allowed) after `state` (None: a fresh start), their context (B, T, 3),
+        """Ids (B, T) (MARKER allowed) after `state` (None: a fresh start), their context (B, T, WIDTH),
         rotary positions ((T,) or (B, T); default: their places in the sequence) and roles (B, T)
         (default: all left to right) -> logits (B, T, V) and the state after them."""
         fresh = ([None] * len(self.blocks), 0, None, None)

@@ -1,0 +1,245 @@
+"""A melody's plan: its style, tune type, meter and form, asked for or drawn, and the form kept.
+
+A model trained on labelled songs (experiment=transformer_folk) records, per style, the (tune type,
+meter, pickup, mode, form, part bars) of its training songs (`encoding.plans`). `draw_plans` fixes what
+the request asks (`style=`, `tune_type=`, `form=`, `part_bars=`, `time_signature=`, `pickup=`, the key's
+mode) and draws the rest together from the songs that match, as the meter alone is drawn for other
+models (src/models/generation/meters.py), so a reel comes in 4/4 or 2/2 with a reel's form.
+
+`FormSteer` keeps the form while the sampling loop draws (src/models/generation/loop.py): no end before
+the form's last bar, the end right after it, and each part that repeats an earlier one (the second A of
+`AABB`) the same music as it, step for step, but for its last bar, which is drawn (a second ending).
+No note is held over the bar line into a part's first or last bar: a repeat sign or an ending can stand
+there (src/data/folding.py folds a part only at such clean edges).
+A part is counted from its first downbeat; the notes leading into a repeat are the end of the part's
+last bar, drawn with it, so the ABC writer folds the pair with a one-bar first and second ending
+(src/data/folding.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from src.checks import refuse
+from src.data.meter import bar_steps, check_pickup
+from src.data.plans import context_rows, label_ids
+from src.data.vocab import HOLD_ID
+from src.errors import UserError
+from src.models.generation.meters import AUTO, Meter
+
+MAX_FORM_PARTS = 8
+DEFAULT_PART_BARS = 8  # a part's bars when the form asked for is not among the style's songs
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One melody's plan: labels (empty: unknown), meter and form (parts' letters and bars)."""
+
+    style: str
+    tune_type: str
+    meter: Meter
+    form: str = ""
+    part_bars: tuple[int, ...] = ()
+
+    @property
+    def length(self) -> int:
+        """Steps of a melody with this form: whole bars, the pickup taken from the last one."""
+        return sum(self.part_bars) * self.meter.bar_length
+
+    def as_record(self) -> dict:
+        """As a melody's JSON holds it."""
+        return {"style": self.style, "tune_type": self.tune_type, "form": self.form,
+                "part_bars": list(self.part_bars)}
+
+
+def check_form(form: object, part_bars: object) -> tuple[str, tuple[int, ...] | str]:
+    """`form=` (auto, or parts as letters: AABB, AB, AABBCC) and `part_bars=` (auto, one count for every
+    part, or one per part: "8 8 4 4"), checked."""
+    form = str(form).strip()
+    if form != AUTO:
+        if not re.fullmatch(f"[A-Z]{{1,{MAX_FORM_PARTS}}}", form):
+            refuse("form", form, f"auto, or the parts in order as capital letters (at most "
+                   f"{MAX_FORM_PARTS}), a part played again named by its letter: AABB, AB, AABBCC")
+        seen = ""
+        for letter in form:
+            if letter not in seen:
+                if letter != chr(ord("A") + len(seen)):
+                    refuse("form", form, "letters in order of first appearance: A first, then B, ... "
+                           "(AABB, ABAC)")
+                seen += letter
+    text = str(part_bars).strip()
+    if text == AUTO:
+        return form, AUTO
+    counts = text.replace(",", " ").split()
+    if not counts or not all(c.isdigit() and 1 <= int(c) <= 32 for c in counts):
+        refuse("part_bars", part_bars, "auto, or bars per part 1..32: one for every part (8) or one per "
+               "part (\"8 8 4 4\")")
+    if form == AUTO:
+        raise UserError("part_bars= needs form= (such as form=AABB part_bars=8): the parts it counts")
+    bars = tuple(int(c) for c in counts)
+    if len(bars) == 1:
+        bars *= len(form)
+    if len(bars) != len(form):
+        refuse("part_bars", part_bars, f"one count, or one per part of form={form} ({len(form)})")
+    return form, bars
+
+
+def draw_plans(rows: tuple, step: float, count: int, asked: dict, rng_seed: int,
+               max_bar: int | None) -> tuple[list[Plan], list[str]]:
+    """`count` plans from the training songs' (style, tune type, time signature, pickup, mode, form,
+    part bars, songs) `rows`, each value the request `asked` (None: drawn) held; notes on what no song
+    had. Where no song matches every asked value, the last asked values (form, then tune type, pickup,
+    meter) stop choosing the songs drawn from, but are still kept."""
+    notes: list[str] = []
+    names = ("style", "tune_type", "time_signature", "pickup", "mode", "form", "part_bars")
+    rows = [row for row in rows if _fits(row[2], step, max_bar)]
+    fixed = {i: asked.get(name) for i, name in enumerate(names) if asked.get(name) is not None}
+    if 0 in fixed and fixed[0] not in {row[0] for row in rows}:
+        styles = sorted({row[0] for row in rows})
+        refuse("style", fixed[0], f"auto or one of this model's styles: {', '.join(styles)}")
+    matching, relaxed = rows, []
+    for drop in (None, 6, 5, 1, 3, 2):  # give up the least defining asked value first
+        if drop is not None and drop in fixed:
+            relaxed.append(names[drop])
+        keep = {i: v for i, v in fixed.items() if names[i] not in relaxed}
+        matching = [row for row in rows if all(_same(row[i], v) for i, v in keep.items())]
+        if matching:
+            break
+    if relaxed and matching:
+        notes.append(f"note: no training song has all of {', '.join(relaxed)} as asked; the rest is drawn "
+                     "from the songs that match the others")
+    if not matching:
+        raise UserError("no training song matches style/mode as asked; accepted: style=auto or another mode")
+    weights = np.array([row[7] for row in matching], dtype=np.float64)
+    picks = np.random.default_rng(rng_seed).choice(len(matching), size=count, p=weights / weights.sum())
+    plans = []
+    for index in picks:
+        row = list(matching[index][:7])
+        row[6] = tuple(int(b) for b in str(row[6]).split())
+        for i, value in fixed.items():
+            row[i] = value
+        style, tune_type, signature, pickup, mode, form, bars = row
+        if 5 in fixed and (6 not in fixed) and len(bars) != len(form):  # a form no matching song had
+            bars = (DEFAULT_PART_BARS,) * len(form)
+        bar = bar_steps(signature, step)
+        plans.append(Plan(style, tune_type, Meter(signature, check_pickup(pickup, bar), mode, bar), form,
+                          tuple(bars)))
+    return plans, notes
+
+
+def _same(value: object, asked: object) -> bool:
+    """Whether a row's value is the one asked (part bars: its text against the asked counts)."""
+    if isinstance(asked, tuple):
+        return tuple(int(b) for b in str(value).split()) == asked
+    return value == asked
+
+
+def _fits(time_signature: str, step: float, max_bar: int | None) -> bool:
+    try:
+        return max_bar is None or bar_steps(time_signature, step) <= max_bar
+    except UserError:
+        return False
+
+
+class FormSteer:
+    """Keeps each melody's form while the loop draws: `mask(step, logits)` before each draw (step k: the
+    k-th drawn symbol), `record(step, drawn)` after it. Melodies without a form are left free."""
+
+    def __init__(self, plans: list[Plan | None], seeds: list[list[int]], steps: int, stop_id: int,
+                 device: torch.device) -> None:
+        self.stop_id, self.seed_length = stop_id, len(seeds[0]) if seeds else 0
+        B, width = len(plans), self.seed_length + steps + 1
+        self.melody = torch.full((B, width), -1, dtype=torch.long, device=device)  # (B, W): symbols so far
+        for row, seed in enumerate(seeds):
+            self.melody[row, :len(seed)] = torch.tensor(seed, dtype=torch.long)
+        self.end = torch.full((B,), -1, dtype=torch.long, device=device)  # (B,): steps of each form; -1 free
+        self.source = torch.full((B, width), -1, dtype=torch.long, device=device)  # step copied, or -1
+        self.clean = torch.zeros((B, width), dtype=torch.bool, device=device)  # no hold drawn there
+        for row, plan in enumerate(plans):
+            if plan is None or not plan.form:
+                continue
+            self.end[row] = plan.length
+            source = copy_sources(plan)
+            self.source[row, :min(len(source), width)] = torch.from_numpy(source[:width])
+            edges = [e for e in part_edges(plan) if e < width]
+            self.clean[row, edges] = True
+
+    def mask(self, step: int, logits: Tensor) -> Tensor:
+        """Logits (B, V) for drawn symbol `step`: only the stop at a form's end, no stop before it, and a
+        repeated part's symbol where it copies one."""
+        at = self.seed_length + step  # the melody's step being drawn
+        planned = self.end >= 0
+        out = logits.clone()
+        out[planned & (at < self.end), self.stop_id] = -float("inf")
+        if at < self.clean.shape[1]:
+            out[self.clean[:, at], HOLD_ID] = -float("inf")
+        ended = planned & (at >= self.end)
+        source = self.source[:, at] if at < self.source.shape[1] else torch.full_like(self.end, -1)
+        copied = torch.where(source >= 0, self.melody.gather(1, source.clamp(min=0)[:, None])[:, 0], -1)
+        forced = torch.where(ended, self.stop_id, copied)  # (B,): -1 where free
+        only = torch.full_like(out, -float("inf")).scatter(1, forced.clamp(min=0)[:, None], 0.0)
+        return torch.where((forced >= 0)[:, None], out + only, out)
+
+    def record(self, step: int, drawn: Tensor) -> None:
+        """The symbols (B,) drawn at `step`."""
+        at = self.seed_length + step
+        if at < self.melody.shape[1]:
+            self.melody[:, at] = drawn
+
+
+def plan_context_of(plans: list[Plan], styles: tuple[str, ...], device: torch.device, chunk: int = 256):
+    """(start, count) -> the context (B, count, WIDTH) int64 of each melody's inputs start..start+count-1
+    (input i predicts step i): its meter, labels and form plan, as src/data/sequences.py reads a song's
+    (src/data/plans.py), made `chunk` steps at a time as the loop reaches them."""
+    chunks: dict[int, Tensor] = {}
+
+    def rows(index: int) -> Tensor:  # (B, chunk, WIDTH) of steps index*chunk ...
+        if index not in chunks:
+            steps = np.arange(index * chunk, (index + 1) * chunk)
+            table = []
+            for plan in plans:
+                bar, pickup = plan.meter.bar_length, plan.meter.pickup
+                positions = np.stack([(steps - pickup) % bar, np.full_like(steps, bar)], axis=1)
+                bars = np.where(steps < pickup, 0, (steps - pickup) // bar + 1)
+                labels = label_ids(plan.style, plan.tune_type, styles)
+                table.append(context_rows(positions, bars, plan.meter.mode, labels, plan.form,
+                                          plan.part_bars))
+            chunks[index] = torch.from_numpy(np.stack(table)).long().to(device)
+        return chunks[index]
+
+    def context(start: int, count: int) -> Tensor:
+        first, last = start // chunk, (start + count - 1) // chunk
+        table = torch.cat([rows(k) for k in range(first, last + 1)], dim=1)
+        return table[:, start - first * chunk:start - first * chunk + count]
+    return context
+
+
+def part_edges(plan: Plan) -> list[int]:
+    """The steps where a part's first bar and its last bar begin (where repeat signs and endings go)."""
+    bar, edges, first = plan.meter.bar_length, [], plan.meter.pickup
+    for bars in plan.part_bars:
+        edges += [first, first + (bars - 1) * bar]
+        first += bars * bar
+    return [edge for edge in edges if edge < plan.length]
+
+
+def copy_sources(plan: Plan) -> np.ndarray:
+    """(length,) int64: for each step of a melody with `plan`'s form, the earlier step it repeats (a part
+    that repeats the first part of its letter, from its first downbeat, but for its last bar), else -1."""
+    bar = plan.meter.bar_length
+    source = np.full(plan.length, -1, np.int64)
+    starts = plan.meter.pickup + np.concatenate([[0], np.cumsum(plan.part_bars)[:-1]]) * bar  # downbeats
+    first: dict[str, int] = {}
+    for k, letter in enumerate(plan.form):
+        if letter in first:
+            j = first[letter]
+            shared = (min(plan.part_bars[j], plan.part_bars[k]) - 1) * bar
+            source[starts[k]:starts[k] + shared] = np.arange(starts[j], starts[j] + shared)
+        else:
+            first[letter] = k
+    return source

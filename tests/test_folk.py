@@ -1,0 +1,180 @@
+"""One model for several collections: style, tune type and form as inputs (src/data/plans.py), drawn or
+asked for when sampling (src/models/generation/forms.py), and a form asked for kept in the written ABC."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from src.data.corpus import corpus_files
+from src.data.encoding import read_song
+from src.data.labels import TUNE_TYPES
+from src.data.plans import form_plan, song_context
+from src.errors import UserError
+from src.models.checkpoint import load_module
+from src.models.generation.forms import Plan, check_form, copy_sources, draw_plans
+from src.models.generation.meters import Meter
+from src.models.generation.request import GenerationRequest
+from src.sample import main as sample_main
+from tests.conftest import ESSEN_DIR, run_config, small_data
+
+
+@pytest.fixture(scope="module")
+def folk_dir(tmp_path_factory):
+    """A folder of two collections: 52 O'Neill's tunes with R: fields (irish/), 27 Essen songs (german/)."""
+    root = tmp_path_factory.mktemp("folk")
+    for name, source in (("irish", corpus_files("oneills")[0] / "0759-0810.abc"),
+                         ("german", ESSEN_DIR / "erk5.abc")):
+        (root / name).mkdir()
+        shutil.copy(source, root / name / source.name)
+    return root
+
+
+@pytest.fixture(scope="module")
+def folk_run(folk_dir, tmp_path_factory):
+    """A tiny transformer_folk trained for a few steps on the two collections."""
+    from src.train import train
+
+    root = tmp_path_factory.mktemp("folk_run")
+    train(run_config(root / "run", [
+        "experiment=transformer_folk", "model.net.d_model=16", "model.net.num_layers=1",
+        "model.net.ff_size=32", "data.sequence_length=128", "data.segment_stride=128", "trainer.max_steps=4",
+        "trainer.val_check_interval=2", "callbacks.sample_export.steps=8",
+        *small_data(folk_dir, root / "cache")]))
+    return root / "run"
+
+
+def test_a_form_plan_counts_parts_and_bars_from_the_downbeats():
+    # a 2-step pickup, then AAB of 2, 2 and 1 bars of 4 steps, and the closing '/'
+    positions = np.array([2, 3] + [0, 1, 2, 3] * 5 + [0])
+    bars = np.cumsum(positions == 0)
+    plan = form_plan(bars, "AAB", [2, 2, 1])
+    assert plan[:, 0].tolist() == [0] * 10 + [1] * 8 + [2] * 5  # part (the '/' after the end: the last)
+    assert plan[:, 1].tolist() == [0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 2, 2, 2, 2, 1, 1, 1, 1, 2]
+    assert set(plan[:, 2].tolist()) == {2, 1}
+    assert plan[:, 3].tolist() == [0] * 10 + [1] * 8 + [2] * 5  # repeats A; the last part
+    assert not form_plan(bars, "", []).any()  # no form: unknown
+
+
+def test_a_songs_context_holds_its_labels_and_meter():
+    positions = np.stack([np.array([0, 1, 2, 3, 0]), np.full(5, 4)], axis=1).astype(np.uint8)
+    rows = song_context(positions, "minor", (2, TUNE_TYPES.index("reel")), "A", [1])
+    assert rows[0].tolist() == [0, 4, 1, 2, TUNE_TYPES.index("reel"), 0, 1, 1, 2]
+
+
+def test_the_checkpoint_holds_styles_plans_keys_and_spans(folk_run):
+    encoding = load_module(folk_run / "checkpoints" / "best.ckpt").encoding
+    assert encoding.styles == ("german", "irish")
+    assert {row[0] for row in encoding.plans} == {"german", "irish"}
+    forms = {row[5] for row in encoding.plans if row[0] == "irish"}
+    assert {"AB", "AAB"} <= forms  # parts and repeats as written
+    assert {row[1] for row in encoding.plans if row[0] == "irish"} == {"jig", "slide"}  # R: fields read
+    spans = {style: span for style, span, _ in encoding.spans}
+    assert spans["irish"] > spans["german"]  # O'Neill's tunes range wider than Essen's songs
+    assert {row[0] for row in encoding.style_keys} == {"german", "irish"}
+
+
+def test_a_form_asked_for_is_kept_and_read_back_from_the_abc(folk_run, tmp_path):
+    out = tmp_path / "out"
+    sample_main([f"ckpt={folk_run}", f"out_dir={out}", "style=irish", "tune_type=jig", "form=AABB",
+                 "part_bars=4", "num_samples=4", "key=auto"])
+    for k in range(4):
+        record = json.loads((out / f"melody_{k:02d}.json").read_text())
+        assert (record["style"], record["tune_type"], record["form"], record["part_bars"]) == (
+            "irish", "jig", "AABB", [4, 4, 4, 4])
+        bar = {"6/8": 12, "9/8": 18, "3/8": 6, "2/4": 8, "4/4": 16}[record["time_signature"]]
+        symbols = record["symbols"].split()
+        assert len(symbols) == 16 * bar  # whole bars, the pickup taken from the last
+        pickup = record["pickup"]
+        for first, second in ((0, 4), (8, 12)):  # the repeat: the same music but for its last bar
+            assert (symbols[pickup + first * bar:pickup + (first + 3) * bar]
+                    == symbols[pickup + second * bar:pickup + (second + 3) * bar])
+        song = read_song(out / f"melody_{k:02d}.abc")
+        assert (song.form, song.part_bars) == ("AABB", (4, 4, 4, 4))
+        assert "R:jig" in (out / f"melody_{k:02d}.abc").read_text()
+
+
+def test_parts_without_repeats_are_written_with_section_lines(folk_run, tmp_path):
+    out = tmp_path / "out"
+    sample_main([f"ckpt={folk_run}", f"out_dir={out}", "style=german", "form=AB", "part_bars=3 2",
+                 "time_signature=4/4", "pickup=0", "num_samples=2"])
+    for k in range(2):
+        assert "||" in (out / f"melody_{k:02d}.abc").read_text()
+        song = read_song(out / f"melody_{k:02d}.abc")
+        assert (song.form, song.part_bars) == ("AB", (3, 2))
+
+
+def test_auto_draws_the_styles_own_forms_and_meters(folk_run, tmp_path):
+    module = load_module(folk_run / "checkpoints" / "best.ckpt")
+    rows = module.encoding.plans
+    plans, _ = draw_plans(rows, 0.25, 20, {"style": "irish"}, 0, 48)
+    seen = {(row[2], row[4], row[5]) for row in rows if row[0] == "irish"}
+    assert all((p.meter.time_signature, p.meter.mode, p.form) in seen for p in plans)
+    assert len({p.form for p in plans}) > 1
+
+
+@pytest.mark.parametrize(("settings", "message"), [
+    ({"form": "ABBA1"}, "form"), ({"form": "BA"}, "letters in order"), ({"form": "AB", "part_bars": "8 8 8"},
+                                                                         "one per part"),
+    ({"part_bars": "8"}, "part_bars= needs form="), ({"tune_type": "polonaise"}, "tune_type"),
+    ({"form": "AB", "mode": "infill", "seed": "60 _", "bars": "1:1"}, "form= is kept by mode=continue"),
+])
+def test_bad_plan_settings_are_refused_in_one_line(settings, message):
+    with pytest.raises(UserError, match=message):
+        GenerationRequest(**settings)
+
+
+def test_an_unknown_style_names_the_models_styles(folk_run, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        sample_main([f"ckpt={folk_run}", f"out_dir={tmp_path / 'x'}", "style=scottish"])
+    assert exit_.value.code == 2
+    assert "german, irish" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_a_model_without_styles_refuses_style_but_keeps_a_form(transformer_run, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        sample_main([f"ckpt={transformer_run}", f"out_dir={tmp_path / 'x'}", "style=irish"])
+    assert "needs a model trained with styles" in capsys.readouterr().err
+    out = tmp_path / "out"
+    sample_main([f"ckpt={transformer_run}", f"out_dir={out}", "form=AAB", "part_bars=2", "time_signature=3/4",
+                 "pickup=0", "num_samples=2"])
+    for k in range(2):
+        assert len(json.loads((out / f"melody_{k:02d}.json").read_text())["symbols"].split()) == 6 * 12
+
+
+def test_copy_sources_repeat_a_part_from_its_downbeat_but_not_its_last_bar():
+    plan = Plan("", "", Meter("2/4", 2, "major", 8), "AAB", (2, 2, 1))
+    source = copy_sources(plan)
+    assert len(source) == 40  # 5 bars, the 2-step pickup taken from the last
+    assert source[18:26].tolist() == list(range(2, 10))  # the second A's first bar: the first A's
+    assert (source[26:] == -1).all() and (source[:18] == -1).all()
+    assert check_form("ABAC", "4") == ("ABAC", (4, 4, 4, 4))
+
+
+def test_evaluate_reports_each_styles_figures(folk_run, tmp_path):
+    from src.evaluate import main as evaluate_main
+
+    result = evaluate_main([f"ckpt={folk_run}", f"out_dir={tmp_path}", "num_samples=4", "steps=64",
+                            "styles=irish,german", "style_samples=6"])
+    assert set(result["styles"]) == {"irish", "german"}
+    for style, figures in result["styles"].items():
+        assert figures["songs"] == sum(s["style"] == style for s in _test_songs(folk_run))
+        assert 0 < figures["bits"] < 10
+        assert figures["form_honoured"] == 1.0  # every melody's ABC reads back with its planned form
+        assert 0 <= figures["classifier"]["balanced_accuracy"] <= 1
+        assert 0 <= figures["boosting"]["balanced_accuracy"] <= 1
+        assert 0 <= figures["generated"]["ends_on_tonic"] <= 1
+    assert "| irish |" in (tmp_path / "report.md").read_text()
+
+
+def _test_songs(run) -> list[dict]:
+    from src.evaluate import build_datamodule, run_config
+
+    module = load_module(run / "checkpoints" / "best.ckpt")
+    datamodule = build_datamodule(module, run_config(run)[0].get("data", {}), {"cache_dir": None,
+                                                                              "batch_size": 8})
+    return datamodule.load_corpus().split("test")
