@@ -23,6 +23,8 @@ TINY = {
                "data.segment_stride=16"],
     "transformer_lm": ["model.net.d_model=16", "model.net.num_layers=1", "model.net.ff_size=32",
                        "data.sequence_length=16", "data.segment_stride=16"],
+    "transformer_folk": ["model.net.d_model=16", "model.net.num_layers=1", "model.net.ff_size=32",
+                         "data.sequence_length=16", "data.segment_stride=16"],
 }
 COMMON = ["data.batch_size=16", "trainer.max_steps=2", "trainer.max_epochs=1",
           "trainer.val_check_interval=null", "trainer.check_val_every_n_epoch=1",

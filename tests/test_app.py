@@ -164,6 +164,22 @@ def test_infill_regenerates_the_chosen_bars_and_keeps_the_rest(dirs, monkeypatch
     assert "infill: steps 16:32 of 32 regenerated (4/4, pickup 0)" in at.info[0].value
 
 
+def test_a_model_trained_with_styles_is_asked_for_style_tune_type_and_form(dirs, monkeypatch):
+    at = app(*dirs, monkeypatch)
+    with pytest.raises(KeyError):  # the bundled debug model reads no style: no such fields
+        at.selectbox(key="style")
+    choose_model(at, "transformer_folk")
+    assert at.selectbox(key="style").options == ["auto", *core.plan_choices(
+        core.load_model(at.selectbox(key="model").value.path))["styles"]]
+    at = generate(at, form="AB", part_bars="3 1", time_signature="2/4", max_span="auto")
+    assert not at.error and not at.exception
+    melody = at.session_state["result"].melodies[0]
+    assert len(melody.symbols) == 4 * 8  # the form sets the length: 4 bars of 2/4
+    assert "||" in melody.abc  # the parts, shown where no repeat sign shows them
+    at = generate(at, form="AB", part_bars="32 17")
+    assert at.error[0].value == "part_bars: 49 bars in all; accepted: at most 48 bars in the web app"
+
+
 def test_downloads_hold_the_shown_melody(dirs, monkeypatch):
     at = generate(app(*dirs, monkeypatch), "bundled", seed=SEED, steps=24, qpm=90.0)
     melody = at.session_state["result"].melodies[0]

@@ -178,3 +178,9 @@ def _test_songs(run) -> list[dict]:
     datamodule = build_datamodule(module, run_config(run)[0].get("data", {}), {"cache_dir": None,
                                                                               "batch_size": 8})
     return datamodule.load_corpus().split("test")
+
+
+def test_a_window_net_refuses_a_form(trained_run, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        sample_main([f"ckpt={trained_run}", f"out_dir={tmp_path / 'x'}", "form=AB", "part_bars=2"])
+    assert exit_.value.code == 2 and "accepted form=auto" in capsys.readouterr().err

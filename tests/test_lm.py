@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from src.data.plans import WIDTH
 from src.data.sequences import SongSequences, StridedWindows, stream_array
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
 from src.models.generation.loop import one_leading_boundary, sample
@@ -225,11 +226,13 @@ def test_stream_array_holds_each_split_song_once(erk5_corpus):
     assert tokens[starts[1] + 1:starts[1] + 1 + len(second)].tolist() == second.tolist()
     # each token's bar position and bar length, and its song's mode
     span = slice(songs[1]["offset"], songs[1]["offset"] + songs[1]["length"] + 1)
-    assert context.shape == (len(tokens), 3) and context[0].tolist() == [0, 0, 0]
+    assert context.shape == (len(tokens), WIDTH) and context[0].tolist() == [0] * WIDTH
     assert (context[starts[1] + 1:starts[1] + 2 + len(second), :2].tolist()
             == erk5_corpus.positions[span].tolist())
     assert (set(context[starts[1] + 1:starts[1] + 2 + len(second), 2])
             == {("major", "minor").index(songs[1]["mode"])})
+    # no style list given: style unknown (0); erk5 has no R: fields: tune type unknown (0); its form plan
+    assert not context[:, 3:5].any() and context[starts[1] + 1, 7] == songs[1]["part_bars"][0]
 
 
 @pytest.mark.parametrize("net", nets(), ids=net_id)

@@ -41,6 +41,7 @@ UPLOAD_SUFFIXES = SCORE_SUFFIXES  # what the command line's seed=FILE reads
 MAX_ABC_CHARS = 100_000  # pasted ABC: a tune book of a hundred tunes or so
 MAX_TUNE_STEPS = 2048  # a tune seed as read (repeats played): 128 bars of 4/4 in 16ths
 MAX_MELODIES = 8
+MAX_FORM_BARS = 48  # a form asked for: bars of all its parts (AABBCC of 8-bar parts); it sets the length
 MAX_TOTAL_STEPS = 2000  # steps x melodies of one request: at most ~11 MB of WAV held per session
 MAX_LISTED_RUNS = 200  # newest run checkpoints listed from outputs/
 GENERATION_SLOTS = threading.BoundedSemaphore(2)  # 2 cores: more at once only adds memory and waiting
@@ -183,6 +184,15 @@ def modes(module) -> list[str]:
     return list(module.modes)
 
 
+def plan_choices(module) -> dict[str, list[str]] | None:
+    """A model trained with styles: its styles and the tune types its songs had (the page's choices
+    beside `auto`); None for any other model."""
+    if not (getattr(module.net, "reads_plan", False) and module.encoding.plans):
+        return None
+    return {"styles": list(module.encoding.styles),
+            "tune_types": sorted({row[1] for row in module.encoding.plans} - {"unknown"})}
+
+
 def check_request(settings: Mapping, module, files: Path | None = None) -> GenerationRequest:
     """The page's settings (the command line's names; defaults from conf/generation.yaml, `steps` the
     page's APP_STEPS) within the web app's limits, as a checked GenerationRequest (UserError). A seed
@@ -204,6 +214,9 @@ def check_request(settings: Mapping, module, files: Path | None = None) -> Gener
                         f"{MAX_TOTAL_STEPS} in the web app")
     choice("mode", settings["mode"], modes(module), note="(the modes of this checkpoint)")
     checked = GenerationRequest.from_settings(settings)
+    if isinstance(checked.part_bars, tuple) and sum(checked.part_bars) > MAX_FORM_BARS:
+        raise UserError(f"part_bars: {sum(checked.part_bars)} bars in all; accepted: at most {MAX_FORM_BARS} "
+                        "bars in the web app")
     _check_tune_length(checked, module)
     return checked
 

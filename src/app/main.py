@@ -118,7 +118,8 @@ def _show(result: core.Result) -> None:
 
 st.set_page_config(page_title="Melody Generator", layout="centered")
 st.title("Melody Generator")
-st.caption("Folk melodies from models trained on the Essen collection. Everything runs on this machine.")
+st.caption("Folk melodies from models trained on the folk collections music21 ships. Everything runs on "
+           "this machine.")
 
 entries, problems = _models(*core.model_dirs())
 for problem in problems:
@@ -169,6 +170,21 @@ time_signature = meter.selectbox("Meter", core.METERS, key="time_signature", dis
                                  "training songs' meters")
 count = middle.number_input("Melodies", value=5 if mode == "interpolate" else 1, step=1, key=f"count_{mode}",
                             help=f"1..{core.MAX_MELODIES}; interpolate includes both ends")
+choices = core.plan_choices(module)  # a model trained with styles: its styles, tune types and forms
+plan = {}
+if choices and mode == "continue":
+    a, b, c, d = st.columns(4)
+    plan["style"] = a.selectbox("Style", ["auto", *choices["styles"]], key="style",
+                                help="the collection or Essen subset; auto: drawn as the training songs are")
+    plan["tune_type"] = b.selectbox("Tune type", ["auto", *choices["tune_types"]], key="tune_type",
+                                    help="auto: drawn with the style")
+    plan["form"] = c.text_input("Form", value="auto", key="form",
+                                help="the parts, a part played again by its letter: AABB, AB, AABBCC; the "
+                                "melody has exactly this form (it sets the length); auto: one of the "
+                                "style's forms")
+    plan["part_bars"] = d.text_input("Bars per part", value="auto", key="part_bars",
+                                     help="with a form: 8, or one per part (8 8 4 4); auto: as the style's "
+                                     "songs of that form")
 synths = ["auto", "builtin", "fluidsynth"] if fluidsynth_available() else ["builtin"]
 synth = right.selectbox("Audio", synths, key="synth")
 with st.expander("More settings"):
@@ -178,8 +194,9 @@ with st.expander("More settings"):
                            help="(0, 1]; 1 = off")
     end_floor = c.number_input("end_floor", value=DEFAULTS["end_floor"], step=0.01, key="end_floor",
                                help="[0, 1): end only where the model gives the end at least this; 0 = off")
-    max_span = d.number_input("max_span", value=DEFAULTS["max_span"], step=1, key="max_span",
-                              help="semitones a melody may span, seed included; 0 = off")
+    max_span = d.text_input("max_span", value=str(DEFAULTS["max_span"]), key="max_span",
+                            help="semitones a melody may span, seed included; 0 = off; auto: the style's "
+                            "(95% of its songs span no more), else 17")
     min_steps = e.number_input("min_steps", value=DEFAULTS["min_steps"], step=1, key="min_steps",
                                help="no song end before")
     qpm = f.number_input("Tempo (qpm)", value=120.0, step=10.0, key="qpm")
@@ -187,7 +204,8 @@ with st.expander("More settings"):
 if st.button("Generate Melody", type="primary", key="generate"):
     settings = {**seed_settings, "seed2": seed2, "mode": mode, "steps": int(steps),
                 "min_steps": int(min_steps), "temperature": float(temperature), "top_k": int(top_k),
-                "top_p": float(top_p), "end_floor": float(end_floor), "max_span": int(max_span),
+                "top_p": float(top_p), "end_floor": float(end_floor),
+                "max_span": int(max_span) if max_span.strip().isdigit() else max_span.strip(), **plan,
                 "num_samples": int(count), "rng_seed": int(rng_seed), "key": "" if own else key,
                 "time_signature": "auto" if own else time_signature, "pickup": pickup, "bars": bars}
     st.session_state.pop("result", None)

@@ -156,6 +156,9 @@ def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
         if module.reads_context:
             context = plan_context_of(plans, module.encoding.styles, generator.device)
         if any(plan.form for plan in plans):
+            if module.net.drops_finished_rows:
+                raise UserError(f"form= is kept by a causal net's sampling; this {module.kind} reads a "
+                                "window: accepted form=auto")
             longest = max(plan.length for plan in plans)
             if longest <= len(seeds[0]):
                 raise UserError(f"seed: {len(seeds[0])} steps, as long as the form asked for ({longest}); "

@@ -94,7 +94,7 @@ class ContextInputs(nn.Module):
         """The embeddings (B, T, dim) of `context` (None: every field "unknown") for ids of `shape`:
         position and bar length with `meter`, mode with `mode`, style and tune type with `styles`, the
         form plan's four with `form`."""
-        if not self.uses_context:
+        if not self.count:
             return []
         context = known_context(context, shape, self._device())
         out = []
