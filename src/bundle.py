@@ -73,13 +73,16 @@ def score(path: Path, cache_dir: str | None = None, corpus: str | None = None) -
     return score_module(load_module(path), cache_dir, corpus)
 
 
-def score_module(module, cache_dir: str | None = None, corpus: str | None = None) -> dict[str, float]:
-    """`test/*` metrics of a loaded module on its corpus's test split (or `corpus`'s, encoded alike)."""
+def score_module(module, cache_dir: str | None = None, corpus: str | None = None,
+                 off_grid: str | None = None) -> dict[str, float]:
+    """`test/*` metrics of a loaded module on its corpus's test split (or `corpus`'s, encoded alike; with
+    `off_grid`, the songs that setting keeps)."""
     from src.data.datamodule import MelodyDataModule
     from src.evaluate import heldout_metrics  # the evaluation's own scoring path
 
     # the test split is the main corpus's: the extra training songs are not needed to score it
-    record = replace(module.encoding, extra_train=None, corpus=corpus or module.encoding.corpus)
+    record = replace(module.encoding, extra_train=None, corpus=corpus or module.encoding.corpus,
+                     off_grid=off_grid or module.encoding.off_grid)
     datamodule = MelodyDataModule.from_record(record, batch_size=256, num_workers=0, transpose_augment=None,
                                               **({"cache_dir": cache_dir} if cache_dir else {}))
     metrics = heldout_metrics(module, datamodule, torch.device("cpu"))

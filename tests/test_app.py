@@ -108,7 +108,7 @@ def test_bundled_models_are_listed_best_first_and_the_page_opens_on_the_best(dir
     assert at.selectbox(key="model").value.run == "bundled b_best"
 
 
-@pytest.mark.parametrize("kind", ["LSTM + attention", "GRU ·", "n-gram", "causal LM"],
+@pytest.mark.parametrize("kind", ["LSTM + attention", "GRU ·", "n-gram", "GRU (causal LM)"],
                          ids=["lstm_attn", "gru", "ngram", "causal_lm"])
 def test_each_window_model_continues_the_seed(kind, dirs, monkeypatch):
     at = app(*dirs, monkeypatch)
@@ -248,7 +248,8 @@ def test_same_rng_seed_same_melody_and_key_moves_it(dirs, monkeypatch):
     ({"steps": 1000, "count_continue": 3}, "steps x num_samples = 3000 is too much for one request"),
     ({"top_p": 1.5}, "top_p=1.5 is not accepted; accepted: a number in (0, 1]"),
     ({"end_floor": 1.0}, "end_floor=1.0 is not accepted; accepted: a number in [0, 1) (0 = off)"),
-    ({"max_span": -1}, "max_span=-1 is not accepted; accepted: an integer >= 0, semitones (0 = off)"),
+    ({"max_span": "-1"},
+     "max_span=-1 is not accepted; accepted: an integer >= 0, semitones (0 = off), or auto"),
     ({"qpm": 0.0}, "qpm=0.0 is not accepted"),
 ])
 def test_bad_input_is_one_line_and_no_traceback(widgets, message, dirs, monkeypatch):

@@ -28,7 +28,8 @@ def test_collections_subsets_and_styles():
     assert collection_of("folk", "oneills1850/0001-0050.abc") == ("oneills", "")
     assert collection_of("essen_erk", "erk12.abc") == ("essen", "erk")
     assert collection_of("oneills", "0001-0050.abc") == ("oneills", "")
-    assert collection_of("/home/me/my tunes", "a/b.abc") == ("my tunes", "")
+    assert collection_of("/home/me/my tunes", "b.abc") == ("my tunes", "")  # a file in the folder itself
+    assert collection_of("/home/me/my tunes", "irish/b.abc") == ("irish", "")  # its subfolder
     assert style_of("essen", "kinder") == "essen_kinder" and style_of("ryans", "") == "ryans"
     assert tune_labels("folk", "ryansMammoth/x.abc", "Strathspey") == {
         "collection": "ryans", "subset": "", "style": "ryans", "tune_type": "strathspey"}

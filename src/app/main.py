@@ -205,7 +205,8 @@ if st.button("Generate Melody", type="primary", key="generate"):
     settings = {**seed_settings, "seed2": seed2, "mode": mode, "steps": int(steps),
                 "min_steps": int(min_steps), "temperature": float(temperature), "top_k": int(top_k),
                 "top_p": float(top_p), "end_floor": float(end_floor),
-                "max_span": int(max_span) if max_span.strip().isdigit() else max_span.strip(), **plan,
+                "max_span": int(max_span) if max_span.strip().lstrip("-").isdigit() else max_span.strip(),
+                **plan,
                 "num_samples": int(count), "rng_seed": int(rng_seed), "key": "" if own else key,
                 "time_signature": "auto" if own else time_signature, "pickup": pickup, "bars": bars}
     st.session_state.pop("result", None)

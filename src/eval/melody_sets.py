@@ -51,7 +51,9 @@ def generate(module, heldout_songs: list[dict], real: list[list[str]], heldout_m
     else:
         chosen = [openers[k % len(openers)] for k in range(n)]
         seeded = replace(unseeded, seed=tuple(" ".join(real[i][:length]) for i in chosen),
-                         meters=tuple(heldout_meters[i] for i in chosen))
+                         meters=tuple(heldout_meters[i] for i in chosen),
+                         labels=tuple((heldout_songs[i].get("style", ""),
+                                       heldout_songs[i].get("tune_type", "")) for i in chosen))
         generation = module.generate(seeded, generator)
         generated["seeded"] = (generation.melodies, [song_key(heldout_songs[i]) for i in chosen], length,
                                generation.meters)

@@ -117,8 +117,9 @@ def plan_melodies(module, request: GenerationRequest, mode: str | None
         return None, meters, notes
     form = asked["form"] or ""
     bars = asked["part_bars"] or ((DEFAULT_PART_BARS,) * len(form))
-    return [Plan(asked["style"] or "", asked["tune_type"] or "unknown", meter, form, bars) for meter in meters
-            ], meters, notes
+    labels = request.labels or [(asked["style"] or "", asked["tune_type"] or "unknown")] * len(meters)
+    return [Plan(style, tune_type, meter, form, bars) for meter, (style, tune_type) in
+            zip(meters, labels, strict=True)], meters, notes
 
 
 def written_keys(melodies: list[list[str]], meters: list[Meter], key: str | None, encoding) -> list[AbcKey]:
