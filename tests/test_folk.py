@@ -184,3 +184,11 @@ def test_a_window_net_refuses_a_form(trained_run, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:
         sample_main([f"ckpt={trained_run}", f"out_dir={tmp_path / 'x'}", "form=AB", "part_bars=2"])
     assert exit_.value.code == 2 and "accepted form=auto" in capsys.readouterr().err
+
+
+def test_a_model_trained_with_styles_still_fills_a_gap(folk_run, tmp_path):
+    seed = "60 _ 62 _ 64 _ 65 _ 67 _ _ _ 65 _ 64 _ 62 _ 60 _ 62 _ 64 _ 60 _ _ _ _ _ _ _"  # two bars of 4/4
+    melodies = sample_main([f"ckpt={folk_run}", f"out_dir={tmp_path}", "mode=infill", f"seed={seed}",
+                            "bars=2:2", "time_signature=4/4", "pickup=0", "num_samples=2"])
+    for melody in melodies:
+        assert melody[:16] == seed.split()[:16] and len(melody) == 32
