@@ -130,7 +130,7 @@ class MelodyDataModule(L.LightningDataModule):
         prepare_workers: int | None = None, sequence_length: int = 64, batch_size: int = 256,
         num_workers: int = 0, transpose_augment: list[int] | tuple[int, int] | None = None,
         windows: str = "next", segment_length: int | None = None, segment_stride: int = 16,
-        extra_train: str | None = None, history: int = 0,
+        extra_train: str | None = None, history: int = 0, styles: tuple[str, ...] | None = None,
     ) -> None:
         super().__init__()
         for key, value, minimum in (("batch_size", batch_size, 1), ("num_workers", num_workers, 0),
@@ -151,11 +151,13 @@ class MelodyDataModule(L.LightningDataModule):
         self.corpus: Corpus | None = None
         self._train_corpus: Corpus | None = None  # with extra_train's songs
         self.datasets: dict[str, Dataset] = {}
+        self._styles = tuple(styles) if styles else None  # a checkpoint's: scored as it was trained
 
     @classmethod
     def from_record(cls, record: EncodingRecord, **settings) -> MelodyDataModule:
-        """The data module of a checkpoint's encoding record (`settings`: cache_dir, batch_size, ...)."""
-        return cls(**record.data_settings(), **settings)
+        """The data module of a checkpoint's encoding record (`settings`: cache_dir, batch_size, ...); its
+        songs' style ids are the checkpoint's, whatever styles the corpus scored holds."""
+        return cls(**record.data_settings(), styles=record.styles, **settings)
 
     @property
     def encoding(self) -> dict:
@@ -177,8 +179,9 @@ class MelodyDataModule(L.LightningDataModule):
 
     @property
     def styles(self) -> tuple[str, ...]:
-        """The training songs' styles, sorted: a model reading labels reads 1 + a style's index here."""
-        return style_names(self.train_corpus().split("train"))
+        """The style list whose ids the songs' context holds (a model reading labels reads 1 + a style's
+        index here): a checkpoint's, else the training songs' styles, sorted."""
+        return self._styles or style_names(self.train_corpus().split("train"))
 
     @property
     def vocab(self) -> Vocabulary:
