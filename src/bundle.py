@@ -234,9 +234,17 @@ symbol: it is listed after the others, never ranked among them.
 or test song is among their training songs. `transformer_lm_essen` has the fewest bits, but its songs are in
 one register (below), and its lead over `lstm_attn_lm_essen` as measured in
 docs/benchmarks_archive.md §16 (0.005) is within what that spares it (0.011): the two are even on bits. It
-is listed first (and the app opens on it) because it also fills gaps and its melodies range like the songs
-and, seeded with a song's first bar, end like them (§16; unseeded, no model yet does at 1,000 melodies:
-§18).
+was listed first (and the app opened on it) before `transformer_folk` because it also fills gaps and its
+melodies range like the songs and, seeded with a song's first bar, end like them (§16; unseeded, no model
+yet does at 1,000 melodies: §18).
+
+`transformer_folk` learned every folk collection music21 ships (`data.corpus=folk`: Essen's subsets,
+O'Neill's, Ryan's, Aird's, miscFolk) and reads each song's style, tune type and form; it is scored on the
+same essen_erk test songs as the others (a song's split follows from its notes, so none of them is among
+its training songs), each read with its style (`essen_erk`) and its form as written: its bits are given
+what its sampler is given too, so they are not bits of the songs alone. It is first, and the app opens on
+it, for its bits; its figures per style against each collection's own tunes are in docs/benchmarks.md
+("One model for every folk collection").
 
 `transformer_lm` is `make train`'s model (the fewest bits in ten CPU minutes); it and
 `transformer_lm_essen` fill gaps: the web app's and `src.sample`'s `mode=infill` (regenerate some bars of a

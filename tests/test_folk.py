@@ -212,3 +212,30 @@ def _test_corpus(run):
     module = load_module(run / "checkpoints" / "best.ckpt")
     return build_datamodule(module, run_config(run)[0].get("data", {}), {"cache_dir": None,
                                                                         "batch_size": 8}).load_corpus()
+
+
+def test_a_planned_form_folds_only_its_own_repeats():
+    from src.data.folding import fold
+
+    # AAB planned: A = bars 0-3 played twice, its last bar different the second time: one-bar endings
+    a = [["60"], ["62"], ["60"], ["62"]]
+    bars = a[:3] + [["64"]] + a[:3] + [["65"]] + [["67"], ["69"]]
+    written = fold(bars, planned=((0, 4),))
+    assert [(w.bar, w.start, w.end, w.ending) for w in written] == [
+        (0, True, False, 0), (1, False, False, 0), (2, False, False, 0), (3, False, True, 1),
+        (7, False, False, 2), (8, False, False, 0), (9, False, False, 0)]
+    # AB planned, where the melody's B happens to be its A: found by itself it would fold, planned not
+    assert any(w.start for w in fold(a + a)) and not any(w.start for w in fold(a + a, planned=()))
+
+
+def test_forms_a_melody_cannot_have_are_refused_or_never_drawn():
+    from src.eval.styles import read_bars
+
+    with pytest.raises(UserError, match="as many bars as the first time"):
+        check_form("AAB", "8 4 8")
+    rows = (("s", "reel", "4/4", 0, "major", "AAB", "8 7 8", 5),
+            ("s", "reel", "4/4", 0, "major", "A", "0", 5), ("s", "reel", "4/4", 0, "major", "AB", "8 8", 1))
+    plans, _ = draw_plans(rows, 0.25, 10, {"style": "s"}, 0, 48)
+    assert {(p.form, p.part_bars) for p in plans} == {("AB", (8, 8))}
+    long_pickup = Plan("", "", Meter("9/8", 16, "major", 18), "AAB", (4, 4, 8))
+    assert read_bars(long_pickup) == (5, 4, 7)  # the reader counts a pickup over half a bar as one

@@ -45,6 +45,8 @@ class Tune:
     comments: tuple[str, ...] = ()  # `%` lines in the header
     fold: bool = True  # repeated parts written once between repeat signs
     sections: tuple[int, ...] = ()  # steps where a part begins that no repeat sign marks: `||` before them
+    parts: tuple[tuple[int, int], ...] | None = None  # a planned form's repeated parts, (first unit, units)
+    #                                                  (units: the pickup, then the bars); None: found
 
 
 def tune_text(symbols: list[str], tune: Tune) -> str:
@@ -81,7 +83,7 @@ def body_lines(symbols: list[str], tune: Tune) -> list[str]:
     if not symbols:
         return []
     bar = bar_steps(tune.time_signature, tune.step)
-    lines = _lines(symbols, measures(symbols, bar, tune.pickup, tune.fold), tune)
+    lines = _lines(symbols, measures(symbols, bar, tune.pickup, tune.fold, tune.parts), tune)
     if plain_bar_lines("\n".join(lines)) < 2:
         lines = _lines(symbols, measures(symbols, bar, tune.pickup, folded=False), tune)
     return lines

@@ -44,14 +44,20 @@ def clean_starts(bars: list[list[str]]) -> list[bool]:
     return clean
 
 
-def fold(bars: list[list[str]], endings: bool = True) -> list[Written]:
+def fold(bars: list[list[str]], endings: bool = True,
+         planned: tuple[tuple[int, int], ...] | None = None) -> list[Written]:
     """The written bars of `bars` (played), each repeated part folded: at each bar the part played twice
-    in a row, exactly or (`endings`) with different endings, written shortest; parts left to right."""
+    in a row, exactly or (`endings`) with different endings, written shortest; parts left to right.
+    `planned` (first bar, bars) parts, a melody's form: only those are folded, each with its repeat."""
     clean = clean_starts(bars) + [True]  # after the last bar: nothing is held into
+    starts = dict(planned or ())
     written: list[Written] = []
     index = 0
     while index < len(bars):
-        folded = _best_part(bars, clean, index, endings)
+        if planned is None:
+            folded = _best_part(bars, clean, index, endings)
+        else:
+            folded = _part(bars, clean, index, starts[index], endings, 1) if index in starts else None
         if folded is None:
             written.append(Written(index))
             index += 1
@@ -68,21 +74,27 @@ def fold(bars: list[list[str]], endings: bool = True) -> list[Written]:
 def _best_part(bars: list[list[str]], clean: list[bool], index: int, endings: bool) -> tuple[int, int] | None:
     """(bars in the part, bars in each of its two endings, 0 without) of the part from `index` played
     twice in a row whose repeat saves the most bars (an exact one on a tie); None when there is none."""
-    if not clean[index]:
-        return None
     best, score = None, (0, 0)
     for length in range((len(bars) - index) // 2, MIN_PART - 1, -1):
-        first, second, after = index, index + length, index + 2 * length
-        if not clean[second] or not clean[after]:  # both times through begin as written, and what follows
-            continue
-        shared = next((k for k in range(length) if bars[first + k] != bars[second + k]), length)
-        ending = length - shared  # endings no longer than the part they end
-        if (shared < MIN_PART or ending > min(shared, MAX_ENDING) or (ending and not endings)
-                or not (clean[second - ending] and clean[after - ending])):
-            continue
-        if (shared, -ending) > score:
-            best, score = (length, ending), (shared, -ending)
+        folded = _part(bars, clean, index, length, endings, MIN_PART)
+        if folded is not None and (length - folded[1], -folded[1]) > score:
+            best, score = folded, (length - folded[1], -folded[1])
     return best
+
+
+def _part(bars: list[list[str]], clean: list[bool], index: int, length: int, endings: bool,
+          least: int) -> tuple[int, int] | None:
+    """(length, bars in each ending) of the part of `length` bars from `index` played twice in a row,
+    sharing at least `least` bars, with clean edges; None when it cannot be folded so."""
+    first, second, after = index, index + length, index + 2 * length
+    if after > len(bars) or not (clean[first] and clean[second] and clean[after]):
+        return None  # both times through begin as written, and what follows
+    shared = next((k for k in range(length) if bars[first + k] != bars[second + k]), length)
+    ending = length - shared  # endings no longer than the part they end
+    if (shared < least or ending > min(shared, MAX_ENDING) or (ending and not endings)
+            or not (clean[second - ending] and clean[after - ending])):
+        return None
+    return length, ending
 
 
 def played(written: list[Written]) -> list[int]:
@@ -114,23 +126,27 @@ class Measure:
     closes: bool = False  # `:|` after it
 
 
-def measures(symbols: list[str], bar: int, pickup: int, folded: bool = True) -> list[Measure]:
+def measures(symbols: list[str], bar: int, pickup: int, folded: bool = True,
+             planned: tuple[tuple[int, int], ...] | None = None) -> list[Measure]:
     """The measures a melody (symbols, bars of `bar` steps after a `pickup`) is written in: its parts
     folded at the bar lines or, with a pickup, that far before them (exact repeats only: an ending
-    begins at a bar line), whichever writes fewer bars."""
-    plans = [_measures(symbols, bar, pickup, pickup, folded)]
-    if pickup and folded:
+    begins at a bar line), whichever writes fewer bars. `planned` (first unit, units) parts of a form
+    (units: the pickup, then the bars): only those are folded, at the bar lines."""
+    plans = [_measures(symbols, bar, pickup, pickup, folded, planned)]
+    if pickup and folded and planned is None:
         plans.append(_measures(symbols, bar, pickup, 0, folded))
     return min(plans, key=lambda plan: sum(m.offset == 0 for m in plan) + (plan[0].offset > 0))
 
 
-def _measures(symbols: list[str], bar: int, pickup: int, shift: int, folded: bool) -> list[Measure]:
+def _measures(symbols: list[str], bar: int, pickup: int, shift: int, folded: bool,
+              planned: tuple[tuple[int, int], ...] | None = None) -> list[Measure]:
     """The measures of the melody cut in units at `shift + k * bar` steps, folded or not: each unit in
     its pieces between bar lines, a piece joined to the one before where they meet inside a bar."""
     cuts = [0, *range(shift or bar, len(symbols), bar), len(symbols)]
     units = [(a, b) for a, b in pairwise(cuts) if b > a]
     pieces = [symbols[a:b] for a, b in units]
-    written = fold(pieces, endings=shift == pickup) if folded else [Written(k) for k in range(len(units))]
+    written = (fold(pieces, endings=shift == pickup, planned=planned) if folded
+               else [Written(k) for k in range(len(units))])
     result: list[Measure] = []
     for unit in written:
         start, end = units[unit.bar]

@@ -114,7 +114,8 @@ def generation_tunes(generation: Generation, step: float, name: str, qpm: float 
     base = generation.title or name
     plans = generation.plans or [None] * len(generation.meters)
     return [Tune(step, meter.time_signature, meter.pickup, key, f"{base} {k}", k + 1, qpm,
-                 generation.rhythm or _rhythm(plan), comments, fold, section_starts(plan))
+                 generation.rhythm or _rhythm(plan), comments, fold, section_starts(plan),
+                 repeated_parts(plan))
             for k, (meter, key, plan) in enumerate(zip(generation.meters, generation.keys, plans,
                                                        strict=True))]
 
@@ -122,6 +123,21 @@ def generation_tunes(generation: Generation, step: float, name: str, qpm: float 
 def _rhythm(plan) -> str | None:
     """A planned melody's R: field: its tune type, where known."""
     return plan.tune_type if plan is not None and plan.tune_type not in ("", "unknown") else None
+
+
+def repeated_parts(plan) -> tuple[tuple[int, int], ...] | None:
+    """A planned form's parts played twice in a row (the first A of `AABB`) as (first unit, units), the
+    units being the pickup (if any) and then the bars: the folds the ABC writes. None: no form planned
+    (the writer finds the repeats itself)."""
+    if plan is None or not plan.form:
+        return None
+    parts, first = [], 1 if plan.meter.pickup else 0
+    for k, bars in enumerate(plan.part_bars):
+        repeated = k + 1 < len(plan.form) and plan.form[k + 1] == plan.form[k]
+        if repeated and plan.part_bars[k + 1] == bars and (k == 0 or plan.form[k - 1] != plan.form[k]):
+            parts.append((first, bars))
+        first += bars
+    return tuple(parts)
 
 
 def section_starts(plan) -> tuple[int, ...]:

@@ -86,7 +86,18 @@ def check_form(form: object, part_bars: object) -> tuple[str, tuple[int, ...] | 
         bars *= len(form)
     if len(bars) != len(form):
         refuse("part_bars", part_bars, f"one count, or one per part of form={form} ({len(form)})")
+    if not well_formed(form, bars):
+        refuse("part_bars", part_bars, "a part played again as many bars as the first time (AABB: "
+               "\"8 8 4 4\")")
     return form, bars
+
+
+def well_formed(form: str, bars: tuple[int, ...]) -> bool:
+    """Whether a form can be played as planned: a count of at least 1 bar per part, and each part played
+    again as long as its first time (a repeat is the same music)."""
+    first: dict[str, int] = {}
+    return (len(form) == len(bars) and all(b >= 1 for b in bars)
+            and all(first.setdefault(letter, b) == b for letter, b in zip(form, bars, strict=True)))
 
 
 def draw_plans(rows: tuple, step: float, count: int, asked: dict, rng_seed: int,
@@ -97,7 +108,10 @@ def draw_plans(rows: tuple, step: float, count: int, asked: dict, rng_seed: int,
     meter) stop choosing the songs drawn from, but are still kept."""
     notes: list[str] = []
     names = ("style", "tune_type", "time_signature", "pickup", "mode", "form", "part_bars")
-    rows = [row for row in rows if _fits(row[2], step, max_bar)]
+    # only meters the position table holds, and forms a melody can have as planned (the songs' forms as
+    # read include parts played again shorter or longer, and songs without bars)
+    rows = [row for row in rows if _fits(row[2], step, max_bar)
+            and well_formed(row[5], tuple(int(b) for b in str(row[6]).split()))]
     fixed = {i: asked.get(name) for i, name in enumerate(names) if asked.get(name) is not None}
     if 0 in fixed and fixed[0] not in {row[0] for row in rows}:
         styles = sorted({row[0] for row in rows})
