@@ -19,6 +19,12 @@ def song_meter(corpus, song: dict) -> Meter:
                  int(corpus.positions[song["offset"], 1]))
 
 
+def song_labels(song: dict) -> tuple[str, str, str, tuple[int, ...]]:
+    """A song's (style, tune type, form, part bars): what a model trained with styles is given with it."""
+    return (song.get("style", ""), song.get("tune_type", ""), song.get("form", ""),
+            tuple(song.get("part_bars", ())))
+
+
 def rhythm_meter(meter: Meter, step: float) -> tuple[int, int, int, str]:
     """(bar length, first step's bar position, beat length, label), as src/eval/rhythm.py reads a meter."""
     return (meter.bar_length, (meter.bar_length - meter.pickup) % meter.bar_length,
@@ -52,8 +58,7 @@ def generate(module, heldout_songs: list[dict], real: list[list[str]], heldout_m
         chosen = [openers[k % len(openers)] for k in range(n)]
         seeded = replace(unseeded, seed=tuple(" ".join(real[i][:length]) for i in chosen),
                          meters=tuple(heldout_meters[i] for i in chosen),
-                         labels=tuple((heldout_songs[i].get("style", ""),
-                                       heldout_songs[i].get("tune_type", "")) for i in chosen))
+                         labels=tuple(song_labels(heldout_songs[i]) for i in chosen))
         generation = module.generate(seeded, generator)
         generated["seeded"] = (generation.melodies, [song_key(heldout_songs[i]) for i in chosen], length,
                                generation.meters)

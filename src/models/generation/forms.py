@@ -101,7 +101,7 @@ def well_formed(form: str, bars: tuple[int, ...]) -> bool:
 
 
 def draw_plans(rows: tuple, step: float, count: int, asked: dict, rng_seed: int,
-               max_bar: int | None) -> tuple[list[Plan], list[str]]:
+               max_bar: int | None, longer_than: int = 0) -> tuple[list[Plan], list[str]]:
     """`count` plans from the training songs' (style, tune type, time signature, pickup, mode, form,
     part bars, songs) `rows`, each value the request `asked` (None: drawn) held; notes on what no song
     had. Where no song matches every asked value, the last asked values (form, then tune type, pickup,
@@ -112,6 +112,8 @@ def draw_plans(rows: tuple, step: float, count: int, asked: dict, rng_seed: int,
     # read include parts played again shorter or longer, and songs without bars)
     rows = [row for row in rows if _fits(row[2], step, max_bar)
             and well_formed(row[5], tuple(int(b) for b in str(row[6]).split()))]
+    if longer_than:
+        rows = [row for row in rows if _steps(row, step) > longer_than] or rows
     fixed = {i: asked.get(name) for i, name in enumerate(names) if asked.get(name) is not None}
     if 0 in fixed and fixed[0] not in {row[0] for row in rows}:
         styles = sorted({row[0] for row in rows})
@@ -144,6 +146,11 @@ def draw_plans(rows: tuple, step: float, count: int, asked: dict, rng_seed: int,
         plans.append(Plan(style, tune_type, Meter(signature, check_pickup(pickup, bar), mode, bar), form,
                           tuple(bars)))
     return plans, notes
+
+
+def _steps(row: tuple, step: float) -> int:
+    """Steps of a plan row's form in its meter."""
+    return sum(int(b) for b in str(row[6]).split()) * bar_steps(row[2], step)
 
 
 def _same(value: object, asked: object) -> bool:

@@ -19,7 +19,14 @@ from src.data.abc_keys import AbcKey
 from src.data.keys import estimate_key, parse_key, shift_to_reference
 from src.data.vocab import BOUNDARY_ID, HOLD, REST, symbols_to_events
 from src.errors import UserError
-from src.models.generation.forms import DEFAULT_PART_BARS, FormSteer, Plan, draw_plans, plan_context_of
+from src.models.generation.forms import (
+    DEFAULT_PART_BARS,
+    FormSteer,
+    Plan,
+    draw_plans,
+    plan_context_of,
+    well_formed,
+)
 from src.models.generation.infill import fill_seed
 from src.models.generation.key_draw import draw_keys, shift_of
 from src.models.generation.loop import sample
@@ -105,6 +112,8 @@ def plan_melodies(module, request: GenerationRequest, mode: str | None
                                 f"accepted for this one: {name}=auto")
     if request.meters:
         meters, notes = fixed_meters(request.meters, request.num_samples), []
+        if planned and request.mode == "continue":  # each seed's meter: the rest of its plan
+            return seeded_plans(module, request, meters, asked), meters, notes
     elif planned and request.mode == "continue":
         plans, notes = draw_plans(encoding.plans, encoding.step, request.num_samples, asked, request.rng_seed,
                                   module.max_bar)
@@ -117,9 +126,27 @@ def plan_melodies(module, request: GenerationRequest, mode: str | None
         return None, meters, notes
     form = asked["form"] or ""
     bars = asked["part_bars"] or ((DEFAULT_PART_BARS,) * len(form))
-    labels = request.labels or [(asked["style"] or "", asked["tune_type"] or "unknown")] * len(meters)
-    return [Plan(style, tune_type, meter, form, bars) for meter, (style, tune_type) in
-            zip(meters, labels, strict=True)], meters, notes
+    return [Plan(asked["style"] or "", asked["tune_type"] or "unknown", meter, form, bars) for meter in meters
+            ], meters, notes
+
+
+def seeded_plans(module, request: GenerationRequest, meters: list[Meter], asked: dict) -> list[Plan]:
+    """Plans of melodies whose meters are fixed (a tune seed's, the evaluation's songs'): each song's own
+    labels and form where given (`request.labels`), else drawn from the style's songs in that meter,
+    longer than the seed (a model trained with forms needs one to know where it ends)."""
+    encoding, seed_steps = module.encoding, max(len(text.split()) for text in request.seeds)
+    if request.labels:  # a song's form as read may not be one to keep (a repeat of another length): free
+        plans = [Plan(style, tune_type, meter, form, tuple(bars)) for meter, (style, tune_type, form, bars)
+                 in zip(meters, request.labels, strict=True)]
+        return [plan if well_formed(plan.form, plan.part_bars) and plan.length > seed_steps
+                else replace(plan, form="", part_bars=()) for plan in plans]
+    plans = []
+    for k, meter in enumerate(meters):
+        fixed = asked | {"time_signature": meter.time_signature, "pickup": meter.pickup, "mode": meter.mode}
+        drawn, _ = draw_plans(encoding.plans, encoding.step, 1, fixed, request.rng_seed + k, module.max_bar,
+                              longer_than=seed_steps)
+        plans.append(replace(drawn[0], meter=meter))
+    return plans
 
 
 def written_keys(melodies: list[list[str]], meters: list[Meter], key: str | None, encoding) -> list[AbcKey]:

@@ -52,8 +52,9 @@ class GenerationRequest:
     time_signature: str = DEFAULTS["time_signature"]
     pickup: int | str = DEFAULTS["pickup"]
     meters: tuple[Meter, ...] = ()  # with a tuple of seeds: each seed's own meter (e.g. its song's)
-    labels: tuple[tuple[str, str], ...] = ()  # with meters: each seed's (style, tune type), for a model
-    #                                           trained with styles (the evaluation's seeded set)
+    # with meters: each seed's (style, tune type, form, part bars), for a model trained with styles (the
+    # evaluation's seeded set: its song's own)
+    labels: tuple[tuple[str, str, str, tuple[int, ...]], ...] = ()
     span: str = DEFAULTS["span"]
     bars: str = DEFAULTS["bars"]
     octave: str = DEFAULTS["octave"]
