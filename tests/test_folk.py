@@ -239,3 +239,12 @@ def test_forms_a_melody_cannot_have_are_refused_or_never_drawn():
     assert {(p.form, p.part_bars) for p in plans} == {("AB", (8, 8))}
     long_pickup = Plan("", "", Meter("9/8", 16, "major", 18), "AAB", (4, 4, 8))
     assert read_bars(long_pickup) == (5, 4, 7)  # the reader counts a pickup over half a bar as one
+
+
+def test_a_tune_seed_gets_a_form_of_its_style_longer_than_itself(folk_run, tmp_path):
+    out = tmp_path / "out"
+    sample_main([f"ckpt={folk_run}", f"out_dir={out}", "seed=GABc d2B2|c2A2 G4|", "key=G",
+                 "time_signature=4/4", "style=irish", "num_samples=2"])
+    for k in range(2):
+        record = json.loads((out / f"melody_{k:02d}.json").read_text())
+        assert record["form"] and len(record["symbols"].split()) == 16 * sum(record["part_bars"])
