@@ -360,10 +360,10 @@ def folder():
 
 
 def abc_pitches(text: str) -> list[int]:
-    """The MIDI pitches of an ABC tune as music21 reads it, tied notes as one."""
+    """The MIDI pitches of an ABC tune as music21 reads it, repeats played out, tied notes as one."""
     import music21 as m21
 
-    score = m21.converter.parse(text, format="abc").stripTies()
+    score = m21.converter.parse(text, format="abc").expandRepeats().stripTies()
     return [n.pitch.midi for n in score.recurse().notes]
 
 

@@ -35,7 +35,7 @@ VAE = [("prior", ["mode=prior", "num_samples=4", "rng_seed=1"]),
 def cases(name: str) -> list[tuple[str, list[str]]]:
     if name == "vae":
         return VAE
-    return CONTINUE + (INFILL if name.startswith("transformer_lm") else [])
+    return CONTINUE + (INFILL if name.startswith("transformer") else [])
 
 
 def digests() -> dict[str, str]:
