@@ -231,12 +231,12 @@ symbol: it is listed after the others, never ranked among them.
 
 `lstm_attn_lm_essen` and `transformer_lm_essen` train on the train songs of all of Essen
 (`data.extra_train=essen`) and are scored on essen_erk's test split like the others; no essen_erk validation
-or test song is among their training songs. `transformer_lm_essen` has the fewest bits, but its songs are in
-one register (below), and its lead over `lstm_attn_lm_essen` as measured in
-docs/benchmarks_archive.md §16 (0.005) is within what that spares it (0.011): the two are even on bits. It
-was listed first (and the app opened on it) before `transformer_folk` because it also fills gaps and its
-melodies range like the songs and, seeded with a song's first bar, end like them (§16; unseeded, no model
-yet does at 1,000 melodies: §18).
+or test song is among their training songs. Of the models of Essen alone `transformer_lm_essen` has the
+fewest bits, but its songs are in one register (below), and its lead over `lstm_attn_lm_essen` as measured
+in docs/benchmarks_archive.md §16 (0.005) is within what that spares it (0.011): the two are even on bits.
+It was listed first (and the app opened on it) before `transformer_folk` because it also fills gaps and
+its melodies range like the songs and, seeded with a song's first bar, end like them (§16; unseeded, no
+model yet does at 1,000 melodies: §18).
 
 `transformer_folk` learned every folk collection music21 ships (`data.corpus=folk`: Essen's subsets,
 O'Neill's, Ryan's, Aird's, miscFolk) and reads each song's style, tune type and form; it is scored on the
