@@ -126,18 +126,13 @@ def _rhythm(plan) -> str | None:
 
 
 def repeated_parts(plan) -> tuple[tuple[int, int], ...] | None:
-    """A planned form's parts played twice in a row (the first A of `AABB`) as (first unit, units), the
-    units being the pickup (if any) and then the bars: the folds the ABC writes. None: no form planned
-    (the writer finds the repeats itself)."""
+    """A planned form's parts played twice in a row (`plan.pairs`) as (first unit, units), the units being
+    the pickup (if any) and then the bars: the folds the ABC writes. None: no form planned (the writer
+    finds the repeats itself)."""
     if plan is None or not plan.form:
         return None
-    parts, first = [], 1 if plan.meter.pickup else 0
-    for k, bars in enumerate(plan.part_bars):
-        repeated = k + 1 < len(plan.form) and plan.form[k + 1] == plan.form[k]
-        if repeated and plan.part_bars[k + 1] == bars and (k == 0 or plan.form[k - 1] != plan.form[k]):
-            parts.append((first, bars))
-        first += bars
-    return tuple(parts)
+    lead = 1 if plan.meter.pickup else 0
+    return tuple((lead + sum(plan.part_bars[:k]), plan.part_bars[k]) for k in plan.pairs)
 
 
 def section_starts(plan) -> tuple[int, ...]:
@@ -145,12 +140,6 @@ def section_starts(plan) -> tuple[int, ...]:
     and C of `AABCDD`): the `||` that shows the part, where no repeat sign does."""
     if plan is None or len(plan.form) < 2:
         return ()
-    form, bar, pickup = plan.form, plan.meter.bar_length, plan.meter.pickup
-    starts, total = [], 0
-    for k in range(1, len(form)):
-        total += plan.part_bars[k - 1]
-        single_before = form[k - 1] != form[k] and (k < 2 or form[k - 2] != form[k - 1])
-        single_after = k + 1 >= len(form) or form[k + 1] != form[k]
-        if single_before and single_after:
-            starts.append(pickup + total * bar)
-    return tuple(starts)
+    paired = {k for pair in plan.pairs for k in (pair, pair + 1)}
+    return tuple(start for k, start in enumerate(plan.part_starts)
+                 if k and k not in paired and k - 1 not in paired)

@@ -30,7 +30,7 @@ from src.data.meter import bar_steps, check_pickup
 from src.data.plans import context_rows, label_ids
 from src.data.vocab import HOLD_ID
 from src.errors import UserError
-from src.models.generation.meters import AUTO, Meter
+from src.models.generation.meters import AUTO, Meter, fits_table
 
 MAX_FORM_PARTS = 8
 DEFAULT_PART_BARS = 8  # a part's bars when the form asked for is not among the style's songs
@@ -50,6 +50,23 @@ class Plan:
     def length(self) -> int:
         """Steps of a melody with this form: whole bars, the pickup taken from the last one."""
         return sum(self.part_bars) * self.meter.bar_length
+
+    @property
+    def part_starts(self) -> tuple[int, ...]:
+        """The step at which each part's first full bar begins (a part is counted from its downbeat)."""
+        starts, first = [], self.meter.pickup
+        for bars in self.part_bars:
+            starts.append(first)
+            first += bars * self.meter.bar_length
+        return tuple(starts)
+
+    @property
+    def pairs(self) -> tuple[int, ...]:
+        """The parts played again right after themselves (the first A and B of `AABB`): the repeats the
+        ABC writes between `|:` and `:|`."""
+        form, bars = self.form, self.part_bars
+        return tuple(k for k in range(len(form) - 1) if form[k + 1] == form[k] and bars[k + 1] == bars[k]
+                     and (k == 0 or form[k - 1] != form[k]))
 
     def as_record(self) -> dict:
         """As a melody's JSON holds it."""
@@ -108,12 +125,12 @@ def draw_plans(rows: tuple, step: float, count: int, asked: dict, rng_seed: int,
     meter) stop choosing the songs drawn from, but are still kept."""
     notes: list[str] = []
     names = ("style", "tune_type", "time_signature", "pickup", "mode", "form", "part_bars")
+    rows = [(*row[:6], tuple(int(b) for b in str(row[6]).split()), row[7]) for row in rows]  # bars read once
     # only meters the position table holds, and forms a melody can have as planned (the songs' forms as
     # read include parts played again shorter or longer, and songs without bars)
-    rows = [row for row in rows if _fits(row[2], step, max_bar)
-            and well_formed(row[5], tuple(int(b) for b in str(row[6]).split()))]
+    rows = [row for row in rows if fits_table(row[2], step, max_bar) and well_formed(row[5], row[6])]
     if longer_than:
-        rows = [row for row in rows if _steps(row, step) > longer_than] or rows
+        rows = [row for row in rows if sum(row[6]) * bar_steps(row[2], step) > longer_than] or rows
     fixed = {i: asked.get(name) for i, name in enumerate(names) if asked.get(name) is not None}
     if 0 in fixed and fixed[0] not in {row[0] for row in rows}:
         styles = sorted({row[0] for row in rows})
@@ -123,7 +140,7 @@ def draw_plans(rows: tuple, step: float, count: int, asked: dict, rng_seed: int,
         if drop is not None and drop in fixed:
             relaxed.append(names[drop])
         keep = {i: v for i, v in fixed.items() if names[i] not in relaxed}
-        matching = [row for row in rows if all(_same(row[i], v) for i, v in keep.items())]
+        matching = [row for row in rows if all(row[i] == v for i, v in keep.items())]
         if matching:
             break
     if relaxed and matching:
@@ -136,7 +153,6 @@ def draw_plans(rows: tuple, step: float, count: int, asked: dict, rng_seed: int,
     plans = []
     for index in picks:
         row = list(matching[index][:7])
-        row[6] = tuple(int(b) for b in str(row[6]).split())
         for i, value in fixed.items():
             row[i] = value
         style, tune_type, signature, pickup, mode, form, bars = row
@@ -146,25 +162,6 @@ def draw_plans(rows: tuple, step: float, count: int, asked: dict, rng_seed: int,
         plans.append(Plan(style, tune_type, Meter(signature, check_pickup(pickup, bar), mode, bar), form,
                           tuple(bars)))
     return plans, notes
-
-
-def _steps(row: tuple, step: float) -> int:
-    """Steps of a plan row's form in its meter."""
-    return sum(int(b) for b in str(row[6]).split()) * bar_steps(row[2], step)
-
-
-def _same(value: object, asked: object) -> bool:
-    """Whether a row's value is the one asked (part bars: its text against the asked counts)."""
-    if isinstance(asked, tuple):
-        return tuple(int(b) for b in str(value).split()) == asked
-    return value == asked
-
-
-def _fits(time_signature: str, step: float, max_bar: int | None) -> bool:
-    try:
-        return max_bar is None or bar_steps(time_signature, step) <= max_bar
-    except UserError:
-        return False
 
 
 class FormSteer:
@@ -242,19 +239,17 @@ def plan_context_of(plans: list[Plan], styles: tuple[str, ...], device: torch.de
 
 def part_edges(plan: Plan) -> list[int]:
     """The steps where a part's first bar and its last bar begin (where repeat signs and endings go)."""
-    bar, edges, first = plan.meter.bar_length, [], plan.meter.pickup
-    for bars in plan.part_bars:
-        edges += [first, first + (bars - 1) * bar]
-        first += bars * bar
+    bar = plan.meter.bar_length
+    edges = [edge for first, bars in zip(plan.part_starts, plan.part_bars, strict=True)
+             for edge in (first, first + (bars - 1) * bar)]
     return [edge for edge in edges if edge < plan.length]
 
 
 def copy_sources(plan: Plan) -> np.ndarray:
     """(length,) int64: for each step of a melody with `plan`'s form, the earlier step it repeats (a part
     that repeats the first part of its letter, from its first downbeat, but for its last bar), else -1."""
-    bar = plan.meter.bar_length
+    bar, starts = plan.meter.bar_length, plan.part_starts
     source = np.full(plan.length, -1, np.int64)
-    starts = plan.meter.pickup + np.concatenate([[0], np.cumsum(plan.part_bars)[:-1]]) * bar  # downbeats
     first: dict[str, int] = {}
     for k, letter in enumerate(plan.form):
         if letter in first:

@@ -46,7 +46,7 @@ def draw_meters(rows: tuple, step: float, count: int, time_signature: str, picku
                         f"longer than this model's position table; accepted: meters of at most {max_bar} "
                         "steps a bar")
     # `auto` draws only meters the model can place (all of Essen has 4/1 songs: 64 steps a bar)
-    rows = tuple(row for row in rows if _fits(row[0], step, max_bar))
+    rows = tuple(row for row in rows if fits_table(row[0], step, max_bar))
     matching = [row for row in rows if all(v is None or row[i] == v for i, v in fixed.items())]
     if not matching:
         if fixed[0] is not None and rows and not any(row[0] == fixed[0] for row in rows):
@@ -80,7 +80,7 @@ def fixed_meters(meters: tuple[Meter, ...], count: int) -> list[Meter]:
     return list(meters)
 
 
-def _fits(time_signature: str, step: float, max_bar: int | None) -> bool:
+def fits_table(time_signature: str, step: float, max_bar: int | None) -> bool:
     """Whether a training song's meter is a whole number of steps a bar that the position table holds."""
     try:
         return max_bar is None or bar_steps(time_signature, step) <= max_bar
