@@ -40,13 +40,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--cache-dir", default=None)
     args = parser.parse_args(argv)
     rows, result = [], {}
-    for name in (args.reference, args.ckpt):
+    for name in (args.reference, args.ckpt):  # the style model last: `module` is it below
         module = load_module(resolve_checkpoint(name))
         result[name] = {"essen_erk": erk_bits(module, args.cache_dir)}
         rows.append(f"| `{name}` | {result[name]['essen_erk']['skip']:.4f} | "
                     f"{result[name]['essen_erk']['snap']:.4f} |")
     print("| checkpoint | essen_erk test bits (skip) | (snap) |\n|---|---|---|\n" + "\n".join(rows))
-    module = load_module(resolve_checkpoint(args.ckpt))
     if module.encoding.styles:
         cache = {"cache_dir": args.cache_dir} if args.cache_dir else {}
         datamodule = MelodyDataModule.from_record(replace(module.encoding, extra_train=None), **cache)

@@ -181,7 +181,9 @@ class MelodyDataModule(L.LightningDataModule):
     def styles(self) -> tuple[str, ...]:
         """The style list whose ids the songs' context holds (a model reading labels reads 1 + a style's
         index here): a checkpoint's, else the training songs' styles, sorted."""
-        return self._styles or style_names(self.train_corpus().split("train"))
+        if self._styles is None:  # read once: every split's context and the checkpoint use it
+            self._styles = style_names(self.train_corpus().split("train"))
+        return self._styles
 
     @property
     def vocab(self) -> Vocabulary:

@@ -60,12 +60,9 @@ def generate(module, request: GenerationRequest, generator: torch.Generator | No
         request = replace(request, seed=" ".join(tune.symbols), tune="", seed_bars="", key=None,
                           time_signature="auto", pickup="auto", meters=(tune.meter,) * request.num_samples)
     shift, mode = (tune.shift, None) if tune else (0, None)
-    if request.key == AUTO_KEY:  # drawn per melody once its meter (and mode) is drawn
-        if not module.encoding.normalize_key:
-            raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
-    elif request.key:
-        if not module.encoding.normalize_key:
-            raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
+    if request.key and not module.encoding.normalize_key:
+        raise UserError("key= needs a model trained with data.normalize_key=true (it knows no key)")
+    if request.key and request.key != AUTO_KEY:  # auto: each melody's key drawn after its meter
         tonic, mode = parse_key(request.key)
         shift = shift_to_reference(tonic, mode)  # the key's tonic -> the model's C / A
     encoding = module.encoding
@@ -192,8 +189,7 @@ def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
                 raise UserError(f"seed: {len(seeds[0])} steps, as long as the form asked for ({longest}); "
                                 "accepted: a longer form (part_bars=) or a shorter seed")
             steps = max(steps, longest - len(seeds[0]) + 1)  # the form's steps and its end
-            steer = FormSteer(plans, [vocab.encode(seed).tolist() for seed in seeds], steps, BOUNDARY_ID,
-                              generator.device)
+            steer = FormSteer(plans, prompt[:, 1:].tolist(), steps, BOUNDARY_ID, generator.device)
         spans = dict((style, span) for style, span, _ in module.encoding.spans)
         if request.max_span == AUTO and spans:  # each melody within its style's range
             limits = torch.tensor([spans.get(plan.style, DEFAULT_SPAN) for plan in plans],
