@@ -27,10 +27,10 @@ from torch import Tensor
 
 from src.checks import refuse
 from src.data.meter import bar_steps, check_pickup
-from src.data.plans import context_rows, label_ids
+from src.data.plans import label_ids
 from src.data.vocab import HOLD_ID
 from src.errors import UserError
-from src.models.generation.meters import AUTO, Meter, fits_table
+from src.models.generation.meters import AUTO, Meter, context_of, fits_table
 
 MAX_FORM_PARTS = 8
 DEFAULT_PART_BARS = 8  # a part's bars when the form asked for is not among the style's songs
@@ -210,31 +210,12 @@ class FormSteer:
             self.melody[:, at] = drawn
 
 
-def plan_context_of(plans: list[Plan], styles: tuple[str, ...], device: torch.device, chunk: int = 256):
-    """(start, count) -> the context (B, count, WIDTH) int64 of each melody's inputs start..start+count-1
-    (input i predicts step i): its meter, labels and form plan, as src/data/sequences.py reads a song's
-    (src/data/plans.py), made `chunk` steps at a time as the loop reaches them."""
-    chunks: dict[int, Tensor] = {}
-
-    def rows(index: int) -> Tensor:  # (B, chunk, WIDTH) of steps index*chunk ...
-        if index not in chunks:
-            steps = np.arange(index * chunk, (index + 1) * chunk)
-            table = []
-            for plan in plans:
-                bar, pickup = plan.meter.bar_length, plan.meter.pickup
-                positions = np.stack([(steps - pickup) % bar, np.full_like(steps, bar)], axis=1)
-                bars = np.where(steps < pickup, 0, (steps - pickup) // bar + 1)
-                labels = label_ids(plan.style, plan.tune_type, styles)
-                table.append(context_rows(positions, bars, plan.meter.mode, labels, plan.form,
-                                          plan.part_bars))
-            chunks[index] = torch.from_numpy(np.stack(table)).long().to(device)
-        return chunks[index]
-
-    def context(start: int, count: int) -> Tensor:
-        first, last = start // chunk, (start + count - 1) // chunk
-        table = torch.cat([rows(k) for k in range(first, last + 1)], dim=1)
-        return table[:, start - first * chunk:start - first * chunk + count]
-    return context
+def plan_context_of(plans: list[Plan], styles: tuple[str, ...], device: torch.device):
+    """(start, count) -> the context (B, count, WIDTH) of each planned melody's inputs: its meter, its
+    labels' ids against the model's `styles` and its form plan (`meters.context_of`)."""
+    return context_of([plan.meter for plan in plans], device,
+                      [label_ids(plan.style, plan.tune_type, styles) for plan in plans],
+                      [(plan.form, plan.part_bars) for plan in plans])
 
 
 def part_edges(plan: Plan) -> list[int]:

@@ -14,7 +14,8 @@ import torch
 from torch import Tensor
 
 from src.checks import check, is_integer
-from src.data.meter import MODES, bar_steps, check_pickup
+from src.data.meter import bar_steps, check_pickup
+from src.data.plans import context_rows
 from src.errors import UserError
 
 AUTO = "auto"
@@ -98,17 +99,33 @@ def check_meter_settings(time_signature: object, pickup: object) -> tuple[str, i
     return signature, pickup
 
 
-def context_of(meters: list[Meter], device: torch.device):
-    """(start, count) -> the context (B, count, 3) int64 of each melody's inputs start..start+count-1
-    (input i predicts step i): its bar position, bar length and mode, as src/data/sequences.py reads them
-    from a song."""
-    bars = torch.tensor([m.bar_length for m in meters], device=device)  # (B,)
-    first = (bars - torch.tensor([m.pickup for m in meters], device=device)) % bars  # step 0's position
-    modes = torch.tensor([MODES.index(m.mode) for m in meters], device=device)
+def context_of(meters: list[Meter], device: torch.device, labels: list[tuple[int, int]] | None = None,
+               forms: list[tuple[str, tuple[int, ...]]] | None = None, chunk: int = 256):
+    """(start, count) -> the context (B, count, WIDTH) int64 of each melody's inputs start..start+count-1
+    (input i predicts step i): its bar position, bar length and mode, and with `labels` its (style, tune
+    type) ids and with `forms` its (form, part bars) plan, as src/data/sequences.py reads them from a song
+    (src/data/plans.py; unknown where not given). Made `chunk` steps at a time as the loop reaches them:
+    a sampled step reads a slice."""
+    labels = labels or [(0, 0)] * len(meters)
+    forms = forms or [("", ())] * len(meters)
+    chunks: dict[int, Tensor] = {}
+
+    def rows(index: int) -> Tensor:  # (B, chunk, WIDTH) of steps index * chunk ...
+        if index not in chunks:
+            steps = np.arange(index * chunk, (index + 1) * chunk)
+            table = []
+            for meter, label, (form, part_bars) in zip(meters, labels, forms, strict=True):
+                bar, pickup = meter.bar_length, meter.pickup
+                positions = np.stack([(steps - pickup) % bar, np.full_like(steps, bar)], axis=1)
+                bars = np.where(steps < pickup, 0, (steps - pickup) // bar + 1)  # 0: the pickup
+                table.append(context_rows(positions, bars, meter.mode, label, form, part_bars))
+            chunks[index] = torch.from_numpy(np.stack(table)).long().to(device)
+        return chunks[index]
 
     def context(start: int, count: int) -> Tensor:
-        steps = torch.arange(start, start + count, device=device)  # (count,)
-        position = (first[:, None] + steps) % bars[:, None]  # (B, count)
-        return torch.stack([position, bars[:, None].expand_as(position), modes[:, None].expand_as(position)],
-                           dim=-1)
+        first, last = start // chunk, (start + count - 1) // chunk
+        offset = start - first * chunk
+        if first == last:  # a sampled step: a view, no copy
+            return rows(first)[:, offset:offset + count]
+        return torch.cat([rows(k) for k in range(first, last + 1)], dim=1)[:, offset:offset + count]
     return context
