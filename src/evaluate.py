@@ -46,7 +46,7 @@ from src.quiet import quiet_lightning
 
 TEXT_KEYS = ("ckpt", "runs", "out_dir", "device", "cache_dir", "split", "styles")
 # the generation settings it takes (conf/generation.yaml): how each melody is drawn
-SAMPLING_KEYS = ("temperature", "top_k", "top_p", "end_floor", "max_span", "rng_seed")
+SAMPLING_KEYS = ("temperature", "top_k", "top_p", "end_floor", "max_span", "endings", "rng_seed")
 SPLITS = ("test", "val")
 RUN_FILES = (".hydra/config.yaml", "hparams.yaml", "metrics.json")  # what a training run leaves in its folder
 

@@ -117,9 +117,9 @@ def main(argv: list[str] | None = None) -> list[list[str]]:
         **({key: str(settings[key]) for key in ("span", "bars") if settings[key]}
            if settings["mode"] == "infill" else {}),
         "settings": {k: settings[k] for k in (
-            "steps", "min_steps", "temperature", "top_k", "top_p", "end_floor", "max_span", "num_samples",
-            "rng_seed", "key", "qpm", "time_signature", "pickup", "tune", "seed_bars", "octave", "style",
-            "tune_type", "form", "part_bars")},
+            "steps", "min_steps", "temperature", "top_k", "top_p", "end_floor", "max_span", "endings",
+            "num_samples", "rng_seed", "key", "qpm", "time_signature", "pickup", "tune", "seed_bars",
+            "octave", "style", "tune_type", "form", "part_bars")},
         "checkpoint": str(ckpt), "checkpoint_sha256": file_sha256(ckpt),
         "model": module.kind,
         "step": module.encoding.step,

@@ -8,6 +8,7 @@ import shutil
 
 import numpy as np
 import pytest
+import torch
 
 from src.data.corpus import corpus_files
 from src.data.encoding import read_song
@@ -105,6 +106,22 @@ def test_parts_without_repeats_are_written_with_section_lines(folk_run, tmp_path
         assert "||" in (out / f"melody_{k:02d}.abc").read_text()
         song = read_song(out / f"melody_{k:02d}.abc")
         assert (song.form, song.part_bars) == ("AB", (3, 2))
+
+
+def test_endings_drawn_several_ways_keep_each_melodys_form_and_length(folk_run):
+    module = load_module(folk_run / "checkpoints" / "best.ckpt")
+    draws = {}
+    for endings in (1, 4, 4):
+        request = GenerationRequest(style="irish", num_samples=6, octave="model", endings=endings)
+        generation = module.generate(request, torch.Generator().manual_seed(3))
+        assert len({plan.length for plan in generation.plans}) > 1  # forms of several lengths, in batches
+        for melody, plan in zip(generation.melodies, generation.plans, strict=True):
+            assert len(melody) == plan.length
+            for step, source in enumerate(copy_sources(plan)):  # a repeated part: the same music
+                assert source < 0 or melody[step] == melody[source]
+        draws.setdefault(endings, []).append(generation.melodies)
+    assert draws[4][0] == draws[4][1]  # the same rng_seed, the same melodies
+    assert draws[4][0] != draws[1][0]  # the last bars were drawn again
 
 
 def test_auto_draws_the_styles_own_forms_and_meters(folk_run, tmp_path):

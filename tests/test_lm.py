@@ -12,7 +12,8 @@ import torch
 from src.data.plans import WIDTH
 from src.data.sequences import SongSequences, StridedWindows, stream_array
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
-from src.models.generation.loop import one_leading_boundary, sample
+from src.models.generation.forms import FormSteer, Plan
+from src.models.generation.loop import Endings, one_leading_boundary, sample
 from src.models.generation.meters import Meter, context_of
 from src.models.generation.sampling import Sampling
 from src.models.modules.metrics import MelodyMetrics
@@ -113,6 +114,56 @@ def test_cached_sampling_draws_the_melodies_of_full_recomputation(net):
         pitches = [i for i in seed + melody if i >= FIRST_PITCH_ID]
         assert max(pitches) - min(pitches) <= max(7, max(seed) - min(seed))
     assert len({tuple(m) for m in cached}) > 1  # rows draw independently
+
+
+@pytest.mark.parametrize("net", nets(), ids=net_id)
+def test_rows_taken_from_a_state_step_on_apart_as_their_own_runs(net):
+    net = net.double().eval()
+    x = torch.randint(0, V, (2, 16))
+    context = contexts(2, 16)
+    _, state = net.step(x[:, :9], None, context[:, :9])
+    index = torch.tensor([1, 0, 0])  # row 0 drawn on two ways from here (the endings' fork)
+    forked = net.take_rows(state, index)
+    y, forked_context = x[index].clone(), context[index]
+    y[2, 9:] = (y[2, 9:] + 1) % V  # the second copy of row 0 goes on with other symbols
+    pieces, original = [], []
+    for t in range(9, 16):
+        logits, forked = net.step(y[:, t:t + 1], forked, forked_context[:, t:t + 1])
+        pieces.append(logits)
+        logits, state = net.step(x[:, t:t + 1], state, context[:, t:t + 1])
+        original.append(logits)
+    torch.testing.assert_close(torch.cat(pieces, dim=1), net(y, forked_context)[:, 9:], rtol=0, atol=1e-12)
+    # the rows taken are a copy: stepping them leaves the state they came from as it was
+    torch.testing.assert_close(torch.cat(original, dim=1), net(x, context)[:, 9:], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("net", nets(), ids=net_id)
+def test_endings_drawn_several_ways_are_the_same_cached_or_recomputed(net):
+    net = net.double()
+    prompt = torch.full((3, 5), BOUNDARY_ID)
+    prompt[:, 1:] = torch.randint(FIRST_PITCH_ID, V, (4,))
+    meters = [Meter("2/4", 0, "major", 8), Meter("3/4", 2, "minor", 6), Meter("2/4", 3, "major", 8)]
+    plans = [Plan("", "unknown", meter, "AB", (2, 2)) for meter in meters]  # 32, 24 and 32 steps
+
+    def draws(cached: bool) -> list[list[int]]:
+        steer = FormSteer(plans, prompt[:, 1:].tolist(), 40, BOUNDARY_ID, torch.device("cpu"))
+        return sample(net, prompt, 40, Sampling(endings=4), torch.Generator().manual_seed(5),
+                      context_of=context_of(meters, "cpu"), steer=steer, cached=cached)
+
+    cached = draws(True)
+    assert cached == draws(False)
+    assert [len(m) for m in cached] == [plan.length - 4 for plan in plans]  # each ends where its form does
+
+
+def test_an_ending_is_kept_as_likely_as_the_net_finds_the_end_there():
+    endings = Endings(2, torch.device("cpu"))
+    index = endings.fork(torch.tensor([True, False]), 3)  # melody 0 drawn three ways, melody 1 once
+    assert index.tolist() == [0, 0, 0, 1]
+    logits = torch.zeros(4, 6)
+    logits[:, BOUNDARY_ID] = torch.tensor([-30.0, 30.0, -30.0, -30.0])  # only melody 0's second way ends
+    endings.weigh(torch.tensor([True, True, True, True]), logits, 1.0, BOUNDARY_ID)
+    for seed in range(5):
+        assert endings.chosen(torch.Generator().manual_seed(seed)).tolist() == [1, 3]
 
 
 def test_local_attention_matches_a_banded_reference_whole_and_in_pieces():

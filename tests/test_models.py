@@ -166,6 +166,8 @@ def test_filter_logits_top_k_and_top_p():
         ({"end_floor": float("nan")}, "end_floor"),
         ({"max_span": -1}, "max_span"),
         ({"max_span": 2.5}, "max_span"),
+        ({"endings": 0}, "endings"),
+        ({"endings": 65}, "endings"),
         ({"steps": 0}, "steps"),
     ],
 )

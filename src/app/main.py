@@ -188,7 +188,7 @@ if choices and mode == "continue":
 synths = ["auto", "builtin", "fluidsynth"] if fluidsynth_available() else ["builtin"]
 synth = right.selectbox("Audio", synths, key="synth")
 with st.expander("More settings"):
-    a, b, c, d, e, f = st.columns(6)
+    a, b, c, d, e, f, g = st.columns(7)
     top_k = a.number_input("top_k", value=DEFAULTS["top_k"], step=1, key="top_k", help="0 = off; 1 = greedy")
     top_p = b.number_input("top_p", value=float(DEFAULTS["top_p"]), step=0.05, key="top_p",
                            help="(0, 1]; 1 = off")
@@ -199,12 +199,15 @@ with st.expander("More settings"):
                             "(95% of its songs span no more), else 17")
     min_steps = e.number_input("min_steps", value=DEFAULTS["min_steps"], step=1, key="min_steps",
                                help="no song end before")
-    qpm = f.number_input("Tempo (qpm)", value=120.0, step=10.0, key="qpm")
+    endings = f.number_input("endings", value=DEFAULTS["endings"], step=1, min_value=1, key="endings",
+                             help="with a form: its last two bars drawn this many ways, one kept as "
+                             "likely as the model ends it there; 1 = once")
+    qpm = g.number_input("Tempo (qpm)", value=120.0, step=10.0, key="qpm")
 
 if st.button("Generate Melody", type="primary", key="generate"):
     settings = {**seed_settings, "seed2": seed2, "mode": mode, "steps": int(steps),
                 "min_steps": int(min_steps), "temperature": float(temperature), "top_k": int(top_k),
-                "top_p": float(top_p), "end_floor": float(end_floor),
+                "top_p": float(top_p), "end_floor": float(end_floor), "endings": int(endings),
                 "max_span": int(max_span) if max_span.strip().lstrip("-").isdigit() else max_span.strip(),
                 **plan,
                 "num_samples": int(count), "rng_seed": int(rng_seed), "key": "" if own else key,

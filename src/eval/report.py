@@ -78,7 +78,8 @@ def markdown(report: dict) -> str:
         + f" (seeded: the first {settings['seed_length']} steps of a {split} song, then up to "
         f"{settings['steps']} generated steps); temperature {settings['temperature']}, top_k "
         f"{settings['top_k']}, top_p {settings['top_p']}, end_floor {settings['end_floor']}, "
-        f"max_span {settings['max_span']}, rng_seed {settings['rng_seed']}. "
+        f"max_span {settings['max_span']}, endings {settings.get('endings', 1)}, "
+        f"rng_seed {settings['rng_seed']}. "
         "Per melody mean ± std; distance: Wasserstein-1 between the per-melody values (in the statistic's "
         "unit) and total variation between pooled histograms (0 = same, 1 = disjoint).", "",
         "| statistic | " + " | ".join(label for _, label in SETS if _ in sets)

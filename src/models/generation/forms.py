@@ -14,6 +14,12 @@ there (src/data/folding.py folds a part only at such clean edges).
 A part is counted from its first downbeat; the notes leading into a repeat are the end of the part's
 last bar, drawn with it, so the ABC writer folds the pair with a one-bar first and second ending
 (src/data/folding.py).
+
+Forcing the end where the form puts it is not the same as drawing a melody that ends there: the net may
+not find that note a place to end. With `Sampling.endings` > 1 the loop draws each melody's last
+`ENDING_BARS` bars that many ways from where they begin (`forking`) and keeps one with probability
+proportional to the net's P(`/`) at the planned end (`ending`), which is drawing them from the net given
+that the melody ends there (importance resampling; src/models/generation/loop.py, `Endings`).
 """
 
 from __future__ import annotations
@@ -34,6 +40,7 @@ from src.models.generation.meters import AUTO, Meter, context_of, fits_table
 
 MAX_FORM_PARTS = 8
 DEFAULT_PART_BARS = 8  # a part's bars when the form asked for is not among the style's songs
+ENDING_BARS = 2  # the last bars drawn again with `endings` > 1 (docs/benchmarks.md, "Endings")
 
 
 @dataclass(frozen=True)
@@ -178,6 +185,7 @@ class FormSteer:
         self.end = torch.full((B,), -1, dtype=torch.long, device=device)  # (B,): steps of each form; -1 free
         self.source = torch.full((B, width), -1, dtype=torch.long, device=device)  # step copied, or -1
         self.clean = torch.zeros((B, width), dtype=torch.bool, device=device)  # no hold drawn there
+        self.fork = torch.full((B,), -1, dtype=torch.long, device=device)  # (B,): the last bars' first step
         for row, plan in enumerate(plans):
             if plan is None or not plan.form:
                 continue
@@ -186,6 +194,22 @@ class FormSteer:
             self.source[row, :min(len(source), width)] = torch.from_numpy(source[:width])
             edges = [e for e in part_edges(plan) if e < width]
             self.clean[row, edges] = True
+            last_bars = part_edges(plan)[-1] - (ENDING_BARS - 1) * plan.meter.bar_length
+            self.fork[row] = max(last_bars, self.seed_length)
+
+    def forking(self, step: int) -> Tensor:
+        """(B,) True for the melodies whose last `ENDING_BARS` bars begin at drawn symbol `step` (where the
+        sampling loop may draw each several ways: `Sampling.endings`)."""
+        return self.fork == self.seed_length + step
+
+    def ending(self, step: int) -> Tensor:
+        """(B,) True for the melodies whose planned end is drawn symbol `step`."""
+        return (self.end >= 0) & (self.end == self.seed_length + step)
+
+    def take_rows(self, index: Tensor) -> None:
+        """Keep rows `index` (b',), repeats allowed (a melody drawn on several ways from here)."""
+        self.melody, self.end, self.source = self.melody[index], self.end[index], self.source[index]
+        self.clean, self.fork = self.clean[index], self.fork[index]
 
     def mask(self, step: int, logits: Tensor) -> Tensor:
         """Logits (B, V) for drawn symbol `step`: only the stop at a form's end, no stop before it, and a

@@ -6,7 +6,9 @@ symbol after its window) and the state after them. A causal net's state is what 
 state, key/value caches, the look-back memory); a window net's is its rolling window, cropped as nanoGPT
 crops its context. Left to right, the inputs after the prompt are the drawn symbols at the next places;
 filling a gap (src/models/generation/infill.py) is the same loop with the prompt in fill-in-the-middle
-order and the drawn symbols placed in the gap (`Placement`).
+order and the drawn symbols placed in the gap (`Placement`). A causal net's `take_rows(state, index)`
+copies rows of its state, repeats allowed: a melody with a planned form has its last bars drawn several
+ways from one state (`Endings`).
 """
 
 from __future__ import annotations
@@ -86,8 +88,24 @@ def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: to
     columns = []  # per step (B,): each melody's symbol, `stop_id` once it has ended
     if steer is not None and net.drops_finished_rows:
         raise ValueError("a form is kept for a causal net's rows only")
+    endings = Endings(B, sequence.device) if steer is not None and sampling.endings > 1 else None
+
+    def rows_of(context: Tensor | None) -> Tensor | None:
+        """The context (B, t, WIDTH) of each melody -> (b, t, WIDTH) of each row (a melody's own)."""
+        return context if endings is None or context is None else context[endings.origin]
+
     for step in range(steps):
+        if endings is not None and (forks := steer.forking(step)).any():  # the last bars, `endings` ways
+            index = endings.fork(forks, sampling.endings)  # (b',)
+            state, logits, running = net.take_rows(state, index), logits[index], running[index]
+            sequence = sequence[index]
+            columns = [column[index] for column in columns]
+            steer.take_rows(index)
+            if span is not None:
+                span.take_rows(index)
         if steer is not None:
+            if endings is not None:
+                endings.weigh(steer.ending(step) & running, logits, sampling.temperature, stop_id)
             logits = steer.mask(step, logits)
         allow_stop = step >= sampling.min_steps or steer is not None
         drawn = draw(logits, sampling, generator, stop_id, allow_stop=allow_stop, span=span,
@@ -109,13 +127,54 @@ def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: to
             where = {"positions": place, "roles": torch.full((len(drawn), 1), placement.role,
                                                              device=sequence.device)}
         if cached:  # one step: (b, 1, V)
-            logits, state = net.step(drawn[:, None], state, context_of(T + step, 1), **where)
+            logits, state = net.step(drawn[:, None], state, rows_of(context_of(T + step, 1)), **where)
         else:  # the whole history again: (B, T + step + 1, V)
             sequence = torch.cat([sequence, drawn[:, None]], dim=1)
-            logits, _ = net.step(sequence, None, context_of(0, sequence.shape[1]))
+            logits, _ = net.step(sequence, None, rows_of(context_of(0, sequence.shape[1])))
         logits = logits[:, -1]
-    ids = torch.stack(columns, dim=1).tolist()  # (B, steps drawn): one copy to the host, not one per step
+    ids = torch.stack(columns, dim=1)  # (b, steps drawn)
+    if endings is not None:
+        ids = ids[endings.chosen(generator)]  # (B, steps drawn): one ending per melody
+    ids = ids.tolist()  # one copy to the host, not one per step
     return [row[:row.index(stop_id)] if stop_id in row else row for row in ids]
+
+
+class Endings:
+    """Each planned melody's last bars drawn several ways (rows of the batch taken again from where they
+    begin), one kept with probability proportional to the net's P(`/`) where the form ends it: the form
+    forces the end there, and this draws the last bars as the net would given that the melody ends there
+    (importance resampling)."""
+
+    def __init__(self, melodies: int, device: torch.device) -> None:
+        self.melodies = melodies
+        self.origin = torch.arange(melodies, device=device)  # (b,): the melody each row draws
+        self.log_end = torch.zeros(melodies, device=device)  # (b,): log P(end) where the form ends it
+
+    def fork(self, forks: Tensor, ways: int) -> Tensor:
+        """The rows (b',) after each row where `forks` (b,) is repeated `ways` times."""
+        index = torch.arange(len(forks), device=forks.device).repeat_interleave(
+            torch.where(forks, ways, 1))
+        self.origin, self.log_end = self.origin[index], self.log_end[index]
+        return index
+
+    def weigh(self, ending: Tensor, logits: Tensor, temperature: float, stop_id: int) -> None:
+        """Record log P(stop) of the rows (b,) whose form ends at this step, from their logits (b, V) at
+        the sampling temperature, before the form forces the stop."""
+        if ending.any():
+            log_end = torch.log_softmax(logits.float() / temperature, dim=-1)[:, stop_id]  # (b,)
+            self.log_end = torch.where(ending, log_end, self.log_end)
+
+    def chosen(self, generator: torch.Generator | None) -> Tensor:
+        """(B,) the row kept for each melody, drawn by its rows' P(end)."""
+        kept = []
+        for melody in range(self.melodies):
+            rows = (self.origin == melody).nonzero().squeeze(1)  # (k,)
+            if len(rows) > 1:
+                weights = torch.softmax(self.log_end[rows], dim=0)
+                device = generator.device if generator is not None else weights.device
+                rows = rows[torch.multinomial(weights.to(device), 1, generator=generator).to(rows.device)]
+            kept.append(rows)
+        return torch.cat(kept)
 
 
 def one_leading_boundary(prompt: Tensor, boundary_id: int = 0) -> Tensor:

@@ -20,6 +20,7 @@ from src.models.generation.tunes import seed_kind
 MAX_STEPS = 10_000
 DEFAULT_SPAN = 17  # max_span=auto without per-style spans: chosen on essen_erk's validation songs
 MAX_SAMPLES = 1_000
+MAX_ENDINGS = 64  # last bars drawn per melody: the batch grows by this factor for them
 AUTO_KEY = "auto"  # key=auto: each melody's key drawn as the training songs had them
 OCTAVES = ("auto", "model")  # where a one-register model's unseeded melodies are written
 MODES = ("continue", "infill", "prior", "vary", "interpolate")  # the last three need a VAE checkpoint
@@ -46,6 +47,7 @@ class GenerationRequest:
     top_p: float = DEFAULTS["top_p"]
     end_floor: float = DEFAULTS["end_floor"]
     max_span: int | str = DEFAULTS["max_span"]
+    endings: int = DEFAULTS["endings"]
     num_samples: int = DEFAULTS["num_samples"]
     rng_seed: int = DEFAULTS["rng_seed"]
     key: str | None = DEFAULTS["key"]
@@ -95,7 +97,8 @@ class GenerationRequest:
     def sampling(self) -> Sampling:
         """How each symbol is drawn, as the samplers take it."""
         span = DEFAULT_SPAN if self.max_span == AUTO else self.max_span
-        return Sampling(self.temperature, self.top_k, self.top_p, self.min_steps, self.end_floor, span)
+        return Sampling(self.temperature, self.top_k, self.top_p, self.min_steps, self.end_floor, span,
+                        self.endings)
 
     def asked(self, mode: str | None) -> dict:
         """What the request fixes of a melody's plan (src/models/generation/forms.py), None where drawn."""
@@ -137,6 +140,7 @@ def _check_numbers(request: GenerationRequest) -> None:
     number("temperature", request.temperature, gt=0)
     number("top_p", request.top_p, gt=0, le=1)
     number("end_floor", request.end_floor, ge=0, lt=1, note="(0 = off)")
+    integer("endings", request.endings, 1, MAX_ENDINGS, note="(1 = the last bars drawn once)")
     if request.max_span != AUTO:
         integer("max_span", request.max_span, 0, note=", semitones (0 = off), or auto")
 

@@ -55,6 +55,7 @@ class Sampling:
     min_steps: int = 0  # the stop symbol cannot be drawn before this many symbols
     end_floor: float = 0.0  # the stop symbol only where the net gives it at least this probability
     max_span: int = 0  # semitones a melody (its seed included) may span; 0 = off
+    endings: int = 1  # last bars drawn per melody with a planned end, one kept by P(end) (FormSteer)
 
 
 PLAIN = Sampling()  # temperature 1, nothing cut: each symbol as likely as the net says
@@ -98,6 +99,12 @@ class Span:
             self.low, self.high = low, high
         else:
             self.low[rows], self.high[rows] = low, high
+
+    def take_rows(self, index: Tensor) -> None:
+        """Keep rows `index` (b',), repeats allowed (a melody drawn on several ways from here)."""
+        self.low, self.high = self.low[index], self.high[index]
+        if self.limits is not None:
+            self.limits = self.limits[index]
 
     def outside(self, vocab_size: int, max_span: int, rows: Tensor | None = None) -> Tensor:
         """(b, V) True for each pitch id that would widen a row past `max_span` semitones (or, where the

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 from src.checks import integer, number
 from src.models.nets.attention import KVCache, MultiHeadSelfAttention, check_heads
 from src.models.nets.step_inputs import Reading, StepInputs
-from src.models.nets.stepping import CausalNet
+from src.models.nets.stepping import CausalNet, take_rows
 
 # (LSTM (h, c), the last kernel_size - 1 LSTM outputs (B, k-1, H), attention key/value cache,
 #  the look-back's reading: the memory of the inputs and how many were read, or None)
@@ -30,6 +30,10 @@ class RecurrentLM(CausalNet):
     @property
     def history_length(self) -> int:
         return self.inputs.history_length
+
+    def take_rows(self, state, index: Tensor):
+        """As every causal net's, but torch's recurrent state (layers, B, H) has the batch second."""
+        return take_rows(state[0], index, dim=1), *take_rows(state[1:], index)
 
 
 class LSTMAttentionLM(RecurrentLM):

@@ -75,8 +75,23 @@ class CausalNet(nn.Module):
         state after them."""
         raise NotImplementedError
 
+    def take_rows(self, state, index: Tensor):
+        """The state of rows `index` (b',) of its batch, repeats allowed (one melody drawn on several
+        ways from here): a copy, so the rows step apart. Every tensor of a state is batch-first."""
+        return take_rows(state, index)
+
     def _logits(self, out: Tensor, looked: Tensor | None) -> Tensor:
         """Output features (B, T, H) -> logits (B, T, V); with the copy path, plus each distance's gain
         on the symbol it looks back to (`looked` (B, T, K))."""
         logits = self.head(out)
         return logits if self.copy_gain is None else copy_logits(logits, self.copy_gain(out), looked)
+
+
+def take_rows(state, index: Tensor, dim: int = 0):
+    """Every tensor in a (nested tuple or list) state indexed by `index` along `dim`; counts and None as
+    they are."""
+    if isinstance(state, Tensor):
+        return state.index_select(dim, index)
+    if isinstance(state, tuple | list):
+        return type(state)(take_rows(part, index, dim) for part in state)
+    return state
