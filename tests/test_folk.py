@@ -114,7 +114,7 @@ def test_endings_drawn_several_ways_keep_each_melodys_form_and_length(folk_run):
     for endings in (1, 4, 4):
         request = GenerationRequest(style="irish", num_samples=6, octave="model", endings=endings)
         generation = module.generate(request, torch.Generator().manual_seed(3))
-        assert len({plan.length for plan in generation.plans}) > 1  # forms of several lengths, in batches
+        assert len({plan.length for plan in generation.plans}) > 1  # forms of several lengths in one batch
         for melody, plan in zip(generation.melodies, generation.plans, strict=True):
             assert len(melody) == plan.length
             for step, source in enumerate(copy_sources(plan)):  # a repeated part: the same music

@@ -13,7 +13,7 @@ from src.data.plans import WIDTH
 from src.data.sequences import SongSequences, StridedWindows, stream_array
 from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, IGNORE_ID
 from src.models.generation.forms import FormSteer, Plan
-from src.models.generation.loop import Endings, one_leading_boundary, sample
+from src.models.generation.loop import PlannedRows, one_leading_boundary, sample
 from src.models.generation.meters import Meter, context_of
 from src.models.generation.sampling import Sampling
 from src.models.modules.metrics import MelodyMetrics
@@ -156,14 +156,19 @@ def test_endings_drawn_several_ways_are_the_same_cached_or_recomputed(net):
 
 
 def test_an_ending_is_kept_as_likely_as_the_net_finds_the_end_there():
-    endings = Endings(2, torch.device("cpu"))
-    index = endings.fork(torch.tensor([True, False]), 3)  # melody 0 drawn three ways, melody 1 once
+    planned = PlannedRows(3, torch.device("cpu"))
+    columns = [torch.tensor([10, 11, 12])]  # one symbol drawn so far per melody
+    kept = planned.leave(torch.tensor([False, True, False]), columns)  # melody 1 has ended: it leaves
+    assert kept.tolist() == [0, 2]
+    index = planned.fork(torch.tensor([True, False]), 3)  # melody 0 drawn three ways, melody 2 once
     assert index.tolist() == [0, 0, 0, 1]
     logits = torch.zeros(4, 6)
     logits[:, BOUNDARY_ID] = torch.tensor([-30.0, 30.0, -30.0, -30.0])  # only melody 0's second way ends
-    endings.weigh(torch.tensor([True, True, True, True]), logits, 1.0, BOUNDARY_ID)
+    planned.weigh(torch.tensor([True, True, True, True]), logits, 1.0, BOUNDARY_ID)
+    ids = torch.tensor([[10, 20, 0], [10, 21, 0], [10, 22, 0], [12, 23, 24]])  # (rows, t) in the batch
     for seed in range(5):
-        assert endings.chosen(torch.Generator().manual_seed(seed)).tolist() == [1, 3]
+        melodies = planned.melodies(ids, BOUNDARY_ID, torch.Generator().manual_seed(seed))
+        assert melodies.tolist() == [[10, 21, 0], [11, 0, 0], [12, 23, 24]]
 
 
 def test_local_attention_matches_a_banded_reference_whole_and_in_pieces():

@@ -19,7 +19,7 @@ Forcing the end where the form puts it is not the same as drawing a melody that 
 not find that note a place to end. With `Sampling.endings` > 1 the loop draws each melody's last
 `ENDING_BARS` bars that many ways from where they begin (`forking`) and keeps one with probability
 proportional to the net's P(`/`) at the planned end (`ending`), which is drawing them from the net given
-that the melody ends there (importance resampling; src/models/generation/loop.py, `Endings`).
+that the melody ends there (importance resampling; src/models/generation/loop.py, `PlannedRows`).
 """
 
 from __future__ import annotations

@@ -163,32 +163,15 @@ def written_keys(melodies: list[list[str]], meters: list[Meter], key: str | None
 def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
                    generator: torch.Generator, meters: list[Meter] | None = None,
                    plans: list[Plan] | None = None) -> list[list[str]]:
-    """Each seed (all of one length) continued once: seed + generated symbols, each melody's steps placed
-    in its meter (for a net that reads it), and with `plans` its labels and form read by a net trained on
-    them and its form kept (src/models/generation/forms.py).
+    """Each seed (all of one length) continued once, in one batch: seed + generated symbols, each
+    melody's steps placed in its meter (for a net that reads it), and with `plans` its labels and form
+    read by a net trained on them and its form kept (src/models/generation/forms.py).
 
-    The melodies are drawn in one batch; planned forms in one batch per length, so that no melody steps
-    on after its end while a longer one is drawn. The prompt is `/` (a song start) and the seed; a melody
-    that opens with a hold (no seed, an untrained model) gets a rest there.
+    The prompt is `/` (a song start) and the seed; a melody that opens with a hold (no seed, an
+    untrained model) gets a rest there.
     """
     if len({len(seed) for seed in seeds}) > 1:
         raise UserError("seed: the seeds of one request must have one length")
-    if not plans or not any(plan.form for plan in plans):
-        return _continue_batch(module, seeds, request, generator, meters, plans)
-    lengths = [plan.length if plan.form else 0 for plan in plans]  # 0: free, ends when it draws `/`
-    melodies: list[list[str]] = [[] for _ in seeds]
-    for length in sorted(set(lengths)):
-        rows = [k for k, n in enumerate(lengths) if n == length]
-        drawn = _continue_batch(module, [seeds[k] for k in rows], request, generator,
-                                [meters[k] for k in rows] if meters else None, [plans[k] for k in rows])
-        for k, melody in zip(rows, drawn, strict=True):
-            melodies[k] = melody
-    return melodies
-
-
-def _continue_batch(module, seeds: list[list[str]], request: GenerationRequest, generator: torch.Generator,
-                    meters: list[Meter] | None, plans: list[Plan] | None) -> list[list[str]]:
-    """`continue_seeds` for one batch."""
     vocab = module.vocab
     prompt = torch.tensor([[BOUNDARY_ID, *vocab.encode(seed).tolist()] for seed in seeds], dtype=torch.long,
                           device=generator.device)  # (B, 1 + seed)

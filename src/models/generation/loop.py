@@ -8,7 +8,7 @@ crops its context. Left to right, the inputs after the prompt are the drawn symb
 filling a gap (src/models/generation/infill.py) is the same loop with the prompt in fill-in-the-middle
 order and the drawn symbols placed in the gap (`Placement`). A causal net's `take_rows(state, index)`
 copies rows of its state, repeats allowed: a melody with a planned form has its last bars drawn several
-ways from one state (`Endings`).
+ways from one state (`PlannedRows`).
 """
 
 from __future__ import annotations
@@ -85,27 +85,29 @@ def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: to
         span = Span(sequence, stop_id)
     rows = None  # (b,): the melody of each row still in the batch, once finished melodies have left it
     running = torch.ones(B, dtype=torch.bool, device=sequence.device)  # (B,)
-    columns = []  # per step (B,): each melody's symbol, `stop_id` once it has ended
+    columns = []  # per step (b,): each row's symbol, `stop_id` once it has ended
     if steer is not None and net.drops_finished_rows:
         raise ValueError("a form is kept for a causal net's rows only")
-    endings = Endings(B, sequence.device) if steer is not None and sampling.endings > 1 else None
+    planned = PlannedRows(B, sequence.device) if steer is not None else None
 
     def rows_of(context: Tensor | None) -> Tensor | None:
-        """The context (B, t, WIDTH) of each melody -> (b, t, WIDTH) of each row (a melody's own)."""
-        return context if endings is None or context is None else context[endings.origin]
+        """The context (B, t, WIDTH) of each melody -> (b, t, WIDTH) of each row (its melody's)."""
+        return context if planned is None or context is None else context[planned.origin]
+
+    def take(index: Tensor) -> None:  # keep rows `index` (b',) of everything that has a row per row
+        nonlocal state, logits, running, sequence, columns
+        state, logits, running = net.take_rows(state, index), logits[index], running[index]
+        sequence, columns = sequence[index], [column[index] for column in columns]
+        steer.take_rows(index)
+        if span is not None:
+            span.take_rows(index)
 
     for step in range(steps):
-        if endings is not None and (forks := steer.forking(step)).any():  # the last bars, `endings` ways
-            index = endings.fork(forks, sampling.endings)  # (b',)
-            state, logits, running = net.take_rows(state, index), logits[index], running[index]
-            sequence = sequence[index]
-            columns = [column[index] for column in columns]
-            steer.take_rows(index)
-            if span is not None:
-                span.take_rows(index)
-        if steer is not None:
-            if endings is not None:
-                endings.weigh(steer.ending(step) & running, logits, sampling.temperature, stop_id)
+        if planned is not None:
+            if sampling.endings > 1 and (forks := steer.forking(step)).any():  # the last bars, several ways
+                take(planned.fork(forks, sampling.endings))
+            if sampling.endings > 1:
+                planned.weigh(steer.ending(step), logits, sampling.temperature, stop_id)
             logits = steer.mask(step, logits)
         allow_stop = step >= sampling.min_steps or steer is not None
         drawn = draw(logits, sampling, generator, stop_id, allow_stop=allow_stop, span=span,
@@ -118,6 +120,10 @@ def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: to
         running &= column != stop_id
         if step == steps - 1 or not running.any():
             break
+        if planned is not None and not running.all():  # a planned melody that has ended leaves the batch
+            kept = planned.leave(~running, columns)
+            take(kept)
+            drawn = drawn[kept]
         if net.drops_finished_rows:  # (b',): the melodies that go on
             going = drawn != stop_id
             rows = going.nonzero().squeeze(1) if rows is None else rows[going]
@@ -128,27 +134,30 @@ def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: to
                                                              device=sequence.device)}
         if cached:  # one step: (b, 1, V)
             logits, state = net.step(drawn[:, None], state, rows_of(context_of(T + step, 1)), **where)
-        else:  # the whole history again: (B, T + step + 1, V)
+        else:  # the whole history again: (b, T + step + 1, V)
             sequence = torch.cat([sequence, drawn[:, None]], dim=1)
             logits, _ = net.step(sequence, None, rows_of(context_of(0, sequence.shape[1])))
         logits = logits[:, -1]
     ids = torch.stack(columns, dim=1)  # (b, steps drawn)
-    if endings is not None:
-        ids = ids[endings.chosen(generator)]  # (B, steps drawn): one ending per melody
+    if planned is not None:
+        ids = planned.melodies(ids, stop_id, generator)  # (B, steps drawn): one row per melody
     ids = ids.tolist()  # one copy to the host, not one per step
     return [row[:row.index(stop_id)] if stop_id in row else row for row in ids]
 
 
-class Endings:
-    """Each planned melody's last bars drawn several ways (rows of the batch taken again from where they
-    begin), one kept with probability proportional to the net's P(`/`) where the form ends it: the form
-    forces the end there, and this draws the last bars as the net would given that the melody ends there
-    (importance resampling)."""
+class PlannedRows:
+    """The rows of a batch of melodies with planned forms: the melody each row draws, the rows that have
+    ended (they leave the batch, so no row steps on past its end while longer melodies are drawn), and,
+    with `Sampling.endings` > 1, each melody's last bars drawn several ways (its row taken again where
+    they begin), one kept with probability proportional to the net's P(`/`) where the form ends it: the
+    form forces the end there, and this draws the last bars as the net would given that the melody ends
+    there (importance resampling)."""
 
     def __init__(self, melodies: int, device: torch.device) -> None:
-        self.melodies = melodies
+        self.count = melodies
         self.origin = torch.arange(melodies, device=device)  # (b,): the melody each row draws
         self.log_end = torch.zeros(melodies, device=device)  # (b,): log P(end) where the form ends it
+        self.ended: list[tuple[Tensor, Tensor, Tensor]] = []  # (origin (k,), log_end (k,), ids (k, t))
 
     def fork(self, forks: Tensor, ways: int) -> Tensor:
         """The rows (b',) after each row where `forks` (b,) is repeated `ways` times."""
@@ -164,17 +173,31 @@ class Endings:
             log_end = torch.log_softmax(logits.float() / temperature, dim=-1)[:, stop_id]  # (b,)
             self.log_end = torch.where(ending, log_end, self.log_end)
 
-    def chosen(self, generator: torch.Generator | None) -> Tensor:
-        """(B,) the row kept for each melody, drawn by its rows' P(end)."""
+    def leave(self, ended: Tensor, columns: list[Tensor]) -> Tensor:
+        """Keep the symbols (k, t) of the rows where `ended` (b,); the rows (b',) that go on."""
+        self.ended.append((self.origin[ended], self.log_end[ended], torch.stack(columns, dim=1)[ended]))
+        kept = (~ended).nonzero().squeeze(1)
+        self.origin, self.log_end = self.origin[kept], self.log_end[kept]
+        return kept
+
+    def melodies(self, ids: Tensor, stop_id: int, generator: torch.Generator | None) -> Tensor:
+        """Every row's symbols, those in the batch `ids` (b, t) and those that left it -> (melodies, t):
+        for a melody drawn several ways, one row drawn by its rows' P(end)."""
+        width = ids.shape[1]
+        padded = [torch.nn.functional.pad(row_ids, (0, width - row_ids.shape[1]), value=stop_id)
+                  for _, _, row_ids in self.ended]
+        every = torch.cat([*padded, ids])  # (rows, t)
+        origin = torch.cat([*(o for o, _, _ in self.ended), self.origin])
+        log_end = torch.cat([*(w for _, w, _ in self.ended), self.log_end])
         kept = []
-        for melody in range(self.melodies):
-            rows = (self.origin == melody).nonzero().squeeze(1)  # (k,)
+        for melody in range(self.count):
+            rows = (origin == melody).nonzero().squeeze(1)  # (k,)
             if len(rows) > 1:
-                weights = torch.softmax(self.log_end[rows], dim=0)
+                weights = torch.softmax(log_end[rows], dim=0)
                 device = generator.device if generator is not None else weights.device
                 rows = rows[torch.multinomial(weights.to(device), 1, generator=generator).to(rows.device)]
             kept.append(rows)
-        return torch.cat(kept)
+        return every[torch.cat(kept)]
 
 
 def one_leading_boundary(prompt: Tensor, boundary_id: int = 0) -> Tensor:
