@@ -192,19 +192,22 @@ class FormSteer:
             self.end[row] = plan.length
             source = copy_sources(plan)
             self.source[row, :min(len(source), width)] = torch.from_numpy(source[:width])
-            edges = [e for e in part_edges(plan) if e < width]
-            self.clean[row, edges] = True
-            last_bars = part_edges(plan)[-1] - (ENDING_BARS - 1) * plan.meter.bar_length
-            self.fork[row] = max(last_bars, self.seed_length)
+            edges = part_edges(plan)
+            self.clean[row, [e for e in edges if e < width]] = True
+            self.fork[row] = max(edges[-1] - (ENDING_BARS - 1) * plan.meter.bar_length, self.seed_length)
+        # the drawn steps where some melody's last bars begin or its form ends, known on the host: the
+        # loop looks at the rows only there (no device sync on every other step)
+        self.fork_steps = {int(f) - self.seed_length for f in self.fork.tolist() if f >= 0}
+        self.end_steps = {int(e) - self.seed_length for e in self.end.tolist() if e >= 0}
 
-    def forking(self, step: int) -> Tensor:
+    def forking(self, step: int) -> Tensor | None:
         """(B,) True for the melodies whose last `ENDING_BARS` bars begin at drawn symbol `step` (where the
-        sampling loop may draw each several ways: `Sampling.endings`)."""
-        return self.fork == self.seed_length + step
+        sampling loop may draw each several ways: `Sampling.endings`); None where none does."""
+        return self.fork == self.seed_length + step if step in self.fork_steps else None
 
-    def ending(self, step: int) -> Tensor:
-        """(B,) True for the melodies whose planned end is drawn symbol `step`."""
-        return (self.end >= 0) & (self.end == self.seed_length + step)
+    def ending(self, step: int) -> Tensor | None:
+        """(B,) True for the melodies whose planned end is drawn symbol `step`; None where none ends."""
+        return self.end == self.seed_length + step if step in self.end_steps else None
 
     def take_rows(self, index: Tensor) -> None:
         """Keep rows `index` (b',), repeats allowed (a melody drawn on several ways from here)."""

@@ -104,10 +104,10 @@ def _sample(net, sequence: Tensor, steps: int, sampling: Sampling, generator: to
 
     for step in range(steps):
         if planned is not None:
-            if sampling.endings > 1 and (forks := steer.forking(step)).any():  # the last bars, several ways
+            if sampling.endings > 1 and (forks := steer.forking(step)) is not None:  # the last bars, ways
                 take(planned.fork(forks, sampling.endings))
-            if sampling.endings > 1:
-                planned.weigh(steer.ending(step), logits, sampling.temperature, stop_id)
+            if sampling.endings > 1 and (ending := steer.ending(step)) is not None:
+                planned.weigh(ending, logits, sampling.temperature, stop_id)
             logits = steer.mask(step, logits)
         allow_stop = step >= sampling.min_steps or steer is not None
         drawn = draw(logits, sampling, generator, stop_id, allow_stop=allow_stop, span=span,
@@ -167,11 +167,10 @@ class PlannedRows:
         return index
 
     def weigh(self, ending: Tensor, logits: Tensor, temperature: float, stop_id: int) -> None:
-        """Record log P(stop) of the rows (b,) whose form ends at this step, from their logits (b, V) at
-        the sampling temperature, before the form forces the stop."""
-        if ending.any():
-            log_end = torch.log_softmax(logits.float() / temperature, dim=-1)[:, stop_id]  # (b,)
-            self.log_end = torch.where(ending, log_end, self.log_end)
+        """Record log P(stop) of the rows where `ending` (b,) (their form ends at this step), from their
+        logits (b, V) at the sampling temperature, before the form forces the stop."""
+        log_end = torch.log_softmax(logits.float() / temperature, dim=-1)[:, stop_id]  # (b,)
+        self.log_end = torch.where(ending, log_end, self.log_end)
 
     def leave(self, ended: Tensor, columns: list[Tensor]) -> Tensor:
         """Keep the symbols (k, t) of the rows where `ended` (b,); the rows (b',) that go on."""
