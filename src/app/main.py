@@ -200,8 +200,8 @@ with st.expander("More settings"):
     min_steps = e.number_input("min_steps", value=DEFAULTS["min_steps"], step=1, key="min_steps",
                                help="no song end before")
     endings = f.number_input("endings", value=DEFAULTS["endings"], step=1, min_value=1, key="endings",
-                             help="with a form: its last two bars drawn this many ways, one kept as "
-                             "likely as the model ends it there; 1 = once")
+                             help="with a form: its last two bars drawn this many ways, the one the "
+                             "model finds most final kept; 1 = once")
     qpm = g.number_input("Tempo (qpm)", value=120.0, step=10.0, key="qpm")
 
 if st.button("Generate Melody", type="primary", key="generate"):

@@ -17,9 +17,9 @@ last bar, drawn with it, so the ABC writer folds the pair with a one-bar first a
 
 Forcing the end where the form puts it is not the same as drawing a melody that ends there: the net may
 not find that note a place to end. With `Sampling.endings` > 1 the loop draws each melody's last
-`ENDING_BARS` bars that many ways from where they begin (`forking`) and keeps one with probability
-proportional to the net's P(`/`) at the planned end (`ending`), which is drawing them from the net given
-that the melody ends there (importance resampling; src/models/generation/loop.py, `PlannedRows`).
+`ENDING_BARS` bars that many ways from where they begin (`forking`) and keeps the one where the net
+gives `/` the highest probability at the planned end (`ending`; src/models/generation/loop.py,
+`PlannedRows`).
 """
 
 from __future__ import annotations

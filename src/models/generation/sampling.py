@@ -55,7 +55,7 @@ class Sampling:
     min_steps: int = 0  # the stop symbol cannot be drawn before this many symbols
     end_floor: float = 0.0  # the stop symbol only where the net gives it at least this probability
     max_span: int = 0  # semitones a melody (its seed included) may span; 0 = off
-    endings: int = 1  # ways a planned melody's last bars are drawn, one kept by P(end) (loop.PlannedRows)
+    endings: int = 1  # ways a planned melody's last bars are drawn, the most final kept (loop.PlannedRows)
 
 
 PLAIN = Sampling()  # temperature 1, nothing cut: each symbol as likely as the net says
