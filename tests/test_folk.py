@@ -185,16 +185,19 @@ def test_evaluate_reports_each_styles_figures(folk_run, tmp_path):
         assert 0 <= figures["classifier"]["balanced_accuracy"] <= 1
         assert 0 <= figures["boosting"]["balanced_accuracy"] <= 1
         assert 0 <= figures["generated"]["ends_on_tonic"] <= 1
+        # the style's training songs, the larger reference, scored as its held-out songs are
+        assert figures["train"]["count"] == sum(s["style"] == style for s in _test_songs(folk_run, "train"))
+        assert figures["train"]["count"] > figures["songs"] and 0 <= figures["train"]["ends_on_tonic"] <= 1
     assert "| irish |" in (tmp_path / "report.md").read_text()
 
 
-def _test_songs(run) -> list[dict]:
+def _test_songs(run, split: str = "test") -> list[dict]:
     from src.evaluate import build_datamodule, run_config
 
     module = load_module(run / "checkpoints" / "best.ckpt")
     datamodule = build_datamodule(module, run_config(run)[0].get("data", {}), {"cache_dir": None,
                                                                               "batch_size": 8})
-    return datamodule.load_corpus().split("test")
+    return datamodule.load_corpus().split(split)
 
 
 def test_a_window_net_refuses_a_form(trained_run, tmp_path, capsys):

@@ -166,15 +166,17 @@ def _styles(styles: dict | None, split: str) -> list[str]:
     if not styles:
         return []
     lines = ["", f"Per style: unseeded melodies asked for the style against its {split} songs (generated / "
-             "songs); classifier balanced accuracy, logistic and gradient boosting (0.5: not told apart); "
-             "form honoured: melodies whose ABC reads back with the planned parts and bars.", "",
-             "| style | songs | bits | ends on tonic | range | repetition | logistic | boosting "
-             "| form honoured |",
+             f"{split} songs / train songs: the train songs are many, the {split} songs few); classifier "
+             "balanced accuracy, logistic and gradient boosting (0.5: not told apart); form honoured: "
+             "melodies whose ABC reads back with the planned parts and bars.", "",
+             f"| style | songs ({split} / train) | bits | ends on tonic | range | repetition | logistic "
+             "| boosting | form honoured |",
              "|---|---|---|---|---|---|---|---|---|"]
     for style, f in styles.items():
-        pair = [f"{_number(f['generated'][k], 2)} / {_number(f['real'][k], 2)}"
-                for k in ("ends_on_tonic", "pitch_range", "repetition")]
-        lines.append(f"| {style} | {f['songs']} | {_number(f['bits'])} | " + " | ".join(pair) + " | "
+        triple = [" / ".join(_number(f[group][k], 2) for group in ("generated", "real", "train"))
+                  for k in ("ends_on_tonic", "pitch_range", "repetition")]
+        lines.append(f"| {style} | {f['songs']} / {f['train']['count']} | {_number(f['bits'])} | "
+                     + " | ".join(triple) + " | "
                      f"{_number(f['classifier']['balanced_accuracy'], 3)} | "
                      f"{_number(f['boosting']['balanced_accuracy'], 3)} | {_number(f['form_honoured'], 3)} |")
     return lines + [""]
