@@ -155,6 +155,17 @@ def test_endings_drawn_several_ways_are_the_same_cached_or_recomputed(net):
     assert [len(m) for m in cached] == [plan.length - 4 for plan in plans]  # each ends where its form does
 
 
+def test_the_last_bars_fork_where_they_are_first_drawn():
+    meter = Meter("2/4", 2, "major", 8)  # parts start at steps 2, 34, 66, ... with 4-bar parts
+    plans = [Plan("", "", meter, "AB", (4, 4)), Plan("", "", meter, "AABB", (4, 4, 4, 4)),
+             Plan("", "", meter, "AABA", (4, 4, 4, 4))]
+    steer = FormSteer(plans, [[], [], []], 130, BOUNDARY_ID, torch.device("cpu"))
+    # AB: the bar before B's last. AABB: the second B copies the first but for its last bar, so its
+    # second-to-last bar is drawn in the first B's third bar (66 + 16). AABA: in the first A's third bar.
+    assert steer.fork.tolist() == [34 + 16, 66 + 16, 2 + 16]
+    assert steer.fork_steps == {50, 82, 18}
+
+
 def test_the_ending_kept_is_the_one_the_net_finds_most_final():
     planned = PlannedRows(3, torch.device("cpu"))
     columns = [torch.tensor([10, 11, 12])]  # one symbol drawn so far per melody

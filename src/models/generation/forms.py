@@ -17,9 +17,10 @@ last bar, drawn with it, so the ABC writer folds the pair with a one-bar first a
 
 Forcing the end where the form puts it is not the same as drawing a melody that ends there: the net may
 not find that note a place to end. With `Sampling.endings` > 1 the loop draws each melody's last
-`ENDING_BARS` bars that many ways from where they begin (`forking`) and keeps the one where the net
-gives `/` the highest probability at the planned end (`ending`; src/models/generation/loop.py,
-`PlannedRows`).
+`ENDING_BARS` bars that many ways from where they are first drawn (`forking`: where they begin, or, where
+the last part repeats an earlier one, in the earlier part, whose bars the repeat copies) and keeps the
+one where the net gives `/` the highest probability at the planned end (`ending`;
+src/models/generation/loop.py, `PlannedRows`).
 """
 
 from __future__ import annotations
@@ -185,7 +186,7 @@ class FormSteer:
         self.end = torch.full((B,), -1, dtype=torch.long, device=device)  # (B,): steps of each form; -1 free
         self.source = torch.full((B, width), -1, dtype=torch.long, device=device)  # step copied, or -1
         self.clean = torch.zeros((B, width), dtype=torch.bool, device=device)  # no hold drawn there
-        self.fork = torch.full((B,), -1, dtype=torch.long, device=device)  # (B,): the last bars' first step
+        self.fork = torch.full((B,), -1, dtype=torch.long, device=device)  # (B,): where the last bars fork
         for row, plan in enumerate(plans):
             if plan is None or not plan.form:
                 continue
@@ -194,7 +195,11 @@ class FormSteer:
             self.source[row, :min(len(source), width)] = torch.from_numpy(source[:width])
             edges = part_edges(plan)
             self.clean[row, [e for e in edges if e < width]] = True
-            self.fork[row] = max(edges[-1] - (ENDING_BARS - 1) * plan.meter.bar_length, self.seed_length)
+            # the last bars' steps, each where it is first drawn: a repeat's copied bar in the part it
+            # copies (AABB: the first B's second-to-last bar), so the ways differ where the ending is made
+            last = np.arange(max(edges[-1] - (ENDING_BARS - 1) * plan.meter.bar_length, 0), plan.length)
+            drawn_at = np.where(source[last] >= 0, source[last], last)
+            self.fork[row] = max(int(drawn_at.min()), self.seed_length)
         # the drawn steps where some melody's last bars begin or its form ends, known on the host: the
         # loop looks at the rows only there (no device sync on every other step)
         self.fork_steps = {int(f) - self.seed_length for f in self.fork.tolist() if f >= 0}
