@@ -200,14 +200,14 @@ class FormSteer:
             last = np.arange(max(edges[-1] - (ENDING_BARS - 1) * plan.meter.bar_length, 0), plan.length)
             drawn_at = np.where(source[last] >= 0, source[last], last)
             self.fork[row] = max(int(drawn_at.min()), self.seed_length)
-        # the drawn steps where some melody's last bars begin or its form ends, known on the host: the
+        # the drawn steps where some melody's last bars fork or its form ends, known on the host: the
         # loop looks at the rows only there (no device sync on every other step)
         self.fork_steps = {int(f) - self.seed_length for f in self.fork.tolist() if f >= 0}
         self.end_steps = {int(e) - self.seed_length for e in self.end.tolist() if e >= 0}
 
     def forking(self, step: int) -> Tensor | None:
-        """(B,) True for the melodies whose last `ENDING_BARS` bars begin at drawn symbol `step` (where the
-        sampling loop may draw each several ways: `Sampling.endings`); None where none does."""
+        """(B,) True for the melodies whose last `ENDING_BARS` bars fork at drawn symbol `step` (from there
+        the sampling loop may draw each several ways: `Sampling.endings`); None where none does."""
         return self.fork == self.seed_length + step if step in self.fork_steps else None
 
     def ending(self, step: int) -> Tensor | None:
