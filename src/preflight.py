@@ -71,7 +71,7 @@ def check_bar_table(max_bar: int | None, corpus: Corpus) -> str | None:
     songs = corpus.split("train")
     if max_bar is None or not songs:
         return None
-    bars = [corpus.positions[s["offset"]:s["offset"] + s["length"] + 1, 1] for s in songs]  # + the '/'
+    bars = [corpus.song_positions(s)[:, 1] for s in songs]  # + the '/'
     lost = sum(int((b > max_bar).sum()) for b in bars)
     if not lost:
         return None

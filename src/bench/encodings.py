@@ -72,7 +72,7 @@ def encode(corpus, songs: list[dict], name: str) -> list[tuple[list[int], np.nda
     out = []
     for song in songs:
         ids = corpus.song_tokens(song)
-        positions = corpus.positions[song["offset"]:song["offset"] + song["length"] + 1]
+        positions = corpus.song_positions(song)
         if name == "notes":
             symbols, places = as_notes(ids, positions, len(corpus.vocab))
         else:
@@ -178,8 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     cfg = compose_config("config", ["experiment=transformer_folk", f"data.corpus={args.corpus}",
                                     "data.step=1/12", f"data.cache_dir={args.cache_dir}", *args.overrides])
     corpus = build(cfg.data).load_corpus()
-    exact = [s for s in corpus.songs if on_sixteenths(
-        corpus.song_tokens(s), corpus.positions[s["offset"]:s["offset"] + s["length"] + 1])]
+    exact = [s for s in corpus.songs if on_sixteenths(corpus.song_tokens(s), corpus.song_positions(s))]
     split = {name: [s for s in exact if s["split"] == name] for name in ("train", "val")}
     print(f"{args.corpus} at 1/12: {len(corpus.songs)} tunes, {len(exact)} on 16ths "
           f"({len(split['train'])} train, {len(split['val'])} held out)", flush=True)

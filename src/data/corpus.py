@@ -56,6 +56,11 @@ class Corpus:
         """One song's ids (its length,) uint8: a view into `tokens`, without the closing `/`."""
         return self.tokens[song["offset"]:song["offset"] + song["length"]]
 
+    def song_positions(self, song: dict) -> np.ndarray:
+        """One song's (position in its bar, bar length) per token (its length + 1, 2), the closing `/`'s
+        included: a view into `positions`."""
+        return self.positions[song["offset"]:song["offset"] + song["length"] + 1]
+
 
 def load_or_build(config: EncodingRecord, cache_dir: str | Path = "data/processed",
                   workers: int | None = None) -> Corpus:

@@ -167,8 +167,7 @@ class MelodyDataModule(L.LightningDataModule):
             return self.record.to_checkpoint()
         train = self.train_corpus()
         songs = Counter((s["time_signature"], s["pickup"], s["mode"]) for s in train.split("train"))
-        lengths = [int(train.positions[s["offset"]:s["offset"] + s["length"] + 1, 1].max())
-                   for s in train.split("train")]
+        lengths = [int(train.song_positions(s)[:, 1].max()) for s in train.split("train")]
         meters = tuple((*key, count) for key, count in songs.most_common())
         medians = median_rows(train, train.split("train")) if self.record.normalize_octave else ()
         keys = Counter(tuple(s["key"].split()) for s in train.split("train") if self.record.normalize_key)

@@ -108,6 +108,12 @@ def as_written(form: str) -> str:
     return out
 
 
+def style_tunes(module, corpus, songs: list[dict], style: str) -> tuple[list[list[str]], list[tuple]]:
+    """The symbols and the keys (tonic, mode) of the songs of `style` among `songs`."""
+    own = [s for s in songs if s.get("style") == style]
+    return [module.vocab.decode(corpus.song_tokens(s)) for s in own], [song_key(s) for s in own]
+
+
 def style_report(module, corpus, split: str, request, count: int, device: torch.device,
                  styles: list[str] | None = None) -> dict:
     """Per style: held-out bits and songs, and `count` unseeded melodies asked for it (drawn with
@@ -118,19 +124,15 @@ def style_report(module, corpus, split: str, request, count: int, device: torch.
     bits = style_bits(module, corpus, split, device)
     report = {}
     for style in styles:
-        own = [s for s in songs if s.get("style") == style]
-        real = [module.vocab.decode(corpus.song_tokens(s)) for s in own]
-        real_keys = [song_key(s) for s in own]
+        real, real_keys = style_tunes(module, corpus, songs, style)
         asked = replace(request, style=style, num_samples=count, octave="model", key=None, seed="")
         generator = torch.Generator(device=device).manual_seed(request.rng_seed)
         generation = module.generate(asked, generator)
         melodies = generation.melodies
         keys = [melody_key(m, module.encoding.normalize_key) for m in melodies]
-        figures = {"songs": len(own), "bits": bits.get(style, math.nan)}
-        train = [s for s in trained if s.get("style") == style]
-        train_melodies = [module.vocab.decode(corpus.song_tokens(s)) for s in train]
+        figures = {"songs": len(real), "bits": bits.get(style, math.nan)}
         for name, group, group_keys in (("real", real, real_keys), ("generated", melodies, keys),
-                                        ("train", train_melodies, [song_key(s) for s in train])):
+                                        ("train", *style_tunes(module, corpus, trained, style))):
             stats = [melody_stats(m, tonic, mode) for m, (tonic, mode) in zip(group, group_keys, strict=True)]
             figures[name] = {stat: float(np.nanmean([row[stat] for row in stats])) if stats else math.nan
                              for stat in STATS} | {"count": len(group)}
