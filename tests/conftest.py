@@ -87,6 +87,31 @@ def transformer_run(erk5_dir, tmp_path_factory):
     return root / "run"
 
 
+@pytest.fixture(scope="session")
+def folk_dir(tmp_path_factory):
+    """A folder of two collections: 52 O'Neill's tunes with R: fields (irish/), 27 Essen songs (german/)."""
+    root = tmp_path_factory.mktemp("folk")
+    for name, source in (("irish", corpus_files("oneills")[0] / "0759-0810.abc"),
+                         ("german", ESSEN_DIR / "erk5.abc")):
+        (root / name).mkdir()
+        shutil.copy(source, root / name / source.name)
+    return root
+
+
+@pytest.fixture(scope="session")
+def folk_run(folk_dir, tmp_path_factory):
+    """A tiny transformer_folk trained for a few steps on the two collections."""
+    from src.train import train
+
+    root = tmp_path_factory.mktemp("folk_run")
+    train(run_config(root / "run", [
+        "experiment=transformer_folk", "model.net.d_model=16", "model.net.num_layers=1",
+        "model.net.ff_size=32", "data.sequence_length=128", "data.segment_stride=128", "trainer.max_steps=4",
+        "trainer.val_check_interval=2", "callbacks.sample_export.steps=8",
+        *small_data(folk_dir, root / "cache")]))
+    return root / "run"
+
+
 def adam_losses(net, x, y, lr: float, steps: int = 15) -> list[float]:
     """Cross-entropy after each of `steps` Adam steps on one fixed batch (for "loss falls" tests)."""
     optimizer = torch.optim.Adam(net.parameters(), lr=lr)

@@ -4,48 +4,20 @@ asked for when sampling (src/models/generation/forms.py), and a form asked for k
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
 import torch
 
-from src.data.corpus import corpus_files
 from src.data.encoding import read_song
 from src.data.labels import TUNE_TYPES
-from src.data.plans import form_plan, song_context
+from src.data.plans import MAX_SPAN, form_plan, song_context
 from src.errors import UserError
 from src.models.checkpoint import load_module
-from src.models.generation.forms import Plan, check_form, copy_sources, draw_plans
+from src.models.generation.forms import Plan, check_form, copy_sources, draw_plans, held_over
 from src.models.generation.meters import Meter
 from src.models.generation.request import GenerationRequest
 from src.sample import main as sample_main
-from tests.conftest import ESSEN_DIR, run_config, small_data
-
-
-@pytest.fixture(scope="module")
-def folk_dir(tmp_path_factory):
-    """A folder of two collections: 52 O'Neill's tunes with R: fields (irish/), 27 Essen songs (german/)."""
-    root = tmp_path_factory.mktemp("folk")
-    for name, source in (("irish", corpus_files("oneills")[0] / "0759-0810.abc"),
-                         ("german", ESSEN_DIR / "erk5.abc")):
-        (root / name).mkdir()
-        shutil.copy(source, root / name / source.name)
-    return root
-
-
-@pytest.fixture(scope="module")
-def folk_run(folk_dir, tmp_path_factory):
-    """A tiny transformer_folk trained for a few steps on the two collections."""
-    from src.train import train
-
-    root = tmp_path_factory.mktemp("folk_run")
-    train(run_config(root / "run", [
-        "experiment=transformer_folk", "model.net.d_model=16", "model.net.num_layers=1",
-        "model.net.ff_size=32", "data.sequence_length=128", "data.segment_stride=128", "trainer.max_steps=4",
-        "trainer.val_check_interval=2", "callbacks.sample_export.steps=8",
-        *small_data(folk_dir, root / "cache")]))
-    return root / "run"
 
 
 def test_a_form_plan_counts_parts_and_bars_from_the_downbeats():
@@ -62,8 +34,10 @@ def test_a_form_plan_counts_parts_and_bars_from_the_downbeats():
 
 def test_a_songs_context_holds_its_labels_and_meter():
     positions = np.stack([np.array([0, 1, 2, 3, 0]), np.full(5, 4)], axis=1).astype(np.uint8)
-    rows = song_context(positions, "minor", (2, TUNE_TYPES.index("reel")), "A", [1])
-    assert rows[0].tolist() == [0, 4, 1, 2, TUNE_TYPES.index("reel"), 0, 1, 1, 2]
+    rows = song_context(positions, "minor", (2, TUNE_TYPES.index("reel")), "A", [1], span=14)
+    assert rows[0].tolist() == [0, 4, 1, 2, TUNE_TYPES.index("reel"), 0, 1, 1, 2, 15]
+    assert song_context(positions, "minor", (2, 1), "A", [1])[0, 9] == 0  # no span: unknown
+    assert song_context(positions, "minor", (2, 1), "A", [1], span=90)[0, 9] == MAX_SPAN + 1
 
 
 def test_the_checkpoint_holds_styles_plans_keys_and_spans(folk_run):
@@ -75,6 +49,8 @@ def test_the_checkpoint_holds_styles_plans_keys_and_spans(folk_run):
     assert {row[1] for row in encoding.plans if row[0] == "irish"} == {"jig", "slide"}  # R: fields read
     spans = {style: span for style, span, _ in encoding.spans}
     assert spans["irish"] > spans["german"]  # O'Neill's tunes range wider than Essen's songs
+    ranges = {style: sum(n for s, _, n in encoding.ranges if s == style) for style in encoding.styles}
+    assert ranges == {style: n for style, _, n in encoding.spans}  # every training song's span counted once
     assert {row[0] for row in encoding.style_keys} == {"german", "irish"}
 
 
@@ -268,3 +244,16 @@ def test_a_tune_seed_gets_a_form_of_its_style_longer_than_itself(folk_run, tmp_p
     for k in range(2):
         record = json.loads((out / f"melody_{k:02d}.json").read_text())
         assert record["form"] and len(record["symbols"].split()) == 16 * sum(record["part_bars"])
+
+
+def test_a_seed_held_over_a_parts_first_downbeat_is_struck_again_in_its_repeat(folk_run):
+    # a 2-step pickup, then AA of 2 bars: the seed's 60 is held over the first downbeat (step 2); the
+    # second A's first step (step 2 + 32) copies the note, not the hold, so its edge stays clean
+    module = load_module(folk_run / "checkpoints" / "best.ckpt")
+    request = GenerationRequest(style="irish", num_samples=3, octave="model", seed="60 _ _ _",
+                                time_signature="4/4", pickup=2, form="AA", part_bars=2)
+    for melody in module.generate(request, torch.Generator().manual_seed(0)).melodies:
+        assert len(melody) == 2 * 2 * 16 and melody[2 + 32] == "60"
+    source = np.array([-1, -1, -1, -1, 2, 3])
+    held_over(source, [4], [10, 1, 1, 12])  # the seed's hold at 2: its note at 0 instead
+    assert source.tolist() == [-1, -1, -1, -1, 0, 3]

@@ -23,7 +23,7 @@ from src.data.labels import tune_labels
 from src.data.meter import MAX_BAR_STEPS, bar_positions, grid_of, pickup
 from src.data.record import EncodingRecord
 from src.data.units import SCORE_SUFFIXES, Skip, Song, Unit, list_units
-from src.data.vocab import BOUNDARY_ID, HOLD_ID, REST_ID, Vocabulary
+from src.data.vocab import BOUNDARY_ID, FIRST_PITCH_ID, HOLD_ID, REST_ID, Vocabulary
 from src.errors import UserError
 
 ENCODING_VERSION = 11  # bump when the encoding changes meaning: old caches are then rebuilt
@@ -60,6 +60,12 @@ class Corpus:
         """One song's (position in its bar, bar length) per token (its length + 1, 2), the closing `/`'s
         included: a view into `positions`."""
         return self.positions[song["offset"]:song["offset"] + song["length"] + 1]
+
+    def song_range(self, song: dict) -> int:
+        """Semitones from a song's lowest to its highest pitch (0 without pitches)."""
+        ids = self.song_tokens(song)
+        pitches = ids[ids >= FIRST_PITCH_ID]
+        return int(pitches.max()) - int(pitches.min()) if len(pitches) else 0
 
 
 def load_or_build(config: EncodingRecord, cache_dir: str | Path = "data/processed",

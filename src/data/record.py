@@ -28,8 +28,9 @@ WINDOWS = ("next", "every", "segments")  # one target per window | every positio
 # keys every checkpoint's encoding holds (older ones may lack the rest: their defaults apply)
 REQUIRED = ("mapping", "sequence_length", "step", "min_pitch", "max_pitch")
 # what the training songs held: no data setting
-SONGS_HELD = ("meters", "longest_bar", "medians", "keys", "styles", "plans", "style_keys", "spans")
-ROWS = ("meters", "medians", "keys", "plans", "style_keys", "spans")  # tuples of rows in the checkpoint
+SONGS_HELD = ("meters", "longest_bar", "medians", "keys", "styles", "plans", "style_keys", "spans", "ranges")
+# tuples of rows in the checkpoint
+ROWS = ("meters", "medians", "keys", "plans", "style_keys", "spans", "ranges")
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,13 @@ class EncodingRecord:
     # the training songs' styles (a model reading labels reads style id = 1 + its index here; 0 unknown),
     # and per style what the sampler draws from (src/models/generation/plan_draw.py): (style, tune type,
     # time signature, pickup, mode, form, part bars as "8 8 8 8", songs) rows, (style, tonic, mode, songs)
-    # key rows, and (style, range in semitones that 95% of its songs keep within, songs): its max_span
+    # key rows, (style, range in semitones that 95% of its songs keep within, songs): its max_span, and
+    # (style, semitones from lowest to highest pitch, songs) rows, the span a net reading it is told
     styles: tuple[str, ...] = ()
     plans: tuple[tuple[str, str, str, int, str, str, str, int], ...] = ()
     style_keys: tuple[tuple[str, str, str, int], ...] = ()
     spans: tuple[tuple[str, int, int], ...] = ()
+    ranges: tuple[tuple[str, int, int], ...] = ()
 
     def __post_init__(self) -> None:
         exact = abs(float(grid_of(self.step)) - self.step) <= 1e-12  # the float of a fraction

@@ -5,7 +5,7 @@ a stream of songs. Training takes windows of L + 1 symbols from it (inputs the f
 last L, so every position has a target); validation and test score every song whole, from its opening
 `/` to its closing one, so each target is predicted once, with all of its song before it. Every batch
 also carries each input's context (B, L, WIDTH): the predicted step's bar position, bar length, mode,
-style, tune type and place in the song's form (src/data/plans.py).
+style, tune type, place in the song's form and span (src/data/plans.py).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from torch.utils.data import Dataset
 
 from src.data.augment import transpose
 from src.data.corpus import Corpus
-from src.data.plans import WIDTH, label_ids, song_context
+from src.data.plans import UNKNOWN_SPAN_EVERY, WIDTH, label_ids, song_context
 from src.data.vocab import BOUNDARY_ID, IGNORE_ID
 
 
@@ -25,17 +25,19 @@ def stream_array(corpus: Corpus, split: str, styles: tuple[str, ...] = ()) -> tu
                                                                                    np.ndarray]:
     """One split as `/ s1 / s2 / ... /` (N,) uint8, in the corpus's order, each song's opening `/`
     position (S,) int64, and each token's context (N, WIDTH) uint8 (src/data/plans.py: bar position, bar
-    length, mode, style and tune type ids against `styles`, the form plan); the first `/` has none."""
+    length, mode, style and tune type ids against `styles`, the form plan, the song's span: unknown in
+    one of every UNKNOWN_SPAN_EVERY training songs); the first `/` has none."""
     songs = corpus.split(split)
     pieces = [np.full(1, BOUNDARY_ID, np.uint8)]
     context = [np.zeros((1, WIDTH), np.uint8)]
     # corpus.tokens holds each song followed by its closing '/': take both
-    for song in songs:
-        span = slice(song["offset"], song["offset"] + song["length"] + 1)
-        pieces.append(corpus.tokens[span])
+    for k, song in enumerate(songs):
+        pieces.append(corpus.tokens[song["offset"]:song["offset"] + song["length"] + 1])
         labels = label_ids(song.get("style", ""), song.get("tune_type", ""), styles)
-        context.append(song_context(corpus.positions[span], song["mode"], labels, song.get("form", ""),
-                                    song.get("part_bars", [])))
+        # a share of the training songs keep their span unknown: what a net is told with no span asked
+        unknown = split == "train" and k % UNKNOWN_SPAN_EVERY == UNKNOWN_SPAN_EVERY - 1
+        context.append(song_context(corpus.song_positions(song), song["mode"], labels, song.get("form", ""),
+                                    song.get("part_bars", []), None if unknown else corpus.song_range(song)))
     lengths = np.array([s["length"] for s in songs], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths + 1)[:-1]]).astype(np.int64) if songs else lengths
     return np.concatenate(pieces), starts, np.concatenate(context)

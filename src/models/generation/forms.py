@@ -46,13 +46,14 @@ ENDING_BARS = 2  # the last bars drawn again with `endings` > 1 (docs/benchmarks
 
 @dataclass(frozen=True)
 class Plan:
-    """One melody's plan: labels (empty: unknown), meter and form (parts' letters and bars)."""
+    """One melody's plan: labels (empty: unknown), meter, form (parts' letters and bars) and span."""
 
     style: str
     tune_type: str
     meter: Meter
     form: str = ""
     part_bars: tuple[int, ...] = ()
+    span: int | None = None  # semitones a net reading the span is told (spans.py); None: unknown
 
     @property
     def length(self) -> int:
@@ -78,8 +79,9 @@ class Plan:
 
     def as_record(self) -> dict:
         """As a melody's JSON holds it."""
+        told = {} if self.span is None else {"span": self.span}
         return {"style": self.style, "tune_type": self.tune_type, "form": self.form,
-                "part_bars": list(self.part_bars)}
+                "part_bars": list(self.part_bars), **told}
 
 
 def check_form(form: object, part_bars: object) -> tuple[str, tuple[int, ...] | str]:
@@ -191,9 +193,9 @@ class FormSteer:
             if plan is None or not plan.form:
                 continue
             self.end[row] = plan.length
-            source = copy_sources(plan)
+            source, edges = copy_sources(plan), part_edges(plan)
+            held_over(source, edges, seeds[row] if seeds else [])
             self.source[row, :min(len(source), width)] = torch.from_numpy(source[:width])
-            edges = part_edges(plan)
             self.clean[row, [e for e in edges if e < width]] = True
             # the last bars' steps, each where it is first drawn: a repeat's copied bar in the part it
             # copies (AABB: the first B's second-to-last bar), so the ways differ where the ending is made
@@ -244,10 +246,10 @@ class FormSteer:
 
 def plan_context_of(plans: list[Plan], styles: tuple[str, ...], device: torch.device):
     """(start, count) -> the context (B, count, WIDTH) of each planned melody's inputs: its meter, its
-    labels' ids against the model's `styles` and its form plan (`meters.context_of`)."""
+    labels' ids against the model's `styles`, its form plan and its span (`meters.context_of`)."""
     return context_of([plan.meter for plan in plans], device,
                       [label_ids(plan.style, plan.tune_type, styles) for plan in plans],
-                      [(plan.form, plan.part_bars) for plan in plans])
+                      [(plan.form, plan.part_bars) for plan in plans], spans=[plan.span for plan in plans])
 
 
 def part_edges(plan: Plan) -> list[int]:
@@ -256,6 +258,15 @@ def part_edges(plan: Plan) -> list[int]:
     edges = [edge for first, bars in zip(plan.part_starts, plan.part_bars, strict=True)
              for edge in (first, first + (bars - 1) * bar)]
     return [edge for edge in edges if edge < plan.length]
+
+
+def held_over(source: np.ndarray, edges: list[int], seed: list[int]) -> None:
+    """Where a repeat's first step would copy a hold of the seed (a seed held over the part's first
+    downbeat), copy the note held there instead: the repeat's edge stays clean, the note struck again."""
+    for edge in edges:
+        if 0 <= source[edge] < len(seed) and seed[source[edge]] == HOLD_ID:
+            onsets = [k for k in range(source[edge]) if seed[k] != HOLD_ID]
+            source[edge] = onsets[-1] if onsets else -1
 
 
 def copy_sources(plan: Plan) -> np.ndarray:

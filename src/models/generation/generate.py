@@ -30,11 +30,12 @@ from src.models.generation.forms import (
 from src.models.generation.infill import fill_seed
 from src.models.generation.key_draw import draw_keys, shift_of
 from src.models.generation.loop import sample
-from src.models.generation.meters import AUTO, Meter, context_of, draw_meters, fixed_meters
+from src.models.generation.meters import Meter, context_of, draw_meters, fixed_meters
 from src.models.generation.octaves import in_song_register
-from src.models.generation.request import AUTO_KEY, DEFAULT_SPAN, Generation, GenerationRequest
+from src.models.generation.request import AUTO_KEY, Generation, GenerationRequest
 from src.models.generation.sampling import Span
 from src.models.generation.seeds import read_seed, song_opening, transpose_symbols
+from src.models.generation.spans import span_limits, told_spans
 from src.models.generation.tunes import TuneSeed, read_request_tune
 from src.models.generation.vae import draw_vae
 
@@ -114,6 +115,8 @@ def plan_melodies(module, request: GenerationRequest, mode: str | None
     elif planned and request.mode == "continue":
         plans, notes = draw_plans(encoding.plans, encoding.step, request.num_samples, asked, request.rng_seed,
                                   module.max_bar)
+        if not any(request.seeds):  # a seed sets its own range: told none (spans.py)
+            plans = told_spans(plans, encoding, module.net.reads_span, request.max_span, request.rng_seed)
         return plans, [plan.meter for plan in plans], notes
     else:  # drawn apart from the symbols (numpy, rng_seed): a model that reads no meter draws what it did
         meters, notes = draw_meters(encoding.meters, encoding.step, request.num_samples,
@@ -190,11 +193,9 @@ def continue_seeds(module, seeds: list[list[str]], request: GenerationRequest,
                                 "accepted: a longer form (part_bars=) or a shorter seed")
             steps = max(steps, longest - len(seeds[0]) + 1)  # the form's steps and its end
             steer = FormSteer(plans, prompt[:, 1:].tolist(), steps, BOUNDARY_ID, generator.device)
-        spans = dict((style, span) for style, span, _ in module.encoding.spans)
-        if request.max_span == AUTO and spans:  # each melody within its style's range
-            limits = torch.tensor([spans.get(plan.style, DEFAULT_SPAN) for plan in plans],
-                                  device=prompt.device)
-            span = Span(prompt, BOUNDARY_ID, limits)
+        limits = span_limits(plans, module.encoding, request.max_span)
+        if limits:  # each melody within its own span (max_span=auto)
+            span = Span(prompt, BOUNDARY_ID, torch.tensor(limits, device=prompt.device))
     generated = sample(module.net, prompt, steps, request.sampling, generator, context_of=context, span=span,
                        steer=steer)
     return [song_opening(seed + vocab.decode(ids)) for seed, ids in zip(seeds, generated, strict=True)]

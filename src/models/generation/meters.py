@@ -100,25 +100,28 @@ def check_meter_settings(time_signature: object, pickup: object) -> tuple[str, i
 
 
 def context_of(meters: list[Meter], device: torch.device, labels: list[tuple[int, int]] | None = None,
-               forms: list[tuple[str, tuple[int, ...]]] | None = None, chunk: int = 256):
+               forms: list[tuple[str, tuple[int, ...]]] | None = None, chunk: int = 256,
+               spans: list[int | None] | None = None):
     """(start, count) -> the context (B, count, WIDTH) int64 of each melody's inputs start..start+count-1
     (input i predicts step i): its bar position, bar length and mode, and with `labels` its (style, tune
-    type) ids and with `forms` its (form, part bars) plan, as src/data/sequences.py reads them from a song
+    type) ids, with `forms` its (form, part bars) plan and with `spans` its span in semitones (None:
+    unknown), as src/data/sequences.py reads them from a song
     (src/data/plans.py; unknown where not given). Made `chunk` steps at a time as the loop reaches them:
     a sampled step reads a slice."""
     labels = labels or [(0, 0)] * len(meters)
     forms = forms or [("", ())] * len(meters)
+    spans = spans or [None] * len(meters)
     chunks: dict[int, Tensor] = {}
 
     def rows(index: int) -> Tensor:  # (B, chunk, WIDTH) of steps index * chunk ...
         if index not in chunks:
             steps = np.arange(index * chunk, (index + 1) * chunk)
             table = []
-            for meter, label, (form, part_bars) in zip(meters, labels, forms, strict=True):
+            for meter, label, (form, part_bars), span in zip(meters, labels, forms, spans, strict=True):
                 bar, pickup = meter.bar_length, meter.pickup
                 positions = np.stack([(steps - pickup) % bar, np.full_like(steps, bar)], axis=1)
                 bars = np.where(steps < pickup, 0, (steps - pickup) // bar + 1)  # 0: the pickup
-                table.append(context_rows(positions, bars, meter.mode, label, form, part_bars))
+                table.append(context_rows(positions, bars, meter.mode, label, form, part_bars, span))
             chunks[index] = torch.from_numpy(np.stack(table)).long().to(device)
         return chunks[index]
 

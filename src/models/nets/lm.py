@@ -56,6 +56,7 @@ class LSTMAttentionLM(RecurrentLM):
         copy: bool = False,
         styles: int = 0,
         form: bool = False,
+        span: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (("vocab_size", vocab_size), ("model.net.hidden_size", hidden_size),
@@ -66,7 +67,8 @@ class LSTMAttentionLM(RecurrentLM):
         number("model.net.dropout", dropout, ge=0, lt=1)
         check_heads(hidden_size, heads, width="model.net.hidden_size")
         self.vocab_size, self.kernel_size, self.attention_window = vocab_size, kernel_size, attention_window
-        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy, styles=styles, form=form)
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy, styles=styles, form=form,
+                                 span=span)
         self.lstm = nn.LSTM(
             self.inputs.size,
             hidden_size,
@@ -114,7 +116,7 @@ class GRULM(RecurrentLM):
     def __init__(
         self, vocab_size: int, hidden_size: int = 256, num_layers: int = 2, dropout: float = 0.2,
         meter: bool = False, mode: bool = False, lookback: bool | list[int] = False, max_bar: int = 48,
-        copy: bool = False, styles: int = 0, form: bool = False,
+        copy: bool = False, styles: int = 0, form: bool = False, span: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (("vocab_size", vocab_size), ("model.net.hidden_size", hidden_size),
@@ -122,7 +124,8 @@ class GRULM(RecurrentLM):
             integer(key, value, 1)
         number("model.net.dropout", dropout, ge=0, lt=1)
         self.vocab_size = vocab_size
-        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy, styles=styles, form=form)
+        self.inputs = StepInputs(vocab_size, meter, mode, lookback, max_bar, copy, styles=styles, form=form,
+                                 span=span)
         self.gru = nn.GRU(
             self.inputs.size,
             hidden_size,

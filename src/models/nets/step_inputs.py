@@ -23,7 +23,7 @@ from torch import Tensor, nn
 
 from src.checks import boolean, check, integer, is_integer
 from src.data.labels import TUNE_TYPES
-from src.data.plans import MAX_PART_BARS, MAX_PARTS, WIDTH
+from src.data.plans import MAX_PART_BARS, MAX_PARTS, MAX_SPAN, WIDTH
 from src.models.nets.bar_memory import Memory, looked_back, remember, repeating
 
 MAX_LOOKBACK = 16  # bars
@@ -54,11 +54,11 @@ def history_length(lookback: object, max_bar: int) -> int:
 class ContextInputs(nn.Module):
     """Context (B, T, WIDTH) -> embeddings (B, T, dim) of the predicted step's bar position and bar length
     (`meter`), of the song's mode (`mode`), of its style and tune type (`styles` > 0: the style table's
-    size) and of its place in the song's form (`form`: part, bar of the part, the part's bars, repeat),
-    the columns src/data/plans.py defines."""
+    size), of its place in the song's form (`form`: part, bar of the part, the part's bars, repeat) and
+    of its span in semitones (`span`), the columns src/data/plans.py defines."""
 
     def __init__(self, dim: int, meter: bool, mode: bool, max_bar: int, styles: int = 0,
-                 form: bool = False) -> None:
+                 form: bool = False, span: bool = False) -> None:
         super().__init__()
         integer("model.net.max_bar", max_bar, 1, 255, "(the longest bar in steps the position table holds)")
         integer("model.net.styles", styles, 0, 255, "(0: no style or tune type input; else the style table's "
@@ -66,7 +66,9 @@ class ContextInputs(nn.Module):
         boolean("model.net.meter", meter)
         boolean("model.net.mode", mode)
         boolean("model.net.form", form)
+        boolean("model.net.span", span)
         self.meter, self.mode, self.max_bar, self.styles, self.form = meter, mode, max_bar, styles, form
+        self.span = span
         if meter:  # position 0..max_bar-1; bar length 0 (unknown)..max_bar
             self.position = nn.Embedding(max_bar, dim)
             self.bar_length = nn.Embedding(max_bar + 1, dim)
@@ -80,20 +82,22 @@ class ContextInputs(nn.Module):
             self.part_bar = nn.Embedding(MAX_PART_BARS + 1, dim)
             self.part_bars = nn.Embedding(MAX_PART_BARS + 1, dim)
             self.repeat = nn.Embedding(4, dim)
+        if span:  # the song's span in semitones: 0 unknown, 1 + 0..MAX_SPAN
+            self.song_span = nn.Embedding(MAX_SPAN + 2, dim)
 
     @property
     def uses_context(self) -> bool:
-        return self.meter or self.mode or bool(self.styles) or self.form
+        return self.meter or self.mode or bool(self.styles) or self.form or self.span
 
     @property
     def count(self) -> int:
         """How many embeddings `embeddings` returns."""
-        return 2 * self.meter + self.mode + 2 * bool(self.styles) + 4 * self.form
+        return 2 * self.meter + self.mode + 2 * bool(self.styles) + 4 * self.form + self.span
 
     def embeddings(self, context: Tensor | None, shape: torch.Size) -> list[Tensor]:
         """The embeddings (B, T, dim) of `context` (None: every field "unknown") for ids of `shape`:
         position and bar length with `meter`, mode with `mode`, style and tune type with `styles`, the
-        form plan's four with `form`."""
+        form plan's four with `form`, the song's span with `span`."""
         if not self.count:
             return []
         context = known_context(context, shape, self._device())
@@ -112,6 +116,8 @@ class ContextInputs(nn.Module):
                     self.part_bar(context[..., 6].clamp(0, MAX_PART_BARS)),
                     self.part_bars(context[..., 7].clamp(0, MAX_PART_BARS)),
                     self.repeat(context[..., 8].clamp(0, 3))]
+        if self.span:
+            out.append(self.song_span(context[..., 9].clamp(0, MAX_SPAN + 1)))
         return out
 
     def _device(self) -> torch.device:
@@ -125,8 +131,8 @@ class StepInputs(ContextInputs):
 
     def __init__(self, vocab_size: int, meter: bool = False, mode: bool = False,
                  lookback: bool | list[int] = False, max_bar: int = 48, copy: bool = False,
-                 dim: int = 16, styles: int = 0, form: bool = False) -> None:
-        super().__init__(dim, bool(meter), bool(mode), max_bar, styles, form)
+                 dim: int = 16, styles: int = 0, form: bool = False, span: bool = False) -> None:
+        super().__init__(dim, bool(meter), bool(mode), max_bar, styles, form, span)
         self.vocab_size, self.lookback = vocab_size, lookback_bars(lookback)
         copies = isinstance(copy, bool) and (not copy or bool(self.lookback))
         self.copy = check("model.net.copy", copy, copies, "false, or true with a look-back "

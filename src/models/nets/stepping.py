@@ -51,8 +51,13 @@ class CausalNet(nn.Module):
 
     @property
     def reads_plan(self) -> bool:
-        """Whether it reads a style and tune type or a form plan (src/data/plans.py)."""
-        return bool(self.inputs.styles) or self.inputs.form
+        """Whether it reads a style and tune type, a form plan or a span (src/data/plans.py)."""
+        return bool(self.inputs.styles) or self.inputs.form or self.inputs.span
+
+    @property
+    def reads_span(self) -> bool:
+        """Whether it reads the song's span (src/models/generation/spans.py)."""
+        return self.inputs.span
 
     @property
     def max_bar(self) -> int | None:

@@ -89,6 +89,7 @@ class TransformerLM(CausalNet):
         register: bool = False,
         styles: int = 0,
         form: bool = False,
+        span: bool = False,
     ) -> None:
         super().__init__()
         for key, value in (("vocab_size", vocab_size), ("model.net.d_model", d_model),
@@ -104,7 +105,7 @@ class TransformerLM(CausalNet):
         self.vocab_size, self.attention_window = vocab_size, attention_window
         self.marker = vocab_size  # MARKER: an input id of the model's own (see the module docstring)
         self.symbols = nn.Embedding(vocab_size + 1, d_model)
-        self.inputs = ContextInputs(d_model, meter, mode, max_bar, styles, form)
+        self.inputs = ContextInputs(d_model, meter, mode, max_bar, styles, form, span)
         self.roles = nn.Embedding(len(ROLES), d_model)
         self.drop = nn.Dropout(dropout)
         # bar distances, those ahead negative: k bars back reads the step k bars before, -k the one after
