@@ -239,12 +239,12 @@ its melodies range like the songs and, seeded with a song's first bar, end like 
 model yet does at 1,000 melodies: §18).
 
 `transformer_folk` learned every folk collection music21 ships (`data.corpus=folk`: Essen's subsets,
-O'Neill's, Ryan's, Aird's, miscFolk) and reads each song's style, tune type and form; it is scored on the
-same essen_erk test songs as the others (a song's split follows from its notes, so none of them is among
-its training songs), each read with its style (`essen_erk`) and its form as written: its bits are given
-what its sampler is given too, so they are not bits of the songs alone. It is first, and the app opens on
-it, for its bits; its figures per style against each collection's own tunes are in docs/benchmarks.md
-("One model for every folk collection").
+O'Neill's, Ryan's, Aird's, miscFolk) and reads each song's style, tune type, form and span; it is scored
+on the same essen_erk test songs as the others (a song's split follows from its notes, so none of them is
+among its training songs), each read with its style (`essen_erk`), its form as written and its span: its
+bits are given what its sampler is given too, so they are not bits of the songs alone. It is first, and
+the app opens on it, for its bits; its figures per style against each collection's own tunes are in
+docs/benchmarks.md ("One model for every folk collection").
 
 `transformer_lm` is `make train`'s model (the fewest bits in ten CPU minutes); it and
 `transformer_lm_essen` fill gaps: the web app's and `src.sample`'s `mode=infill` (regenerate some bars of a

@@ -23,7 +23,7 @@ from src.models.generation.request import DEFAULT_SPAN
 
 STREAM = 3  # the span draw's numpy stream beside rng_seed (meters: rng_seed alone, octaves 1, keys 2)
 # semitones a melody may range past the span it is told: held to the span itself, the net's melodies fall
-# 1.3-1.9 short of the songs' mean range (it does not always reach it); held only by the style's 95% span,
+# 1.3-2.1 short of the songs' mean range (it does not always reach it); held only by the style's 95% span,
 # essen_han's run 1.4 wide. Of 0, 2, 3, 4 and no slack, 4 brings every style's mean range closest to
 # its training songs' (within 0.73; validation, docs/benchmarks.md "One model for every folk collection")
 SPAN_SLACK = 4
