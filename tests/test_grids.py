@@ -7,7 +7,8 @@ from fractions import Fraction
 import pytest
 
 from src.data import encoding, score_writer
-from src.data.corpus import grid_counts, load_or_build
+from src.data.build_report import grid_counts
+from src.data.corpus import load_or_build
 from src.data.meter import bar_steps, grid_of
 from src.data.record import EncodingRecord
 from src.data.units import Skip, Song, Unit, list_units
